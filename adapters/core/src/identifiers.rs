@@ -1,0 +1,139 @@
+//! Check keys of the national identifiers a record carries (FINESS, RPPS).
+//!
+//! Both use the Luhn key. The INS key (modulo 97) belongs to the INS adapter.
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error("expected {expected} characters, found {found}")]
+    Length { expected: usize, found: usize },
+    #[error("character {position} is {found:?}, expected a digit")]
+    NotADigit { position: usize, found: char },
+    #[error("check key is {given}, expected {expected}")]
+    Key { given: u32, expected: u32 },
+}
+
+/// The Luhn check digit that completes `body`. Every character must be a digit.
+fn luhn_key(body: &str) -> Result<u32, IdentifierError> {
+    let mut sum = 0;
+    // The rightmost digit of the body is doubled, since the key will follow it.
+    for (index, (position, c)) in body.char_indices().rev().enumerate() {
+        let digit = c.to_digit(10).ok_or(IdentifierError::NotADigit {
+            position: position + 1,
+            found: c,
+        })?;
+        sum += if index % 2 == 0 {
+            let doubled = digit * 2;
+            if doubled > 9 { doubled - 9 } else { doubled }
+        } else {
+            digit
+        };
+    }
+    Ok((10 - sum % 10) % 10)
+}
+
+fn check_luhn(value: &str, length: usize) -> Result<(), IdentifierError> {
+    let found = value.chars().count();
+    if found != length {
+        return Err(IdentifierError::Length {
+            expected: length,
+            found,
+        });
+    }
+    let (body, key) = value.split_at(length - 1);
+    let expected = luhn_key(body)?;
+    let key_char = key.chars().next().unwrap_or('?');
+    let given = key_char.to_digit(10).ok_or(IdentifierError::NotADigit {
+        position: length,
+        found: key_char,
+    })?;
+    if given != expected {
+        return Err(IdentifierError::Key { given, expected });
+    }
+    Ok(())
+}
+
+/// Checks a FINESS number: 9 characters, Luhn key last. Corsican numbers (2A/2B) carry a
+/// letter in the key's input, for which no public rule gives the digit: their format is
+/// checked, their key is not.
+pub fn check_finess(value: &str) -> Result<(), IdentifierError> {
+    if value.starts_with("2A") || value.starts_with("2B") {
+        let found = value.chars().count();
+        if found != 9 {
+            return Err(IdentifierError::Length { expected: 9, found });
+        }
+        return match value
+            .char_indices()
+            .skip(2)
+            .find(|(_, c)| !c.is_ascii_digit())
+        {
+            Some((position, found)) => Err(IdentifierError::NotADigit {
+                position: position + 1,
+                found,
+            }),
+            None => Ok(()),
+        };
+    }
+    check_luhn(value, 9)
+}
+
+/// Checks an RPPS number: 11 digits, Luhn key last.
+pub fn check_rpps(value: &str) -> Result<(), IdentifierError> {
+    check_luhn(value, 11)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finess_of_the_official_dlu_example_is_valid() {
+        // idNat_Struct 1750803447 in the ANS DLU example = "1" + FINESS 750803447.
+        assert_eq!(check_finess("750803447"), Ok(()));
+    }
+
+    #[test]
+    fn finess_with_a_wrong_key_says_which_key_was_expected() {
+        assert_eq!(
+            check_finess("750803440"),
+            Err(IdentifierError::Key {
+                given: 0,
+                expected: 7
+            })
+        );
+    }
+
+    #[test]
+    fn finess_length_and_characters_are_reported() {
+        assert_eq!(
+            check_finess("75080344"),
+            Err(IdentifierError::Length {
+                expected: 9,
+                found: 8
+            })
+        );
+        assert_eq!(
+            check_finess("75080X447"),
+            Err(IdentifierError::NotADigit {
+                position: 6,
+                found: 'X'
+            })
+        );
+    }
+
+    #[test]
+    fn corsican_finess_is_checked_for_form_only() {
+        assert_eq!(check_finess("2A0000011"), Ok(()));
+        assert!(check_finess("2A00000X1").is_err());
+    }
+
+    #[test]
+    fn rpps_of_the_official_dlu_example_is_valid() {
+        // IDNPS 801234567897 in the ANS DLU example = "8" + RPPS 01234567897.
+        assert_eq!(check_rpps("01234567897"), Ok(()));
+        assert!(matches!(
+            check_rpps("01234567890"),
+            Err(IdentifierError::Key { .. })
+        ));
+    }
+}

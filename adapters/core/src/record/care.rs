@@ -1,0 +1,216 @@
+//! The care circle and what it does at home: interventions and on-call (astreinte) calls.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{EMAIL_PATTERN, LOCAL_ID_PATTERN, PHONE_PATTERN, Timestamp};
+
+/// An RPPS number: 11 digits, Luhn key last. Professionals registered in RPPS+
+/// (non-clinical staff) receive numbers of the same form.
+pub const RPPS_PATTERN: &str = r"^[0-9]{11}$";
+
+/// A member of the care circle (cercle de soins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Professional {
+    /// Local identifier, referred to by the plan, interventions and steps.
+    #[schemars(pattern(LOCAL_ID_PATTERN))]
+    pub id: String,
+    /// RPPS (or RPPS+) number; required to author documents sent to the DMP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(RPPS_PATTERN))]
+    pub rpps: Option<String>,
+    #[schemars(length(min = 1, max = 100))]
+    pub family_name: String,
+    #[schemars(length(min = 1, max = 100))]
+    pub given_name: String,
+    pub profession: Profession,
+    pub role: CareRole,
+    /// Organisation the professional works for, when not the CRT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub organisation: Option<String>,
+    /// MSSanté address; messages to the care circle go there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(EMAIL_PATTERN))]
+    pub mssante_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(PHONE_PATTERN))]
+    pub phone: Option<String>,
+}
+
+/// Profession, as registered in the RPPS (health professions, TRE_G15) or RPPS+.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Profession {
+    Physician,
+    Pharmacist,
+    Nurse,
+    Physiotherapist,
+    Podiatrist,
+    SpeechTherapist,
+    OccupationalTherapist,
+    Dietitian,
+    PsychomotorTherapist,
+    Psychologist,
+    /// Aide-soignant.
+    CareAssistant,
+    /// Assistant de service social, conseiller en économie sociale et familiale…
+    SocialWorker,
+    /// Aide à domicile, auxiliaire de vie.
+    HomeHelp,
+    /// Non-clinical coordinator (RPPS+).
+    Coordinator,
+    /// Administrative staff (RPPS+).
+    Administrative,
+}
+
+impl Profession {
+    /// The TRE_G15 code for health professions registered in the RPPS; `None` for the
+    /// professions RPPS+ registers under other tables.
+    pub fn g15_code(self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Profession::Physician => ("10", "Médecin"),
+            Profession::Pharmacist => ("21", "Pharmacien"),
+            Profession::Nurse => ("60", "Infirmier"),
+            Profession::Physiotherapist => ("70", "Masseur-Kinésithérapeute"),
+            Profession::Podiatrist => ("80", "Pédicure-Podologue"),
+            Profession::SpeechTherapist => ("91", "Orthophoniste"),
+            Profession::Psychologist => ("93", "Psychologue"),
+            Profession::OccupationalTherapist => ("94", "Ergothérapeute"),
+            Profession::Dietitian => ("95", "Diététicien"),
+            Profession::PsychomotorTherapist => ("96", "Psychomotricien"),
+            _ => return None,
+        })
+    }
+
+    /// Whether the profession is a clinical one (health professional in the RPPS sense).
+    pub fn is_health_professional(self) -> bool {
+        self.g15_code().is_some()
+    }
+}
+
+/// The part a member plays for this beneficiary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CareRole {
+    /// Médecin traitant.
+    GeneralPractitioner,
+    /// The CRT's own physician (médecin du dispositif).
+    CrtPhysician,
+    /// Médecin coordonnateur of the EHPAD.
+    CoordinatingPhysician,
+    /// Infirmier coordinateur of the CRT.
+    NurseCoordinator,
+    Nurse,
+    CareAssistant,
+    HomeHelp,
+    SocialWorker,
+    Psychologist,
+    Therapist,
+    Pharmacist,
+    /// Coordinator of the DAC (dispositif d'appui à la coordination).
+    DacCoordinator,
+    HospitalPhysician,
+    Other,
+}
+
+/// A planned or completed intervention at the beneficiary's home.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Intervention {
+    #[schemars(pattern(LOCAL_ID_PATTERN))]
+    pub id: String,
+    pub kind: InterventionKind,
+    /// The care-circle member who intervenes.
+    #[schemars(pattern(LOCAL_ID_PATTERN))]
+    pub professional: String,
+    pub planned_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+    pub status: InterventionStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InterventionKind {
+    HomeVisit,
+    NursingCare,
+    PersonalCare,
+    HomeHelp,
+    Teleconsultation,
+    Assessment,
+    CoordinationMeeting,
+    CaregiverRespite,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InterventionStatus {
+    Planned,
+    Done,
+    Cancelled,
+    Missed,
+}
+
+/// A call received by the CRT's 24/7 on-call service (astreinte).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnCallCall {
+    #[schemars(pattern(LOCAL_ID_PATTERN))]
+    pub id: String,
+    pub received_at: Timestamp,
+    pub caller: CallerKind,
+    pub reason: OnCallReason,
+    pub outcome: OnCallOutcome,
+    /// The care-circle member who answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(LOCAL_ID_PATTERN))]
+    pub answered_by: Option<String>,
+    /// When someone reached the home, if the call led to a visit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerKind {
+    Beneficiary,
+    Caregiver,
+    Professional,
+    /// An alarm or telecare device.
+    Device,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnCallReason {
+    Fall,
+    HealthDeterioration,
+    Anxiety,
+    CaregiverExhaustion,
+    CareContinuity,
+    TechnicalAlarm,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnCallOutcome {
+    AdviceGiven,
+    HomeVisit,
+    /// The emergency services (SAMU, 15) were called.
+    EmergencyServices,
+    Hospitalisation,
+    /// Another professional (GP, nurse, SAD) was sent.
+    ProfessionalDispatched,
+    /// Temporary room at the EHPAD.
+    EmergencyRoom,
+    NoActionNeeded,
+}
