@@ -1,1 +1,23 @@
+//! crt-gateway: takes CRT records in over HTTP, stores them durably, and delivers what
+//! each asks for to the French e-health services (INSi, DMP, MSSanté, ROR,
+//! ViaTrajectoire, regional platforms), with receipts, retries and a dead-letter state.
+//!
+//! The way of a record: [`api`] validates it ([`crt_core::RecordValidator`]), [`routing`]
+//! derives its deliveries, [`store`] commits both before the answer, [`engine`] leases each
+//! delivery to its sink ([`registry`]) and settles it.
 
+pub mod api;
+pub mod certs;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod digest;
+pub mod engine;
+pub mod metrics;
+pub mod registry;
+pub mod routing;
+pub mod sandbox;
+pub mod server;
+pub mod sinks;
+pub mod store;
+pub mod telemetry;

@@ -13,7 +13,7 @@ use crate::record::{
 };
 
 /// The published identifier of the schema.
-pub const SCHEMA_ID: &str = "https://crt-gateway.org/schemas/crt-record/1.0/crt-record.schema.json";
+pub const SCHEMA_ID: &str = "urn:crt-gateway:schema:crt-record:1.0";
 
 /// The JSON Schema (draft 2020-12) of a [`CrtRecord`], as published in
 /// `schemas/crt-record.schema.json`.

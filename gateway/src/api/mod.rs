@@ -1,0 +1,159 @@
+//! The HTTP API (hyper 1.x, HTTP/1.1), described in `schemas/openapi.yaml`.
+//!
+//! Routes are matched by hand: the API is small, and a table in one function reads
+//! faster than a framework's macros.
+
+mod deliveries;
+mod ops;
+mod problem;
+mod records;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crt_core::RecordValidator;
+use http::{Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tracing::{debug, info};
+
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::store::Store;
+
+pub use problem::{Body, Problem};
+pub use records::IDEMPOTENCY_KEY;
+
+/// What every request handler may use.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub registry: Arc<Registry>,
+    pub validator: Arc<RecordValidator>,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the engine when a record is accepted.
+    pub wake: Arc<Notify>,
+    pub config: ServerConfig,
+}
+
+/// Serves the API on `listener` until `shutdown` turns true; connections in progress are
+/// allowed to finish their current request.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let service = service_fn(move |request| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(request, state).await) }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(10))
+            .max_buf_size(64 * 1024)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    info!("API stopped accepting connections");
+    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+}
+
+async fn handle(request: Request<Incoming>, state: Arc<AppState>) -> Response<Body> {
+    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    match tokio::time::timeout(timeout, route(request, state)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Request timed out",
+        )
+        .into_response(),
+    }
+}
+
+async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = request.method().clone();
+    match (segments.as_slice(), &method) {
+        (["v1", "records"], &Method::POST) => {
+            let started = Instant::now();
+            let response = records::accept(request, &state).await;
+            state
+                .metrics
+                .intake_answered(response.status().as_u16(), started.elapsed().as_secs_f64());
+            response
+        }
+        (["v1", "records", id], &Method::GET) => records::show(id, &state).await,
+        (["v1", "deliveries"], &Method::GET) => {
+            deliveries::list(request.uri().query(), &state).await
+        }
+        (["v1", "deliveries", id, "replay"], &Method::POST) => deliveries::replay(id, &state).await,
+        (["v1", "deliveries", id, "artifacts", name], &Method::GET) => {
+            deliveries::artifact(id, name, &state).await
+        }
+        (["healthz"], &Method::GET) => ops::health(),
+        (["readyz"], &Method::GET) => ops::ready(&state).await,
+        (["metrics"], &Method::GET) => ops::metrics(&state).await,
+        (known, _) if allowed_methods(known).is_some() => {
+            let allow = allowed_methods(known).unwrap_or_default();
+            let mut response = Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            )
+            .detail(format!("{method} is not allowed here; use {allow}"))
+            .into_response();
+            if let Ok(value) = allow.parse() {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        _ => Problem::not_found(&format!("route {path}")).into_response(),
+    }
+}
+
+/// The methods a known path accepts, for 405 answers.
+fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
+    match segments {
+        ["v1", "records"] => Some("POST"),
+        ["v1", "records", _] | ["v1", "deliveries"] | ["healthz"] | ["readyz"] | ["metrics"] => {
+            Some("GET")
+        }
+        ["v1", "deliveries", _, "replay"] => Some("POST"),
+        ["v1", "deliveries", _, "artifacts", _] => Some("GET"),
+        _ => None,
+    }
+}
+
+fn parse_id(text: &str) -> Result<uuid::Uuid, Problem> {
+    uuid::Uuid::parse_str(text).map_err(|_| {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
+            .detail(format!("{text:?} is not an identifier this gateway issues"))
+    })
+}

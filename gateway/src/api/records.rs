@@ -1,0 +1,228 @@
+//! `POST /v1/records` (intake) and `GET /v1/records/{id}`.
+
+use bytes::Bytes;
+use crt_core::RecordError;
+use http::{HeaderMap, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::problem::{Body, Problem, bytes, json};
+use super::{AppState, parse_id};
+use crate::digest::sha256_hex;
+use crate::routing;
+use crate::store::{DeliveryState, Intake, IntakeOutcome, NewRecord, now_millis};
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The answer to an accepted record; replayed byte for byte for a repeated key.
+#[derive(Serialize)]
+struct Accepted<'a> {
+    id: Uuid,
+    received_at: i64,
+    deliveries: Vec<AcceptedDelivery<'a>>,
+}
+
+#[derive(Serialize)]
+struct AcceptedDelivery<'a> {
+    id: Uuid,
+    target: &'a str,
+    state: DeliveryState,
+}
+
+pub async fn accept(request: Request<Incoming>, state: &AppState) -> Response<Body> {
+    accept_inner(request, state)
+        .await
+        .unwrap_or_else(Problem::into_response)
+}
+
+async fn accept_inner(
+    request: Request<Incoming>,
+    state: &AppState,
+) -> Result<Response<Body>, Problem> {
+    let (parts, body) = request.into_parts();
+    check_content_type(&parts.headers)?;
+    let key = idempotency_key(&parts.headers)?;
+    let body = read_body(&parts.headers, body, state.config.max_body_bytes).await?;
+
+    let record = state.validator.parse(&body).map_err(|e| match e {
+        RecordError::Malformed {
+            line,
+            column,
+            message,
+        } => Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+            .detail(format!("line {line}, column {column}: {message}")),
+        RecordError::Invalid(violations) => invalid(violations),
+    })?;
+    let deliveries = routing::plan(&record, &state.registry).map_err(|v| invalid(v.into_vec()))?;
+
+    let id = Uuid::now_v7();
+    let received_at = now_millis();
+    let answer = Accepted {
+        id,
+        received_at,
+        deliveries: deliveries
+            .iter()
+            .map(|d| AcceptedDelivery {
+                id: d.id,
+                target: &d.target,
+                state: if d.depends_on.is_empty() {
+                    DeliveryState::Pending
+                } else {
+                    DeliveryState::Waiting
+                },
+            })
+            .collect(),
+    };
+    let response = serde_json::to_vec(&answer).map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        )
+        .detail(e.to_string())
+    })?;
+    let intake = Intake {
+        record: NewRecord {
+            id,
+            received_at,
+            crt_finess_et: record.crt.finess_et.clone(),
+            beneficiary_ref: record.beneficiary.local_id.clone(),
+            source_ref: record.source.record_ref.clone(),
+            body_sha256: sha256_hex(&body),
+            payload: body.to_vec(),
+        },
+        deliveries,
+        idempotency_key: key,
+        response: response.clone(),
+    };
+    match state.store.accept(intake).await {
+        Ok(IntakeOutcome::Stored) => {
+            state.wake.notify_one();
+            Ok(accepted(id, response, false))
+        }
+        Ok(IntakeOutcome::Replayed { response }) => {
+            let first: Option<Uuid> = serde_json::from_slice::<serde_json::Value>(&response)
+                .ok()
+                .and_then(|v| v["id"].as_str().and_then(|s| s.parse().ok()));
+            Ok(accepted(first.unwrap_or(id), response, true))
+        }
+        Ok(IntakeOutcome::KeyConflict) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "idempotency-key-reused",
+            "Idempotency key reused",
+        )
+        .detail(
+            "this Idempotency-Key was used for a different body; use a new key for a new record",
+        )),
+        Err(e) => Err(Problem::storage(e)),
+    }
+}
+
+fn accepted(id: Uuid, body: Vec<u8>, replayed: bool) -> Response<Body> {
+    let mut response = bytes(StatusCode::ACCEPTED, "application/json", body);
+    if let Ok(location) = format!("/v1/records/{id}").parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if replayed && let Ok(value) = "true".parse() {
+        response.headers_mut().insert("idempotent-replayed", value);
+    }
+    response
+}
+
+fn invalid(violations: Vec<crt_core::Violation>) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-record",
+        "The record is not valid",
+    )
+    .detail(format!(
+        "{} violation(s); nothing was stored",
+        violations.len()
+    ))
+    .violations(violations)
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match media_type.as_deref() {
+        Some("application/json") => Ok(()),
+        other => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+        )
+        .detail(format!(
+            "expected Content-Type: application/json, got {}",
+            other.unwrap_or("none")
+        ))),
+    }
+}
+
+/// An `Idempotency-Key` is 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_string()))
+        }
+        _ => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-idempotency-key",
+            "Bad Idempotency-Key",
+        )
+        .detail("Idempotency-Key must be 1 to 255 visible ASCII characters")),
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, Problem> {
+    let too_large = || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Body too large",
+        )
+        .detail(format!("a record may be at most {limit} bytes"))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(e) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "body-unreadable",
+            "Body unreadable",
+        )
+        .detail(e.to_string())),
+    }
+}
+
+pub async fn show(id: &str, state: &AppState) -> Response<Body> {
+    let id = match parse_id(id) {
+        Ok(id) => id,
+        Err(problem) => return problem.into_response(),
+    };
+    match state.store.record(id).await {
+        Ok(Some(view)) => json(StatusCode::OK, &view),
+        Ok(None) => Problem::not_found(&format!("record {id}")).into_response(),
+        Err(e) => Problem::storage(e).into_response(),
+    }
+}

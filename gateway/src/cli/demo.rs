@@ -1,0 +1,261 @@
+//! `demo`: the main job, end to end, on the sandbox.
+//!
+//! Starts a gateway on a free loopback port with a fresh embedded database and the
+//! simulators, submits every example record over HTTP like a DUI would, waits until every
+//! delivery has settled, prints what happened and writes each produced artifact under the
+//! output directory (`<out>/<example>/<target>/<artifact>`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::records::{outcome, problem_text};
+use super::{Status, load_config, table};
+use crate::client::ApiClient;
+use crate::server::Gateway;
+
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Submitted {
+    example: String,
+    id: Uuid,
+}
+
+pub async fn run(out: &Path, examples: Option<PathBuf>, config_file: Option<PathBuf>) -> Status {
+    let mut config = match load_config(config_file) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    if std::env::var_os(crate::telemetry::ENV_LOG).is_none() {
+        config.log.level = "warn".into();
+    }
+    crate::telemetry::init(&config.log);
+    let examples = examples.unwrap_or_else(default_examples);
+    let files = match example_files(&examples) {
+        Ok(files) if !files.is_empty() => files,
+        Ok(_) => {
+            return failed(format!(
+                "no example records (*.json) in {}",
+                examples.display()
+            ));
+        }
+        Err(e) => return failed(format!("{}: {e}", examples.display())),
+    };
+
+    // A fresh embedded store for every run, beside the artifacts it produces.
+    let data = out.join(".demo-data");
+    if data.exists()
+        && let Err(e) = std::fs::remove_dir_all(&data)
+    {
+        return failed(format!("cannot clear {}: {e}", data.display()));
+    }
+    config.server.listen = ([127, 0, 0, 1], 0).into();
+    config.storage.data_dir = data;
+    config.storage.database = None;
+    config.sinks.journal.directory = None;
+    config.sandbox.enabled = true;
+
+    let gateway = match Gateway::start(config).await {
+        Ok(gateway) => gateway,
+        Err(e) => return failed(e),
+    };
+    let status = drive(&gateway, &files, out).await;
+    gateway.stop().await;
+    status
+}
+
+async fn drive(gateway: &Gateway, files: &[PathBuf], out: &Path) -> Status {
+    let client = match ApiClient::new(&format!("http://{}", gateway.addr())) {
+        Ok(client) => client,
+        Err(e) => return failed(e),
+    };
+    println!(
+        "crt-gateway demo: gateway on {}, {} simulator(s), {} example record(s)\n",
+        gateway.addr(),
+        gateway.sandbox().map_or(0, |s| s.simulators().count()),
+        files.len()
+    );
+
+    let mut submitted = Vec::new();
+    let mut refused = 0;
+    for file in files {
+        let example = file
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().to_string());
+        let body = match std::fs::read(file) {
+            Ok(body) => Bytes::from(body),
+            Err(e) => return failed(format!("{}: {e}", file.display())),
+        };
+        match client.post_record(body, None).await {
+            Ok(answer) if answer.status == StatusCode::ACCEPTED => {
+                let id = answer.json()["id"].as_str().and_then(|s| s.parse().ok());
+                match id {
+                    Some(id) => submitted.push(Submitted { example, id }),
+                    None => return failed("the gateway accepted a record without giving its id"),
+                }
+            }
+            Ok(answer) => {
+                refused += 1;
+                println!(
+                    "{example}: refused: {}",
+                    problem_text(&answer.json(), answer.status)
+                );
+            }
+            Err(e) => return failed(e),
+        }
+    }
+
+    let records = match wait_until_settled(&client, &submitted).await {
+        Ok(records) => records,
+        Err(e) => return failed(e),
+    };
+
+    let mut rows = Vec::new();
+    let mut unsettled = 0;
+    for (entry, record) in submitted.iter().zip(&records) {
+        for delivery in record["deliveries"].as_array().into_iter().flatten() {
+            let state = delivery["state"].as_str().unwrap_or("?");
+            if !matches!(state, "delivered" | "declined") {
+                unsettled += 1;
+            }
+            rows.push(vec![
+                entry.example.clone(),
+                delivery["target"].as_str().unwrap_or("?").to_string(),
+                state.to_string(),
+                outcome(delivery),
+            ]);
+        }
+    }
+    print!(
+        "{}",
+        table::render(&["record", "target", "state", "receipt"], &rows)
+    );
+
+    let written = match write_artifacts(&client, &submitted, &records, out).await {
+        Ok(written) => written,
+        Err(e) => return failed(e),
+    };
+    println!(
+        "\n{} record(s) accepted, {refused} refused; {} artifact(s) written under {}",
+        submitted.len(),
+        written,
+        out.display()
+    );
+    if unsettled > 0 || refused > 0 {
+        println!("{unsettled} delivery(ies) did not end delivered or declined");
+        Status::Found
+    } else {
+        Status::Ok
+    }
+}
+
+/// Polls every record until none of its deliveries can still move on its own.
+async fn wait_until_settled(
+    client: &ApiClient,
+    submitted: &[Submitted],
+) -> Result<Vec<Value>, String> {
+    let started = Instant::now();
+    loop {
+        let mut records = Vec::with_capacity(submitted.len());
+        for entry in submitted {
+            let answer = client
+                .get(&format!("/v1/records/{}", entry.id))
+                .await
+                .map_err(|e| e.to_string())?;
+            records.push(answer.json());
+        }
+        let moving = records
+            .iter()
+            .flat_map(|r| r["deliveries"].as_array().cloned().unwrap_or_default())
+            .filter(|d| !settled(d))
+            .count();
+        if moving == 0 {
+            return Ok(records);
+        }
+        if started.elapsed() > SETTLE_TIMEOUT {
+            return Err(format!(
+                "{moving} delivery(ies) still in progress after {} s",
+                SETTLE_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Settled, or waiting behind something that will not move by itself.
+fn settled(delivery: &Value) -> bool {
+    match delivery["state"].as_str() {
+        Some("delivered" | "declined" | "held" | "dead") => true,
+        Some("waiting") => delivery["waiting_for"].as_array().is_some_and(|w| {
+            w.iter()
+                .any(|d| matches!(d["state"].as_str(), Some("dead" | "held" | "declined")))
+        }),
+        _ => false,
+    }
+}
+
+async fn write_artifacts(
+    client: &ApiClient,
+    submitted: &[Submitted],
+    records: &[Value],
+    out: &Path,
+) -> Result<usize, String> {
+    let mut written = 0;
+    let mut summary = Vec::new();
+    for (entry, record) in submitted.iter().zip(records) {
+        for delivery in record["deliveries"].as_array().into_iter().flatten() {
+            let target = delivery["target"]
+                .as_str()
+                .unwrap_or("unknown")
+                .replace(':', "-");
+            let id = delivery["id"].as_str().unwrap_or_default();
+            for artifact in delivery["artifacts"].as_array().into_iter().flatten() {
+                let name = artifact["name"].as_str().unwrap_or_default();
+                if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                    continue;
+                }
+                let answer = client
+                    .get(&format!("/v1/deliveries/{id}/artifacts/{name}"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let dir = out.join(&entry.example).join(&target);
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let path = dir.join(name);
+                std::fs::write(&path, &answer.body)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                written += 1;
+            }
+        }
+        summary.push(json!({ "example": entry.example, "record": record }));
+    }
+    let path = out.join("summary.json");
+    let text = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(written)
+}
+
+fn default_examples() -> PathBuf {
+    let here = PathBuf::from("schemas/examples");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/examples")
+}
+
+fn example_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn failed(error: impl std::fmt::Display) -> Status {
+    eprintln!("error: {error}");
+    Status::Failed
+}

@@ -1,0 +1,233 @@
+//! The `crt-gateway` command line.
+//!
+//! Exit codes: 0 success; 1 the command ran and found something wrong (an invalid record,
+//! a rejected submission, a certificate warning); 2 it could not run (unreadable input,
+//! gateway unreachable, start-up failure).
+
+mod certs;
+mod demo;
+mod records;
+mod submit;
+mod table;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::client::{DEFAULT_URL, ENV_URL};
+use crate::config::Config;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    /// The command ran and found a problem.
+    Found,
+    /// The command could not do its job.
+    Failed,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Ok => ExitCode::SUCCESS,
+            Status::Found => ExitCode::from(1),
+            Status::Failed => ExitCode::from(2),
+        }
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "crt-gateway",
+    version,
+    about = "Interoperability gateway between CRT software and the French e-health services",
+    long_about = "Takes CRT records in over HTTP, stores them durably, and delivers what each asks \
+                  for to the INSi, the DMP, MSSanté, the ROR, ViaTrajectoire and the regional \
+                  platforms, with receipts, retries and a dead-letter state. By default every \
+                  national service is a local simulator (the sandbox)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (HTTP API and delivery engine).
+    Serve {
+        /// Address to listen on (overrides [server] listen).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<SocketAddr>,
+        /// Data directory (overrides [storage] data_dir).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Configuration file (default: ./gateway.toml if present).
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the whole job on the sandbox: submit the example records, wait for every
+    /// delivery, print the outcome and write what was produced.
+    Demo {
+        /// Where to write the produced artifacts.
+        #[arg(long, value_name = "DIR", default_value = "out")]
+        out: PathBuf,
+        /// Directory of example records (default: schemas/examples).
+        #[arg(long, value_name = "DIR")]
+        examples: Option<PathBuf>,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Submit records to a running gateway: one JSON document, or JSON Lines.
+    Submit {
+        /// File to read, or `-` for standard input.
+        input: String,
+        /// Gateway base URL.
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+        /// Records in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// Show a record's deliveries, states and receipts.
+    Status {
+        /// Record id, as the gateway returned it.
+        id: Uuid,
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+        /// Print the gateway's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead delivery back in the queue.
+    Replay {
+        /// Delivery id.
+        id: Uuid,
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+    },
+    /// Validate files offline: CRT records (JSON).
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: validate::Format,
+    },
+    /// The test PKI and certificate inspection.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+    /// Print the JSON Schema of a CRT record.
+    #[command(hide = true)]
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Write a test PKI shaped like IGC-Santé (tests and sandbox only).
+    Generate {
+        #[arg(long, value_name = "DIR", default_value = "certs-example")]
+        out: PathBuf,
+    },
+    /// Describe certificates (PEM or DER) and warn about what is wrong with them.
+    Inspect {
+        file: PathBuf,
+        /// The use the certificate is configured for, to check its usages.
+        #[arg(long, value_enum)]
+        role: Option<crate::certs::Role>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Validate { files, format } => validate::run(&files, format),
+        Command::Certs { command } => match command {
+            CertsCommand::Generate { out } => certs::generate(&out),
+            CertsCommand::Inspect { file, role } => certs::inspect(&file, role),
+        },
+        Command::Schema => {
+            match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
+                Ok(text) => {
+                    println!("{text}");
+                    Status::Ok
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Status::Failed
+                }
+            }
+        }
+        command => runtime(command),
+    };
+    status.into()
+}
+
+/// Commands that need the async runtime.
+fn runtime(command: Command) -> Status {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return Status::Failed;
+        }
+    };
+    runtime.block_on(async move {
+        match command {
+            Command::Serve {
+                listen,
+                data,
+                config,
+            } => serve(listen, data, config).await,
+            Command::Demo {
+                out,
+                examples,
+                config,
+            } => demo::run(&out, examples, config).await,
+            Command::Submit {
+                input,
+                url,
+                concurrency,
+            } => submit::run(&input, &url, concurrency).await,
+            Command::Status { id, url, json } => records::status(id, &url, json).await,
+            Command::Replay { id, url } => records::replay(id, &url).await,
+            Command::Validate { .. } | Command::Certs { .. } | Command::Schema => Status::Failed,
+        }
+    })
+}
+
+fn load_config(file: Option<PathBuf>) -> Result<Config, Status> {
+    Config::load(file.as_deref(), std::env::vars()).map_err(|e| {
+        eprintln!("error: configuration: {e}");
+        Status::Failed
+    })
+}
+
+async fn serve(listen: Option<SocketAddr>, data: Option<PathBuf>, file: Option<PathBuf>) -> Status {
+    let mut config = match load_config(file) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    if let Some(data) = data {
+        config.storage.data_dir = data;
+    }
+    crate::telemetry::init(&config.log);
+    match crate::server::run_until_signal(config).await {
+        Ok(()) => Status::Ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Status::Failed
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `status` and `replay`: a running gateway's view of a record or a delivery.
+
+use http::StatusCode;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Status, table};
+use crate::client::ApiClient;
+
+pub async fn status(id: Uuid, url: &str, json: bool) -> Status {
+    let client = match ApiClient::new(url) {
+        Ok(client) => client,
+        Err(e) => return failed(e),
+    };
+    let answer = match client.get(&format!("/v1/records/{id}")).await {
+        Ok(answer) => answer,
+        Err(e) => return failed(e),
+    };
+    let body = answer.json();
+    if answer.status != StatusCode::OK {
+        eprintln!("error: {}", problem_text(&body, answer.status));
+        return if answer.status == StatusCode::NOT_FOUND {
+            Status::Found
+        } else {
+            Status::Failed
+        };
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
+        return Status::Ok;
+    }
+    println!(
+        "record {id} (DUI record {}, beneficiary {}, CRT {})",
+        body["source_ref"].as_str().unwrap_or("?"),
+        body["beneficiary_ref"].as_str().unwrap_or("?"),
+        body["crt_finess_et"].as_str().unwrap_or("?"),
+    );
+    let rows = delivery_rows(&body["deliveries"]);
+    print!(
+        "{}",
+        table::render(
+            &["delivery", "target", "state", "attempts", "outcome"],
+            &rows
+        )
+    );
+    Status::Ok
+}
+
+/// One row per delivery: id, target, state, attempts, and what happened.
+pub fn delivery_rows(deliveries: &Value) -> Vec<Vec<String>> {
+    deliveries
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|d| {
+                    vec![
+                        d["id"].as_str().unwrap_or("?").to_string(),
+                        d["target"].as_str().unwrap_or("?").to_string(),
+                        d["state"].as_str().unwrap_or("?").to_string(),
+                        d["attempts"].to_string(),
+                        outcome(d),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The receipt, the error or the reason a delivery is where it is.
+pub fn outcome(delivery: &Value) -> String {
+    if let Some(summary) = delivery["receipt"]["summary"].as_str() {
+        return summary.to_string();
+    }
+    if let Some(reason) = delivery["hold_reason"].as_str() {
+        return format!("held: {reason}");
+    }
+    if let Some(code) = delivery["last_error"]["code"].as_str() {
+        return format!(
+            "{code}: {}",
+            delivery["last_error"]["message"].as_str().unwrap_or("")
+        );
+    }
+    if let Some(waiting) = delivery["waiting_for"].as_array().filter(|w| !w.is_empty()) {
+        let names: Vec<String> = waiting
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} ({})",
+                    w["target"].as_str().unwrap_or("?"),
+                    w["state"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        return format!("waits for {}", names.join(", "));
+    }
+    String::new()
+}
+
+pub async fn replay(id: Uuid, url: &str) -> Status {
+    let client = match ApiClient::new(url) {
+        Ok(client) => client,
+        Err(e) => return failed(e),
+    };
+    match client.post(&format!("/v1/deliveries/{id}/replay")).await {
+        Ok(answer) if answer.status == StatusCode::OK => {
+            println!("delivery {id} is pending again");
+            Status::Ok
+        }
+        Ok(answer) => {
+            eprintln!("error: {}", problem_text(&answer.json(), answer.status));
+            Status::Found
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub fn problem_text(body: &Value, status: StatusCode) -> String {
+    match (body["title"].as_str(), body["detail"].as_str()) {
+        (Some(title), Some(detail)) => format!("{title}: {detail}"),
+        (Some(title), None) => title.to_string(),
+        _ => format!("the gateway answered {status}"),
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> Status {
+    eprintln!("error: {error}");
+    Status::Failed
+}

@@ -1,0 +1,103 @@
+//! `validate FILE…`: offline checks of CRT records.
+
+use std::path::{Path, PathBuf};
+
+use crt_core::{RecordError, RecordValidator, Violation};
+use serde::Serialize;
+
+use super::Status;
+
+/// Files larger than this are refused unread.
+const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Serialize)]
+struct FileReport {
+    file: String,
+    kind: &'static str,
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    violations: Vec<Violation>,
+}
+
+pub fn run(files: &[PathBuf], format: Format) -> Status {
+    let validator = RecordValidator::new();
+    let reports: Vec<FileReport> = files.iter().map(|file| check(file, &validator)).collect();
+    match format {
+        Format::Json => match serde_json::to_string_pretty(&reports) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("error: {e}"),
+        },
+        Format::Text => {
+            for report in &reports {
+                match (&report.error, report.valid) {
+                    (Some(error), _) => println!("{}: cannot be checked: {error}", report.file),
+                    (None, true) => println!("{}: valid {}", report.file, report.kind),
+                    (None, false) => {
+                        println!(
+                            "{}: invalid {}, {} violation(s)",
+                            report.file,
+                            report.kind,
+                            report.violations.len()
+                        );
+                        for violation in &report.violations {
+                            println!("  {violation}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if reports.iter().any(|r| r.error.is_some()) {
+        Status::Failed
+    } else if reports.iter().any(|r| !r.valid) {
+        Status::Found
+    } else {
+        Status::Ok
+    }
+}
+
+fn check(file: &Path, validator: &RecordValidator) -> FileReport {
+    let mut report = FileReport {
+        file: file.display().to_string(),
+        kind: "CRT record",
+        valid: false,
+        error: None,
+        violations: Vec::new(),
+    };
+    let bytes = match std::fs::metadata(file) {
+        Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+            report.error = Some(format!("larger than {MAX_FILE_BYTES} bytes"));
+            return report;
+        }
+        Ok(_) => match std::fs::read(file) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                report.error = Some(e.to_string());
+                return report;
+            }
+        },
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    match validator.parse(&bytes) {
+        Ok(_) => report.valid = true,
+        Err(RecordError::Invalid(violations)) => report.violations = violations,
+        Err(malformed @ RecordError::Malformed { .. }) => {
+            report.violations = vec![Violation {
+                pointer: String::new(),
+                rule: "json".into(),
+                message: malformed.to_string(),
+            }]
+        }
+    }
+    report
+}

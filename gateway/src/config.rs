@@ -1,0 +1,354 @@
+//! The gateway's configuration: one TOML file, every value overridable from the
+//! environment, defaults that give the embedded run (SQLite under `./data`, sandboxes on).
+//!
+//! Environment variables are named after the key's path: `CRT_GATEWAY_` + the sections
+//! and key in upper case, joined by `__`. `CRT_GATEWAY_SERVER__LISTEN=0.0.0.0:8080` sets
+//! `[server] listen`, `CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS=3` sets
+//! `[sinks.journal.retry] max_attempts`. Values are read as TOML (`true`, `12`) and
+//! otherwise as strings.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crt_core::sink::RetryPolicy;
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` is given and it exists in the working directory.
+pub const DEFAULT_FILE: &str = "gateway.toml";
+pub const ENV_PREFIX: &str = "CRT_GATEWAY_";
+/// Names the configuration file; not a configuration key.
+pub const ENV_CONFIG_FILE: &str = "CRT_GATEWAY_CONFIG";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{origin}: {reason}")]
+    Invalid { origin: String, reason: String },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub engine: EngineConfig,
+    pub sandbox: SandboxConfig,
+    pub log: LogConfig,
+    pub sinks: SinksConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Time allowed to read a request and write its answer.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory for the embedded database and the journal.
+    pub data_dir: PathBuf,
+    /// SQLite database file; defaults to `<data_dir>/crt-gateway.db`.
+    pub database: Option<PathBuf>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("data"),
+            database: None,
+        }
+    }
+}
+
+impl StorageConfig {
+    pub fn database_path(&self) -> PathBuf {
+        self.database
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("crt-gateway.db"))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Deliveries in progress at once, all targets together.
+    pub workers: usize,
+    /// How long a worker holds a delivery before another may take it; longer than any
+    /// sink's timeout.
+    pub lease_ms: u64,
+    /// Longest sleep between two looks at the store when nothing is due.
+    pub poll_interval_ms: u64,
+    /// Deliveries leased in one round trip to the store.
+    pub lease_batch: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            workers: 32,
+            lease_ms: 120_000,
+            poll_interval_ms: 500,
+            lease_batch: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Start the simulators of the national services on loopback and point the sinks at
+    /// them. Turn off in production.
+    pub enabled: bool,
+    /// The test PKI the simulators and the sinks use in the sandbox.
+    pub certs_dir: PathBuf,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            enabled: true,
+            certs_dir: PathBuf::from("certs-example"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `crt_gateway=debug`…
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinksConfig {
+    pub journal: JournalConfig,
+}
+
+/// The journal keeps a copy of every accepted record as a file: the gateway's own archive,
+/// and the simplest target to watch the pipeline work.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    pub enabled: bool,
+    /// Defaults to `<data_dir>/journal`.
+    pub directory: Option<PathBuf>,
+    /// Pause before each write, to watch deliveries in flight (tests, demonstrations).
+    pub delay_ms: u64,
+    pub retry: RetryPolicy,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            enabled: true,
+            directory: None,
+            delay_ms: 0,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the configuration: the file (explicit, or `gateway.toml` if present), then
+    /// the environment on top.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let file = file.map(Path::to_path_buf).or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == ENV_CONFIG_FILE)
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        let (mut table, origin) = match file {
+            Some(path) => (read_table(&path)?, path.display().to_string()),
+            None if Path::new(DEFAULT_FILE).exists() => (
+                read_table(Path::new(DEFAULT_FILE))?,
+                DEFAULT_FILE.to_string(),
+            ),
+            None => (toml::Table::new(), "defaults".to_string()),
+        };
+        for (key, value) in env {
+            if key == ENV_CONFIG_FILE || key == crate::telemetry::ENV_LOG {
+                continue;
+            }
+            if let Some(path) = key.strip_prefix(ENV_PREFIX) {
+                set_path(&mut table, path, &value).map_err(|reason| ConfigError::Invalid {
+                    origin: key.clone(),
+                    reason,
+                })?;
+            }
+        }
+        let config: Config =
+            table
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    origin: format!("{origin} (with CRT_GATEWAY_* overrides)"),
+                    reason: e.message().to_string(),
+                })?;
+        config
+            .check()
+            .map_err(|reason| ConfigError::Invalid { origin, reason })?;
+        Ok(config)
+    }
+
+    /// Rules between values that types cannot express.
+    fn check(&self) -> Result<(), String> {
+        if self.engine.workers == 0 || self.engine.lease_batch == 0 {
+            return Err("engine.workers and engine.lease_batch must be at least 1".into());
+        }
+        let journal_timeout = self.sinks.journal.retry.timeout.as_millis() as u64;
+        if self.engine.lease_ms <= journal_timeout {
+            return Err(format!(
+                "engine.lease_ms ({}) must exceed every sink's retry.timeout (journal: {journal_timeout})",
+                self.engine.lease_ms
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err("server.max_body_bytes must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    pub fn journal_directory(&self) -> PathBuf {
+        self.sinks
+            .journal
+            .directory
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("journal"))
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e: toml::de::Error| ConfigError::Invalid {
+        origin: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Sets `SECTION__KEY` (upper case, `__`-separated) in the table.
+fn set_path(table: &mut toml::Table, path: &str, raw: &str) -> Result<(), String> {
+    let keys: Vec<String> = path.split("__").map(|k| k.to_ascii_lowercase()).collect();
+    if keys.iter().any(String::is_empty) {
+        return Err("empty key in the variable name".into());
+    }
+    let (last, sections) = keys.split_last().ok_or("empty variable name")?;
+    let mut current = table;
+    for section in sections {
+        current = current
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("{section} is a value, not a section"))?;
+    }
+    current.insert(last.clone(), parse_scalar(raw));
+    Ok(())
+}
+
+fn parse_scalar(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_give_the_embedded_run() {
+        let config = Config::load(None, env(&[])).expect("defaults load");
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            config.storage.database_path(),
+            PathBuf::from("data/crt-gateway.db")
+        );
+        assert!(config.sandbox.enabled);
+        assert!(config.sinks.journal.enabled);
+    }
+
+    #[test]
+    fn environment_overrides_any_value() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("CRT_GATEWAY_SERVER__LISTEN", "0.0.0.0:9000"),
+                ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS", "3"),
+                ("CRT_GATEWAY_SANDBOX__ENABLED", "false"),
+                ("CRT_GATEWAY_STORAGE__DATA_DIR", "/var/lib/crt"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .expect("overrides load");
+        assert_eq!(config.server.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.sinks.journal.retry.max_attempts, 3);
+        assert!(!config.sandbox.enabled);
+        assert_eq!(config.storage.data_dir, PathBuf::from("/var/lib/crt"));
+    }
+
+    #[test]
+    fn the_example_file_is_valid_and_unknown_keys_are_named() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gateway.example.toml");
+        Config::load(Some(&example), env(&[])).expect("the shipped example loads");
+
+        let error = Config::load(None, env(&[("CRT_GATEWAY_SERVER__LISEN", "x")]))
+            .expect_err("misspelt key refused");
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn lease_shorter_than_a_timeout_is_refused() {
+        let error = Config::load(None, env(&[("CRT_GATEWAY_ENGINE__LEASE_MS", "1000")]))
+            .expect_err("refused");
+        assert!(error.to_string().contains("lease_ms"), "{error}");
+    }
+}

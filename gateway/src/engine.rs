@@ -1,0 +1,224 @@
+//! The delivery engine: lease ready deliveries, run them through their sink, settle each
+//! with a receipt, a retry at a later time, or the dead-letter state.
+//!
+//! Every decision is written to the store before the next one is taken, so a crash at any
+//! point loses nothing: a delivery whose outcome was not recorded is leased again when its
+//! lease expires, and the sink recognises the repeated attempt by the delivery id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crt_core::CrtRecord;
+use crt_core::sink::{DeliveryError, DeliveryTask, UpstreamReceipt};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::config::EngineConfig;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::store::{Completion, LeasedDelivery, Millis, Settlement, Store, now_millis};
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    registry: Arc<Registry>,
+    config: EngineConfig,
+    metrics: Arc<Metrics>,
+    /// Woken when new work may be ready (a record accepted, dependents released).
+    wake: Arc<Notify>,
+    /// Names this process in leases.
+    owner: String,
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+        config: EngineConfig,
+        metrics: Arc<Metrics>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Engine {
+            store,
+            registry,
+            config,
+            metrics,
+            wake,
+            owner: format!("{}-{}", hostname(), std::process::id()),
+        }
+    }
+
+    /// Runs until `shutdown` turns true, then waits for attempts in progress to settle.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let workers = Arc::new(Semaphore::new(self.config.workers));
+        let mut running = JoinSet::new();
+        let poll = Duration::from_millis(self.config.poll_interval_ms);
+        info!(workers = self.config.workers, owner = %self.owner, "delivery engine started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            while running.try_join_next().is_some() {}
+            let free = workers.available_permits().min(self.config.lease_batch);
+            let leased = if free == 0 {
+                Vec::new()
+            } else {
+                let now = now_millis();
+                let until = now + self.config.lease_ms as Millis;
+                match self.store.lease(&self.owner, free, now, until).await {
+                    Ok(leased) => leased,
+                    Err(e) => {
+                        warn!(error = %e, "leasing deliveries failed");
+                        Vec::new()
+                    }
+                }
+            };
+            if leased.is_empty() {
+                let sleep = if free == 0 {
+                    poll
+                } else {
+                    self.sleep_until_due(poll).await
+                };
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(sleep) => {}
+                    _ = shutdown.changed() => {}
+                    // A worker finished: a permit is free again.
+                    Some(_) = running.join_next(), if !running.is_empty() => {}
+                }
+                continue;
+            }
+            for delivery in leased {
+                let Ok(permit) = workers.clone().acquire_owned().await else {
+                    break;
+                };
+                let engine = self.clone();
+                running.spawn(async move {
+                    engine.attempt(delivery).await;
+                    drop(permit);
+                });
+            }
+        }
+        info!(in_flight = running.len(), "delivery engine stopping");
+        while running.join_next().await.is_some() {}
+    }
+
+    /// How long to sleep when nothing is ready: until the next due time, at most `poll`.
+    async fn sleep_until_due(&self, poll: Duration) -> Duration {
+        match self.store.next_due().await {
+            Ok(Some(due)) => {
+                let wait = (due - now_millis()).max(1) as u64;
+                Duration::from_millis(wait).min(poll)
+            }
+            _ => poll,
+        }
+    }
+
+    /// One attempt of one delivery, settled in the store.
+    async fn attempt(&self, delivery: LeasedDelivery) {
+        let started_at = now_millis();
+        let settlement = self.run_sink(&delivery).await;
+        let outcome = match &settlement {
+            Settlement::Done(receipt) => format!("{:?}", receipt.outcome).to_lowercase(),
+            Settlement::Retry { .. } => "retry".to_string(),
+            Settlement::Dead(_) => "dead".to_string(),
+        };
+        let finished_at = now_millis();
+        self.metrics
+            .delivery_finished(&delivery.target, &outcome, finished_at - started_at);
+        match &settlement {
+            Settlement::Done(receipt) => {
+                debug!(delivery = %delivery.id, target = %delivery.target, summary = %receipt.summary, "delivery settled")
+            }
+            Settlement::Retry { error, .. } | Settlement::Dead(error) => {
+                info!(delivery = %delivery.id, target = %delivery.target, attempt = delivery.attempt, code = %error.code, outcome, "delivery attempt failed")
+            }
+        }
+        let completion = Completion {
+            delivery_id: delivery.id,
+            lease: delivery.lease,
+            attempt: delivery.attempt,
+            started_at,
+            finished_at,
+            settlement,
+        };
+        match self.store.complete(completion).await {
+            Ok(done) if !done.applied => {
+                warn!(delivery = %delivery.id, "lease lost before the outcome was recorded; the next holder settles it")
+            }
+            Ok(done) if done.released > 0 => self.wake.notify_one(),
+            Ok(_) => {}
+            // The lease will expire and the delivery will be attempted again; the sink
+            // recognises the repetition.
+            Err(e) => warn!(delivery = %delivery.id, error = %e, "recording the outcome failed"),
+        }
+    }
+
+    async fn run_sink(&self, delivery: &LeasedDelivery) -> Settlement {
+        let Some(sink) = self.registry.get(&delivery.target) else {
+            return Settlement::Dead(DeliveryError::final_error(
+                "no-sink",
+                format!("no sink is configured for target {:?}", delivery.target),
+            ));
+        };
+        let record: CrtRecord = match serde_json::from_slice(&delivery.payload) {
+            Ok(record) => record,
+            Err(e) => {
+                return Settlement::Dead(DeliveryError::final_error(
+                    "stored-record",
+                    format!("the stored record no longer reads as a record: {e}"),
+                ));
+            }
+        };
+        let task = DeliveryTask {
+            delivery_id: delivery.id,
+            record_id: delivery.record_id,
+            attempt: delivery.attempt,
+            work: delivery.work.clone(),
+            record: Arc::new(record),
+            upstream: delivery
+                .upstream
+                .iter()
+                .map(|(target, receipt)| UpstreamReceipt {
+                    target: target.clone(),
+                    receipt: receipt.clone(),
+                })
+                .collect(),
+        };
+        let policy = sink.retry_policy();
+        let result = match tokio::time::timeout(policy.timeout, sink.deliver(&task)).await {
+            Ok(result) => result,
+            Err(_) => Err(DeliveryError::retryable(
+                "timeout",
+                format!("no answer within {} ms", policy.timeout.as_millis()),
+            )),
+        };
+        match result {
+            Ok(receipt) => Settlement::Done(receipt),
+            Err(error) if error.is_retryable() && delivery.attempt < policy.max_attempts => {
+                let delay = policy.backoff(delivery.attempt, rand::random::<f64>());
+                Settlement::Retry {
+                    error,
+                    at: now_millis() + delay.as_millis() as Millis,
+                }
+            }
+            Err(mut error) => {
+                if error.is_retryable() {
+                    error.message = format!(
+                        "{} (gave up after {} attempts)",
+                        error.message, delivery.attempt
+                    );
+                }
+                Settlement::Dead(error)
+            }
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "gateway".to_string())
+}

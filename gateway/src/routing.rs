@@ -1,0 +1,227 @@
+//! Record → the deliveries it calls for, and what each waits for.
+//!
+//! Routing is where the gateway's rules about order live: a document that carries the
+//! INS may only leave once the identity is qualified, so when the record's identity is
+//! not, every delivery that carries it waits for an INS check. Targets the gateway does
+//! not serve are refused here, at intake, with the field that asked for them.
+
+use crt_core::CrtRecord;
+use crt_core::record::{Action, IdentityStatus};
+use crt_core::sink::Work;
+use crt_core::validation::Violations;
+use uuid::Uuid;
+
+use crate::registry::Registry;
+use crate::store::NewDelivery;
+
+pub const JOURNAL: &str = "journal";
+pub const INS: &str = "ins";
+pub const VIATRAJECTOIRE: &str = "viatrajectoire";
+
+/// The deliveries for a record, or why the gateway cannot carry out what it asks.
+pub fn plan(record: &CrtRecord, registry: &Registry) -> Result<Vec<NewDelivery>, Violations> {
+    let mut deliveries = Vec::new();
+    let mut violations = Violations::default();
+    if registry.contains(JOURNAL) {
+        deliveries.push(delivery(JOURNAL, Work::Journal));
+    }
+
+    // Deliveries that carry the beneficiary's identity (the INS) to another system.
+    let mut carriers = Vec::new();
+    for (i, action) in record.actions.iter().enumerate() {
+        let targets: Vec<(String, String)> = match action {
+            Action::SendDocument { to, .. } => to
+                .iter()
+                .enumerate()
+                .map(|(j, channel)| (channel.as_str().to_string(), format!("/actions/{i}/to/{j}")))
+                .collect(),
+            Action::ShareWithRegion => match registry.region_target(record.crt.region) {
+                Some(target) => vec![(target.to_string(), format!("/actions/{i}"))],
+                None => {
+                    violations.push(
+                        format!("/actions/{i}"),
+                        "target-available",
+                        format!(
+                            "no regional platform is configured on this gateway for region {}",
+                            record.crt.region.code()
+                        ),
+                    );
+                    continue;
+                }
+            },
+            Action::RequestAdmission => vec![(VIATRAJECTOIRE.to_string(), format!("/actions/{i}"))],
+        };
+        for (target, pointer) in targets {
+            if !registry.contains(&target) {
+                violations.push(
+                    pointer,
+                    "target-available",
+                    format!("target {target:?} is not enabled on this gateway"),
+                );
+                continue;
+            }
+            let work = match action {
+                Action::SendDocument { document, to } => Work::Action {
+                    action: Action::SendDocument {
+                        document: *document,
+                        to: to
+                            .iter()
+                            .copied()
+                            .filter(|c| c.as_str() == target)
+                            .collect(),
+                    },
+                },
+                other => Work::Action {
+                    action: other.clone(),
+                },
+            };
+            carriers.push(deliveries.len());
+            deliveries.push(delivery(&target, work));
+        }
+    }
+
+    if !carriers.is_empty() && record.beneficiary.identity_status != IdentityStatus::Qualified {
+        if registry.contains(INS) {
+            let check = delivery(INS, Work::VerifyIdentity);
+            for &i in &carriers {
+                deliveries[i].depends_on.push(check.id);
+            }
+            deliveries.push(check);
+        } else {
+            violations.push(
+                "/beneficiary/identity_status",
+                "identity-qualified",
+                format!(
+                    "the identity is {}: the INS may only be sent once qualified, and no INS check is enabled on this gateway",
+                    record.beneficiary.identity_status.code()
+                ),
+            );
+        }
+    }
+
+    if violations.is_empty() {
+        Ok(deliveries)
+    } else {
+        Err(violations)
+    }
+}
+
+fn delivery(target: &str, work: Work) -> NewDelivery {
+    NewDelivery {
+        id: Uuid::now_v7(),
+        target: target.to_string(),
+        work,
+        depends_on: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crt_core::record::{Channel, DocumentKind};
+    use crt_core::sink::{
+        BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+    };
+
+    use super::*;
+
+    struct Named(&'static str, RetryPolicy);
+
+    impl Sink for Named {
+        fn target(&self) -> &str {
+            self.0
+        }
+        fn check(&self) -> BoxFuture<'_, Health> {
+            Box::pin(async { Health::up("test") })
+        }
+        fn deliver<'a>(
+            &'a self,
+            _: &'a DeliveryTask,
+        ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+            Box::pin(async { Ok(Receipt::delivered("ok")) })
+        }
+        fn retry_policy(&self) -> &RetryPolicy {
+            &self.1
+        }
+    }
+
+    fn registry(targets: &[&'static str]) -> Registry {
+        targets.iter().fold(Registry::default(), |r, t| {
+            r.with(Named(t, RetryPolicy::default()))
+        })
+    }
+
+    fn example() -> CrtRecord {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../schemas/examples/home-volet2-pays-de-la-loire.json");
+        serde_json::from_slice(&std::fs::read(path).expect("example")).expect("record")
+    }
+
+    #[test]
+    fn a_record_without_actions_is_journaled_only() {
+        let deliveries = plan(&example(), &registry(&[JOURNAL])).expect("planned");
+        assert_eq!(deliveries.len(), 1);
+        assert_eq!(deliveries[0].work, Work::Journal);
+    }
+
+    #[test]
+    fn each_channel_is_its_own_delivery_and_unknown_targets_are_refused() {
+        let mut record = example();
+        record.actions = vec![Action::SendDocument {
+            document: DocumentKind::Dlu,
+            to: vec![Channel::Dmp, Channel::Mssante],
+        }];
+        let violations = plan(&record, &registry(&[JOURNAL, "dmp"])).expect_err("mssante missing");
+        let violations = violations.into_vec();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].pointer, "/actions/0/to/1");
+        assert_eq!(violations[0].rule, "target-available");
+
+        let deliveries = plan(&record, &registry(&[JOURNAL, "dmp", "mssante"])).expect("planned");
+        let targets: Vec<_> = deliveries.iter().map(|d| d.target.as_str()).collect();
+        assert_eq!(targets, ["journal", "dmp", "mssante"]);
+        assert!(
+            deliveries.iter().all(|d| d.depends_on.is_empty()),
+            "identity already qualified"
+        );
+    }
+
+    #[test]
+    fn an_identity_not_qualified_puts_an_ins_check_before_every_carrier() {
+        let mut record = example();
+        record.beneficiary.identity_status = IdentityStatus::Provisional;
+        record.actions = vec![Action::SendDocument {
+            document: DocumentKind::Dlu,
+            to: vec![Channel::Dmp],
+        }];
+        let violations = plan(&record, &registry(&[JOURNAL, "dmp"])).expect_err("no INS sink");
+        assert_eq!(violations.into_vec()[0].rule, "identity-qualified");
+
+        let deliveries = plan(&record, &registry(&[JOURNAL, "dmp", INS])).expect("planned");
+        let check = deliveries
+            .iter()
+            .find(|d| d.target == INS)
+            .expect("INS check");
+        let dmp = deliveries.iter().find(|d| d.target == "dmp").expect("dmp");
+        assert_eq!(dmp.depends_on, vec![check.id]);
+        let journal = deliveries
+            .iter()
+            .find(|d| d.target == JOURNAL)
+            .expect("journal");
+        assert!(
+            journal.depends_on.is_empty(),
+            "the journal carries nothing out"
+        );
+    }
+
+    #[test]
+    fn region_sharing_needs_the_region_platform() {
+        let mut record = example();
+        record.actions = vec![Action::ShareWithRegion];
+        let violations = plan(&record, &registry(&[JOURNAL])).expect_err("no platform");
+        assert_eq!(violations.into_vec()[0].pointer, "/actions/0");
+        let registry = registry(&[JOURNAL, "region:parcours"])
+            .with_region(crt_core::record::Region::PaysDeLaLoire, "region:parcours");
+        let deliveries = plan(&record, &registry).expect("planned");
+        assert_eq!(deliveries[1].target, "region:parcours");
+    }
+}

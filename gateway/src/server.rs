@@ -1,0 +1,154 @@
+//! Puts the pieces together: sandbox, store, registry, engine and API, and stops them in
+//! order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crt_core::RecordValidator;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::sandbox::{Sandbox, SandboxError};
+use crate::store::{SqliteStore, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot prepare the sinks: {0}")]
+    Sinks(std::io::Error),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: SocketAddr, reason: String },
+}
+
+/// A running gateway.
+pub struct Gateway {
+    addr: SocketAddr,
+    store: Arc<dyn Store>,
+    shutdown: watch::Sender<bool>,
+    api: JoinHandle<()>,
+    engine: JoinHandle<()>,
+    sandbox: Option<Sandbox>,
+}
+
+impl Gateway {
+    pub async fn start(config: Config) -> Result<Gateway, StartError> {
+        let sandbox = if config.sandbox.enabled {
+            Some(Sandbox::start(&config.sandbox).await?)
+        } else {
+            None
+        };
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.database_path())?);
+        let registry = Arc::new(Registry::from_config(&config).map_err(StartError::Sinks)?);
+        let listener =
+            TcpListener::bind(config.server.listen)
+                .await
+                .map_err(|e| StartError::Listen {
+                    addr: config.server.listen,
+                    reason: e.to_string(),
+                })?;
+        let addr = listener.local_addr().map_err(|e| StartError::Listen {
+            addr: config.server.listen,
+            reason: e.to_string(),
+        })?;
+        let metrics = Arc::new(Metrics::default());
+        let wake = Arc::new(Notify::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            registry.clone(),
+            config.engine.clone(),
+            metrics.clone(),
+            wake.clone(),
+        ));
+        let engine = tokio::spawn(engine.run(shutdown_rx.clone()));
+        let state = Arc::new(AppState {
+            store: store.clone(),
+            registry: registry.clone(),
+            validator: Arc::new(RecordValidator::new()),
+            metrics,
+            wake,
+            config: config.server.clone(),
+        });
+        let api = tokio::spawn(api::serve(listener, state, shutdown_rx));
+        info!(
+            %addr,
+            database = %config.storage.database_path().display(),
+            sandbox = config.sandbox.enabled,
+            targets = ?registry.sinks().map(|s| s.target().to_string()).collect::<Vec<_>>(),
+            "gateway listening"
+        );
+        Ok(Gateway {
+            addr,
+            store,
+            shutdown,
+            api,
+            engine,
+            sandbox,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    pub fn sandbox(&self) -> Option<&Sandbox> {
+        self.sandbox.as_ref()
+    }
+
+    /// Stops intake, lets attempts in progress settle, then stops the simulators.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.api.await;
+        let _ = self.engine.await;
+        if let Some(sandbox) = self.sandbox {
+            sandbox.stop();
+        }
+        info!("gateway stopped");
+    }
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run_until_signal(config: Config) -> Result<(), StartError> {
+    let gateway = Gateway::start(config).await?;
+    wait_for_signal().await;
+    info!("shutdown requested");
+    gateway.stop().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,3 @@
+//! Sinks that belong to the gateway itself rather than to a national service.
+
+pub mod journal;

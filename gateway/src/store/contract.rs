@@ -1,0 +1,297 @@
+//! The behaviour every [`Store`] backend must show, written once and run against each.
+
+use crt_core::sink::{Artifact, DeliveryError, Receipt, Work};
+use uuid::Uuid;
+
+use super::*;
+
+pub(crate) fn intake(deliveries: &[(&str, &[usize])], key: Option<&str>, body: &str) -> Intake {
+    let record_id = Uuid::now_v7();
+    let ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::now_v7()).collect();
+    Intake {
+        record: NewRecord {
+            id: record_id,
+            received_at: 1_000,
+            crt_finess_et: "720004563".into(),
+            beneficiary_ref: "IPP-1".into(),
+            source_ref: "dossier-1".into(),
+            body_sha256: format!("sha-{body}"),
+            payload: body.as_bytes().to_vec(),
+        },
+        deliveries: deliveries
+            .iter()
+            .zip(&ids)
+            .map(|((target, deps), id)| NewDelivery {
+                id: *id,
+                target: target.to_string(),
+                work: Work::Journal,
+                depends_on: deps.iter().map(|i| ids[*i]).collect(),
+            })
+            .collect(),
+        idempotency_key: key.map(str::to_string),
+        response: format!("{{\"id\":\"{record_id}\"}}").into_bytes(),
+    }
+}
+
+fn done(lease: &LeasedDelivery, receipt: Receipt) -> Completion {
+    Completion {
+        delivery_id: lease.id,
+        lease: lease.lease.clone(),
+        attempt: lease.attempt,
+        started_at: 2_000,
+        finished_at: 2_001,
+        settlement: Settlement::Done(receipt),
+    }
+}
+
+async fn state_of(store: &dyn Store, record: Uuid) -> Vec<(String, DeliveryState)> {
+    store
+        .record(record)
+        .await
+        .unwrap()
+        .unwrap()
+        .deliveries
+        .into_iter()
+        .map(|d| (d.target, d.state))
+        .collect()
+}
+
+pub(crate) async fn accepted_record_is_readable_with_its_deliveries(store: &dyn Store) {
+    let intake = intake(&[("journal", &[]), ("dmp", &[0])], None, "a");
+    let id = intake.record.id;
+    assert_eq!(store.accept(intake).await.unwrap(), IntakeOutcome::Stored);
+    assert_eq!(
+        state_of(store, id).await,
+        vec![
+            ("journal".to_string(), DeliveryState::Pending),
+            ("dmp".to_string(), DeliveryState::Waiting)
+        ]
+    );
+    assert_eq!(store.record_payload(id).await.unwrap().unwrap(), b"a");
+    assert!(store.record(Uuid::now_v7()).await.unwrap().is_none());
+}
+
+pub(crate) async fn idempotency_key_replays_the_first_answer_or_conflicts(store: &dyn Store) {
+    let first = intake(&[("journal", &[])], Some("key-1"), "body");
+    let response = first.response.clone();
+    assert_eq!(store.accept(first).await.unwrap(), IntakeOutcome::Stored);
+    let again = intake(&[("journal", &[])], Some("key-1"), "body");
+    assert_eq!(
+        store.accept(again).await.unwrap(),
+        IntakeOutcome::Replayed { response }
+    );
+    let other = intake(&[("journal", &[])], Some("key-1"), "another body");
+    assert_eq!(
+        store.accept(other).await.unwrap(),
+        IntakeOutcome::KeyConflict
+    );
+    let counts = store.state_counts().await.unwrap();
+    assert_eq!(
+        counts,
+        vec![(DeliveryState::Pending, 1)],
+        "nothing stored twice"
+    );
+}
+
+pub(crate) async fn delivered_upstream_releases_dependents(store: &dyn Store) {
+    let intake = intake(
+        &[("ins", &[]), ("dmp", &[0]), ("mssante", &[0, 1])],
+        None,
+        "r",
+    );
+    let id = intake.record.id;
+    store.accept(intake).await.unwrap();
+
+    let leased = store.lease("w", 10, 1_500, 60_000).await.unwrap();
+    assert_eq!(
+        leased.len(),
+        1,
+        "only the delivery without dependencies is ready"
+    );
+    assert_eq!(leased[0].target, "ins");
+    assert_eq!(leased[0].attempt, 1);
+    assert_eq!(leased[0].payload, b"r");
+    let outcome = store
+        .complete(done(&leased[0], Receipt::delivered("identity found")))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CompletionOutcome {
+            applied: true,
+            released: 1
+        }
+    );
+
+    let leased = store.lease("w", 10, 2_500, 60_000).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].target, "dmp");
+    assert_eq!(
+        leased[0].upstream.len(),
+        1,
+        "the INS receipt travels downstream"
+    );
+    assert_eq!(leased[0].upstream[0].1.summary, "identity found");
+    let receipt = Receipt::delivered("stored").with_artifact(Artifact {
+        name: "dlu.xml".into(),
+        media_type: "text/xml".into(),
+        content: b"<ClinicalDocument/>".to_vec(),
+    });
+    store.complete(done(&leased[0], receipt)).await.unwrap();
+    let leased = store.lease("w", 10, 3_000, 60_000).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].target, "mssante");
+    assert_eq!(leased[0].upstream.len(), 2);
+
+    let view = store.record(id).await.unwrap().unwrap();
+    let dmp = &view.deliveries[1];
+    assert_eq!(dmp.state, DeliveryState::Delivered);
+    assert_eq!(dmp.artifacts.len(), 1);
+    let artifact = store
+        .artifact(dmp.id, "dlu.xml".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(artifact.content, b"<ClinicalDocument/>");
+}
+
+pub(crate) async fn hold_reason_holds_everything_downstream(store: &dyn Store) {
+    let intake = intake(&[("ins", &[]), ("dmp", &[0]), ("mssante", &[1])], None, "h");
+    let id = intake.record.id;
+    store.accept(intake).await.unwrap();
+    let leased = store.lease("w", 10, 1_500, 60_000).await.unwrap();
+    let receipt = Receipt::delivered("identity recovered")
+        .holding_dependents("identity status is RECUP, not QUAL");
+    store.complete(done(&leased[0], receipt)).await.unwrap();
+    let view = store.record(id).await.unwrap().unwrap();
+    let states: Vec<_> = view.deliveries.iter().map(|d| d.state).collect();
+    assert_eq!(
+        states,
+        vec![
+            DeliveryState::Delivered,
+            DeliveryState::Held,
+            DeliveryState::Held
+        ]
+    );
+    assert_eq!(
+        view.deliveries[2].hold_reason.as_deref(),
+        Some("identity status is RECUP, not QUAL")
+    );
+    assert!(
+        store
+            .lease("w", 10, 2_000, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub(crate) async fn expired_lease_is_taken_again_and_the_old_holder_cannot_settle(
+    store: &dyn Store,
+) {
+    store
+        .accept(intake(&[("journal", &[])], None, "l"))
+        .await
+        .unwrap();
+    let first = store.lease("crashed", 10, 1_500, 2_000).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        store
+            .lease("other", 10, 1_900, 5_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "lease still held"
+    );
+    let second = store.lease("other", 10, 2_500, 5_000).await.unwrap();
+    assert_eq!(second.len(), 1, "expired lease is ready again");
+    assert_eq!(second[0].attempt, 2);
+    let stale = store
+        .complete(done(&first[0], Receipt::delivered("late")))
+        .await
+        .unwrap();
+    assert!(!stale.applied, "a lost lease settles nothing");
+    let fresh = store
+        .complete(done(&second[0], Receipt::delivered("ok")))
+        .await
+        .unwrap();
+    assert!(fresh.applied);
+}
+
+pub(crate) async fn retry_waits_until_due_and_dead_can_be_replayed(store: &dyn Store) {
+    store
+        .accept(intake(&[("journal", &[])], None, "d"))
+        .await
+        .unwrap();
+    let leased = store.lease("w", 10, 1_500, 60_000).await.unwrap();
+    let delivery = leased[0].id;
+    let retry = Completion {
+        settlement: Settlement::Retry {
+            error: DeliveryError::retryable("timeout", "no answer in 30 s"),
+            at: 10_000,
+        },
+        ..done(&leased[0], Receipt::delivered("unused"))
+    };
+    store.complete(retry).await.unwrap();
+    assert_eq!(store.next_due().await.unwrap(), Some(10_000));
+    assert!(
+        store
+            .lease("w", 10, 9_999, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let leased = store.lease("w", 10, 10_000, 60_000).await.unwrap();
+    assert_eq!(leased[0].attempt, 2);
+    let dead = Completion {
+        settlement: Settlement::Dead(DeliveryError::final_error("rejected", "refused by target")),
+        ..done(&leased[0], Receipt::delivered("unused"))
+    };
+    store.complete(dead).await.unwrap();
+    let dead_list = store
+        .deliveries(DeliveryFilter {
+            state: Some(DeliveryState::Dead),
+            limit: 10,
+            ..DeliveryFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(dead_list.len(), 1);
+    assert_eq!(dead_list[0].last_error.as_ref().unwrap().code, "rejected");
+
+    assert_eq!(
+        store.replay(delivery, 20_000).await.unwrap(),
+        ReplayOutcome::Replayed
+    );
+    assert_eq!(
+        store.replay(delivery, 20_000).await.unwrap(),
+        ReplayOutcome::NotDead(DeliveryState::Pending)
+    );
+    assert_eq!(
+        store.replay(Uuid::now_v7(), 0).await.unwrap(),
+        ReplayOutcome::NotFound
+    );
+    let leased = store.lease("w", 10, 20_000, 60_000).await.unwrap();
+    assert_eq!(leased[0].attempt, 1, "a replay starts a fresh count");
+}
+
+pub(crate) async fn concurrent_intakes_are_all_stored(store: std::sync::Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let intake = intake(
+                &[("journal", &[])],
+                Some(&format!("k{i}")),
+                &format!("b{i}"),
+            );
+            let id = intake.record.id;
+            (id, store.accept(intake).await)
+        }));
+    }
+    for task in tasks {
+        let (id, outcome) = task.await.expect("task");
+        assert_eq!(outcome.unwrap(), IntakeOutcome::Stored);
+        assert!(store.record(id).await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,335 @@
+//! Durable state: records, their deliveries, receipts and artifacts.
+//!
+//! The engine and the API speak to [`Store`]; SQLite (embedded, the default) implements
+//! it here, and other backends implement the same contract, so that intake, leasing and
+//! settlement behave the same whatever the database.
+//!
+//! What the contract promises:
+//! - [`Store::accept`] returns only once the record, its deliveries and its idempotency
+//!   key are committed to disk, in one transaction: an acknowledged record is never lost,
+//!   a refused one leaves nothing behind;
+//! - [`Store::lease`] hands each ready delivery to one worker at a time; a lease that is
+//!   not settled before it expires (a crashed worker) makes the delivery ready again;
+//! - [`Store::complete`] applies a settlement only if the caller still holds the lease,
+//!   so a worker that lost its lease cannot overwrite the outcome of the next attempt.
+
+#[cfg(test)]
+pub(crate) mod contract;
+mod sqlite;
+
+use std::fmt;
+use std::str::FromStr;
+
+use crt_core::sink::{Artifact, BoxFuture, DeliveryError, Receipt, Work};
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+/// Milliseconds since the Unix epoch, the store's unit of time.
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+    #[error("stored data could not be read back: {0}")]
+    Corrupt(String),
+    #[error("cannot open the database at {path}: {reason}")]
+    Open { path: String, reason: String },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waits for the deliveries it depends on.
+    Waiting,
+    /// Ready, or scheduled for its next attempt.
+    Pending,
+    /// A worker holds it.
+    Leased,
+    /// The target accepted it; the receipt says what it answered.
+    Delivered,
+    /// Not sent, by rule; the receipt says why.
+    Declined,
+    /// Not started because an upstream delivery said so (an identity not qualified).
+    Held,
+    /// Failed for good or out of attempts; an operator may replay it.
+    Dead,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 7] = [
+        DeliveryState::Waiting,
+        DeliveryState::Pending,
+        DeliveryState::Leased,
+        DeliveryState::Delivered,
+        DeliveryState::Declined,
+        DeliveryState::Held,
+        DeliveryState::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Waiting => "waiting",
+            DeliveryState::Pending => "pending",
+            DeliveryState::Leased => "leased",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Declined => "declined",
+            DeliveryState::Held => "held",
+            DeliveryState::Dead => "dead",
+        }
+    }
+
+    /// Whether the delivery will not move without an operator or a new record.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            DeliveryState::Delivered
+                | DeliveryState::Declined
+                | DeliveryState::Held
+                | DeliveryState::Dead
+        )
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeliveryState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DeliveryState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown delivery state {s:?}; expected one of {}",
+                    DeliveryState::ALL.map(|s| s.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+/// A validated record about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub id: Uuid,
+    pub received_at: Millis,
+    /// FINESS of the CRT establishment (not health data; used for reports and filters).
+    pub crt_finess_et: String,
+    /// The DUI's identifier of the beneficiary (pseudonymous).
+    pub beneficiary_ref: String,
+    /// The DUI's identifier of the record.
+    pub source_ref: String,
+    pub body_sha256: String,
+    /// The JSON body as received.
+    pub payload: Vec<u8>,
+}
+
+/// A delivery routing derived from a record.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: Uuid,
+    pub target: String,
+    pub work: Work,
+    /// Deliveries of the same record that must be delivered before this one starts.
+    pub depends_on: Vec<Uuid>,
+}
+
+/// Everything one accepted record writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub record: NewRecord,
+    pub deliveries: Vec<NewDelivery>,
+    pub idempotency_key: Option<String>,
+    /// The answer given to the caller, replayed verbatim for a repeated idempotency key.
+    pub response: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    Stored,
+    /// The key was seen with the same body: here is the first answer.
+    Replayed {
+        response: Vec<u8>,
+    },
+    /// The key was seen with another body.
+    KeyConflict,
+}
+
+/// A delivery handed to a worker.
+#[derive(Debug, Clone)]
+pub struct LeasedDelivery {
+    pub id: Uuid,
+    pub record_id: Uuid,
+    pub target: String,
+    pub work: Work,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Proof of the lease, required to settle the delivery.
+    pub lease: String,
+    pub payload: Vec<u8>,
+    /// Targets and receipts of the deliveries this one waited for.
+    pub upstream: Vec<(String, Receipt)>,
+}
+
+/// How an attempt ended, as the engine decided.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    /// Delivered or declined, with the receipt.
+    Done(Receipt),
+    /// Failed; try again at the given time.
+    Retry { error: DeliveryError, at: Millis },
+    /// Failed for good.
+    Dead(DeliveryError),
+}
+
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub delivery_id: Uuid,
+    pub lease: String,
+    pub attempt: u32,
+    pub started_at: Millis,
+    pub finished_at: Millis,
+    pub settlement: Settlement,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletionOutcome {
+    /// False when the lease had been lost: nothing was written.
+    pub applied: bool,
+    /// Deliveries that became ready because this one was delivered.
+    pub released: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    Replayed,
+    NotFound,
+    /// Only dead deliveries can be replayed.
+    NotDead(DeliveryState),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactInfo {
+    pub name: String,
+    pub media_type: String,
+    pub size: usize,
+}
+
+/// A delivery as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    pub id: Uuid,
+    pub record_id: Uuid,
+    pub target: String,
+    pub work: Work,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// When the next attempt is due (pending deliveries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<DeliveryError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+    /// The deliveries this one still waits for (not yet delivered), with their state.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactInfo>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    pub id: Uuid,
+    pub target: String,
+    pub state: DeliveryState,
+}
+
+/// A stored record's metadata and deliveries; the payload itself is not shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub id: Uuid,
+    pub received_at: Millis,
+    pub crt_finess_et: String,
+    pub beneficiary_ref: String,
+    pub source_ref: String,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub state: Option<DeliveryState>,
+    pub target: Option<String>,
+    /// Deliveries created after this one (keyset pagination by id).
+    pub after: Option<Uuid>,
+    pub limit: usize,
+}
+
+/// The storage contract; see the module documentation.
+pub trait Store: Send + Sync + 'static {
+    fn accept(&self, intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>>;
+
+    /// Leases up to `limit` ready deliveries until `lease_until`.
+    fn lease(
+        &self,
+        owner: &str,
+        limit: usize,
+        now: Millis,
+        lease_until: Millis,
+    ) -> BoxFuture<'_, StoreResult<Vec<LeasedDelivery>>>;
+
+    fn complete(&self, completion: Completion) -> BoxFuture<'_, StoreResult<CompletionOutcome>>;
+
+    /// Puts a dead delivery back to pending with a fresh attempt count.
+    fn replay(&self, delivery_id: Uuid, now: Millis) -> BoxFuture<'_, StoreResult<ReplayOutcome>>;
+
+    fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
+
+    /// The stored payload of a record, as received.
+    fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
+
+    fn deliveries(&self, filter: DeliveryFilter) -> BoxFuture<'_, StoreResult<Vec<DeliveryView>>>;
+
+    fn artifact(
+        &self,
+        delivery_id: Uuid,
+        name: String,
+    ) -> BoxFuture<'_, StoreResult<Option<Artifact>>>;
+
+    fn state_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(DeliveryState, u64)>>>;
+
+    /// When the next pending delivery is due or the next lease expires, if any.
+    fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Millis>>>;
+
+    /// A cheap round trip, for readiness probes.
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
+}

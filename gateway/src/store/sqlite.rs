@@ -1,0 +1,805 @@
+//! The embedded SQLite backend.
+//!
+//! One thread owns the only writing connection and applies writes in batches: each batch
+//! is one transaction, so one fsync acknowledges every record that arrived while the
+//! previous commit was on disk (group commit). Each write runs in its own savepoint, so
+//! one failing write does not undo the others of its batch. Reads use a small pool of
+//! other connections, which WAL lets run beside the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crt_core::sink::{Artifact, BoxFuture, DeliveryError, Outcome, Receipt, Work};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::{
+    ArtifactInfo, Completion, CompletionOutcome, DeliveryFilter, DeliveryState, DeliveryView,
+    Dependency, Intake, IntakeOutcome, LeasedDelivery, Millis, RecordView, ReplayOutcome,
+    Settlement, Store, StoreError, StoreResult,
+};
+
+const SCHEMA_VERSION: i32 = 1;
+/// Writes applied in one transaction at most; bounds the latency one commit adds.
+const MAX_BATCH: usize = 512;
+/// Writes queued for the writer before callers wait (back-pressure).
+const QUEUE_DEPTH: usize = 8192;
+const MAX_READERS: usize = 8;
+
+pub struct SqliteStore {
+    writer: mpsc::Sender<Write>,
+    readers: Arc<ReadPool>,
+}
+
+type Reply = oneshot::Sender<StoreResult<Written>>;
+
+struct Write {
+    op: WriteOp,
+    reply: Reply,
+}
+
+enum WriteOp {
+    Accept(Box<Intake>),
+    Lease {
+        owner: String,
+        limit: usize,
+        now: Millis,
+        lease_until: Millis,
+    },
+    Complete(Box<Completion>),
+    Replay {
+        id: Uuid,
+        now: Millis,
+    },
+}
+
+enum Written {
+    Intake(IntakeOutcome),
+    Leased(Vec<LeasedDelivery>),
+    Completed(CompletionOutcome),
+    Replayed(ReplayOutcome),
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and starts its writer thread.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let open_error = |reason: String| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| open_error(e.to_string()))?;
+        }
+        let mut conn = open_connection(path, false).map_err(|e| open_error(e.to_string()))?;
+        migrate(&mut conn).map_err(|e| open_error(e.to_string()))?;
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(conn, receiver))
+            .map_err(|e| open_error(e.to_string()))?;
+        Ok(SqliteStore {
+            writer: sender,
+            readers: Arc::new(ReadPool {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    async fn write(&self, op: WriteOp) -> StoreResult<Written> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Write { op, reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| StoreError::Database(format!("read task failed: {e}")))?
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit is on disk (WAL fsynced) before it returns. This is what lets
+        // the API acknowledge a record.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version < 1 {
+        let tx = conn.transaction()?;
+        tx.execute_batch(include_str!("schema.sql"))?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.path, true)?,
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_READERS
+        {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn run_writer(mut conn: Connection, mut receiver: mpsc::Receiver<Write>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = receiver.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(write) => batch.push(write),
+                Err(_) => break,
+            }
+        }
+        apply_batch(&mut conn, &mut batch);
+    }
+}
+
+fn apply_batch(conn: &mut Connection, batch: &mut Vec<Write>) {
+    let mut tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => {
+            for write in batch.drain(..) {
+                let _ = write.reply.send(Err(e.clone_error()));
+            }
+            return;
+        }
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for write in batch.drain(..) {
+        let result = match tx.savepoint() {
+            Ok(mut savepoint) => {
+                let result = apply(&savepoint, write.op);
+                let kept = match &result {
+                    Ok(_) => savepoint.commit(),
+                    Err(_) => savepoint.rollback(),
+                };
+                match kept {
+                    Ok(()) => result,
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        };
+        results.push((write.reply, result));
+    }
+    match tx.commit() {
+        Ok(()) => {
+            for (reply, result) in results {
+                let _ = reply.send(result);
+            }
+        }
+        Err(e) => {
+            // Nothing of the batch is on disk: every caller hears so, and nothing is
+            // acknowledged.
+            for (reply, _) in results {
+                let _ = reply.send(Err(e.clone_error()));
+            }
+        }
+    }
+}
+
+trait CloneError {
+    fn clone_error(&self) -> StoreError;
+}
+
+impl CloneError for rusqlite::Error {
+    fn clone_error(&self) -> StoreError {
+        StoreError::Database(self.to_string())
+    }
+}
+
+fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
+    match op {
+        WriteOp::Accept(intake) => accept(tx, *intake).map(Written::Intake),
+        WriteOp::Lease {
+            owner,
+            limit,
+            now,
+            lease_until,
+        } => lease(tx, &owner, limit, now, lease_until).map(Written::Leased),
+        WriteOp::Complete(completion) => complete(tx, *completion).map(Written::Completed),
+        WriteOp::Replay { id, now } => replay(tx, id, now).map(Written::Replayed),
+    }
+}
+
+fn accept(tx: &Connection, intake: Intake) -> StoreResult<IntakeOutcome> {
+    let record = &intake.record;
+    if let Some(key) = &intake.idempotency_key {
+        let seen: Option<(String, Vec<u8>)> = tx
+            .prepare_cached("SELECT body_sha256, response FROM idempotency_keys WHERE key = ?1")?
+            .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        if let Some((hash, response)) = seen {
+            return Ok(if hash == record.body_sha256 {
+                IntakeOutcome::Replayed { response }
+            } else {
+                IntakeOutcome::KeyConflict
+            });
+        }
+    }
+    let id = record.id.to_string();
+    tx.prepare_cached(
+        "INSERT INTO records (id, received_at, crt_finess_et, beneficiary_ref, source_ref, body_sha256, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        id,
+        record.received_at,
+        record.crt_finess_et,
+        record.beneficiary_ref,
+        record.source_ref,
+        record.body_sha256,
+        record.payload
+    ])?;
+    let mut insert_delivery = tx.prepare_cached(
+        "INSERT INTO deliveries (id, record_id, target, work, state, next_attempt_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+    )?;
+    let mut insert_dependency = tx.prepare_cached(
+        "INSERT INTO delivery_dependencies (delivery_id, depends_on) VALUES (?1, ?2)",
+    )?;
+    for delivery in &intake.deliveries {
+        let state = if delivery.depends_on.is_empty() {
+            DeliveryState::Pending
+        } else {
+            DeliveryState::Waiting
+        };
+        insert_delivery.execute(params![
+            delivery.id.to_string(),
+            id,
+            delivery.target,
+            to_json(&delivery.work)?,
+            state.as_str(),
+            record.received_at
+        ])?;
+    }
+    for delivery in &intake.deliveries {
+        for upstream in &delivery.depends_on {
+            insert_dependency.execute(params![delivery.id.to_string(), upstream.to_string()])?;
+        }
+    }
+    if let Some(key) = &intake.idempotency_key {
+        tx.prepare_cached(
+            "INSERT INTO idempotency_keys (key, body_sha256, record_id, response, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            key,
+            record.body_sha256,
+            id,
+            intake.response,
+            record.received_at
+        ])?;
+    }
+    Ok(IntakeOutcome::Stored)
+}
+
+fn lease(
+    tx: &Connection,
+    owner: &str,
+    limit: usize,
+    now: Millis,
+    lease_until: Millis,
+) -> StoreResult<Vec<LeasedDelivery>> {
+    let token = format!("{owner}/{}", Uuid::now_v7());
+    let rows: Vec<(String, String, String, String, u32)> = tx
+        .prepare_cached(
+            "UPDATE deliveries
+                SET state = 'leased', lease_owner = ?1, lease_until = ?2,
+                    attempts = attempts + 1, updated_at = ?3
+              WHERE id IN (
+                    SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?3
+                    UNION ALL
+                    SELECT id FROM deliveries WHERE state = 'leased' AND lease_until < ?3
+                    LIMIT ?4)
+          RETURNING id, record_id, target, work, attempts",
+        )?
+        .query_map(params![token, lease_until, now, limit as i64], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut payload = tx.prepare_cached("SELECT payload FROM records WHERE id = ?1")?;
+    let mut upstream = tx.prepare_cached(
+        "SELECT u.target, u.receipt FROM delivery_dependencies d
+           JOIN deliveries u ON u.id = d.depends_on
+          WHERE d.delivery_id = ?1 AND u.receipt IS NOT NULL",
+    )?;
+    let mut leased = Vec::with_capacity(rows.len());
+    for (id, record_id, target, work, attempt) in rows {
+        let receipts = upstream
+            .query_map([&id], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?
+            .map(|row| {
+                let (target, receipt) = row?;
+                Ok((target, from_json::<Receipt>(&receipt)?))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        leased.push(LeasedDelivery {
+            id: parse_uuid(&id)?,
+            record_id: parse_uuid(&record_id)?,
+            target,
+            work: from_json::<Work>(&work)?,
+            attempt,
+            lease: token.clone(),
+            payload: payload.query_row([&record_id], |row| row.get(0))?,
+            upstream: receipts,
+        });
+    }
+    Ok(leased)
+}
+
+fn complete(tx: &Connection, completion: Completion) -> StoreResult<CompletionOutcome> {
+    let id = completion.delivery_id.to_string();
+    let not_applied = CompletionOutcome {
+        applied: false,
+        released: 0,
+    };
+    let (changed, outcome_name, error_code) = match &completion.settlement {
+        Settlement::Done(receipt) => {
+            let state = match receipt.outcome {
+                Outcome::Delivered => DeliveryState::Delivered,
+                Outcome::Declined => DeliveryState::Declined,
+            };
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE deliveries
+                        SET state = ?1, receipt = ?2, last_error = NULL, lease_owner = NULL,
+                            lease_until = NULL, updated_at = ?3
+                      WHERE id = ?4 AND state = 'leased' AND lease_owner = ?5",
+                )?
+                .execute(params![
+                    state.as_str(),
+                    to_json(receipt)?,
+                    completion.finished_at,
+                    id,
+                    completion.lease
+                ])?;
+            (changed, state.as_str(), None)
+        }
+        Settlement::Retry { error, at } => {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE deliveries
+                        SET state = 'pending', next_attempt_at = ?1, last_error = ?2,
+                            lease_owner = NULL, lease_until = NULL, updated_at = ?3
+                      WHERE id = ?4 AND state = 'leased' AND lease_owner = ?5",
+                )?
+                .execute(params![
+                    at,
+                    to_json(error)?,
+                    completion.finished_at,
+                    id,
+                    completion.lease
+                ])?;
+            (changed, "retry", Some(error.code.clone()))
+        }
+        Settlement::Dead(error) => {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE deliveries
+                        SET state = 'dead', last_error = ?1, lease_owner = NULL,
+                            lease_until = NULL, updated_at = ?2
+                      WHERE id = ?3 AND state = 'leased' AND lease_owner = ?4",
+                )?
+                .execute(params![
+                    to_json(error)?,
+                    completion.finished_at,
+                    id,
+                    completion.lease
+                ])?;
+            (changed, "dead", Some(error.code.clone()))
+        }
+    };
+    if changed == 0 {
+        return Ok(not_applied);
+    }
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO attempts (delivery_id, attempt, started_at, finished_at, outcome, error_code)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id,
+        completion.attempt,
+        completion.started_at,
+        completion.finished_at,
+        outcome_name,
+        error_code
+    ])?;
+    let Settlement::Done(receipt) = &completion.settlement else {
+        return Ok(CompletionOutcome {
+            applied: true,
+            released: 0,
+        });
+    };
+    let mut insert_artifact = tx.prepare_cached(
+        "INSERT OR REPLACE INTO artifacts (delivery_id, name, media_type, content) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for artifact in &receipt.artifacts {
+        insert_artifact.execute(params![
+            id,
+            artifact.name,
+            artifact.media_type,
+            artifact.content
+        ])?;
+    }
+    let hold = match (receipt.outcome, &receipt.hold_dependents) {
+        (_, Some(reason)) => Some(reason.clone()),
+        (Outcome::Declined, None) => Some(format!(
+            "an upstream delivery was declined: {}",
+            receipt.summary
+        )),
+        (Outcome::Delivered, None) => None,
+    };
+    let released = match hold {
+        Some(reason) => {
+            // Everything downstream, however deep, is held with the reason.
+            tx.prepare_cached(
+                "WITH RECURSIVE downstream(id) AS (
+                     SELECT delivery_id FROM delivery_dependencies WHERE depends_on = ?1
+                     UNION
+                     SELECT d.delivery_id FROM delivery_dependencies d JOIN downstream ON d.depends_on = downstream.id)
+                 UPDATE deliveries SET state = 'held', hold_reason = ?2, updated_at = ?3
+                  WHERE state = 'waiting' AND id IN (SELECT id FROM downstream)",
+            )?
+            .execute(params![id, reason, completion.finished_at])?;
+            0
+        }
+        None => tx
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2
+                  WHERE state = 'waiting'
+                    AND id IN (SELECT delivery_id FROM delivery_dependencies WHERE depends_on = ?1)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM delivery_dependencies d JOIN deliveries u ON u.id = d.depends_on
+                         WHERE d.delivery_id = deliveries.id AND u.state <> 'delivered')",
+            )?
+            .execute(params![id, completion.finished_at])?,
+    };
+    Ok(CompletionOutcome {
+        applied: true,
+        released,
+    })
+}
+
+fn replay(tx: &Connection, id: Uuid, now: Millis) -> StoreResult<ReplayOutcome> {
+    let id = id.to_string();
+    let changed = tx
+        .prepare_cached(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?1, updated_at = ?1
+              WHERE id = ?2 AND state = 'dead'",
+        )?
+        .execute(params![now, id])?;
+    if changed == 1 {
+        return Ok(ReplayOutcome::Replayed);
+    }
+    let state: Option<String> = tx
+        .prepare_cached("SELECT state FROM deliveries WHERE id = ?1")?
+        .query_row([&id], |row| row.get(0))
+        .optional()?;
+    Ok(match state {
+        None => ReplayOutcome::NotFound,
+        Some(state) => ReplayOutcome::NotDead(parse_state(&state)?),
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "id, record_id, target, work, state, attempts, next_attempt_at, last_error, hold_reason, receipt, created_at, updated_at";
+
+fn delivery_views(
+    conn: &Connection,
+    sql_filter: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Vec<DeliveryView>> {
+    let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries {sql_filter}");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params, |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, u32>(5)?,
+            row.get::<_, Millis>(6)?,
+            row.get::<_, Option<String>>(7)?,
+            row.get::<_, Option<String>>(8)?,
+            row.get::<_, Option<String>>(9)?,
+            row.get::<_, Millis>(10)?,
+            row.get::<_, Millis>(11)?,
+        ))
+    })?;
+    let mut dependencies = conn.prepare_cached(
+        "SELECT u.id, u.target, u.state FROM delivery_dependencies d
+           JOIN deliveries u ON u.id = d.depends_on WHERE d.delivery_id = ?1",
+    )?;
+    let mut artifacts = conn.prepare_cached(
+        "SELECT name, media_type, length(content) FROM artifacts WHERE delivery_id = ?1 ORDER BY name",
+    )?;
+    let mut views = Vec::new();
+    for row in rows {
+        let (
+            id,
+            record_id,
+            target,
+            work,
+            state,
+            attempts,
+            next_at,
+            error,
+            hold,
+            receipt,
+            created,
+            updated,
+        ) = row?;
+        let state = parse_state(&state)?;
+        let waiting_for = dependencies
+            .query_map([&id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?
+            .map(|row| {
+                let (id, target, state) = row?;
+                Ok(Dependency {
+                    id: parse_uuid(&id)?,
+                    target,
+                    state: parse_state(&state)?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?
+            .into_iter()
+            .filter(|dependency| dependency.state != DeliveryState::Delivered)
+            .collect();
+        let artifacts = artifacts
+            .query_map([&id], |row| {
+                Ok(ArtifactInfo {
+                    name: row.get(0)?,
+                    media_type: row.get(1)?,
+                    size: row.get::<_, i64>(2)? as usize,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        views.push(DeliveryView {
+            id: parse_uuid(&id)?,
+            record_id: parse_uuid(&record_id)?,
+            target,
+            work: from_json(&work)?,
+            state,
+            attempts,
+            next_attempt_at: (state == DeliveryState::Pending).then_some(next_at),
+            last_error: error
+                .as_deref()
+                .map(from_json::<DeliveryError>)
+                .transpose()?,
+            hold_reason: hold,
+            receipt: receipt.as_deref().map(from_json::<Receipt>).transpose()?,
+            waiting_for,
+            artifacts,
+            created_at: created,
+            updated_at: updated,
+        });
+    }
+    Ok(views)
+}
+
+impl Store for SqliteStore {
+    fn accept(&self, intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Accept(Box::new(intake))).await? {
+                Written::Intake(outcome) => Ok(outcome),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn lease(
+        &self,
+        owner: &str,
+        limit: usize,
+        now: Millis,
+        lease_until: Millis,
+    ) -> BoxFuture<'_, StoreResult<Vec<LeasedDelivery>>> {
+        let owner = owner.to_string();
+        Box::pin(async move {
+            let op = WriteOp::Lease {
+                owner,
+                limit,
+                now,
+                lease_until,
+            };
+            match self.write(op).await? {
+                Written::Leased(leased) => Ok(leased),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn complete(&self, completion: Completion) -> BoxFuture<'_, StoreResult<CompletionOutcome>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Complete(Box::new(completion))).await? {
+                Written::Completed(outcome) => Ok(outcome),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn replay(&self, id: Uuid, now: Millis) -> BoxFuture<'_, StoreResult<ReplayOutcome>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Replay { id, now }).await? {
+                Written::Replayed(outcome) => Ok(outcome),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>> {
+        Box::pin(self.read(move |conn| {
+            let id = id.to_string();
+            let head: Option<(Millis, String, String, String)> = conn
+                .prepare_cached(
+                    "SELECT received_at, crt_finess_et, beneficiary_ref, source_ref FROM records WHERE id = ?1",
+                )?
+                .query_row([&id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+                .optional()?;
+            let Some((received_at, crt_finess_et, beneficiary_ref, source_ref)) = head else {
+                return Ok(None);
+            };
+            let deliveries =
+                delivery_views(conn, "WHERE record_id = ?1 ORDER BY created_at, id", &[&id])?;
+            Ok(Some(RecordView {
+                id: parse_uuid(&id)?,
+                received_at,
+                crt_finess_et,
+                beneficiary_ref,
+                source_ref,
+                deliveries,
+            }))
+        }))
+    }
+
+    fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+        Box::pin(self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT payload FROM records WHERE id = ?1")?
+                .query_row([id.to_string()], |row| row.get(0))
+                .optional()?)
+        }))
+    }
+
+    fn deliveries(&self, filter: DeliveryFilter) -> BoxFuture<'_, StoreResult<Vec<DeliveryView>>> {
+        Box::pin(self.read(move |conn| {
+            let state = filter.state.map(|s| s.as_str().to_string());
+            let after = filter.after.map(|a| a.to_string());
+            let limit = filter.limit.clamp(1, 1000) as i64;
+            delivery_views(
+                conn,
+                "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR target = ?2)
+                   AND (?3 IS NULL OR id > ?3) ORDER BY id LIMIT ?4",
+                &[&state, &filter.target, &after, &limit],
+            )
+        }))
+    }
+
+    fn artifact(
+        &self,
+        delivery_id: Uuid,
+        name: String,
+    ) -> BoxFuture<'_, StoreResult<Option<Artifact>>> {
+        Box::pin(self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT name, media_type, content FROM artifacts WHERE delivery_id = ?1 AND name = ?2",
+                )?
+                .query_row(params![delivery_id.to_string(), name], |row| {
+                    Ok(Artifact {
+                        name: row.get(0)?,
+                        media_type: row.get(1)?,
+                        content: row.get(2)?,
+                    })
+                })
+                .optional()?)
+        }))
+    }
+
+    fn state_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(DeliveryState, u64)>>> {
+        Box::pin(self.read(|conn| {
+            conn.prepare_cached("SELECT state, COUNT(*) FROM deliveries GROUP BY state")?
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })?
+                .map(|row| {
+                    let (state, count) = row?;
+                    Ok((parse_state(&state)?, count as u64))
+                })
+                .collect()
+        }))
+    }
+
+    fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Millis>>> {
+        Box::pin(self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT MIN(due) FROM (
+                        SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE state = 'pending'
+                        UNION ALL
+                        SELECT MIN(lease_until) FROM deliveries WHERE state = 'leased')",
+                )?
+                .query_row([], |row| row.get::<_, Option<Millis>>(0))?)
+        }))
+    }
+
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        }))
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_uuid(text: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
+}
+
+fn parse_state(text: &str) -> StoreResult<DeliveryState> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
+#[cfg(test)]
+mod tests;
