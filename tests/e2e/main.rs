@@ -1,1 +1,8 @@
+//! End-to-end tests: the real `crt-gateway` binary, started on a free loopback port with
+//! its own data directory, driven over HTTP like a DUI would.
 
+mod support;
+
+mod api;
+mod crash;
+mod delivery;

@@ -1,0 +1,245 @@
+//! Starting gateway processes and talking HTTP/1.1 to them over plain sockets.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn example(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("schemas/examples").join(name)).expect("example record")
+}
+
+/// A gateway process and its data directory.
+pub struct Gateway {
+    child: Child,
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Gateway {
+    /// Starts a gateway on a fresh data directory with extra `CRT_GATEWAY_*` settings.
+    pub fn start(data: &Path, env: &[(&str, &str)]) -> Gateway {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let addr = free_port();
+        let child = spawn(addr, data, &env);
+        let gateway = Gateway {
+            child,
+            addr,
+            data: data.to_path_buf(),
+            env,
+        };
+        gateway.wait_healthy();
+        gateway
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(self.addr, &self.data, &self.env);
+        self.wait_healthy();
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(response) = try_request(self.addr, "GET", "/healthz", &[], b"")
+                && response.status == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("gateway on {} did not become healthy", self.addr);
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        try_request(self.addr, method, path, headers, body).expect("HTTP exchange")
+    }
+
+    pub fn post_record(&self, body: &[u8], key: Option<&str>) -> Response {
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(key) = key {
+            headers.push(("Idempotency-Key", key));
+        }
+        self.request("POST", "/v1/records", &headers, body)
+    }
+
+    pub fn get_json(&self, path: &str) -> Value {
+        let response = self.request("GET", path, &[], b"");
+        assert_eq!(response.status, 200, "GET {path}: {}", response.text());
+        response.json()
+    }
+
+    /// Waits until every delivery of the record has settled; returns the record view.
+    pub fn wait_settled(&self, record: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let view = self.get_json(&format!("/v1/records/{record}"));
+            let settled = view["deliveries"]
+                .as_array()
+                .expect("deliveries")
+                .iter()
+                .all(|d| {
+                    matches!(
+                        d["state"].as_str(),
+                        Some("delivered" | "declined" | "held" | "dead")
+                    )
+                });
+            if settled {
+                return view;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "record {record} did not settle: {view}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn(addr: SocketAddr, data: &Path, env: &[(String, String)]) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crt-gateway"));
+    command
+        .args(["serve", "--listen", &addr.to_string(), "--data"])
+        .arg(data)
+        // A directory without gateway.toml, so that only what the test sets applies.
+        .current_dir(data)
+        .env(
+            "CRT_GATEWAY_SANDBOX__CERTS_DIR",
+            repo().join("certs-example"),
+        )
+        .env("CRT_GATEWAY_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    // Logs go to a file in the data directory, for the log-content checks and for
+    // reading after a failure.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("gateway.log"))
+        .expect("log file");
+    command.stderr(log);
+    command.spawn().expect("start crt-gateway")
+}
+
+fn free_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address")
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request on its own connection (`Connection: close`), read to the end.
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes())?;
+    // A server may answer (413) before reading a large body and close: that is fine.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw).ok_or_else(|| std::io::Error::other("unparsable HTTP response"))
+}
+
+fn parse_response(raw: &[u8]) -> Option<Response> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body)?;
+    }
+    Some(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).ok()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
