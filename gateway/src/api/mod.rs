@@ -138,17 +138,34 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
     }
 }
 
+/// Every route the API serves, as `schemas/openapi.yaml` describes them (a test keeps the
+/// two identical). `{name}` stands for one path segment.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/v1/records"),
+    ("GET", "/v1/records/{id}"),
+    ("GET", "/v1/deliveries"),
+    ("POST", "/v1/deliveries/{id}/replay"),
+    ("GET", "/v1/deliveries/{id}/artifacts/{name}"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+];
+
 /// The methods a known path accepts, for 405 answers.
-fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
-    match segments {
-        ["v1", "records"] => Some("POST"),
-        ["v1", "records", _] | ["v1", "deliveries"] | ["healthz"] | ["readyz"] | ["metrics"] => {
-            Some("GET")
-        }
-        ["v1", "deliveries", _, "replay"] => Some("POST"),
-        ["v1", "deliveries", _, "artifacts", _] => Some("GET"),
-        _ => None,
-    }
+fn allowed_methods(segments: &[&str]) -> Option<String> {
+    let methods: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, template)| {
+            let parts: Vec<&str> = template.trim_matches('/').split('/').collect();
+            parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(segments)
+                    .all(|(part, segment)| part.starts_with('{') || part == segment)
+        })
+        .map(|(method, _)| *method)
+        .collect();
+    (!methods.is_empty()).then(|| methods.join(", "))
 }
 
 fn parse_id(text: &str) -> Result<uuid::Uuid, Problem> {
@@ -156,4 +173,61 @@ fn parse_id(text: &str) -> Result<uuid::Uuid, Problem> {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
             .detail(format!("{text:?} is not an identifier this gateway issues"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::ROUTES;
+
+    /// `(METHOD, /path)` pairs of `schemas/openapi.yaml`, read from its `paths:` block: two
+    /// spaces before a path, four before a method.
+    fn documented_routes() -> BTreeSet<(String, String)> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/openapi.yaml");
+        let text = std::fs::read_to_string(path).expect("openapi.yaml");
+        let mut routes = BTreeSet::new();
+        let mut in_paths = false;
+        let mut current = None;
+        for line in text.lines() {
+            if !line.starts_with(' ') {
+                in_paths = line.trim_end() == "paths:";
+                continue;
+            }
+            if !in_paths {
+                continue;
+            }
+            if let Some(path) = line.strip_prefix("  /") {
+                current = Some(format!("/{}", path.trim_end_matches(':')));
+            } else if let Some(method) = line.strip_prefix("    ").and_then(|l| l.strip_suffix(':'))
+                && ["get", "post", "put", "patch", "delete"].contains(&method)
+                && let Some(path) = &current
+            {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn openapi_describes_exactly_the_routes_served() {
+        let served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(documented_routes(), served);
+    }
+
+    #[test]
+    fn wrong_methods_name_the_right_ones() {
+        assert_eq!(
+            super::allowed_methods(&["v1", "records"]).as_deref(),
+            Some("POST")
+        );
+        assert_eq!(
+            super::allowed_methods(&["v1", "deliveries", "x", "artifacts", "y"]).as_deref(),
+            Some("GET")
+        );
+        assert_eq!(super::allowed_methods(&["v1", "nothing"]), None);
+    }
 }

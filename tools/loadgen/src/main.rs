@@ -1,1 +1,293 @@
-fn main() {}
+//! crt-loadgen: drives `POST /v1/records` over loopback and reports throughput and latency
+//! percentiles; with `--compare-bare`, runs the same load against a bare hyper endpoint in
+//! the same process as the reference.
+//!
+//! Two modes: `--rate 0` (default) keeps `--connections` requests in flight back to back
+//! (maximum throughput); `--rate N` sends N requests per second on schedule and measures
+//! latency from the scheduled instant, so that a slow server cannot hide its queueing.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::sync::Mutex;
+
+#[derive(Parser)]
+#[command(about = "Load client for crt-gateway's intake")]
+struct Args {
+    /// Gateway base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Record to post (JSON); its source.record_ref is made unique per request.
+    #[arg(long)]
+    record: PathBuf,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Requests per second; 0 for as many as the server takes.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Connections (maximum-rate mode) or largest number of requests in flight (fixed rate).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Also run the same load against a bare hyper endpoint, as the reference.
+    #[arg(long)]
+    compare_bare: bool,
+    /// Print one JSON line per run instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Outcome {
+    label: String,
+    elapsed: Duration,
+    ok: usize,
+    errors: usize,
+    latencies_us: Vec<u64>,
+}
+
+impl Outcome {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let index = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[index] as f64 / 1000.0
+    }
+
+    fn throughput(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn print(&self, json: bool) {
+        if json {
+            println!(
+                "{{\"target\":\"{}\",\"ok\":{},\"errors\":{},\"seconds\":{:.2},\"per_second\":{:.0},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
+                self.label,
+                self.ok,
+                self.errors,
+                self.elapsed.as_secs_f64(),
+                self.throughput(),
+                self.percentile(0.5),
+                self.percentile(0.9),
+                self.percentile(0.99),
+                self.percentile(1.0)
+            );
+        } else {
+            println!(
+                "{:<8} {:>8} ok {:>6} errors in {:>5.1} s: {:>8.0} req/s   p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms",
+                self.label,
+                self.ok,
+                self.errors,
+                self.elapsed.as_secs_f64(),
+                self.throughput(),
+                self.percentile(0.5),
+                self.percentile(0.9),
+                self.percentile(0.99),
+                self.percentile(1.0)
+            );
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let template: serde_json::Value = match std::fs::read(&args.record)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(value) => value,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.record.display());
+            std::process::exit(2);
+        }
+    };
+    let url = format!("{}/v1/records", args.url.trim_end_matches('/'));
+    let gateway = run(&args, "gateway", &url, &template).await;
+    gateway.print(args.json);
+    if args.compare_bare {
+        let addr = start_bare().await;
+        let bare = run(
+            &args,
+            "bare",
+            &format!("http://{addr}/v1/records"),
+            &template,
+        )
+        .await;
+        bare.print(args.json);
+        if !args.json {
+            println!(
+                "gateway / bare throughput: {:.1} %",
+                100.0 * gateway.throughput() / bare.throughput().max(1.0)
+            );
+        }
+    }
+    if gateway.errors > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// Bodies prepared in advance, each with its own record_ref, so that building them does
+/// not count in the measurement.
+fn bodies(template: &serde_json::Value, count: usize) -> Vec<Bytes> {
+    let run = std::process::id();
+    (0..count)
+        .map(|i| {
+            let mut record = template.clone();
+            record["source"]["record_ref"] = serde_json::Value::from(format!("load-{run}-{i}"));
+            Bytes::from(serde_json::to_vec(&record).unwrap_or_default())
+        })
+        .collect()
+}
+
+async fn run(args: &Args, label: &str, url: &str, template: &serde_json::Value) -> Outcome {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(args.connections)
+        .build(connector);
+    let bodies = Arc::new(bodies(template, 4096));
+    let deadline = Duration::from_secs(args.duration);
+    let started = Instant::now();
+    let results = Arc::new(Mutex::new((0usize, 0usize, Vec::<u64>::new())));
+    let mut tasks = Vec::new();
+    if args.rate == 0 {
+        for worker in 0..args.connections {
+            let (client, bodies, results, url) = (
+                client.clone(),
+                bodies.clone(),
+                results.clone(),
+                url.to_string(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let (mut ok, mut errors, mut latencies) = (0, 0, Vec::new());
+                let mut i = worker;
+                while started.elapsed() < deadline {
+                    let sent = Instant::now();
+                    match post(&client, &url, bodies[i % bodies.len()].clone()).await {
+                        true => ok += 1,
+                        false => errors += 1,
+                    }
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                    i += args_stride();
+                }
+                let mut all = results.lock().await;
+                all.0 += ok;
+                all.1 += errors;
+                all.2.extend(latencies);
+            }));
+        }
+    } else {
+        let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(args.connections.max(1)));
+        let mut i = 0usize;
+        while started.elapsed() < deadline {
+            let scheduled = started + interval.mul_f64(i as f64);
+            tokio::time::sleep_until(scheduled.into()).await;
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                break;
+            };
+            let (client, body, results, url) = (
+                client.clone(),
+                bodies[i % bodies.len()].clone(),
+                results.clone(),
+                url.to_string(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let success = post(&client, &url, body).await;
+                let latency = scheduled.elapsed().as_micros() as u64;
+                drop(permit);
+                let mut all = results.lock().await;
+                if success {
+                    all.0 += 1
+                } else {
+                    all.1 += 1
+                }
+                all.2.push(latency);
+            }));
+            i += 1;
+        }
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = started.elapsed();
+    let (ok, errors, mut latencies_us) = std::mem::take(&mut *results.lock().await);
+    latencies_us.sort_unstable();
+    Outcome {
+        label: label.to_string(),
+        elapsed,
+        ok,
+        errors,
+        latencies_us,
+    }
+}
+
+/// Workers step through the prepared bodies by a prime so they rarely post the same one.
+fn args_stride() -> usize {
+    7919
+}
+
+async fn post(client: &Client<HttpConnector, Full<Bytes>>, url: &str, body: Bytes) -> bool {
+    let Ok(request) = Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(body))
+    else {
+        return false;
+    };
+    match client.request(request).await {
+        Ok(response) => {
+            let accepted = response.status() == StatusCode::ACCEPTED;
+            let _ = response.into_body().collect().await;
+            accepted
+        }
+        Err(_) => false,
+    }
+}
+
+/// The reference: hyper reading the whole body and answering 202 with a small JSON body,
+/// no validation, no storage.
+async fn start_bare() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    |request: Request<hyper::body::Incoming>| async move {
+                        let _ = request.into_body().collect().await;
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .status(StatusCode::ACCEPTED)
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from_static(
+                                    b"{\"id\":\"00000000-0000-0000-0000-000000000000\"}",
+                                )))
+                                .unwrap_or_default(),
+                        )
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}

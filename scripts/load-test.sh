@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Intake load test: a release gateway on the embedded default (SQLite, durable commit),
+# fresh data directory, driven by crt-loadgen at maximum rate and at a fixed rate, with
+# a bare hyper endpoint measured in the same run as the reference.
+#
+#   scripts/load-test.sh [SECONDS] [RATE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-15}
+rate=${2:-1000}
+port=${PORT:-18080}
+
+cargo build --release -p crt-gateway -p crt-loadgen >&2
+data=$(mktemp -d)
+trap 'kill "$gateway" 2>/dev/null || true; wait "$gateway" 2>/dev/null || true; rm -rf "$data"' EXIT
+
+CRT_GATEWAY_LOG=warn ./target/release/crt-gateway serve --listen "127.0.0.1:$port" --data "$data" &
+gateway=$!
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+record=schemas/examples/home-volet2-pays-de-la-loire.json
+echo "machine: $(nproc) cores, $(uname -m); record: $(wc -c <"$record") bytes"
+echo "== maximum rate, 64 connections, ${seconds} s"
+./target/release/crt-loadgen --url "http://127.0.0.1:$port" --record "$record" \
+  --duration "$seconds" --connections 64 --compare-bare
+echo "== fixed rate ${rate}/s, ${seconds} s"
+./target/release/crt-loadgen --url "http://127.0.0.1:$port" --record "$record" \
+  --duration "$seconds" --rate "$rate" --connections 256 --compare-bare
+echo "== store after the run"
+ls -l "$data"
+curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^crt_gateway_deliveries\{state="(pending|delivered|dead)"\}'
