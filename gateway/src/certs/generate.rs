@@ -55,6 +55,22 @@ impl Pki<'_> {
         self.written.push(name.to_string());
         Ok(())
     }
+
+    /// Issues an end-entity certificate with a new key and writes it followed by its
+    /// chain (`chain_pem`), and its key.
+    fn leaf(
+        &mut self,
+        params: CertificateParams,
+        issuer: &Issuer<'_, impl rcgen::SigningKey>,
+        chain_pem: &str,
+        (cert_file, key_file): (&str, &str),
+    ) -> Result<rcgen::Certificate, GenerateError> {
+        let key = rsa_key()?;
+        let cert = params.signed_by(&key, issuer)?;
+        self.write(cert_file, format!("{}{chain_pem}", cert.pem()))?;
+        self.write(key_file, key.serialize_pem())?;
+        Ok(cert)
+    }
 }
 
 /// An RSA 2048 key, as IGC-Santé issues them.
@@ -172,7 +188,7 @@ pub fn generate(out: &Path, not_before: OffsetDateTime) -> Result<GeneratedPki, 
     )?;
 
     // Server certificate for the simulators on loopback.
-    let server_key = rsa_key()?;
+    let chain = intermediate_cert.pem();
     let mut server = params(
         name(&[
             (DnType::CountryName, "FR"),
@@ -192,30 +208,20 @@ pub fn generate(out: &Path, not_before: OffsetDateTime) -> Result<GeneratedPki, 
         KeyUsagePurpose::KeyEncipherment,
     ];
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server.signed_by(&server_key, &issuer)?;
-    pki.write(
-        files::SERVER,
-        format!("{}{}", server_cert.pem(), intermediate_cert.pem()),
-    )?;
-    pki.write(files::SERVER_KEY, server_key.serialize_pem())?;
+    pki.leaf(server, &issuer, &chain, (files::SERVER, files::SERVER_KEY))?;
 
     // The example structure: authentication (AUTH_CLI), signature (SIGN), INSi.
-    let auth_key = rsa_key()?;
-    let auth = client_auth(params(
-        organisation("CRT-TILLEULS-GATEWAY"),
-        101,
-        not_before,
-        leaf_until,
-    ));
-    let auth_cert = auth.signed_by(&auth_key, &issuer)?;
-    pki.write(
-        files::CLIENT,
-        format!("{}{}", auth_cert.pem(), intermediate_cert.pem()),
+    let organisation_leaf = |cn: &str, serial: u64| {
+        client_auth(params(organisation(cn), serial, not_before, leaf_until))
+    };
+    let auth = pki.leaf(
+        organisation_leaf("CRT-TILLEULS-GATEWAY", 101),
+        &issuer,
+        &chain,
+        (files::CLIENT, files::CLIENT_KEY),
     )?;
-    pki.write(files::CLIENT_DER, auth_cert.der())?;
-    pki.write(files::CLIENT_KEY, auth_key.serialize_pem())?;
+    pki.write(files::CLIENT_DER, auth.der())?;
 
-    let sign_key = rsa_key()?;
     let mut sign = params(
         organisation("CRT-TILLEULS-SIGNATURE"),
         102,
@@ -226,29 +232,15 @@ pub fn generate(out: &Path, not_before: OffsetDateTime) -> Result<GeneratedPki, 
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::ContentCommitment,
     ];
-    let sign_cert = sign.signed_by(&sign_key, &issuer)?;
-    pki.write(
-        files::SIGNING,
-        format!("{}{}", sign_cert.pem(), intermediate_cert.pem()),
+    pki.leaf(sign, &issuer, &chain, (files::SIGNING, files::SIGNING_KEY))?;
+    pki.leaf(
+        organisation_leaf("INSI-AUTO", 103),
+        &issuer,
+        &chain,
+        (files::INSI, files::INSI_KEY),
     )?;
-    pki.write(files::SIGNING_KEY, sign_key.serialize_pem())?;
-
-    let insi_key = rsa_key()?;
-    let insi = client_auth(params(
-        organisation("INSI-AUTO"),
-        103,
-        not_before,
-        leaf_until,
-    ));
-    let insi_cert = insi.signed_by(&insi_key, &issuer)?;
-    pki.write(
-        files::INSI,
-        format!("{}{}", insi_cert.pem(), intermediate_cert.pem()),
-    )?;
-    pki.write(files::INSI_KEY, insi_key.serialize_pem())?;
 
     // Certificates every simulator must refuse.
-    let expired_key = rsa_key()?;
     let expired_from = not_before - Duration::days(800);
     let expired = client_auth(params(
         organisation("CRT-TILLEULS-EXPIRED"),
@@ -256,26 +248,18 @@ pub fn generate(out: &Path, not_before: OffsetDateTime) -> Result<GeneratedPki, 
         expired_from,
         expired_from + Duration::days(365),
     ));
-    let expired_cert = expired.signed_by(&expired_key, &issuer)?;
-    pki.write(
-        files::EXPIRED,
-        format!("{}{}", expired_cert.pem(), intermediate_cert.pem()),
+    pki.leaf(
+        expired,
+        &issuer,
+        &chain,
+        (files::EXPIRED, files::EXPIRED_KEY),
     )?;
-    pki.write(files::EXPIRED_KEY, expired_key.serialize_pem())?;
-
-    let revoked_key = rsa_key()?;
-    let revoked = client_auth(params(
-        organisation("CRT-TILLEULS-REVOKED"),
-        105,
-        not_before,
-        leaf_until,
-    ));
-    let revoked_cert = revoked.signed_by(&revoked_key, &issuer)?;
-    pki.write(
-        files::REVOKED,
-        format!("{}{}", revoked_cert.pem(), intermediate_cert.pem()),
+    pki.leaf(
+        organisation_leaf("CRT-TILLEULS-REVOKED", 105),
+        &issuer,
+        &chain,
+        (files::REVOKED, files::REVOKED_KEY),
     )?;
-    pki.write(files::REVOKED_KEY, revoked_key.serialize_pem())?;
 
     let crl = CertificateRevocationListParams {
         this_update: not_before,
@@ -308,17 +292,13 @@ pub fn generate(out: &Path, not_before: OffsetDateTime) -> Result<GeneratedPki, 
     other_root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let other_root_cert = other_root.self_signed(&other_root_key)?;
     let other_issuer = Issuer::new(other_root, &other_root_key);
-    let other_key = rsa_key()?;
-    let other = client_auth(params(
-        organisation("CRT-TILLEULS-GATEWAY"),
-        200,
-        not_before,
-        leaf_until,
-    ));
-    let other_cert = other.signed_by(&other_key, &other_issuer)?;
     pki.write(files::OTHER_ROOT, other_root_cert.pem())?;
-    pki.write(files::OTHER_CLIENT, other_cert.pem())?;
-    pki.write(files::OTHER_CLIENT_KEY, other_key.serialize_pem())?;
+    pki.leaf(
+        organisation_leaf("CRT-TILLEULS-GATEWAY", 200),
+        &other_issuer,
+        "",
+        (files::OTHER_CLIENT, files::OTHER_CLIENT_KEY),
+    )?;
 
     pki.write("README.md", README)?;
     Ok(GeneratedPki { files: pki.written })

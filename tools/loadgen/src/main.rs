@@ -69,31 +69,21 @@ impl Outcome {
     }
 
     fn print(&self, json: bool) {
+        let (label, ok, errors, seconds) = (
+            &self.label,
+            self.ok,
+            self.errors,
+            self.elapsed.as_secs_f64(),
+        );
+        let rate = self.throughput();
+        let [p50, p90, p99, max] = [0.5, 0.9, 0.99, 1.0].map(|p| self.percentile(p));
         if json {
             println!(
-                "{{\"target\":\"{}\",\"ok\":{},\"errors\":{},\"seconds\":{:.2},\"per_second\":{:.0},\"p50_ms\":{:.3},\"p90_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3}}}",
-                self.label,
-                self.ok,
-                self.errors,
-                self.elapsed.as_secs_f64(),
-                self.throughput(),
-                self.percentile(0.5),
-                self.percentile(0.9),
-                self.percentile(0.99),
-                self.percentile(1.0)
+                "{{\"target\":\"{label}\",\"ok\":{ok},\"errors\":{errors},\"seconds\":{seconds:.2},\"per_second\":{rate:.0},\"p50_ms\":{p50:.3},\"p90_ms\":{p90:.3},\"p99_ms\":{p99:.3},\"max_ms\":{max:.3}}}"
             );
         } else {
             println!(
-                "{:<8} {:>8} ok {:>6} errors in {:>5.1} s: {:>8.0} req/s   p50 {:>7.3} ms  p90 {:>7.3} ms  p99 {:>7.3} ms  max {:>8.3} ms",
-                self.label,
-                self.ok,
-                self.errors,
-                self.elapsed.as_secs_f64(),
-                self.throughput(),
-                self.percentile(0.5),
-                self.percentile(0.9),
-                self.percentile(0.99),
-                self.percentile(1.0)
+                "{label:<8} {ok:>8} ok {errors:>6} errors in {seconds:>5.1} s: {rate:>8.0} req/s   p50 {p50:>7.3} ms  p90 {p90:>7.3} ms  p99 {p99:>7.3} ms  max {max:>8.3} ms"
             );
         }
     }
