@@ -2,12 +2,17 @@
 //! validation, the identifiers it carries, and the [`sink::Sink`] trait that each target
 //! (INS, DMP, MSSanté, ROR, ViaTrajectoire, regional platforms) implements.
 //!
-//! Nothing here does I/O: adapters bring the wire, the gateway brings storage and HTTP.
+//! It also holds the wire pieces every adapter shares: bounded XML reading and quick-xml
+//! writing ([`xml`]), TLS with one crypto provider ([`tls`]), and an HTTPS client with
+//! mutual TLS ([`http`]).
 
+pub mod http;
 pub mod identifiers;
 pub mod record;
 pub mod sink;
+pub mod tls;
 pub mod validation;
+pub mod xml;
 
 pub use record::CrtRecord;
 pub use validation::{RecordError, RecordValidator, Violation};

@@ -1,0 +1,223 @@
+//! HTTPS requests to national services: one connection per request, mutual TLS, a
+//! timeout over the whole exchange, a bound on the answer's size.
+//!
+//! Errors say whether trying again can help: network failures and timeouts can; a TLS
+//! handshake refused (unknown CA, expired or revoked certificate) cannot, and retrying it
+//! would only hammer the service.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::sink::DeliveryError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{0} is not an https:// URL")]
+    BadUrl(String),
+    #[error("cannot connect to {host}: {reason}")]
+    Connect { host: String, reason: String },
+    #[error("TLS handshake with {host} failed: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("no complete answer within {0} ms")]
+    Timeout(u128),
+    #[error("answer larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("HTTP exchange failed: {0}")]
+    Protocol(String),
+}
+
+impl HttpError {
+    /// The delivery error this failure stands for.
+    pub fn into_delivery_error(self) -> DeliveryError {
+        let message = self.to_string();
+        match self {
+            HttpError::Connect { .. } | HttpError::Timeout(_) | HttpError::Protocol(_) => {
+                DeliveryError::retryable(self.code(), message)
+            }
+            HttpError::BadUrl(_) | HttpError::Tls { .. } | HttpError::TooLarge(_) => {
+                DeliveryError::final_error(self.code(), message)
+            }
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            HttpError::BadUrl(_) => "configuration",
+            HttpError::Connect { .. } => "connect",
+            HttpError::Tls { .. } => "tls",
+            HttpError::Timeout(_) => "timeout",
+            HttpError::TooLarge(_) => "answer-too-large",
+            HttpError::Protocol(_) => "http",
+        }
+    }
+}
+
+/// An answer: status, content type, body.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+}
+
+/// A client bound to one TLS configuration.
+#[derive(Clone)]
+pub struct HttpsClient {
+    tls: Arc<ClientConfig>,
+    timeout: Duration,
+    max_answer_bytes: usize,
+}
+
+impl HttpsClient {
+    pub fn new(tls: Arc<ClientConfig>, timeout: Duration, max_answer_bytes: usize) -> Self {
+        HttpsClient {
+            tls,
+            timeout,
+            max_answer_bytes,
+        }
+    }
+
+    /// POSTs `body` to `url` with the given headers.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<HttpAnswer, HttpError> {
+        let timeout = self.timeout;
+        tokio::time::timeout(timeout, self.exchange(url, headers, body))
+            .await
+            .map_err(|_| HttpError::Timeout(timeout.as_millis()))?
+    }
+
+    async fn exchange(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<HttpAnswer, HttpError> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|_| HttpError::BadUrl(url.to_string()))?;
+        if uri.scheme_str() != Some("https") {
+            return Err(HttpError::BadUrl(url.to_string()));
+        }
+        let host = uri
+            .host()
+            .ok_or_else(|| HttpError::BadUrl(url.to_string()))?
+            .to_string();
+        let port = uri.port_u16().unwrap_or(443);
+        let tcp = TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| HttpError::Connect {
+                host: host.clone(),
+                reason: e.to_string(),
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+            .map_err(|_| HttpError::BadUrl(url.to_string()))?;
+        let tls = TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| HttpError::Tls {
+                host: host.clone(),
+                reason: tls_reason(&e),
+            })?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| HttpError::Protocol(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut request = Request::post(uri.clone())
+            .header(header::HOST, authority(&uri))
+            .header(header::CONTENT_LENGTH, body.len());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| HttpError::Protocol(e.to_string()))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| classify_send_error(&host, e))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let limit = self.max_answer_bytes;
+        if response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|length| length > limit)
+        {
+            return Err(HttpError::TooLarge(limit));
+        }
+        let body = Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    HttpError::TooLarge(limit)
+                } else {
+                    HttpError::Protocol(e.to_string())
+                }
+            })?
+            .to_bytes();
+        Ok(HttpAnswer {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+fn authority(uri: &Uri) -> String {
+    uri.authority().map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// A TLS alert sent by the server after the handshake (TLS 1.3 sends client-certificate
+/// refusals then) surfaces while sending: it is a TLS failure, not a network one.
+fn classify_send_error(host: &str, error: hyper::Error) -> HttpError {
+    let mut source: Option<&dyn std::error::Error> = Some(&error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && inner.downcast_ref::<rustls::Error>().is_some()
+        {
+            return HttpError::Tls {
+                host: host.to_string(),
+                reason: inner.to_string(),
+            };
+        }
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return HttpError::Tls {
+                host: host.to_string(),
+                reason: tls.to_string(),
+            };
+        }
+        source = cause.source();
+    }
+    HttpError::Protocol(error.to_string())
+}
+
+fn tls_reason(error: &std::io::Error) -> String {
+    error
+        .get_ref()
+        .map(|inner| inner.to_string())
+        .unwrap_or_else(|| error.to_string())
+}
