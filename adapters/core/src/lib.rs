@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod identifiers;
+pub mod identity;
 pub mod record;
 pub mod sink;
 pub mod tls;

@@ -298,8 +298,11 @@ impl XmlWriter {
         self.open(name, attributes).text(text).close(name)
     }
 
+    /// Text content, escaping `<`, `>` and `&` (quotes need no escaping in content).
     pub fn text(&mut self, text: &str) -> &mut Self {
-        self.event(Event::Text(BytesText::new(text)))
+        self.event(Event::Text(BytesText::from_escaped(
+            quick_xml::escape::partial_escape(text),
+        )))
     }
 
     /// Appends already-serialised XML (a signed fragment that must stay byte-identical).

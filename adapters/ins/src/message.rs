@@ -1,0 +1,122 @@
+//! The INSi teleservice's messages (WSDL 1.5.0 of `ServiceIdentiteCertifiee`): names,
+//! namespaces and the types both the client and the simulator speak.
+
+use crate::number::InsNumber;
+use crate::traits::NormalisedTraits;
+
+pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const RECSANS: &str = "http://www.cnamts.fr/INSiRecSans";
+pub const RECVIT: &str = "http://www.cnamts.fr/INSiRecVit";
+pub const RESULTAT: &str = "http://www.cnamts.fr/INSiResultat";
+pub const CTXBAM: &str = "urn:siram:bam:ctxbam";
+pub const CTXLPS: &str = "urn:siram:lps:ctxlps";
+pub const SIRAM: &str = "urn:siram";
+pub const WSA: &str = "http://www.w3.org/2005/08/addressing";
+
+pub const ACTION_TRAITS: &str =
+    "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite";
+pub const ACTION_VITALE: &str = "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale";
+
+/// The software's identity in the `ContexteLPS` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LpsContext {
+    /// Authorisation number the CNAM gives the software (IDAM, `R="4"`).
+    pub idam: String,
+    pub software_name: String,
+    pub software_version: String,
+    /// Who sends (`Emetteur`): the structure or the operator account.
+    pub emitter: String,
+    /// This installation (`Instance`).
+    pub instance: String,
+}
+
+/// A search by Carte Vitale data (`RECVITALE`): the beneficiary's matricule as read on
+/// the card, with the birth name, birth date and birth rank.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VitaleQuery {
+    pub matricule: String,
+    pub key: String,
+    pub birth_name: Option<String>,
+    pub birth_date: String,
+    pub birth_rank: Option<String>,
+}
+
+/// What is asked.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Query {
+    Traits(NormalisedTraits),
+    Vitale(VitaleQuery),
+}
+
+impl Query {
+    pub fn action(&self) -> &'static str {
+        match self {
+            Query::Traits(_) => ACTION_TRAITS,
+            Query::Vitale(_) => ACTION_VITALE,
+        }
+    }
+}
+
+/// The traits the teleservice holds (`TIQ`).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ReturnedTraits {
+    pub birth_name: String,
+    /// `Prenom`: the first given name.
+    pub first_given_name: Option<String>,
+    /// `ListePrenom`: the birth given names, separated by spaces.
+    pub given_names: String,
+    pub sex: String,
+    pub birth_date: String,
+    pub birth_place: Option<String>,
+}
+
+/// An identity found: the active INS, the former ones, the traits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReturnedIdentity {
+    pub ins: InsNumber,
+    pub oid: String,
+    pub history: Vec<(InsNumber, String)>,
+    pub traits: ReturnedTraits,
+}
+
+/// The outcome of a search (`CR/CodeCR`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum InsiAnswer {
+    /// `00`: exactly one identity.
+    Found(Box<ReturnedIdentity>),
+    /// `01`: "Aucune identite trouvee".
+    NotFound,
+    /// `02`: "Plusieurs identites trouvees".
+    Several,
+}
+
+impl InsiAnswer {
+    pub fn code(&self) -> &'static str {
+        match self {
+            InsiAnswer::Found(_) => "00",
+            InsiAnswer::NotFound => "01",
+            InsiAnswer::Several => "02",
+        }
+    }
+}
+
+impl std::fmt::Debug for InsiAnswer {
+    // Returned identities are identity data: only the code shows.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InsiAnswer(CR {})", self.code())
+    }
+}
+
+/// A SOAP 1.2 fault, as the teleservice sends them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoapFault {
+    /// `Sender`: the request is at fault (do not repeat it); `Receiver`: the service is.
+    pub sender: bool,
+    /// `Subcode/Value` (`siram_40`…), without prefix.
+    pub subcode: Option<String>,
+    pub reason: String,
+    /// `siram:Erreur/@code` (`insi_102`…).
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}

@@ -1,0 +1,391 @@
+//! The INSi simulator: an HTTPS SOAP 1.2 server on loopback that speaks the teleservice's
+//! protocol, for tests and the sandbox.
+//!
+//! It refuses what the real service refuses: a TLS client without a certificate from the
+//! trusted chain (or a revoked or expired one) fails the handshake; a certificate whose CN
+//! is not `INSI-AUTO` or `INSI-MANU` gets a fault; a request that breaks the message rules
+//! ([`crate::rules::read_request`]) gets a `Sender` fault; SOAP 1.1 gets `VersionMismatch`.
+//! Well-formed searches are answered from a fixture population. The subcodes of the faults
+//! it raises for malformed requests (`sim_*`) are its own: the real codes for those cases
+//! are not public.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use crt_core::tls::{self, IdentityFiles, TlsError};
+use crt_core::xml::XmlWriter;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tracing::debug;
+
+use crate::message::{RESULTAT, SIRAM, SOAP12, VitaleQuery};
+use crate::rules::{InsiRequest, RequestFault, read_request};
+use crate::traits::NormalisedTraits;
+
+/// CNs the teleservice accepts on organisation certificates.
+pub const ACCEPTED_CNS: [&str; 2] = ["INSI-AUTO", "INSI-MANU"];
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    pub ins: String,
+    pub oid: String,
+    pub birth_name: String,
+    pub given_names: Vec<String>,
+    pub sex: String,
+    pub birth_date: String,
+    pub birth_place: Option<String>,
+    #[serde(default)]
+    pub history: Vec<FormerIns>,
+    /// `unavailable`: answer a Receiver fault (service temporarily unavailable).
+    #[serde(default)]
+    pub fault: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormerIns {
+    pub ins: String,
+    pub oid: String,
+}
+
+/// The identities the simulator knows.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Population {
+    pub people: Vec<Person>,
+}
+
+impl Population {
+    /// The population shipped in `adapters/ins/fixtures/population.json`.
+    pub fn sandbox() -> Population {
+        serde_json::from_str(include_str!("../fixtures/population.json"))
+            .expect("the shipped population is valid")
+    }
+
+    fn by_traits(&self, query: &NormalisedTraits) -> Vec<&Person> {
+        self.people
+            .iter()
+            .filter(|p| {
+                p.birth_name == query.birth_name
+                    && p.sex == query.sex
+                    && p.birth_date == query.birth_date
+                    && p.given_names.first().map(String::as_str) == Some(query.first_given_name())
+                    && query
+                        .birth_place
+                        .as_ref()
+                        .is_none_or(|place| p.birth_place.as_ref() == Some(place))
+            })
+            .collect()
+    }
+
+    fn by_vitale(&self, query: &VitaleQuery) -> Vec<&Person> {
+        let number = format!("{}{}", query.matricule, query.key);
+        self.people
+            .iter()
+            .filter(|p| {
+                (p.ins == number || p.history.iter().any(|h| h.ins == number))
+                    && p.birth_date == query.birth_date
+                    && query
+                        .birth_name
+                        .as_ref()
+                        .is_none_or(|name| *name == p.birth_name)
+            })
+            .collect()
+    }
+}
+
+/// Files the simulator serves with.
+#[derive(Debug, Clone)]
+pub struct SimulatorTls {
+    pub server: IdentityFiles,
+    /// Clients must chain to these.
+    pub client_roots: PathBuf,
+    pub crl: Option<PathBuf>,
+}
+
+pub struct InsiSimulator {
+    population: Arc<Population>,
+    acceptor: TlsAcceptor,
+}
+
+/// A running simulator.
+pub struct RunningInsi {
+    pub addr: SocketAddr,
+    pub task: JoinHandle<()>,
+}
+
+impl RunningInsi {
+    /// The teleservice URL to configure in the INS sink.
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}/insi", self.addr.port())
+    }
+}
+
+impl InsiSimulator {
+    pub fn new(files: &SimulatorTls, population: Population) -> Result<Self, TlsError> {
+        let config = tls::server_config(
+            &files.server,
+            Some((&files.client_roots, files.crl.as_deref())),
+        )?;
+        Ok(InsiSimulator {
+            population: Arc::new(population),
+            acceptor: TlsAcceptor::from(config),
+        })
+    }
+
+    /// Listens on `addr` (port 0 for any free port) until the task is aborted.
+    pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningInsi> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = self.acceptor.clone();
+                let population = self.population.clone();
+                tokio::spawn(async move {
+                    let tls = match acceptor.accept(stream).await {
+                        Ok(tls) => tls,
+                        Err(e) => {
+                            debug!(%peer, error = %e, "INSi simulator: TLS handshake refused");
+                            return;
+                        }
+                    };
+                    let authorised = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(|leaf| common_name(leaf.as_ref()))
+                        .is_some_and(|cn| ACCEPTED_CNS.contains(&cn.as_str()));
+                    let service = hyper::service::service_fn(move |request| {
+                        let population = population.clone();
+                        async move {
+                            Ok::<_, Infallible>(answer(request, authorised, &population).await)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Ok(RunningInsi { addr, task })
+    }
+}
+
+fn common_name(der: &[u8]) -> Option<String> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = certificate.subject().iter_common_name().next()?;
+    cn.as_str().ok().map(str::to_string)
+}
+
+async fn answer(
+    request: Request<Incoming>,
+    authorised: bool,
+    population: &Population,
+) -> Response<Full<Bytes>> {
+    if request.method() != Method::POST {
+        return fault_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Sender",
+            "sim_method",
+            "only POST is served",
+        );
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !content_type.starts_with("application/soap+xml") {
+        return fault_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "VersionMismatch",
+            "sim_content_type",
+            "SOAP 1.2 requests are application/soap+xml",
+        );
+    }
+    if !authorised {
+        return fault_response(
+            StatusCode::FORBIDDEN,
+            "Sender",
+            "sim_certificate",
+            "the client certificate is not an INSi certificate (CN INSI-AUTO or INSI-MANU)",
+        );
+    }
+    let body = match Limited::new(request.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return fault_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Sender",
+                "sim_size",
+                "request too large",
+            );
+        }
+    };
+    let matches = match read_request(&body) {
+        Ok(InsiRequest::Traits(query)) => population.by_traits(&query),
+        Ok(InsiRequest::Vitale(query)) => population.by_vitale(&query),
+        Err(RequestFault { code, reason }) => {
+            let status = if code == "Sender" {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            return fault_response(status, code, "sim_request", &reason);
+        }
+    };
+    match matches.as_slice() {
+        [person] if person.fault.as_deref() == Some("unavailable") => fault_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Receiver",
+            "siram_40",
+            "Le service est temporairement inaccessible. Veuillez renouveler votre demande ultérieurement.",
+        ),
+        [person] => soap_response(StatusCode::OK, found(person)),
+        [] => soap_response(StatusCode::OK, result_code("01", "Aucune identite trouvee")),
+        _ => soap_response(
+            StatusCode::OK,
+            result_code("02", "Plusieurs identites trouvees"),
+        ),
+    }
+}
+
+fn envelope(body: impl FnOnce(&mut XmlWriter)) -> Vec<u8> {
+    let mut w = XmlWriter::new();
+    w.declaration()
+        .open("soap:Envelope", &[("xmlns:soap", SOAP12)])
+        .open("soap:Body", &[]);
+    body(&mut w);
+    w.close("soap:Body").close("soap:Envelope");
+    w.finish()
+}
+
+fn result_code(code: &str, label: &str) -> Vec<u8> {
+    envelope(|w| {
+        w.open("RESULTAT", &[("xmlns", RESULTAT)])
+            .open("CR", &[])
+            .leaf("CodeCR", &[], code)
+            .leaf("LibelleCR", &[], label)
+            .close("CR")
+            .close("RESULTAT");
+    })
+}
+
+fn found(person: &Person) -> Vec<u8> {
+    envelope(|w| {
+        w.open("RESULTAT", &[("xmlns", RESULTAT)])
+            .open("CR", &[])
+            .leaf("CodeCR", &[], "00")
+            .leaf("LibelleCR", &[], "OK")
+            .close("CR")
+            .open("INDIVIDU", &[]);
+        w.open("INSACTIF", &[]);
+        id_individu(w, &person.ins, false);
+        w.leaf("OID", &[], &person.oid).close("INSACTIF");
+        for former in &person.history {
+            w.open("INSHISTO", &[]);
+            id_individu(w, &former.ins, true);
+            w.leaf("OID", &[], &former.oid).close("INSHISTO");
+        }
+        w.open("TIQ", &[])
+            .leaf("NomNaissance", &[], &person.birth_name)
+            .leaf(
+                "Prenom",
+                &[],
+                person.given_names.first().map_or("", String::as_str),
+            )
+            .leaf("ListePrenom", &[], &person.given_names.join(" "))
+            .leaf("Sexe", &[], &person.sex)
+            .leaf("DateNaissance", &[], &person.birth_date);
+        if let Some(place) = &person.birth_place {
+            w.leaf("LieuNaissance", &[], place);
+        }
+        w.close("TIQ").close("INDIVIDU").close("RESULTAT");
+    })
+}
+
+fn id_individu(w: &mut XmlWriter, ins: &str, typed: bool) {
+    let (matricule, key) = ins.split_at(ins.len().min(13));
+    w.open("IdIndividu", &[])
+        .leaf("NumIdentifiant", &[], matricule)
+        .leaf("Cle", &[], key);
+    if typed {
+        w.leaf("TypeMatricule", &[], "NIR");
+    }
+    w.close("IdIndividu");
+}
+
+fn fault_response(
+    status: StatusCode,
+    code: &str,
+    subcode: &str,
+    reason: &str,
+) -> Response<Full<Bytes>> {
+    let body = envelope(|w| {
+        w.open("soap:Fault", &[])
+            .open("soap:Code", &[])
+            .leaf("soap:Value", &[], &format!("soap:{code}"))
+            .open("soap:Subcode", &[])
+            .leaf(
+                "soap:Value",
+                &[("xmlns:siram", SIRAM)],
+                &format!("siram:{subcode}"),
+            )
+            .close("soap:Subcode")
+            .close("soap:Code")
+            .open("soap:Reason", &[])
+            .leaf("soap:Text", &[("xml:lang", "fr")], reason)
+            .close("soap:Reason")
+            .open("soap:Detail", &[])
+            .leaf(
+                "siram:Erreur",
+                &[
+                    ("xmlns:siram", SIRAM),
+                    ("severite", "erreur"),
+                    ("code", subcode),
+                ],
+                reason,
+            )
+            .close("soap:Detail")
+            .close("soap:Fault");
+    });
+    soap_response(status, body)
+}
+
+fn soap_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+/// The simulator's files within a test PKI laid out like `certs-example/`.
+pub fn sandbox_tls(pki: &Path, server: (&str, &str), chain: &str, crl: &str) -> SimulatorTls {
+    SimulatorTls {
+        server: IdentityFiles {
+            certificate: pki.join(server.0),
+            key: pki.join(server.1),
+        },
+        client_roots: pki.join(chain),
+        crl: Some(pki.join(crl)),
+    }
+}
