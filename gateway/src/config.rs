@@ -157,6 +157,22 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields, default)]
 pub struct SinksConfig {
     pub journal: JournalConfig,
+    /// The INS check with the INSi teleservice.
+    pub ins: crt_ins::InsConfig,
+}
+
+impl SinksConfig {
+    /// `(name, timeout)` of every enabled sink, for checks against the lease.
+    fn timeouts(&self) -> Vec<(&'static str, u64)> {
+        let mut timeouts = Vec::new();
+        if self.journal.enabled {
+            timeouts.push(("journal", self.journal.retry.timeout.as_millis() as u64));
+        }
+        if self.ins.enabled {
+            timeouts.push(("ins", self.ins.retry.timeout.as_millis() as u64));
+        }
+        timeouts
+    }
 }
 
 /// The journal keeps a copy of every accepted record as a file: the gateway's own archive,
@@ -233,12 +249,30 @@ impl Config {
         if self.engine.workers == 0 || self.engine.lease_batch == 0 {
             return Err("engine.workers and engine.lease_batch must be at least 1".into());
         }
-        let journal_timeout = self.sinks.journal.retry.timeout.as_millis() as u64;
-        if self.engine.lease_ms <= journal_timeout {
-            return Err(format!(
-                "engine.lease_ms ({}) must exceed every sink's retry.timeout (journal: {journal_timeout})",
-                self.engine.lease_ms
-            ));
+        for (sink, timeout) in self.sinks.timeouts() {
+            if self.engine.lease_ms <= timeout {
+                return Err(format!(
+                    "engine.lease_ms ({}) must exceed every sink's retry.timeout ({sink}: {timeout})",
+                    self.engine.lease_ms
+                ));
+            }
+        }
+        if self.sinks.ins.enabled && !self.sandbox.enabled {
+            for (key, missing) in [
+                ("endpoint", self.sinks.ins.endpoint.is_none()),
+                ("trust", self.sinks.ins.trust.is_none()),
+                (
+                    "client_certificate",
+                    self.sinks.ins.client_certificate.is_none(),
+                ),
+                ("client_key", self.sinks.ins.client_key.is_none()),
+            ] {
+                if missing {
+                    return Err(format!(
+                        "sinks.ins.{key} is required when the sandbox is off (or set sinks.ins.enabled = false)"
+                    ));
+                }
+            }
         }
         if self.server.max_body_bytes < 1024 {
             return Err("server.max_body_bytes must be at least 1024".into());
@@ -324,6 +358,7 @@ mod tests {
                 ("CRT_GATEWAY_SERVER__LISTEN", "0.0.0.0:9000"),
                 ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS", "3"),
                 ("CRT_GATEWAY_SANDBOX__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
                 ("CRT_GATEWAY_STORAGE__DATA_DIR", "/var/lib/crt"),
                 ("UNRELATED", "x"),
             ]),
@@ -343,6 +378,13 @@ mod tests {
         let error = Config::load(None, env(&[("CRT_GATEWAY_SERVER__LISEN", "x")]))
             .expect_err("misspelt key refused");
         assert!(error.to_string().contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn production_needs_the_insi_endpoint_and_certificates() {
+        let error = Config::load(None, env(&[("CRT_GATEWAY_SANDBOX__ENABLED", "false")]))
+            .expect_err("refused");
+        assert!(error.to_string().contains("sinks.ins.endpoint"), "{error}");
     }
 
     #[test]

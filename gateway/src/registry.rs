@@ -6,8 +6,22 @@ use std::sync::Arc;
 use crt_core::record::Region;
 use crt_core::sink::Sink;
 
+use crt_ins::{InsConfig, InsSink, InsiClient};
+
+use crate::certs::files;
 use crate::config::Config;
+use crate::sandbox::{INSI, Sandbox};
 use crate::sinks::journal::JournalSink;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("journal: {0}")]
+    Journal(std::io::Error),
+    #[error("ins: {0}")]
+    Ins(#[from] crt_ins::client::SetupError),
+    #[error("{0}: the sandbox did not start its simulator")]
+    NoSimulator(&'static str),
+}
 
 /// The sinks this gateway delivers to.
 #[derive(Default, Clone)]
@@ -18,16 +32,40 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The sinks the configuration enables.
-    pub fn from_config(config: &Config) -> std::io::Result<Self> {
+    /// The sinks the configuration enables. With a sandbox, each national service's sink
+    /// is pointed at its simulator and uses the test PKI.
+    pub fn from_config(config: &Config, sandbox: Option<&Sandbox>) -> Result<Self, RegistryError> {
         let mut registry = Registry::default();
         if config.sinks.journal.enabled {
-            registry = registry.with(JournalSink::new(
-                config.journal_directory(),
-                &config.sinks.journal,
-            )?);
+            let journal = JournalSink::new(config.journal_directory(), &config.sinks.journal)
+                .map_err(RegistryError::Journal)?;
+            registry = registry.with(journal);
+        }
+        if config.sinks.ins.enabled {
+            let ins = Registry::ins_config(config, sandbox)?;
+            let client = InsiClient::from_config(&ins)?;
+            registry = registry.with(InsSink::new(client, &ins));
         }
         Ok(registry)
+    }
+
+    /// The INS configuration in use: as configured, or pointed at the sandbox's simulator
+    /// with the test PKI's INSi certificate.
+    pub fn ins_config(
+        config: &Config,
+        sandbox: Option<&Sandbox>,
+    ) -> Result<InsConfig, RegistryError> {
+        let Some(sandbox) = sandbox else {
+            return Ok(config.sinks.ins.clone());
+        };
+        let url = sandbox.url(INSI).ok_or(RegistryError::NoSimulator(INSI))?;
+        Ok(InsConfig {
+            endpoint: Some(url.to_string()),
+            trust: Some(sandbox.pki.path(files::CHAIN)),
+            client_certificate: Some(sandbox.pki.path(files::INSI)),
+            client_key: Some(sandbox.pki.path(files::INSI_KEY)),
+            ..config.sinks.ins.clone()
+        })
     }
 
     /// Adds (or replaces) the sink for its target.

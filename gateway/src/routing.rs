@@ -15,7 +15,7 @@ use crate::registry::Registry;
 use crate::store::NewDelivery;
 
 pub const JOURNAL: &str = "journal";
-pub const INS: &str = "ins";
+pub const INS: &str = crt_core::identity::INS_TARGET;
 pub const VIATRAJECTOIRE: &str = "viatrajectoire";
 
 /// The deliveries for a record, or why the gateway cannot carry out what it asks.
@@ -80,7 +80,10 @@ pub fn plan(record: &CrtRecord, registry: &Registry) -> Result<Vec<NewDelivery>,
         }
     }
 
-    if !carriers.is_empty() && record.beneficiary.identity_status != IdentityStatus::Qualified {
+    // An identity that is not qualified is checked whenever the gateway can: the DUI
+    // learns the INS and the status it may assign, and what carries the INS waits.
+    let qualified = record.beneficiary.identity_status == IdentityStatus::Qualified;
+    if !qualified && (registry.contains(INS) || !carriers.is_empty()) {
         if registry.contains(INS) {
             let check = delivery(INS, Work::VerifyIdentity);
             for &i in &carriers {

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use tokio::task::JoinHandle;
 
+use crt_ins::simulator::{InsiSimulator, Population};
+
 use crate::certs::files;
-use crate::config::SandboxConfig;
+use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -54,6 +56,10 @@ impl TestPki {
     }
 }
 
+/// Name of the INSi teleservice simulator.
+pub const INSI: &str = "insi";
+const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
+
 /// A simulator that is running.
 pub struct RunningSimulator {
     pub name: &'static str,
@@ -69,13 +75,39 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts every simulator the configuration enables.
-    pub async fn start(config: &SandboxConfig) -> Result<Sandbox, SandboxError> {
-        let pki = TestPki::open(&config.certs_dir)?;
-        Ok(Sandbox {
+    /// Starts the simulator of every enabled sink, on free loopback ports.
+    pub async fn start(config: &Config) -> Result<Sandbox, SandboxError> {
+        crt_core::tls::install_default_provider();
+        let pki = TestPki::open(&config.sandbox.certs_dir)?;
+        let mut sandbox = Sandbox {
             pki,
             simulators: BTreeMap::new(),
-        })
+        };
+        if config.sinks.ins.enabled {
+            sandbox.start_insi().await?;
+        }
+        Ok(sandbox)
+    }
+
+    async fn start_insi(&mut self) -> Result<(), SandboxError> {
+        let fail = |reason: String| SandboxError::Start { name: INSI, reason };
+        let tls = crt_ins::simulator::sandbox_tls(
+            &self.pki.dir,
+            (files::SERVER, files::SERVER_KEY),
+            files::CHAIN,
+            files::CRL,
+        );
+        let running = InsiSimulator::new(&tls, Population::sandbox())
+            .map_err(|e| fail(e.to_string()))?
+            .start(LOOPBACK.into())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.add(RunningSimulator {
+            name: INSI,
+            url: running.url(),
+            task: running.task,
+        });
+        Ok(())
     }
 
     /// The base URL of a running simulator.

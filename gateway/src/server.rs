@@ -25,7 +25,7 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot prepare the sinks: {0}")]
-    Sinks(std::io::Error),
+    Sinks(#[from] crate::registry::RegistryError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
 }
@@ -42,13 +42,14 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(config: Config) -> Result<Gateway, StartError> {
+        crt_core::tls::install_default_provider();
         let sandbox = if config.sandbox.enabled {
-            Some(Sandbox::start(&config.sandbox).await?)
+            Some(Sandbox::start(&config).await?)
         } else {
             None
         };
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.database_path())?);
-        let registry = Arc::new(Registry::from_config(&config).map_err(StartError::Sinks)?);
+        let registry = Arc::new(Registry::from_config(&config, sandbox.as_ref())?);
         let listener =
             TcpListener::bind(config.server.listen)
                 .await
@@ -75,7 +76,7 @@ impl Gateway {
         let state = Arc::new(AppState {
             store: store.clone(),
             registry: registry.clone(),
-            validator: Arc::new(RecordValidator::new()),
+            validator: Arc::new(record_validator()),
             metrics,
             wake,
             config: config.server.clone(),
@@ -150,5 +151,61 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The record validator with the rules of every adapter.
+pub fn record_validator() -> RecordValidator {
+    RecordValidator::new().with_rule(crt_ins::InsRecordRule)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use crt_core::RecordError;
+    use serde_json::Value;
+
+    /// Each file of `schemas/examples/invalid/` gives exactly the violations its
+    /// `.errors.json` lists, with every rule the gateway applies.
+    #[test]
+    fn every_invalid_example_gives_exactly_its_documented_violations() {
+        let validator = super::record_validator();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/examples/invalid");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("invalid examples") {
+            let path = entry.expect("entry").path();
+            let name = path.to_string_lossy().to_string();
+            if !name.ends_with(".json") || name.ends_with(".errors.json") {
+                continue;
+            }
+            let expected: Value = serde_json::from_slice(
+                &std::fs::read(path.with_extension("errors.json")).expect("errors file"),
+            )
+            .expect("errors file is JSON");
+            let expected: BTreeSet<(String, String)> = expected["violations"]
+                .as_array()
+                .expect("violations")
+                .iter()
+                .map(|v| {
+                    (
+                        v["pointer"].as_str().unwrap().into(),
+                        v["rule"].as_str().unwrap().into(),
+                    )
+                })
+                .collect();
+            let found: BTreeSet<(String, String)> =
+                match validator.parse(&std::fs::read(&path).unwrap()) {
+                    Err(RecordError::Invalid(violations)) => violations
+                        .into_iter()
+                        .map(|v| (v.pointer, v.rule))
+                        .collect(),
+                    other => panic!("{name}: expected violations, got {other:?}"),
+                };
+            assert_eq!(found, expected, "{name}");
+            checked += 1;
+        }
+        assert!(checked >= 15, "{checked} invalid examples");
     }
 }

@@ -33,7 +33,7 @@ impl Gateway {
             .collect();
         let addr = free_port();
         let child = spawn(addr, data, &env);
-        let gateway = Gateway {
+        let mut gateway = Gateway {
             child,
             addr,
             data: data.to_path_buf(),
@@ -56,9 +56,14 @@ impl Gateway {
         self.wait_healthy();
     }
 
-    fn wait_healthy(&self) {
+    fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log =
+                    std::fs::read_to_string(self.data.join("gateway.log")).unwrap_or_default();
+                panic!("gateway exited with {status} before answering:\n{log}");
+            }
             if let Ok(response) = try_request(self.addr, "GET", "/healthz", &[], b"")
                 && response.status == 200
             {

@@ -27,16 +27,35 @@ impl RecordRule for InsRecordRule {
                 Err(e) => out.push("/beneficiary/ins/number", "ins-number", e.to_string()),
             }
         }
-        if let Err(e) = traits::normalise(&beneficiary.identity) {
-            let field = match &e {
-                TraitError::Empty(name) => name,
-                TraitError::Character { name, .. } | TraitError::Form { name, .. } => name,
-            };
-            out.push(
-                format!("/beneficiary/identity/{field}"),
-                "ins-traits",
-                format!("cannot be put in the form the INS requires: {e}"),
+        // Names only: dates and places are the record rules' own checks.
+        let identity = &beneficiary.identity;
+        let names = std::iter::once(("birth_name".to_string(), &identity.birth_name))
+            .chain(std::iter::once((
+                "first_given_name".to_string(),
+                &identity.first_given_name,
+            )))
+            .chain(
+                identity
+                    .birth_given_names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (format!("birth_given_names/{i}"), name)),
             );
+        for (field, value) in names {
+            if let Err(e) = traits::normalise_name("name", value) {
+                let reason = match e {
+                    TraitError::Character { position, .. } => {
+                        format!("character {position} is not a letter, space, apostrophe or hyphen")
+                    }
+                    TraitError::Empty(_) => "nothing is left once normalised".to_string(),
+                    TraitError::Form { message, .. } => message.to_string(),
+                };
+                out.push(
+                    format!("/beneficiary/identity/{field}"),
+                    "ins-traits",
+                    format!("cannot be put in the form the INS requires: {reason}"),
+                );
+            }
         }
     }
 }

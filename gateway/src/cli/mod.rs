@@ -6,6 +6,7 @@
 
 mod certs;
 mod demo;
+mod ins;
 mod records;
 mod submit;
 mod table;
@@ -117,6 +118,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: validate::Format,
     },
+    /// INS: check an INS number, search the INSi teleservice.
+    Ins {
+        #[command(subcommand)]
+        command: InsCommand,
+    },
     /// The test PKI and certificate inspection.
     Certs {
         #[command(subcommand)]
@@ -125,6 +131,40 @@ enum Command {
     /// Print the JSON Schema of a CRT record.
     #[command(hide = true)]
     Schema,
+}
+
+#[derive(Subcommand)]
+enum InsCommand {
+    /// Check an INS number (13-character matricule + 2-digit key); exit 1 if invalid.
+    CheckNir {
+        number: String,
+        /// Also check that the OID fits the kind of matricule.
+        #[arg(long)]
+        oid: Option<String>,
+    },
+    /// Search the INSi teleservice by identity traits (the sandbox simulator by default)
+    /// and show the status the gateway would assign.
+    Search {
+        #[arg(long)]
+        birth_name: String,
+        /// Birth given names in order, comma-separated or repeated.
+        #[arg(long, required = true, num_args = 1.., value_delimiter = ',')]
+        given_names: Vec<String>,
+        /// M, F or I.
+        #[arg(long)]
+        sex: String,
+        /// YYYY-MM-DD, 00 for an unknown day or month.
+        #[arg(long)]
+        birth_date: String,
+        /// INSEE COG code of the birth place.
+        #[arg(long)]
+        birth_place: Option<String>,
+        /// An identity document was checked (RNIV): QUAL instead of RECUP on a match.
+        #[arg(long)]
+        document_checked: bool,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -151,6 +191,9 @@ pub fn main() -> ExitCode {
             CertsCommand::Generate { out } => certs::generate(&out),
             CertsCommand::Inspect { file, role } => certs::inspect(&file, role),
         },
+        Command::Ins {
+            command: InsCommand::CheckNir { number, oid },
+        } => ins::check_nir(&number, oid.as_deref()),
         Command::Schema => {
             match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
                 Ok(text) => {
@@ -199,7 +242,35 @@ fn runtime(command: Command) -> Status {
             } => submit::run(&input, &url, concurrency).await,
             Command::Status { id, url, json } => records::status(id, &url, json).await,
             Command::Replay { id, url } => records::replay(id, &url).await,
-            Command::Validate { .. } | Command::Certs { .. } | Command::Schema => Status::Failed,
+            Command::Ins {
+                command:
+                    InsCommand::Search {
+                        birth_name,
+                        given_names,
+                        sex,
+                        birth_date,
+                        birth_place,
+                        document_checked,
+                        config,
+                    },
+            } => {
+                ins::search(ins::SearchArgs {
+                    birth_name,
+                    given_names,
+                    sex,
+                    birth_date,
+                    birth_place,
+                    document_checked,
+                    config,
+                })
+                .await
+            }
+            Command::Validate { .. }
+            | Command::Certs { .. }
+            | Command::Schema
+            | Command::Ins {
+                command: InsCommand::CheckNir { .. },
+            } => Status::Failed,
         }
     })
 }

@@ -27,7 +27,7 @@ struct FileReport {
 }
 
 pub fn run(files: &[PathBuf], format: Format) -> Status {
-    let validator = RecordValidator::new();
+    let validator = crate::server::record_validator();
     let reports: Vec<FileReport> = files.iter().map(|file| check(file, &validator)).collect();
     match format {
         Format::Json => match serde_json::to_string_pretty(&reports) {

@@ -222,3 +222,6 @@ fn hostname() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "gateway".to_string())
 }
+
+#[cfg(test)]
+mod tests;

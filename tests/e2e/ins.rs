@@ -1,0 +1,128 @@
+//! The INS check through the real binary: the gateway talks to its INSi simulator over
+//! mutual TLS and records the identity status it may assign.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Gateway, example};
+
+fn deliveries(view: &Value, target: &str) -> Value {
+    view["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["target"] == target)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {target} delivery in {view}"))
+}
+
+#[test]
+fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    let response = gateway.post_record(&example("ehpad-emergency-room-occitanie.json"), None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let targets: Vec<String> = response.json()["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["target"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(targets, ["journal", "ins"]);
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(30));
+    let ins = deliveries(&view, "ins");
+    assert_eq!(ins["state"], "delivered", "{view}");
+    assert_eq!(ins["receipt"]["details"]["status"], "RECUP");
+    assert_eq!(
+        ins["receipt"]["details"]["ins"]["number"],
+        "741019935002180"
+    );
+    assert_eq!(
+        ins["receipt"]["details"]["ins"]["oid"],
+        "1.2.250.1.213.1.4.9"
+    );
+    assert!(
+        ins["receipt"]["hold_dependents"]
+            .as_str()
+            .unwrap()
+            .contains("RECUP")
+    );
+
+    let request = gateway.request(
+        "GET",
+        &format!(
+            "/v1/deliveries/{}/artifacts/insi-request.xml",
+            ins["id"].as_str().unwrap()
+        ),
+        &[],
+        b"",
+    );
+    assert_eq!(request.status, 200);
+    let text = request.text();
+    assert!(
+        text.contains("<ins:NomNaissance>N&apos;DIAYE</ins:NomNaissance>")
+            || text.contains("<ins:NomNaissance>N'DIAYE</ins:NomNaissance>"),
+        "{text}"
+    );
+    assert!(text.contains("urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite"));
+}
+
+#[test]
+fn a_qualified_identity_is_not_checked_again() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    let response = gateway.post_record(&example("home-volet2-pays-de-la-loire.json"), None);
+    let targets = response.json()["deliveries"].as_array().unwrap().len();
+    assert_eq!(targets, 1, "journal only");
+}
+
+#[test]
+fn an_unavailable_teleservice_is_retried_then_dead_with_its_fault() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(
+        data.path(),
+        &[
+            ("CRT_GATEWAY_SINKS__INS__RETRY__MAX_ATTEMPTS", "2"),
+            ("CRT_GATEWAY_SINKS__INS__RETRY__INITIAL_BACKOFF", "50"),
+            ("CRT_GATEWAY_SINKS__INS__RETRY__MAX_BACKOFF", "100"),
+        ],
+    );
+    let mut record: Value =
+        serde_json::from_slice(&example("ehpad-emergency-room-occitanie.json")).unwrap();
+    let identity = &mut record["beneficiary"]["identity"];
+    identity["birth_name"] = Value::from("Indisponible");
+    identity["birth_given_names"] = serde_json::json!(["Service"]);
+    identity["first_given_name"] = Value::from("Service");
+    identity["birth_date"] = Value::from("1936-03-01");
+    identity["birth_place_code"] = Value::from("72181");
+    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(30));
+    let ins = deliveries(&view, "ins");
+    assert_eq!(ins["state"], "dead", "{view}");
+    assert_eq!(ins["attempts"], 2);
+    assert_eq!(ins["last_error"]["code"], "soap-fault:siram_40");
+    assert_eq!(ins["last_error"]["class"], "retryable");
+}
+
+#[test]
+fn an_ins_with_a_wrong_key_is_refused_at_intake() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    let mut record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    record["beneficiary"]["ins"]["number"] = Value::from("238047218104593");
+    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    assert_eq!(response.status, 422);
+    let violation = &response.json()["violations"][0];
+    assert_eq!(violation["pointer"], "/beneficiary/ins/number");
+    assert_eq!(violation["rule"], "ins-number");
+    assert!(
+        violation["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected 92")
+    );
+}
