@@ -9,6 +9,11 @@ use super::common::{Address, Coding, Date, LOCAL_ID_PATTERN, PHONE_PATTERN, Time
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DluContent {
+    /// Version of the DLU, from 1; each new version replaces the previous document in the
+    /// DMP.
+    #[serde(default = "first_version")]
+    #[schemars(range(min = 1))]
+    pub version: u32,
     /// When the DLU content was last reviewed.
     pub updated_at: Timestamp,
     /// The care-circle member who reviewed it (a physician or nurse).
@@ -67,6 +72,10 @@ pub struct DluContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 4000))]
     pub comments: Option<String>,
+}
+
+fn first_version() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -497,5 +497,38 @@ fn actions(record: &CrtRecord, out: &mut Violations) {
                 format!("{message} (actions/{i})"),
             );
         }
+        if let Action::SendDocument { document, .. } = action {
+            documents(record, *document, i, out);
+        }
+    }
+}
+
+/// A document names its author by RPPS, and a DLU names the general practitioner.
+fn documents(record: &CrtRecord, document: DocumentKind, action: usize, out: &mut Violations) {
+    let (author, pointer) = match document {
+        DocumentKind::Dlu => (
+            record.dlu.as_ref().map(|d| d.author.as_str()),
+            "/dlu/author",
+        ),
+        DocumentKind::Plan => (
+            record.plan.as_ref().map(|p| p.author.as_str()),
+            "/plan/author",
+        ),
+    };
+    if let Some(professional) = author.and_then(|id| record.professional(id))
+        && professional.rpps.is_none()
+    {
+        out.push(
+            pointer,
+            "author-rpps",
+            format!("the author of a document sent (actions/{action}) must have an RPPS number"),
+        );
+    }
+    if document == DocumentKind::Dlu && record.general_practitioner().is_none() {
+        out.push(
+            "/care_circle",
+            "dlu-general-practitioner",
+            format!("a DLU (actions/{action}) names the general practitioner: add a care_circle member with role general_practitioner"),
+        );
     }
 }

@@ -1,0 +1,263 @@
+//! CDA R2: the header common to every document, and the pieces each body uses.
+
+mod dlu;
+mod plan;
+mod write;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use crt_core::CrtRecord;
+use crt_core::record::{DocumentKind, Ins, Placement, PorteurKind, Professional, Timestamp};
+use uuid::Uuid;
+
+pub use write::Cda;
+
+/// Which CDA model a document follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CdaModel {
+    /// DLU-EHPAD-DLU 2022.01: a resident in a temporary or emergency place of the EHPAD.
+    DluEhpad,
+    /// DLU-DOM: a beneficiary at home.
+    DluDom,
+    /// The personalised support plan (CI-SIS minimal structuring).
+    Plan,
+}
+
+/// A code and the system it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    pub code: &'static str,
+    pub display: &'static str,
+    pub system: &'static str,
+}
+
+pub const LOINC: &str = "2.16.840.1.113883.6.1";
+/// TRE_A06 formatCode system.
+pub const FORMAT_CODE_SYSTEM: &str = "1.2.250.1.213.1.1.4.2.282";
+/// TRE_A01 CadreExercice (practiceSettingCode).
+pub const PRACTICE_SETTING_SYSTEM: &str = "1.2.250.1.213.1.1.4.9";
+/// TRE_R02 SecteurActivite (healthcareFacilityTypeCode).
+pub const FACILITY_TYPE_SYSTEM: &str = "1.2.250.1.71.4.2.4";
+pub const OID_RPPS: &str = "1.2.250.1.71.4.2.1";
+pub const OID_ID_NAT_STRUCT: &str = "1.2.250.1.71.4.2.2";
+
+impl CdaModel {
+    /// The model for a document kind and a placement.
+    pub fn for_record(kind: DocumentKind, placement: Placement) -> CdaModel {
+        match (kind, placement) {
+            (DocumentKind::Plan, _) => CdaModel::Plan,
+            (DocumentKind::Dlu, Placement::Home) => CdaModel::DluDom,
+            (DocumentKind::Dlu, _) => CdaModel::DluEhpad,
+        }
+    }
+
+    pub fn kind(self) -> DocumentKind {
+        match self {
+            CdaModel::DluEhpad | CdaModel::DluDom => DocumentKind::Dlu,
+            CdaModel::Plan => DocumentKind::Plan,
+        }
+    }
+
+    /// The model's templateId (root, extension), absent for the plan.
+    pub fn template(self) -> Option<(&'static str, Option<&'static str>)> {
+        match self {
+            CdaModel::DluEhpad => Some(("1.2.250.1.213.1.1.1.22", Some("2022.01"))),
+            CdaModel::DluDom => Some(("1.2.250.1.213.1.1.1.48", None)),
+            CdaModel::Plan => None,
+        }
+    }
+
+    /// Document type (LOINC), which is also the XDS typeCode.
+    pub fn type_code(self) -> Code {
+        match self {
+            CdaModel::DluEhpad | CdaModel::DluDom => Code {
+                code: "74207-2",
+                display: "Dossier de liaison d'urgence",
+                system: LOINC,
+            },
+            CdaModel::Plan => Code {
+                code: "80788-3",
+                display: "Projet personnalisé d'accompagnement",
+                system: LOINC,
+            },
+        }
+    }
+
+    pub fn format_code(self) -> Code {
+        let code = match self {
+            CdaModel::DluEhpad => "urn:asip:ci-sis:dlu:2015",
+            CdaModel::DluDom => "urn:asip:ci-sis:dlu-dlu-dom:2022",
+            CdaModel::Plan => "urn:asip:ci-sis:2010",
+        };
+        Code {
+            code,
+            display: match self {
+                CdaModel::Plan => "Document à corps structuré en sections",
+                _ => "Dossier de liaison d'urgence",
+            },
+            system: FORMAT_CODE_SYSTEM,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            CdaModel::DluEhpad | CdaModel::DluDom => "DOCUMENT DE LIAISON D'URGENCE",
+            CdaModel::Plan => "PLAN PERSONNALISÉ D'ACCOMPAGNEMENT",
+        }
+    }
+
+    /// Short name in file names and options.
+    pub fn slug(self) -> &'static str {
+        match self {
+            CdaModel::DluEhpad => "dlu-ehpad",
+            CdaModel::DluDom => "dlu-dom",
+            CdaModel::Plan => "plan",
+        }
+    }
+}
+
+/// An instance identifier: OID root and extension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InstanceId {
+    pub root: String,
+    pub extension: String,
+}
+
+impl InstanceId {
+    /// The XDS form, `root^extension`.
+    pub fn xds(&self) -> String {
+        format!("{}^{}", self.root, self.extension)
+    }
+}
+
+/// What rendering needs beyond the record.
+#[derive(Debug, Clone)]
+pub struct RenderContext {
+    /// OID under which this structure's documents are identified.
+    pub oid_root: String,
+}
+
+impl RenderContext {
+    /// A context with the structure's OID: the configured one, or a UUID-derived OID
+    /// (`2.25.<uuid>`, ITU-T X.667) computed from its FINESS, unique without registration.
+    pub fn for_record(record: &CrtRecord, configured: Option<&str>) -> RenderContext {
+        let oid_root = match configured {
+            Some(root) => root.to_string(),
+            None => {
+                let uuid = Uuid::new_v5(
+                    &Uuid::NAMESPACE_OID,
+                    format!("finess:{}", record.crt.finess_et).as_bytes(),
+                );
+                format!("2.25.{}", uuid.as_u128())
+            }
+        };
+        RenderContext { oid_root }
+    }
+}
+
+/// A rendered document and what its metadata needs.
+#[derive(Debug, Clone)]
+pub struct RenderedDocument {
+    pub model: CdaModel,
+    pub id: InstanceId,
+    pub set_id: InstanceId,
+    pub version: u32,
+    /// The previous version this one replaces (XDS `RPLC`).
+    pub replaces: Option<InstanceId>,
+    pub effective_time: Timestamp,
+    pub service_start: Timestamp,
+    pub service_stop: Option<Timestamp>,
+    pub title: String,
+    pub author: Professional,
+    pub structure_name: String,
+    pub structure_id_nat: String,
+    pub practice_setting: Code,
+    pub facility_type: Code,
+    pub ins: Ins,
+    /// The DUI's identifier of the beneficiary, and the OID that qualifies it.
+    pub local_patient_id: InstanceId,
+    pub xml: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("the record has no {0} part")]
+    Missing(&'static str),
+    #[error("the author {0:?} is not in the care circle")]
+    UnknownAuthor(String),
+    #[error("the author {0:?} has no RPPS number; documents name their author by RPPS")]
+    AuthorWithoutRpps(String),
+    #[error("a DLU names the general practitioner; the care circle has none")]
+    NoGeneralPractitioner,
+}
+
+/// Renders a document of `model` from `record`, carrying `ins` (which the caller has
+/// established is qualified).
+pub fn render(
+    record: &CrtRecord,
+    model: CdaModel,
+    ins: &Ins,
+    context: &RenderContext,
+) -> Result<RenderedDocument, RenderError> {
+    match model {
+        CdaModel::DluEhpad | CdaModel::DluDom => dlu::render(record, model, ins, context),
+        CdaModel::Plan => plan::render(record, ins, context),
+    }
+}
+
+pub(crate) fn author<'a>(record: &'a CrtRecord, id: &str) -> Result<&'a Professional, RenderError> {
+    let author = record
+        .professional(id)
+        .ok_or_else(|| RenderError::UnknownAuthor(id.to_string()))?;
+    if author.rpps.is_none() {
+        return Err(RenderError::AuthorWithoutRpps(id.to_string()));
+    }
+    Ok(author)
+}
+
+/// Where the structure works: the CRT is a social and medico-social service.
+pub(crate) fn practice_setting() -> Code {
+    Code {
+        code: "ESSMS",
+        display: "Etablissement et service social et médico-social",
+        system: PRACTICE_SETTING_SYSTEM,
+    }
+}
+
+/// The porteur's kind of facility (TRE_R02).
+pub(crate) fn facility_type(porteur: PorteurKind) -> Code {
+    match porteur {
+        PorteurKind::Ehpad => Code {
+            code: "SA17",
+            display: "Etablissement pour personnes âgées",
+            system: FACILITY_TYPE_SYSTEM,
+        },
+        PorteurKind::HomeCareService => Code {
+            code: "SA41",
+            display: "Autre établissement du domaine social ou médico-social",
+            system: FACILITY_TYPE_SYSTEM,
+        },
+    }
+}
+
+/// `YYYYMMDDHHMMSS+ZZZZ`.
+pub fn ts(value: &DateTime<FixedOffset>) -> String {
+    value.format("%Y%m%d%H%M%S%z").to_string()
+}
+
+/// `YYYYMMDD`.
+pub fn date(value: &NaiveDate) -> String {
+    value.format("%Y%m%d").to_string()
+}
+
+/// An INS birth date (`00` for unknown parts) at the precision it has.
+pub fn birth_time(value: &str) -> String {
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    match (digits.get(4..6), digits.get(6..8)) {
+        (Some("00"), _) => digits[..4].to_string(),
+        (_, Some("00")) => digits[..6].to_string(),
+        _ => digits,
+    }
+}
+
+#[cfg(test)]
+mod tests;

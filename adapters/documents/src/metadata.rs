@@ -1,0 +1,1 @@
+//! XDS metadata of a document.
