@@ -1,1 +1,612 @@
-//! XDS metadata of a document.
+//! XDS metadata: what registries and recipients read to file and find a document.
+//!
+//! One [`Entry`] per document (and one for a submission-set signature), gathered in a
+//! [`Submission`], written as an ebRIM 3.0 `SubmitObjectsRequest`. The DMP upload (ITI-41)
+//! wraps it in its SOAP request; MSSanté's XDM archive stores it as `METADATA.XML`. The
+//! codes follow the CI-SIS value sets (see `docs/documents.md` for the choices).
+
+use chrono::{DateTime, Utc};
+use crt_core::record::DmpMasking;
+use crt_core::xml::XmlWriter;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::cda::{CdaModel, Code, RenderedDocument};
+
+pub const RIM: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0";
+pub const LCM: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0";
+
+/// IHE ITI TF-3 identifiers of the metadata attributes.
+pub mod scheme {
+    pub const DOCUMENT_ENTRY: &str = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1";
+    pub const AUTHOR: &str = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d";
+    pub const CLASS_CODE: &str = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a";
+    pub const CONFIDENTIALITY: &str = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f";
+    pub const EVENT_CODE: &str = "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4";
+    pub const FORMAT_CODE: &str = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d";
+    pub const FACILITY_TYPE: &str = "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1";
+    pub const PRACTICE_SETTING: &str = "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead";
+    pub const TYPE_CODE: &str = "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983";
+    pub const PATIENT_ID: &str = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427";
+    pub const UNIQUE_ID: &str = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab";
+    pub const SUBMISSION_SET: &str = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd";
+    pub const SUBMISSION_AUTHOR: &str = "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d";
+    pub const CONTENT_TYPE: &str = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500";
+    pub const SUBMISSION_UNIQUE_ID: &str = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8";
+    pub const SOURCE_ID: &str = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832";
+    pub const SUBMISSION_PATIENT_ID: &str = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446";
+    pub const HAS_MEMBER: &str = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember";
+    pub const REPLACES: &str = "urn:ihe:iti:2007:AssociationType:RPLC";
+    pub const SIGNS: &str = "urn:ihe:iti:2007:AssociationType:signs";
+    pub const APPROVED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
+}
+
+/// A code with its coding scheme, as XDS classifications carry them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coded {
+    pub code: String,
+    pub scheme: String,
+    pub display: String,
+}
+
+impl Coded {
+    pub fn new(code: &str, scheme: &str, display: &str) -> Coded {
+        Coded {
+            code: code.into(),
+            scheme: scheme.into(),
+            display: display.into(),
+        }
+    }
+}
+
+impl From<&Code> for Coded {
+    fn from(code: &Code) -> Coded {
+        Coded::new(code.code, code.system, code.display)
+    }
+}
+
+/// Who wrote: person and structure, in the HL7 v2 forms XDS uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// XCN: `8<RPPS>^FAMILY^GIVEN^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS`.
+    pub person: String,
+    /// XON: `NAME^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^<idNat_Struct>`.
+    pub institution: String,
+    /// `code^display^OID`.
+    pub specialty: Option<String>,
+}
+
+impl Author {
+    pub fn of(document: &RenderedDocument) -> Author {
+        let author = &document.author;
+        let rpps = author.rpps.as_deref().unwrap_or_default();
+        Author {
+            person: format!(
+                "8{rpps}^{}^{}^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS",
+                hl7_escape(&author.family_name.to_uppercase()),
+                hl7_escape(&author.given_name)
+            ),
+            institution: format!(
+                "{}^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{}",
+                hl7_escape(&document.structure_name),
+                document.structure_id_nat
+            ),
+            specialty: author
+                .profession
+                .g15_code()
+                .map(|(code, display)| format!("G15_{code}^{display}^1.2.250.1.213.1.1.4.5")),
+        }
+    }
+}
+
+/// HL7 v2 escapes for the delimiters `^ & | ~ \`.
+fn hl7_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\E\\"),
+            '^' => out.push_str("\\S\\"),
+            '&' => out.push_str("\\T\\"),
+            '|' => out.push_str("\\F\\"),
+            '~' => out.push_str("\\R\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A DocumentEntry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `urn:uuid:...`, derived from the unique id so that the same document always has the
+    /// same entry and a later version can point at it.
+    pub entry_uuid: String,
+    pub unique_id: String,
+    pub mime_type: String,
+    pub title: String,
+    pub creation_time: String,
+    pub service_start: Option<String>,
+    pub service_stop: Option<String>,
+    pub hash_sha1: String,
+    pub size: usize,
+    pub language: String,
+    pub patient_id: String,
+    pub source_patient_id: String,
+    pub source_patient_info: Vec<String>,
+    pub author: Author,
+    pub legal_authenticator: Option<String>,
+    pub class_code: Coded,
+    pub type_code: Coded,
+    pub format_code: Coded,
+    pub facility_type: Coded,
+    pub practice_setting: Coded,
+    pub confidentiality: Vec<Coded>,
+    pub event_codes: Vec<Coded>,
+    /// File name in an XDM archive.
+    pub uri: Option<String>,
+    /// The entry UUID of the version this one replaces.
+    pub replaces: Option<String>,
+}
+
+/// The entry UUID of a document, from its unique id.
+pub fn entry_uuid(unique_id: &str) -> String {
+    format!(
+        "urn:uuid:{}",
+        Uuid::new_v5(
+            &Uuid::NAMESPACE_OID,
+            format!("xds-entry:{unique_id}").as_bytes()
+        )
+    )
+}
+
+/// `YYYYMMDDHHMMSS` in UTC, as XDS times are.
+pub fn xds_time<Tz: chrono::TimeZone>(time: &DateTime<Tz>) -> String {
+    time.with_timezone(&Utc).format("%Y%m%d%H%M%S").to_string()
+}
+
+/// SHA-1 in lower-case hex, as XDS `hash` is.
+pub fn sha1_hex(bytes: &[u8]) -> String {
+    sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The XDS classCode of each model (TRE_A03).
+pub fn class_code(model: CdaModel) -> Coded {
+    match model {
+        CdaModel::DluEhpad | CdaModel::DluDom => {
+            Coded::new("11", "1.2.250.1.213.1.1.4.1", "Synthèse")
+        }
+        CdaModel::Plan => Coded::new(
+            "44",
+            "1.2.250.1.213.1.1.4.1",
+            "Plan de soins, protocole de soins",
+        ),
+    }
+}
+
+/// Confidentiality: normal, plus the DMP visibility options asked for.
+pub fn confidentiality(masking: &[DmpMasking]) -> Vec<Coded> {
+    let mut codes = vec![Coded::new("N", "2.16.840.1.113883.5.25", "Normal")];
+    for option in masking {
+        let display = match option {
+            DmpMasking::HiddenFromProfessionals => "Masqué aux professionnels de santé",
+            DmpMasking::InvisibleToPatient => "Non visible par le patient",
+            DmpMasking::InvisibleToLegalRepresentatives => {
+                "Non visible par les représentants légaux du patient"
+            }
+        };
+        codes.push(Coded::new(option.code(), "1.2.250.1.213.1.1.4.13", display));
+    }
+    codes
+}
+
+impl Entry {
+    /// The entry of a rendered CDA document.
+    pub fn for_document(document: &RenderedDocument, masking: &[DmpMasking]) -> Entry {
+        let ins = &document.ins;
+        let patient_id = format!("{}^^^&{}&ISO^NH", ins.number, ins.oid.as_str());
+        let patient = &document.patient;
+        let author = Author::of(document);
+        Entry {
+            entry_uuid: entry_uuid(&document.id.xds()),
+            unique_id: document.id.xds(),
+            mime_type: "text/xml".into(),
+            title: document.title.clone(),
+            creation_time: xds_time(&document.effective_time),
+            service_start: Some(xds_time(&document.service_start)),
+            service_stop: document.service_stop.as_ref().map(xds_time),
+            hash_sha1: sha1_hex(&document.xml),
+            size: document.xml.len(),
+            language: "fr-FR".into(),
+            patient_id: patient_id.clone(),
+            source_patient_id: format!(
+                "{}^^^&{}&ISO^PI",
+                document.local_patient_id.extension, document.local_patient_id.root
+            ),
+            source_patient_info: vec![
+                format!("PID-3|{patient_id}"),
+                format!(
+                    "PID-5|{}^{}^^^^^L",
+                    hl7_escape(&patient.birth_name.to_uppercase()),
+                    hl7_escape(&patient.first_given_name.to_uppercase())
+                ),
+                format!("PID-7|{}", patient.birth_time),
+                format!("PID-8|{}", patient.sex),
+            ],
+            legal_authenticator: Some(author.person.clone()),
+            author,
+            class_code: class_code(document.model),
+            type_code: (&document.model.type_code()).into(),
+            format_code: (&document.model.format_code()).into(),
+            facility_type: (&document.facility_type).into(),
+            practice_setting: (&document.practice_setting).into(),
+            confidentiality: confidentiality(masking),
+            event_codes: Vec::new(),
+            uri: None,
+            replaces: document
+                .replaces
+                .as_ref()
+                .map(|previous| entry_uuid(&previous.xds())),
+        }
+    }
+}
+
+/// A submission set and its entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub unique_id: String,
+    /// OID of the sending system (the structure's).
+    pub source_id: String,
+    pub submission_time: String,
+    pub patient_id: String,
+    pub author: Author,
+    pub content_type: Coded,
+    pub title: String,
+    pub entries: Vec<Entry>,
+    /// Entry UUID of a signature entry that signs this submission set.
+    pub signature: Option<String>,
+}
+
+impl Submission {
+    /// A submission set for `entries`, named after `key` (stable across attempts: the
+    /// delivery id) under `oid_root`.
+    pub fn new(
+        key: Uuid,
+        oid_root: &str,
+        time: DateTime<Utc>,
+        first: &RenderedDocument,
+        entries: Vec<Entry>,
+    ) -> Submission {
+        Submission {
+            unique_id: format!("{oid_root}.2.{}", key.as_u128()),
+            source_id: oid_root.to_string(),
+            submission_time: xds_time(&time),
+            patient_id: entries
+                .first()
+                .map(|e| e.patient_id.clone())
+                .unwrap_or_default(),
+            author: Author::of(first),
+            content_type: (&first.model.type_code()).into(),
+            title: first.title.clone(),
+            entries,
+            signature: None,
+        }
+    }
+
+    /// The submission set's symbolic id.
+    pub const ID: &'static str = "SubmissionSet01";
+
+    /// The `lcm:SubmitObjectsRequest` element (namespaces declared on it).
+    pub fn write(&self, w: &mut XmlWriter) {
+        w.open(
+            "lcm:SubmitObjectsRequest",
+            &[("xmlns:lcm", LCM), ("xmlns:rim", RIM)],
+        )
+        .open("rim:RegistryObjectList", &[]);
+        for entry in &self.entries {
+            write_entry(w, entry);
+        }
+        self.write_set(w);
+        for (i, entry) in self.entries.iter().enumerate() {
+            let id = format!("HasMember{:02}", i + 1);
+            w.open(
+                "rim:Association",
+                &[
+                    ("id", &id),
+                    ("associationType", scheme::HAS_MEMBER),
+                    ("sourceObject", Self::ID),
+                    ("targetObject", &entry.entry_uuid),
+                ],
+            );
+            slot(w, "SubmissionSetStatus", &["Original"]);
+            w.close("rim:Association");
+            if let Some(previous) = &entry.replaces {
+                let id = format!("Replaces{:02}", i + 1);
+                w.empty(
+                    "rim:Association",
+                    &[
+                        ("id", &id),
+                        ("associationType", scheme::REPLACES),
+                        ("sourceObject", &entry.entry_uuid),
+                        ("targetObject", previous),
+                    ],
+                );
+            }
+        }
+        if let Some(signature) = &self.signature {
+            w.empty(
+                "rim:Association",
+                &[
+                    ("id", "Signs01"),
+                    ("associationType", scheme::SIGNS),
+                    ("sourceObject", signature),
+                    ("targetObject", Self::ID),
+                ],
+            );
+        }
+        w.close("rim:RegistryObjectList")
+            .close("lcm:SubmitObjectsRequest");
+    }
+
+    fn write_set(&self, w: &mut XmlWriter) {
+        w.open(
+            "rim:RegistryPackage",
+            &[
+                ("id", Self::ID),
+                (
+                    "objectType",
+                    "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:RegistryPackage",
+                ),
+            ],
+        );
+        slot(w, "submissionTime", &[&self.submission_time]);
+        name(w, &self.title);
+        classification(w, scheme::SUBMISSION_AUTHOR, Self::ID, "a", "", |w| {
+            slot(w, "authorInstitution", &[&self.author.institution]);
+            slot(w, "authorPerson", &[&self.author.person]);
+        });
+        coded(w, scheme::CONTENT_TYPE, Self::ID, "ct", &self.content_type);
+        external_id(
+            w,
+            scheme::SUBMISSION_UNIQUE_ID,
+            Self::ID,
+            "XDSSubmissionSet.uniqueId",
+            &self.unique_id,
+        );
+        external_id(
+            w,
+            scheme::SOURCE_ID,
+            Self::ID,
+            "XDSSubmissionSet.sourceId",
+            &self.source_id,
+        );
+        external_id(
+            w,
+            scheme::SUBMISSION_PATIENT_ID,
+            Self::ID,
+            "XDSSubmissionSet.patientId",
+            &self.patient_id,
+        );
+        w.close("rim:RegistryPackage");
+        w.empty(
+            "rim:Classification",
+            &[
+                ("id", "SubmissionSetClassification"),
+                ("classifiedObject", Self::ID),
+                ("classificationNode", scheme::SUBMISSION_SET),
+            ],
+        );
+    }
+}
+
+fn write_entry(w: &mut XmlWriter, entry: &Entry) {
+    let id = entry.entry_uuid.as_str();
+    w.open(
+        "rim:ExtrinsicObject",
+        &[
+            ("id", id),
+            ("mimeType", &entry.mime_type),
+            ("objectType", scheme::DOCUMENT_ENTRY),
+            ("status", scheme::APPROVED),
+        ],
+    );
+    slot(w, "creationTime", &[&entry.creation_time]);
+    slot(w, "hash", &[&entry.hash_sha1]);
+    slot(w, "languageCode", &[&entry.language]);
+    if let Some(authenticator) = &entry.legal_authenticator {
+        slot(w, "legalAuthenticator", &[authenticator]);
+    }
+    if let Some(start) = &entry.service_start {
+        slot(w, "serviceStartTime", &[start]);
+    }
+    if let Some(stop) = &entry.service_stop {
+        slot(w, "serviceStopTime", &[stop]);
+    }
+    slot(w, "size", &[&entry.size.to_string()]);
+    slot(w, "sourcePatientId", &[&entry.source_patient_id]);
+    let info: Vec<&str> = entry
+        .source_patient_info
+        .iter()
+        .map(String::as_str)
+        .collect();
+    slot(w, "sourcePatientInfo", &info);
+    if let Some(uri) = &entry.uri {
+        slot(w, "URI", &[uri]);
+    }
+    name(w, &entry.title);
+    classification(w, scheme::AUTHOR, id, "author", "", |w| {
+        slot(w, "authorInstitution", &[&entry.author.institution]);
+        slot(w, "authorPerson", &[&entry.author.person]);
+        if let Some(specialty) = &entry.author.specialty {
+            slot(w, "authorSpecialty", &[specialty]);
+        }
+    });
+    coded(w, scheme::CLASS_CODE, id, "class", &entry.class_code);
+    for (i, code) in entry.confidentiality.iter().enumerate() {
+        coded(w, scheme::CONFIDENTIALITY, id, &format!("conf{i}"), code);
+    }
+    for (i, code) in entry.event_codes.iter().enumerate() {
+        coded(w, scheme::EVENT_CODE, id, &format!("event{i}"), code);
+    }
+    coded(w, scheme::FORMAT_CODE, id, "format", &entry.format_code);
+    coded(
+        w,
+        scheme::FACILITY_TYPE,
+        id,
+        "facility",
+        &entry.facility_type,
+    );
+    coded(
+        w,
+        scheme::PRACTICE_SETTING,
+        id,
+        "practice",
+        &entry.practice_setting,
+    );
+    coded(w, scheme::TYPE_CODE, id, "type", &entry.type_code);
+    external_id(
+        w,
+        scheme::PATIENT_ID,
+        id,
+        "XDSDocumentEntry.patientId",
+        &entry.patient_id,
+    );
+    external_id(
+        w,
+        scheme::UNIQUE_ID,
+        id,
+        "XDSDocumentEntry.uniqueId",
+        &entry.unique_id,
+    );
+    w.close("rim:ExtrinsicObject");
+}
+
+fn slot(w: &mut XmlWriter, name: &str, values: &[&str]) {
+    w.open("rim:Slot", &[("name", name)])
+        .open("rim:ValueList", &[]);
+    for value in values {
+        w.leaf("rim:Value", &[], value);
+    }
+    w.close("rim:ValueList").close("rim:Slot");
+}
+
+fn name(w: &mut XmlWriter, value: &str) {
+    w.open("rim:Name", &[])
+        .empty("rim:LocalizedString", &[("value", value)])
+        .close("rim:Name");
+}
+
+/// Ids of classifications and external identifiers: unique within the request, derived
+/// from the object and the attribute so that the same metadata is the same bytes.
+fn local_id(object: &str, part: &str) -> String {
+    let digest = Sha256::digest(format!("{object}/{part}").as_bytes());
+    let uuid = Uuid::from_slice(&digest[..16]).unwrap_or_default();
+    format!("urn:uuid:{}", uuid.hyphenated())
+}
+
+fn classification(
+    w: &mut XmlWriter,
+    scheme: &str,
+    object: &str,
+    part: &str,
+    representation: &str,
+    body: impl FnOnce(&mut XmlWriter),
+) {
+    let id = local_id(object, part);
+    w.open(
+        "rim:Classification",
+        &[
+            ("id", &id),
+            ("classificationScheme", scheme),
+            ("classifiedObject", object),
+            ("nodeRepresentation", representation),
+        ],
+    );
+    body(w);
+    w.close("rim:Classification");
+}
+
+fn coded(w: &mut XmlWriter, scheme: &str, object: &str, part: &str, code: &Coded) {
+    classification(w, scheme, object, part, &code.code, |w| {
+        slot(w, "codingScheme", &[&code.scheme]);
+        name(w, &code.display);
+    });
+}
+
+fn external_id(w: &mut XmlWriter, scheme: &str, object: &str, label: &str, value: &str) {
+    let id = local_id(object, label);
+    w.open(
+        "rim:ExternalIdentifier",
+        &[
+            ("id", &id),
+            ("identificationScheme", scheme),
+            ("registryObject", object),
+            ("value", value),
+        ],
+    );
+    name(w, label);
+    w.close("rim:ExternalIdentifier");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cda::tests::{example, ins};
+    use crate::{CdaModel, RenderContext, render};
+
+    #[test]
+    fn sha1_of_known_inputs() {
+        assert_eq!(sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            sha1_hex(&[b'a'; 1000]),
+            "291e9a6c66994949b57ba5e650361e98fc36b1ba"
+        );
+    }
+
+    #[test]
+    fn entry_carries_the_document_and_the_patient() {
+        let record = example("home-volet2-pays-de-la-loire.json");
+        let context = RenderContext::for_record(&record, Some("1.2.250.1.999"));
+        let document = render(&record, CdaModel::Plan, &ins(), &context).unwrap();
+        let entry = Entry::for_document(&document, &[DmpMasking::HiddenFromProfessionals]);
+        assert_eq!(
+            entry.patient_id,
+            "238047218104592^^^&1.2.250.1.213.1.4.10&ISO^NH"
+        );
+        assert_eq!(entry.unique_id, "1.2.250.1.999^plan-ppcs-000417-2");
+        assert_eq!(entry.size, document.xml.len());
+        assert_eq!(entry.confidentiality.len(), 2);
+        assert_eq!(
+            entry.author.person,
+            "810003456786^PETIT^Sophie^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+        );
+        assert_eq!(
+            entry.replaces,
+            Some(entry_uuid("1.2.250.1.999^plan-ppcs-000417-1"))
+        );
+        assert!(
+            entry
+                .source_patient_info
+                .contains(&"PID-5|DUPONT^MARIE-THÉRÈSE^^^^^L".to_string())
+        );
+
+        let submission = Submission::new(
+            Uuid::nil(),
+            &context.oid_root,
+            Utc::now(),
+            &document,
+            vec![entry],
+        );
+        let mut w = XmlWriter::new();
+        submission.write(&mut w);
+        let xml = String::from_utf8(w.finish()).unwrap();
+        let parsed =
+            crt_core::xml::parse(xml.as_bytes(), crt_core::xml::Limits::default()).unwrap();
+        assert!(parsed.is(LCM, "SubmitObjectsRequest"));
+        assert!(xml.contains(scheme::REPLACES));
+        assert_eq!(xml.matches("<rim:ExtrinsicObject").count(), 1);
+    }
+}

@@ -175,7 +175,35 @@ pub struct RenderedDocument {
     pub ins: Ins,
     /// The DUI's identifier of the beneficiary, and the OID that qualifies it.
     pub local_patient_id: InstanceId,
+    pub patient: PatientInfo,
     pub xml: Vec<u8>,
+}
+
+/// The patient as XDS `sourcePatientInfo` describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientInfo {
+    pub birth_name: String,
+    pub first_given_name: String,
+    /// HL7 TS at the precision known (`YYYY`, `YYYYMM` or `YYYYMMDD`).
+    pub birth_time: String,
+    /// `M`, `F` or `U`.
+    pub sex: &'static str,
+}
+
+impl PatientInfo {
+    pub fn of(record: &CrtRecord) -> PatientInfo {
+        let identity = &record.beneficiary.identity;
+        PatientInfo {
+            birth_name: identity.birth_name.clone(),
+            first_given_name: identity.first_given_name.clone(),
+            birth_time: birth_time(&identity.birth_date),
+            sex: match identity.sex {
+                crt_core::record::Sex::Male => "M",
+                crt_core::record::Sex::Female => "F",
+                crt_core::record::Sex::Undetermined => "U",
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -260,4 +288,4 @@ pub fn birth_time(value: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

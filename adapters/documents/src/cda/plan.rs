@@ -189,6 +189,7 @@ pub(super) fn render(
         facility_type: facility_type(record.crt.porteur),
         ins: ins.clone(),
         local_patient_id,
+        patient: super::PatientInfo::of(record),
         xml: cda.finish(),
     })
 }
