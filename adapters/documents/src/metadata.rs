@@ -223,7 +223,12 @@ impl Entry {
             patient_id: patient_id.clone(),
             source_patient_id: format!(
                 "{}^^^&{}&ISO^PI",
-                document.local_patient_id.extension, document.local_patient_id.root
+                document
+                    .local_patient_id
+                    .extension
+                    .as_deref()
+                    .unwrap_or_default(),
+                document.local_patient_id.root
             ),
             source_patient_info: vec![
                 format!("PID-3|{patient_id}"),
@@ -280,7 +285,7 @@ impl Submission {
         entries: Vec<Entry>,
     ) -> Submission {
         Submission {
-            unique_id: format!("{oid_root}.2.{}", key.as_u128()),
+            unique_id: format!("{oid_root}.4.{}", key.as_u128()),
             source_id: oid_root.to_string(),
             submission_time: xds_time(&time),
             patient_id: entries
@@ -576,7 +581,8 @@ mod tests {
             entry.patient_id,
             "238047218104592^^^&1.2.250.1.213.1.4.10&ISO^NH"
         );
-        assert_eq!(entry.unique_id, "1.2.250.1.999^plan-ppcs-000417-2");
+        assert_eq!(entry.unique_id, document.id.root);
+        assert!(entry.unique_id.starts_with("1.2.250.1.999.1."));
         assert_eq!(entry.size, document.xml.len());
         assert_eq!(entry.confidentiality.len(), 2);
         assert_eq!(
@@ -585,7 +591,7 @@ mod tests {
         );
         assert_eq!(
             entry.replaces,
-            Some(entry_uuid("1.2.250.1.999^plan-ppcs-000417-1"))
+            Some(entry_uuid(&document.replaces.as_ref().unwrap().xds()))
         );
         assert!(
             entry

@@ -29,22 +29,11 @@ pub(super) fn render(
         .general_practitioner()
         .ok_or(RenderError::NoGeneralPractitioner)?;
     let local = &record.beneficiary.local_id;
-    let set_id = InstanceId {
-        root: context.oid_root.clone(),
-        extension: format!("dlu-{local}"),
-    };
-    let id = InstanceId {
-        root: context.oid_root.clone(),
-        extension: format!("dlu-{local}-{}", dlu.version),
-    };
-    let replaces = (dlu.version > 1).then(|| InstanceId {
-        root: context.oid_root.clone(),
-        extension: format!("dlu-{local}-{}", dlu.version - 1),
-    });
-    let local_patient_id = InstanceId {
-        root: format!("{}.1", context.oid_root),
-        extension: local.clone(),
-    };
+    let set_id = InstanceId::derived(context, 2, &format!("dlu:{local}"));
+    let id = InstanceId::derived(context, 1, &format!("dlu:{local}:{}", dlu.version));
+    let replaces = (dlu.version > 1)
+        .then(|| InstanceId::derived(context, 1, &format!("dlu:{local}:{}", dlu.version - 1)));
+    let local_patient_id = context.patient_id(local);
     let mut cda = Cda::new(&id);
     cda.header(&Header {
         model,

@@ -7,6 +7,7 @@ mod write;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use crt_core::CrtRecord;
 use crt_core::record::{DocumentKind, Ins, Placement, PorteurKind, Professional, Timestamp};
+use sha2::Digest;
 use uuid::Uuid;
 
 pub use write::Cda;
@@ -115,17 +116,37 @@ impl CdaModel {
     }
 }
 
-/// An instance identifier: OID root and extension.
+/// An instance identifier: an OID, and an extension when the OID names a namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InstanceId {
     pub root: String,
-    pub extension: String,
+    pub extension: Option<String>,
 }
 
 impl InstanceId {
-    /// The XDS form, `root^extension`.
+    /// A document identifier: a unique OID under the structure's root, derived from what
+    /// names the document (`kind`, its subject, its version) so that the same document has
+    /// the same id on every attempt. Arc 1 holds documents, arc 2 their sets.
+    pub fn derived(context: &RenderContext, arc: u8, name: &str) -> InstanceId {
+        let digest = sha2::Sha256::digest(name.as_bytes());
+        let mut number = [0u8; 8];
+        number.copy_from_slice(&digest[..8]);
+        InstanceId {
+            root: format!(
+                "{}.{arc}.{}",
+                context.oid_root,
+                u64::from_be_bytes(number) >> 1
+            ),
+            extension: None,
+        }
+    }
+
+    /// The XDS form: the OID, or `root^extension`.
     pub fn xds(&self) -> String {
-        format!("{}^{}", self.root, self.extension)
+        match &self.extension {
+            Some(extension) => format!("{}^{extension}", self.root),
+            None => self.root.clone(),
+        }
     }
 }
 
@@ -151,6 +172,14 @@ impl RenderContext {
             }
         };
         RenderContext { oid_root }
+    }
+
+    /// The DUI's identifier of the beneficiary, qualified by arc 3 of the root.
+    pub fn patient_id(&self, local_id: &str) -> InstanceId {
+        InstanceId {
+            root: format!("{}.3", self.oid_root),
+            extension: Some(local_id.to_string()),
+        }
     }
 }
 

@@ -21,22 +21,21 @@ pub(super) fn render(
 ) -> Result<RenderedDocument, RenderError> {
     let plan = record.plan.as_ref().ok_or(RenderError::Missing("plan"))?;
     let author = author(record, &plan.author)?;
-    let set_id = InstanceId {
-        root: context.oid_root.clone(),
-        extension: format!("plan-{}", plan.id),
-    };
-    let id = InstanceId {
-        root: context.oid_root.clone(),
-        extension: format!("plan-{}-{}", plan.id, plan.version),
-    };
-    let replaces = (plan.version > 1).then(|| InstanceId {
-        root: context.oid_root.clone(),
-        extension: format!("plan-{}-{}", plan.id, plan.version - 1),
+    let local = &record.beneficiary.local_id;
+    let set_id = InstanceId::derived(context, 2, &format!("plan:{local}:{}", plan.id));
+    let id = InstanceId::derived(
+        context,
+        1,
+        &format!("plan:{local}:{}:{}", plan.id, plan.version),
+    );
+    let replaces = (plan.version > 1).then(|| {
+        InstanceId::derived(
+            context,
+            1,
+            &format!("plan:{local}:{}:{}", plan.id, plan.version - 1),
+        )
     });
-    let local_patient_id = InstanceId {
-        root: format!("{}.1", context.oid_root),
-        extension: record.beneficiary.local_id.clone(),
-    };
+    let local_patient_id = context.patient_id(local);
     let start = at_noon(plan.drawn_up_on, &record.source.updated_at);
     let review = plan
         .review_on

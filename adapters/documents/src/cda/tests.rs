@@ -27,7 +27,8 @@ fn the_same_record_renders_the_same_bytes() {
     let b = render(&record, CdaModel::DluDom, &ins(), &context).unwrap();
     assert_eq!(a.xml, b.xml);
     assert!(context.oid_root.starts_with("2.25."));
-    assert_eq!(a.id.extension, "dlu-IPP-000417-1");
+    assert!(a.id.root.starts_with(&format!("{}.1.", context.oid_root)));
+    assert!(a.id.extension.is_none());
     assert!(a.replaces.is_none());
 }
 
@@ -54,12 +55,20 @@ fn a_new_version_replaces_the_previous_one() {
     let mut record = example("home-volet2-pays-de-la-loire.json");
     let context = RenderContext::for_record(&record, Some("1.2.250.1.999"));
     let plan = render(&record, CdaModel::Plan, &ins(), &context).unwrap();
-    assert_eq!(plan.replaces.unwrap().extension, "plan-ppcs-000417-1");
+    let previous = InstanceId::derived(&context, 1, "plan:IPP-000417:ppcs-000417:1");
+    assert_eq!(plan.replaces.as_ref(), Some(&previous));
     let text = String::from_utf8(plan.xml).unwrap();
-    assert!(text.contains(r#"<relatedDocument typeCode="RPLC"><parentDocument><id root="1.2.250.1.999" extension="plan-ppcs-000417-1"/>"#));
+    assert!(text.contains(&format!(
+        r#"<relatedDocument typeCode="RPLC"><parentDocument><id root="{}"/>"#,
+        previous.root
+    )));
     record.dlu.as_mut().unwrap().version = 3;
     let dlu = render(&record, CdaModel::DluEhpad, &ins(), &context).unwrap();
-    assert_eq!(dlu.replaces.unwrap().extension, "dlu-IPP-000417-2");
+    assert_eq!(
+        dlu.replaces.unwrap(),
+        InstanceId::derived(&context, 1, "dlu:IPP-000417:2")
+    );
+    assert_eq!(dlu.id, InstanceId::derived(&context, 1, "dlu:IPP-000417:3"));
 }
 
 /// Writes every document of every example record under `CDA_OUT`, for the official

@@ -247,10 +247,7 @@ impl Cda {
                 None => w.empty("templateId", &[("root", root)]),
             };
         }
-        w.empty(
-            "id",
-            &[("root", &h.id.root), ("extension", &h.id.extension)],
-        );
+        instance_id(w, "id", h.id);
         let type_code = h.model.type_code();
         self.loinc("code", type_code.code, type_code.display);
         let w = &mut self.w;
@@ -264,12 +261,9 @@ impl Cda {
                     ("codeSystem", "2.16.840.1.113883.5.25"),
                 ],
             )
-            .empty("languageCode", &[("code", "fr-FR")])
-            .empty(
-                "setId",
-                &[("root", &h.set_id.root), ("extension", &h.set_id.extension)],
-            )
-            .empty("versionNumber", &[("value", &h.version.to_string())]);
+            .empty("languageCode", &[("code", "fr-FR")]);
+        instance_id(w, "setId", h.set_id);
+        w.empty("versionNumber", &[("value", &h.version.to_string())]);
 
         // Patient.
         w.open("recordTarget", &[]).open("patientRole", &[]);
@@ -277,13 +271,7 @@ impl Cda {
             "id",
             &[("root", h.ins.oid.as_str()), ("extension", &h.ins.number)],
         );
-        w.empty(
-            "id",
-            &[
-                ("root", &h.local_patient_id.root),
-                ("extension", &h.local_patient_id.extension),
-            ],
-        );
+        instance_id(w, "id", h.local_patient_id);
         self.address(beneficiary.address.as_ref());
         for phone in &beneficiary.phones {
             self.telecom_phone(phone, "H");
@@ -468,13 +456,9 @@ impl Cda {
         if let Some(previous) = h.replaces {
             self.w
                 .open("relatedDocument", &[("typeCode", "RPLC")])
-                .open("parentDocument", &[])
-                .empty(
-                    "id",
-                    &[("root", &previous.root), ("extension", &previous.extension)],
-                )
-                .close("parentDocument")
-                .close("relatedDocument");
+                .open("parentDocument", &[]);
+            instance_id(&mut self.w, "id", previous);
+            self.w.close("parentDocument").close("relatedDocument");
         }
 
         // The care context.
@@ -555,4 +539,11 @@ impl Cda {
         self.code("standardIndustryClassCode", &practice_setting());
         self.w.close("representedOrganization").close(element);
     }
+}
+
+fn instance_id(w: &mut XmlWriter, element: &str, id: &InstanceId) {
+    match &id.extension {
+        Some(extension) => w.empty(element, &[("root", &id.root), ("extension", extension)]),
+        None => w.empty(element, &[("root", &id.root)]),
+    };
 }
