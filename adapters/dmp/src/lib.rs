@@ -1,1 +1,2 @@
 pub mod c14n;
+pub mod dsig;
