@@ -11,6 +11,7 @@ pub mod identifiers;
 pub mod identity;
 pub mod record;
 pub mod sink;
+pub mod soap;
 pub mod tls;
 pub mod validation;
 pub mod xml;

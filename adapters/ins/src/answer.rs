@@ -1,10 +1,9 @@
 //! Reading the teleservice's answers: results (`RESULTAT`) and SOAP faults.
 
-use crt_core::xml::{self, Element, Limits, XmlError};
+use crt_core::soap::{self, SoapError};
+use crt_core::xml::{Element, Limits};
 
-use crate::message::{
-    InsiAnswer, RESULTAT, ReturnedIdentity, ReturnedTraits, SIRAM, SOAP11, SOAP12, SoapFault,
-};
+use crate::message::{InsiAnswer, RESULTAT, ReturnedIdentity, ReturnedTraits};
 use crate::number::{InsNumber, NumberError};
 
 /// Answers are small; anything beyond this is not an INSi answer.
@@ -16,10 +15,8 @@ pub const LIMITS: Limits = Limits {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnswerError {
-    #[error("the answer is not readable XML: {0}")]
-    Xml(#[from] XmlError),
-    #[error("SOAP fault {}: {}", .0.code.as_deref().or(.0.subcode.as_deref()).unwrap_or("(no code)"), .0.reason)]
-    Fault(SoapFault),
+    #[error(transparent)]
+    Soap(#[from] SoapError),
     #[error("unexpected answer: {0}")]
     Unexpected(String),
     #[error("the answer carries an invalid INS: {0}")]
@@ -28,25 +25,7 @@ pub enum AnswerError {
 
 /// Parses an answer envelope.
 pub fn parse(bytes: &[u8]) -> Result<InsiAnswer, AnswerError> {
-    let envelope = xml::parse(bytes, LIMITS)?;
-    if envelope.is(SOAP11, "Envelope") {
-        return Err(AnswerError::Unexpected(
-            "a SOAP 1.1 envelope; the teleservice speaks SOAP 1.2".into(),
-        ));
-    }
-    if !envelope.is(SOAP12, "Envelope") {
-        return Err(AnswerError::Unexpected(format!(
-            "root element {{{}}}{} is not a SOAP 1.2 Envelope",
-            envelope.namespace.as_deref().unwrap_or(""),
-            envelope.name
-        )));
-    }
-    let body = envelope
-        .child(SOAP12, "Body")
-        .ok_or_else(|| AnswerError::Unexpected("no SOAP Body".into()))?;
-    if let Some(fault) = body.child(SOAP12, "Fault") {
-        return Err(AnswerError::Fault(parse_fault(fault)));
-    }
+    let body = soap::body(bytes, LIMITS)?;
     let result = body
         .child(RESULTAT, "RESULTAT")
         .ok_or_else(|| AnswerError::Unexpected(format!("no {{{RESULTAT}}}RESULTAT in the Body")))?;
@@ -120,34 +99,6 @@ fn ins_of(element: &Element) -> Result<(InsNumber, String), AnswerError> {
     Ok((InsNumber::from_parts(matricule, key)?, oid.to_string()))
 }
 
-fn parse_fault(fault: &Element) -> SoapFault {
-    let code = fault.child(SOAP12, "Code");
-    let value = code
-        .and_then(|c| c.child_text(SOAP12, "Value"))
-        .unwrap_or("");
-    let subcode = code
-        .and_then(|c| c.child(SOAP12, "Subcode"))
-        .and_then(|s| s.child_text(SOAP12, "Value"))
-        .map(|v| v.rsplit(':').next().unwrap_or(v).to_string());
-    let reason = fault
-        .child(SOAP12, "Reason")
-        .and_then(|r| r.child_text(SOAP12, "Text"))
-        .unwrap_or("")
-        .to_string();
-    let error = fault
-        .child(SOAP12, "Detail")
-        .and_then(|d| d.child(SIRAM, "Erreur"));
-    SoapFault {
-        sender: value.ends_with("Sender")
-            || value.ends_with("VersionMismatch")
-            || value.ends_with("MustUnderstand"),
-        subcode,
-        reason,
-        code: error.and_then(|e| e.attribute("code")).map(str::to_string),
-        detail: error.map(|e| e.text.trim().to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,14 +138,14 @@ mod tests {
 
     #[test]
     fn faults_are_typed() {
-        let Err(AnswerError::Fault(fault)) = parse(FAULT.as_bytes()) else {
+        let Err(AnswerError::Soap(SoapError::Fault(fault))) = parse(FAULT.as_bytes()) else {
             panic!("expected a fault");
         };
         assert!(!fault.sender);
         assert_eq!(fault.subcode.as_deref(), Some("siram_40"));
         assert_eq!(fault.code.as_deref(), Some("insi_102"));
         let sender = FAULT.replace("S:Receiver", "S:Sender");
-        let Err(AnswerError::Fault(fault)) = parse(sender.as_bytes()) else {
+        let Err(AnswerError::Soap(SoapError::Fault(fault))) = parse(sender.as_bytes()) else {
             panic!("expected a fault");
         };
         assert!(fault.sender);
@@ -207,10 +158,10 @@ mod tests {
             parse(wrong_key.as_bytes()),
             Err(AnswerError::Number(_))
         ));
-        let soap11 = FOUND.replace("http://www.w3.org/2003/05/soap-envelope", SOAP11);
+        let soap11 = FOUND.replace("http://www.w3.org/2003/05/soap-envelope", soap::SOAP11);
         assert!(matches!(
             parse(soap11.as_bytes()),
-            Err(AnswerError::Unexpected(_))
+            Err(AnswerError::Soap(SoapError::Unexpected(_)))
         ));
         let other_ns = FOUND.replace(
             "http://www.cnamts.fr/INSiResultat",
@@ -228,10 +179,15 @@ mod tests {
         let huge = format!("<a>{}</a>", "x".repeat(300 * 1024));
         assert!(matches!(
             parse(huge.as_bytes()),
-            Err(AnswerError::Xml(XmlError::TooLarge(_)))
+            Err(AnswerError::Soap(SoapError::Xml(
+                crt_core::xml::XmlError::TooLarge(_)
+            )))
         ));
         let entity = format!("<!DOCTYPE a [<!ENTITY e \"x\">]>{FOUND}");
-        assert!(matches!(parse(entity.as_bytes()), Err(AnswerError::Xml(_))));
+        assert!(matches!(
+            parse(entity.as_bytes()),
+            Err(AnswerError::Soap(SoapError::Xml(_)))
+        ));
         assert!(parse(b"").is_err());
         assert!(parse(b"<html>502 Bad Gateway</html>").is_err());
     }

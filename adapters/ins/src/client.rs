@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use crt_core::http::{HttpError, HttpsClient};
 use crt_core::sink::DeliveryError;
+use crt_core::soap::SoapError;
 use crt_core::tls::{self, TlsError};
 use uuid::Uuid;
 
@@ -37,26 +38,8 @@ impl InsiError {
                 "http",
                 format!("the INSi teleservice answered HTTP {status}"),
             ),
-            InsiError::Answer(AnswerError::Fault(fault)) => {
-                let code = format!(
-                    "soap-fault:{}",
-                    fault
-                        .code
-                        .as_deref()
-                        .or(fault.subcode.as_deref())
-                        .unwrap_or("unknown")
-                );
-                let message = format!(
-                    "{} fault: {}{}",
-                    if fault.sender { "Sender" } else { "Receiver" },
-                    fault.reason,
-                    fault.detail.map(|d| format!(" ({d})")).unwrap_or_default()
-                );
-                if fault.sender {
-                    DeliveryError::final_error(code, message)
-                } else {
-                    DeliveryError::retryable(code, message)
-                }
+            InsiError::Answer(AnswerError::Soap(SoapError::Fault(fault))) => {
+                fault.into_delivery_error("INSi")
             }
             InsiError::Answer(e) => DeliveryError::final_error("insi-answer", e.to_string()),
         }

@@ -4,15 +4,12 @@
 use crate::number::InsNumber;
 use crate::traits::NormalisedTraits;
 
-pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
-pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub use crt_core::soap::{SIRAM, SOAP11, SOAP12, WSA};
 pub const RECSANS: &str = "http://www.cnamts.fr/INSiRecSans";
 pub const RECVIT: &str = "http://www.cnamts.fr/INSiRecVit";
 pub const RESULTAT: &str = "http://www.cnamts.fr/INSiResultat";
 pub const CTXBAM: &str = "urn:siram:bam:ctxbam";
 pub const CTXLPS: &str = "urn:siram:lps:ctxlps";
-pub const SIRAM: &str = "urn:siram";
-pub const WSA: &str = "http://www.w3.org/2005/08/addressing";
 
 pub const ACTION_TRAITS: &str =
     "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite";
@@ -106,17 +103,4 @@ impl std::fmt::Debug for InsiAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "InsiAnswer(CR {})", self.code())
     }
-}
-
-/// A SOAP 1.2 fault, as the teleservice sends them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SoapFault {
-    /// `Sender`: the request is at fault (do not repeat it); `Receiver`: the service is.
-    pub sender: bool,
-    /// `Subcode/Value` (`siram_40`…), without prefix.
-    pub subcode: Option<String>,
-    pub reason: String,
-    /// `siram:Erreur/@code` (`insi_102`…).
-    pub code: Option<String>,
-    pub detail: Option<String>,
 }

@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
-use crate::message::{RESULTAT, SIRAM, SOAP12, VitaleQuery};
+use crate::message::{RESULTAT, SOAP12, VitaleQuery};
 use crate::rules::{InsiRequest, RequestFault, read_request};
 use crate::traits::NormalisedTraits;
 
@@ -339,35 +339,10 @@ fn fault_response(
     subcode: &str,
     reason: &str,
 ) -> Response<Full<Bytes>> {
-    let body = envelope(|w| {
-        w.open("soap:Fault", &[])
-            .open("soap:Code", &[])
-            .leaf("soap:Value", &[], &format!("soap:{code}"))
-            .open("soap:Subcode", &[])
-            .leaf(
-                "soap:Value",
-                &[("xmlns:siram", SIRAM)],
-                &format!("siram:{subcode}"),
-            )
-            .close("soap:Subcode")
-            .close("soap:Code")
-            .open("soap:Reason", &[])
-            .leaf("soap:Text", &[("xml:lang", "fr")], reason)
-            .close("soap:Reason")
-            .open("soap:Detail", &[])
-            .leaf(
-                "siram:Erreur",
-                &[
-                    ("xmlns:siram", SIRAM),
-                    ("severite", "erreur"),
-                    ("code", subcode),
-                ],
-                reason,
-            )
-            .close("soap:Detail")
-            .close("soap:Fault");
-    });
-    soap_response(status, body)
+    soap_response(
+        status,
+        crt_core::soap::fault_envelope(code, subcode, reason, Some(subcode)),
+    )
 }
 
 fn soap_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {

@@ -159,7 +159,11 @@ async fn a_service_fault_is_retryable_and_a_refused_request_is_not() {
         .err()
         .expect("refused");
     match &error {
-        InsiError::Answer(crt_ins::answer::AnswerError::Fault(fault)) => assert!(fault.sender),
+        InsiError::Answer(crt_ins::answer::AnswerError::Soap(
+            crt_core::soap::SoapError::Fault(fault),
+        )) => {
+            assert!(fault.sender)
+        }
         other => panic!("expected a Sender fault, got {other}"),
     }
     assert_eq!(error.into_delivery_error().class, ErrorClass::Final);
