@@ -9,6 +9,7 @@
 pub mod http;
 pub mod identifiers;
 pub mod identity;
+pub mod multipart;
 pub mod record;
 pub mod sink;
 pub mod soap;
