@@ -91,7 +91,7 @@ impl Sandbox {
 
     async fn start_insi(&mut self) -> Result<(), SandboxError> {
         let fail = |reason: String| SandboxError::Start { name: INSI, reason };
-        let tls = crt_ins::simulator::sandbox_tls(
+        let tls = crt_core::simulate::SimulatorTls::from_pki(
             &self.pki.dir,
             (files::SERVER, files::SERVER_KEY),
             files::CHAIN,

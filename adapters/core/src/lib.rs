@@ -11,6 +11,7 @@ pub mod identifiers;
 pub mod identity;
 pub mod multipart;
 pub mod record;
+pub mod simulate;
 pub mod sink;
 pub mod soap;
 pub mod tls;

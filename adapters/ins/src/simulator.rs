@@ -9,23 +9,20 @@
 //! it raises for malformed requests (`sim_*`) are its own: the real codes for those cases
 //! are not public.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use crt_core::tls::{self, IdentityFiles, TlsError};
+pub use crt_core::simulate::SimulatorTls;
+use crt_core::simulate::{self, Peer};
+use crt_core::tls::TlsError;
 use crt_core::xml::XmlWriter;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
-use tracing::debug;
 
 use crate::message::{RESULTAT, SOAP12, VitaleQuery};
 use crate::rules::{InsiRequest, RequestFault, read_request};
@@ -104,15 +101,6 @@ impl Population {
     }
 }
 
-/// Files the simulator serves with.
-#[derive(Debug, Clone)]
-pub struct SimulatorTls {
-    pub server: IdentityFiles,
-    /// Clients must chain to these.
-    pub client_roots: PathBuf,
-    pub crl: Option<PathBuf>,
-}
-
 pub struct InsiSimulator {
     population: Arc<Population>,
     acceptor: TlsAcceptor,
@@ -133,62 +121,30 @@ impl RunningInsi {
 
 impl InsiSimulator {
     pub fn new(files: &SimulatorTls, population: Population) -> Result<Self, TlsError> {
-        let config = tls::server_config(
-            &files.server,
-            Some((&files.client_roots, files.crl.as_deref())),
-        )?;
         Ok(InsiSimulator {
             population: Arc::new(population),
-            acceptor: TlsAcceptor::from(config),
+            acceptor: files.acceptor()?,
         })
     }
 
     /// Listens on `addr` (port 0 for any free port) until the task is aborted.
     pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningInsi> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, peer)) = listener.accept().await else {
-                    continue;
-                };
-                let acceptor = self.acceptor.clone();
-                let population = self.population.clone();
-                tokio::spawn(async move {
-                    let tls = match acceptor.accept(stream).await {
-                        Ok(tls) => tls,
-                        Err(e) => {
-                            debug!(%peer, error = %e, "INSi simulator: TLS handshake refused");
-                            return;
-                        }
-                    };
-                    let authorised = tls
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .and_then(|chain| chain.first())
-                        .and_then(|leaf| common_name(leaf.as_ref()))
-                        .is_some_and(|cn| ACCEPTED_CNS.contains(&cn.as_str()));
-                    let service = hyper::service::service_fn(move |request| {
-                        let population = population.clone();
-                        async move {
-                            Ok::<_, Infallible>(answer(request, authorised, &population).await)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                });
+        let population = self.population;
+        let running = simulate::serve(addr, self.acceptor, move |request, peer: Arc<Peer>| {
+            let population = population.clone();
+            async move {
+                let authorised = peer
+                    .common_name()
+                    .is_some_and(|cn| ACCEPTED_CNS.contains(&cn.as_str()));
+                answer(request, authorised, &population).await
             }
-        });
-        Ok(RunningInsi { addr, task })
+        })
+        .await?;
+        Ok(RunningInsi {
+            addr: running.addr,
+            task: running.task,
+        })
     }
-}
-
-fn common_name(der: &[u8]) -> Option<String> {
-    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = certificate.subject().iter_common_name().next()?;
-    cn.as_str().ok().map(str::to_string)
 }
 
 async fn answer(
@@ -351,16 +307,4 @@ fn soap_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
         .header(header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_default()
-}
-
-/// The simulator's files within a test PKI laid out like `certs-example/`.
-pub fn sandbox_tls(pki: &Path, server: (&str, &str), chain: &str, crl: &str) -> SimulatorTls {
-    SimulatorTls {
-        server: IdentityFiles {
-            certificate: pki.join(server.0),
-            key: pki.join(server.1),
-        },
-        client_roots: pki.join(chain),
-        crl: Some(pki.join(crl)),
-    }
 }

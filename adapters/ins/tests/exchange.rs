@@ -9,7 +9,7 @@ use crt_core::tls::{self, IdentityFiles};
 use crt_ins::InsConfig;
 use crt_ins::client::{InsiClient, InsiError};
 use crt_ins::message::{InsiAnswer, Query, VitaleQuery};
-use crt_ins::simulator::{InsiSimulator, Population, RunningInsi, sandbox_tls};
+use crt_ins::simulator::{InsiSimulator, Population, RunningInsi, SimulatorTls};
 use crt_ins::traits::NormalisedTraits;
 
 fn pki() -> PathBuf {
@@ -18,7 +18,7 @@ fn pki() -> PathBuf {
 
 async fn simulator() -> RunningInsi {
     tls::install_default_provider();
-    let files = sandbox_tls(
+    let files = SimulatorTls::from_pki(
         &pki(),
         ("server/localhost.pem", "server/localhost.key.pem"),
         "ca/chain.pem",

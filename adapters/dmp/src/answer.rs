@@ -1,0 +1,266 @@
+//! Reading the DMP's answers: RegistryResponse (ITI-41), AdhocQueryResponse (ITI-18),
+//! RetrieveDocumentSetResponse (ITI-43), whether plain SOAP or MTOM.
+
+use crt_core::multipart;
+use crt_core::sink::DeliveryError;
+use crt_core::soap::{self, SoapError};
+use crt_core::xml::{Element, Limits};
+
+use crate::encode::{QUERY, RIM, RS, XDSB, XOP};
+
+pub const LIMITS: Limits = Limits {
+    max_bytes: 64 * 1024 * 1024,
+    max_depth: 48,
+    max_elements: 200_000,
+};
+pub const SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
+pub const PARTIAL: &str = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess";
+pub const FAILURE: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure";
+pub const SEVERITY_ERROR: &str = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error";
+pub const SEVERITY_WARNING: &str = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Soap(#[from] SoapError),
+    #[error("unreadable MTOM answer: {0}")]
+    Multipart(#[from] multipart::MultipartError),
+    #[error("unexpected answer: {0}")]
+    Unexpected(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success,
+    PartialSuccess,
+    Failure,
+}
+
+/// One `RegistryError`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegistryError {
+    pub code: String,
+    pub context: String,
+    pub warning: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: Status,
+    pub errors: Vec<RegistryError>,
+}
+
+/// Error codes that describe the service's state rather than the request's content.
+const TRANSIENT: [&str; 6] = [
+    "XDSRegistryBusy",
+    "XDSRepositoryBusy",
+    "XDSRegistryOutOfResources",
+    "XDSRepositoryOutOfResources",
+    "XDSRegistryError",
+    "XDSRepositoryError",
+];
+
+impl Outcome {
+    /// Failure becomes a delivery error: retryable when every error is transient.
+    pub fn into_result(self) -> Result<Outcome, DeliveryError> {
+        if self.status != Status::Failure {
+            return Ok(self);
+        }
+        let errors: Vec<&RegistryError> = self.errors.iter().filter(|e| !e.warning).collect();
+        let code = errors
+            .first()
+            .map_or("XDSRegistryError", |e| e.code.as_str())
+            .to_string();
+        let message = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.code, e.context))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !errors.is_empty() && errors.iter().all(|e| TRANSIENT.contains(&e.code.as_str())) {
+            Err(DeliveryError::retryable(code, message))
+        } else {
+            Err(DeliveryError::final_error(code, message))
+        }
+    }
+}
+
+/// The SOAP envelope of an answer, and its MIME parts when MTOM.
+fn envelope(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<(Element, Vec<multipart::Part>), AnswerError> {
+    let is_multipart = content_type.is_some_and(|t| {
+        t.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+    });
+    if is_multipart {
+        let parts = multipart::parse(content_type.unwrap_or_default(), body, 256)?;
+        let root = parts
+            .first()
+            .ok_or_else(|| AnswerError::Unexpected("empty MTOM answer".into()))?;
+        let soap_body = soap::body(&root.body, LIMITS)?;
+        Ok((soap_body, parts))
+    } else {
+        Ok((soap::body(body, LIMITS)?, Vec::new()))
+    }
+}
+
+fn registry_response(response: &Element) -> Result<Outcome, AnswerError> {
+    let status = match response.attribute("status") {
+        Some(SUCCESS) => Status::Success,
+        Some(PARTIAL) => Status::PartialSuccess,
+        Some(FAILURE) => Status::Failure,
+        other => {
+            return Err(AnswerError::Unexpected(format!(
+                "unknown RegistryResponse status {other:?}"
+            )));
+        }
+    };
+    let errors = response
+        .child(RS, "RegistryErrorList")
+        .map(|list| {
+            list.children(RS, "RegistryError")
+                .map(|e| RegistryError {
+                    code: e.attribute("errorCode").unwrap_or("").to_string(),
+                    context: e.attribute("codeContext").unwrap_or("").to_string(),
+                    warning: e.attribute("severity") == Some(SEVERITY_WARNING),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Outcome { status, errors })
+}
+
+/// ITI-41's answer.
+pub fn provide_and_register(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Outcome, AnswerError> {
+    let (soap_body, _) = envelope(content_type, body)?;
+    let response = soap_body
+        .child(RS, "RegistryResponse")
+        .ok_or_else(|| AnswerError::Unexpected("no rs:RegistryResponse in the Body".into()))?;
+    registry_response(response)
+}
+
+/// A document entry found by ITI-18.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub entry_uuid: String,
+    pub unique_id: String,
+    pub status: String,
+    pub hash: String,
+    pub size: String,
+    pub repository: String,
+    pub type_code: String,
+}
+
+/// ITI-18's answer.
+pub fn find_documents(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Found>, AnswerError> {
+    let (soap_body, _) = envelope(content_type, body)?;
+    let response = soap_body
+        .child(QUERY, "AdhocQueryResponse")
+        .ok_or_else(|| AnswerError::Unexpected("no query:AdhocQueryResponse in the Body".into()))?;
+    let outcome = registry_response(response)?;
+    if outcome.status == Status::Failure {
+        let first = outcome
+            .errors
+            .first()
+            .map(|e| format!("{}: {}", e.code, e.context))
+            .unwrap_or_default();
+        return Err(AnswerError::Unexpected(format!("query failed: {first}")));
+    }
+    let list = response.child(RIM, "RegistryObjectList");
+    let entries = list
+        .into_iter()
+        .flat_map(|l| l.children(RIM, "ExtrinsicObject"));
+    Ok(entries
+        .map(|entry| {
+            let slot = |name: &str| {
+                entry
+                    .children(RIM, "Slot")
+                    .find(|s| s.attribute("name") == Some(name))
+                    .and_then(|s| s.child(RIM, "ValueList"))
+                    .and_then(|v| v.child_text(RIM, "Value"))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let unique_id = entry
+                .children(RIM, "ExternalIdentifier")
+                .find(|e| {
+                    e.attribute("identificationScheme")
+                        == Some(crt_documents::metadata::scheme::UNIQUE_ID)
+                })
+                .and_then(|e| e.attribute("value"))
+                .unwrap_or("")
+                .to_string();
+            let type_code = entry
+                .children(RIM, "Classification")
+                .find(|c| {
+                    c.attribute("classificationScheme")
+                        == Some(crt_documents::metadata::scheme::TYPE_CODE)
+                })
+                .and_then(|c| c.attribute("nodeRepresentation"))
+                .unwrap_or("")
+                .to_string();
+            Found {
+                entry_uuid: entry.attribute("id").unwrap_or("").to_string(),
+                unique_id,
+                status: entry.attribute("status").unwrap_or("").to_string(),
+                hash: slot("hash"),
+                size: slot("size"),
+                repository: slot("repositoryUniqueId"),
+                type_code,
+            }
+        })
+        .collect())
+}
+
+/// ITI-43's answer: (unique id, mime type, bytes) of each document.
+pub fn retrieve(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<(String, String, Vec<u8>)>, AnswerError> {
+    let (soap_body, parts) = envelope(content_type, body)?;
+    let response = soap_body
+        .child(XDSB, "RetrieveDocumentSetResponse")
+        .ok_or_else(|| {
+            AnswerError::Unexpected("no RetrieveDocumentSetResponse in the Body".into())
+        })?;
+    let mut documents = Vec::new();
+    for document in response.children(XDSB, "DocumentResponse") {
+        let unique_id = document
+            .child_text(XDSB, "DocumentUniqueId")
+            .unwrap_or("")
+            .to_string();
+        let mime = document
+            .child_text(XDSB, "mimeType")
+            .unwrap_or("")
+            .to_string();
+        let payload = document
+            .child(XDSB, "Document")
+            .ok_or_else(|| AnswerError::Unexpected("DocumentResponse without Document".into()))?;
+        let bytes = match payload
+            .child(XOP, "Include")
+            .and_then(|i| i.attribute("href"))
+        {
+            Some(href) => {
+                let id = href.trim_start_matches("cid:");
+                parts
+                    .iter()
+                    .find(|p| p.content_id() == Some(id))
+                    .map(|p| p.body.clone())
+                    .ok_or_else(|| AnswerError::Unexpected(format!("no MIME part {id}")))?
+            }
+            None => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(payload.text.split_whitespace().collect::<String>())
+                    .map_err(|_| AnswerError::Unexpected("inline document is not base64".into()))?
+            }
+        };
+        documents.push((unique_id, mime, bytes));
+    }
+    Ok(documents)
+}

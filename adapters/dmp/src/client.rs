@@ -1,0 +1,211 @@
+//! The DMP client: ITI-41, ITI-18 and ITI-43 over HTTPS with mutual TLS, each request
+//! carrying a freshly signed VIHF.
+
+use bytes::Bytes;
+use chrono::Utc;
+use crt_core::http::{HttpAnswer, HttpError, HttpsClient};
+use crt_core::record::{Ins, Professional};
+use crt_core::sink::DeliveryError;
+use crt_core::soap::SoapError;
+use crt_core::tls::{self, TlsError};
+use uuid::Uuid;
+
+use crate::answer::{self, AnswerError, Found, Outcome};
+use crate::config::DmpConfig;
+use crate::dsig::{DsigError, Signer};
+use crate::encode::{self, Request};
+use crate::vihf::{SignedVihf, Vihf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DmpError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("the DMP answered HTTP {0} without a SOAP message")]
+    Status(u16),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error("VIHF: {0}")]
+    Signing(#[from] DsigError),
+}
+
+impl DmpError {
+    pub fn into_delivery_error(self) -> DeliveryError {
+        match self {
+            DmpError::Http(e) => e.into_delivery_error(),
+            DmpError::Status(status) if status >= 500 => {
+                DeliveryError::retryable("http", format!("the DMP answered HTTP {status}"))
+            }
+            DmpError::Status(status) => {
+                DeliveryError::final_error("http", format!("the DMP answered HTTP {status}"))
+            }
+            DmpError::Answer(AnswerError::Soap(SoapError::Fault(fault))) => {
+                fault.into_delivery_error("DMP")
+            }
+            DmpError::Answer(e) => DeliveryError::final_error("dmp-answer", e.to_string()),
+            DmpError::Signing(e) => DeliveryError::final_error("vihf", e.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("sinks.dmp.{0} is required outside the sandbox")]
+    Missing(&'static str),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("signing certificate: {0}")]
+    Signing(#[from] DsigError),
+}
+
+/// Who acts and for whom, as the VIHF states it.
+pub struct Acting<'a> {
+    pub professional: &'a Professional,
+    pub structure_id_nat: &'a str,
+    /// `SAxx^1.2.250.1.71.4.2.4`.
+    pub sector: &'a str,
+    pub ins: &'a Ins,
+}
+
+pub struct DmpClient {
+    http: HttpsClient,
+    endpoint: String,
+    signer: Signer,
+    subject_dn: String,
+    config: DmpConfig,
+}
+
+impl DmpClient {
+    pub fn from_config(config: &DmpConfig) -> Result<DmpClient, SetupError> {
+        let endpoint = config
+            .endpoint
+            .clone()
+            .ok_or(SetupError::Missing("endpoint"))?;
+        let trust = config
+            .trust
+            .as_deref()
+            .ok_or(SetupError::Missing("trust"))?;
+        let identity = config
+            .identity()
+            .ok_or(SetupError::Missing("client_certificate and client_key"))?;
+        let signer = Signer::from_files(
+            config
+                .signing_certificate
+                .as_deref()
+                .ok_or(SetupError::Missing("signing_certificate"))?,
+            config
+                .signing_key
+                .as_deref()
+                .ok_or(SetupError::Missing("signing_key"))?,
+        )?;
+        let subject_dn = x509_parser::parse_x509_certificate(signer.certificate_der())
+            .map(|(_, c)| c.subject().to_string())
+            .map_err(|e| SetupError::Signing(DsigError::Key(e.to_string())))?;
+        let tls = tls::client_config(trust, Some(&identity))?;
+        Ok(DmpClient {
+            http: HttpsClient::new(tls, config.retry.timeout, config.max_answer_bytes),
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            signer,
+            subject_dn,
+            config: config.clone(),
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    pub fn repository_url(&self) -> String {
+        format!("{}/repository", self.endpoint)
+    }
+
+    pub fn registry_url(&self) -> String {
+        format!("{}/registry", self.endpoint)
+    }
+
+    pub fn vihf(&self, acting: &Acting<'_>) -> Result<SignedVihf, DsigError> {
+        Vihf {
+            version: self.config.vihf_version,
+            professional: acting.professional,
+            structure_id_nat: acting.structure_id_nat,
+            sector: acting.sector,
+            ins: acting.ins,
+            lps_name: "crt-gateway",
+            lps_version: env!("CARGO_PKG_VERSION"),
+            lps_id: &self.config.lps_id,
+            homologation: &self.config.homologation,
+            now: Utc::now(),
+        }
+        .sign(&self.signer, &self.subject_dn)
+    }
+
+    async fn post(&self, url: &str, request: &Request) -> Result<HttpAnswer, DmpError> {
+        let answer = self
+            .http
+            .post(
+                url,
+                &[("content-type", &request.content_type)],
+                Bytes::from(request.body.clone()),
+            )
+            .await?;
+        let xml = answer
+            .content_type
+            .as_deref()
+            .is_some_and(|t| t.contains("xml") || t.starts_with("multipart/"));
+        if !xml && !answer.status.is_success() {
+            return Err(DmpError::Status(answer.status.as_u16()));
+        }
+        Ok(answer)
+    }
+
+    /// ITI-41.
+    pub async fn provide_and_register(
+        &self,
+        request: &Request,
+    ) -> Result<(Outcome, HttpAnswer), DmpError> {
+        let answer = self.post(&self.repository_url(), request).await?;
+        let outcome = answer::provide_and_register(answer.content_type.as_deref(), &answer.body)?;
+        Ok((outcome, answer))
+    }
+
+    /// ITI-18 FindDocuments: the patient's approved documents.
+    pub async fn find(&self, acting: &Acting<'_>) -> Result<Vec<Found>, DmpError> {
+        let vihf = self.vihf(acting)?;
+        let patient = format!(
+            "{}^^^&{}&ISO^NH",
+            acting.ins.number,
+            acting.ins.oid.as_str()
+        );
+        let request = encode::find_documents(&patient, &vihf, &self.registry_url(), Uuid::now_v7());
+        let answer = self.post(&self.registry_url(), &request).await?;
+        Ok(answer::find_documents(
+            answer.content_type.as_deref(),
+            &answer.body,
+        )?)
+    }
+
+    /// ITI-43: (unique id, mime type, bytes) of each document asked for.
+    pub async fn retrieve(
+        &self,
+        acting: &Acting<'_>,
+        repository: &str,
+        unique_ids: &[&str],
+    ) -> Result<Vec<(String, String, Vec<u8>)>, DmpError> {
+        let vihf = self.vihf(acting)?;
+        let request = encode::retrieve(
+            repository,
+            unique_ids,
+            &vihf,
+            &self.repository_url(),
+            Uuid::now_v7(),
+        );
+        let answer = self.post(&self.repository_url(), &request).await?;
+        Ok(answer::retrieve(
+            answer.content_type.as_deref(),
+            &answer.body,
+        )?)
+    }
+}

@@ -1,0 +1,815 @@
+//! What the DMP checks in a submission: the message, the VIHF, the metadata against the
+//! value sets, each document against its metadata. The simulator refuses with these rules;
+//! `crt-gateway validate` reports them.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crt_core::multipart::{self, Part};
+use crt_core::soap::{SOAP12, WSA};
+use crt_core::xml::{self, Element, Limits};
+use crt_documents::metadata::{RIM, scheme};
+use x509_parser::prelude::FromDer;
+
+use crate::encode::{ACTION_PROVIDE, WSSE, XDSB, XOP};
+use crate::vihf::{SAML, attribute};
+use crate::{dsig, xades};
+
+pub const LCM: &str = crt_documents::metadata::LCM;
+const HL7: &str = "urn:hl7-org:v3";
+const INS_OIDS: [&str; 4] = [
+    "1.2.250.1.213.1.4.8",
+    "1.2.250.1.213.1.4.9",
+    "1.2.250.1.213.1.4.10",
+    "1.2.250.1.213.1.4.11",
+];
+/// Submissions larger than this are refused.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Why a request is refused: a SOAP fault (message or VIHF), or registry errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Fault {
+        code: &'static str,
+        subcode: &'static str,
+        reason: String,
+    },
+    Registry(Vec<Problem>),
+}
+
+/// One registry error: an XDS error code and the context (which attribute, which rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub context: String,
+}
+
+fn fault(subcode: &'static str, reason: impl Into<String>) -> Refusal {
+    Refusal::Fault {
+        code: "Sender",
+        subcode,
+        reason: reason.into(),
+    }
+}
+
+/// The CA certificates signatures must chain to.
+pub struct Trust {
+    certificates: Vec<Vec<u8>>,
+}
+
+impl Trust {
+    pub fn from_pem(path: &Path) -> Result<Trust, crt_core::tls::TlsError> {
+        Ok(Trust {
+            certificates: crt_core::tls::load_certificates(path)?
+                .into_iter()
+                .map(|c| c.to_vec())
+                .collect(),
+        })
+    }
+
+    /// Checks that `leaf` is valid now and chains, by signatures, to a self-signed
+    /// certificate of the bundle.
+    pub fn verify(&self, leaf: &[u8]) -> Result<(), String> {
+        let mut current = leaf.to_vec();
+        for _ in 0..6 {
+            let (_, certificate) = x509_parser::certificate::X509Certificate::from_der(&current)
+                .map_err(|e| format!("unreadable certificate: {e}"))?;
+            if !certificate.validity().is_valid() {
+                return Err(format!(
+                    "certificate {} is outside its validity period",
+                    certificate.subject()
+                ));
+            }
+            let issuer_der = self
+                .certificates
+                .iter()
+                .find(|der| {
+                    x509_parser::certificate::X509Certificate::from_der(der)
+                        .is_ok_and(|(_, candidate)| candidate.subject() == certificate.issuer())
+                })
+                .cloned()
+                .ok_or_else(|| format!("no trusted issuer for {}", certificate.subject()))?;
+            let (_, issuer) = x509_parser::certificate::X509Certificate::from_der(&issuer_der)
+                .map_err(|e| format!("unreadable CA certificate: {e}"))?;
+            certificate
+                .verify_signature(Some(issuer.public_key()))
+                .map_err(|_| {
+                    format!(
+                        "the signature of {} does not verify with its issuer",
+                        certificate.subject()
+                    )
+                })?;
+            if issuer_der == current {
+                return Ok(());
+            }
+            if issuer.subject() == issuer.issuer() {
+                issuer
+                    .verify_signature(None)
+                    .map_err(|_| "the root does not verify itself".to_string())?;
+                return Ok(());
+            }
+            current = issuer_der;
+        }
+        Err("certificate chain too long".into())
+    }
+}
+
+/// The allowed codes per metadata attribute (`schemas/dmp/value-sets.json`).
+pub struct ValueSets {
+    sets: Vec<(String, HashSet<String>)>,
+}
+
+impl ValueSets {
+    pub fn shipped() -> ValueSets {
+        let value: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/dmp/value-sets.json"))
+                .expect("shipped value sets");
+        let sets = value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, codes)| {
+                let codes = codes
+                    .as_array()?
+                    .iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect();
+                Some((name.clone(), codes))
+            })
+            .collect();
+        ValueSets { sets }
+    }
+
+    fn allows(&self, set: &str, scheme: &str, code: &str) -> bool {
+        self.sets
+            .iter()
+            .find(|(name, _)| name == set)
+            .is_some_and(|(_, codes)| codes.contains(&format!("{scheme}|{code}")))
+    }
+}
+
+/// A document entry of a submission, with its document.
+#[derive(Debug, Clone)]
+pub struct SubmittedEntry {
+    pub entry_uuid: String,
+    pub unique_id: String,
+    pub mime_type: String,
+    pub hash: String,
+    pub size: String,
+    pub patient_id: String,
+    pub type_code: String,
+    pub format_code: String,
+    pub document: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub patient_id: String,
+    pub entries: Vec<SubmittedEntry>,
+    /// RPLC associations: (new entry, replaced entry).
+    pub replaces: Vec<(String, String)>,
+    /// The entry of the submission-set signature, when a `signs` association names it.
+    pub signature: Option<String>,
+}
+
+/// What the VIHF says, once verified.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    pub structure: String,
+    pub resource_id: String,
+    pub signer: Vec<u8>,
+}
+
+/// The SOAP envelope of a request (plain or MTOM) and its MIME parts.
+pub fn read_message(
+    content_type: &str,
+    body: &[u8],
+) -> Result<(Vec<u8>, Element, Vec<Part>), Refusal> {
+    if body.len() > MAX_MESSAGE_BYTES {
+        return Err(fault("sim_size", "message too large"));
+    }
+    let lower = content_type.to_ascii_lowercase();
+    let (root, parts) = if lower.starts_with("multipart/related") {
+        if !lower.contains("application/xop+xml") {
+            return Err(fault(
+                "sim_mtom",
+                "an MTOM request is multipart/related with type application/xop+xml",
+            ));
+        }
+        let parts = multipart::parse(content_type, body, 64)
+            .map_err(|e| fault("sim_mtom", e.to_string()))?;
+        let start = multipart::parameter(content_type, "start").map(|s| s.trim_matches(['<', '>']));
+        let root = match start {
+            Some(id) => parts.iter().find(|p| p.content_id() == Some(id)),
+            None => parts.first(),
+        }
+        .ok_or_else(|| fault("sim_mtom", "the root part named by start is missing"))?;
+        (root.body.clone(), parts)
+    } else if lower.starts_with("application/soap+xml") {
+        (body.to_vec(), Vec::new())
+    } else {
+        return Err(Refusal::Fault {
+            code: "VersionMismatch",
+            subcode: "sim_content_type",
+            reason: "a SOAP 1.2 request is application/soap+xml or MTOM".into(),
+        });
+    };
+    let limits = Limits {
+        max_bytes: MAX_MESSAGE_BYTES,
+        max_depth: 48,
+        max_elements: 200_000,
+    };
+    let envelope = xml::parse(&root, limits)
+        .map_err(|e| fault("sim_xml", format!("unreadable envelope: {e}")))?;
+    if !envelope.is(SOAP12, "Envelope") {
+        return Err(Refusal::Fault {
+            code: "VersionMismatch",
+            subcode: "sim_soap",
+            reason: "the envelope is not SOAP 1.2".into(),
+        });
+    }
+    Ok((root, envelope, parts))
+}
+
+/// The WS-Addressing action.
+pub fn action(envelope: &Element) -> Option<&str> {
+    envelope
+        .child(SOAP12, "Header")
+        .and_then(|h| h.child_text(WSA, "Action"))
+}
+
+/// Verifies the VIHF: signature, signer certificate chain, attributes. `client_structure`
+/// is the idNat_Struct of the TLS client certificate, which the VIHF must name.
+pub fn check_vihf(
+    root: &[u8],
+    envelope: &Element,
+    trust: &Trust,
+    client_structure: Option<&str>,
+) -> Result<Claims, Refusal> {
+    let header = envelope
+        .child(SOAP12, "Header")
+        .ok_or_else(|| fault("sim_header", "SOAP Header missing"))?;
+    if header
+        .child_text(WSA, "MessageID")
+        .is_none_or(str::is_empty)
+    {
+        return Err(fault("sim_header", "wsa:MessageID missing"));
+    }
+    let assertion = header
+        .child(WSSE, "Security")
+        .and_then(|s| s.child(SAML, "Assertion"))
+        .ok_or_else(|| fault("sim_vihf", "no VIHF: wsse:Security/saml2:Assertion missing"))?;
+    let id = assertion
+        .attribute("ID")
+        .ok_or_else(|| fault("sim_vihf", "the assertion has no ID"))?;
+    let verified = dsig::verify_enveloped(root, id)
+        .map_err(|e| fault("sim_vihf_signature", format!("VIHF signature: {e}")))?;
+    trust.verify(&verified.certificate).map_err(|e| {
+        fault(
+            "sim_vihf_certificate",
+            format!("VIHF signing certificate: {e}"),
+        )
+    })?;
+    if let Some(conditions) = assertion.child(SAML, "Conditions") {
+        let now = chrono::Utc::now();
+        let parse = |name: &str| {
+            conditions
+                .attribute(name)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        };
+        if parse("NotBefore").is_some_and(|t| t > now)
+            || parse("NotOnOrAfter").is_some_and(|t| t <= now)
+        {
+            return Err(fault("sim_vihf", "the VIHF is outside its validity period"));
+        }
+    }
+    let statement = assertion
+        .child(SAML, "AttributeStatement")
+        .ok_or_else(|| fault("sim_vihf", "AttributeStatement missing"))?;
+    let value = |name: &str| {
+        statement
+            .children(SAML, "Attribute")
+            .find(|a| a.attribute("Name") == Some(name))
+            .and_then(|a| a.child(SAML, "AttributeValue"))
+    };
+    let text = |name: &'static str| -> Result<String, Refusal> {
+        value(name)
+            .map(|v| v.text.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                fault(
+                    "sim_vihf_attribute",
+                    format!("VIHF attribute {name} missing"),
+                )
+            })
+    };
+    let version = text(attribute::VERSION)?;
+    if version != "3.0" && version != "4.0" {
+        return Err(fault(
+            "sim_vihf_attribute",
+            format!("VIHF_Version {version} is not 3.0 or 4.0"),
+        ));
+    }
+    let structure = text(attribute::STRUCTURE)?;
+    if let Some(client) = client_structure
+        && client != structure
+    {
+        return Err(fault(
+            "sim_vihf_attribute",
+            "Identifiant_Structure is not the structure of the TLS client certificate",
+        ));
+    }
+    let sector = text(attribute::SECTOR)?;
+    if !sector.ends_with("^1.2.250.1.71.4.2.4") {
+        return Err(fault(
+            "sim_vihf_attribute",
+            "Secteur_Activite must be code^1.2.250.1.71.4.2.4",
+        ));
+    }
+    if value(attribute::ROLE)
+        .and_then(|v| v.child(HL7, "Role"))
+        .and_then(|r| r.attribute("code"))
+        .is_none()
+    {
+        return Err(fault(
+            "sim_vihf_attribute",
+            "the role attribute carries no Role code",
+        ));
+    }
+    text(attribute::SUBJECT)?;
+    let purpose = value(attribute::PURPOSE)
+        .and_then(|v| v.child(HL7, "PurposeOfUse"))
+        .and_then(|p| p.attribute("code"));
+    if purpose.is_none() {
+        return Err(fault(
+            "sim_vihf_attribute",
+            "purposeofuse carries no PurposeOfUse code",
+        ));
+    }
+    let resource_id = text(attribute::RESOURCE)?;
+    if text(attribute::RESOURCE_URN)? != "urn:dmp" {
+        return Err(fault("sim_vihf_attribute", "Ressource_URN must be urn:dmp"));
+    }
+    if text(attribute::AUTHENTICATION)? != "INDIRECTE" {
+        return Err(fault(
+            "sim_vihf_attribute",
+            "Authentification_Mode must be INDIRECTE for a structure",
+        ));
+    }
+    for name in [
+        attribute::LPS_NAME,
+        attribute::LPS_VERSION,
+        attribute::LPS_ID,
+        attribute::HOMOLOGATION,
+    ] {
+        text(name)?;
+    }
+    Ok(Claims {
+        structure,
+        resource_id,
+        signer: verified.certificate,
+    })
+}
+
+fn slot<'a>(object: &'a Element, name: &str) -> Vec<&'a str> {
+    object
+        .children(RIM, "Slot")
+        .find(|s| s.attribute("name") == Some(name))
+        .and_then(|s| s.child(RIM, "ValueList"))
+        .map(|v| v.children(RIM, "Value").map(|v| v.text.trim()).collect())
+        .unwrap_or_default()
+}
+
+fn external_id<'a>(object: &'a Element, id_scheme: &str) -> Option<&'a str> {
+    object
+        .children(RIM, "ExternalIdentifier")
+        .find(|e| e.attribute("identificationScheme") == Some(id_scheme))
+        .and_then(|e| e.attribute("value"))
+}
+
+fn classifications<'a>(
+    object: &'a Element,
+    class_scheme: &'a str,
+) -> impl Iterator<Item = &'a Element> {
+    object
+        .children(RIM, "Classification")
+        .filter(move |c| c.attribute("classificationScheme") == Some(class_scheme))
+}
+
+/// Reads and checks the submission of an ITI-41 request.
+pub fn read_submission(
+    envelope: &Element,
+    parts: &[Part],
+    value_sets: &ValueSets,
+) -> Result<Submitted, Refusal> {
+    if action(envelope) != Some(ACTION_PROVIDE) {
+        return Err(fault(
+            "sim_action",
+            format!("wsa:Action must be {ACTION_PROVIDE}"),
+        ));
+    }
+    let request = envelope
+        .child(SOAP12, "Body")
+        .and_then(|b| b.child(XDSB, "ProvideAndRegisterDocumentSetRequest"))
+        .ok_or_else(|| {
+            fault(
+                "sim_body",
+                "no xdsb:ProvideAndRegisterDocumentSetRequest in the Body",
+            )
+        })?;
+    let list = request
+        .child(LCM, "SubmitObjectsRequest")
+        .and_then(|s| s.child(RIM, "RegistryObjectList"))
+        .ok_or_else(|| {
+            fault(
+                "sim_body",
+                "no lcm:SubmitObjectsRequest/rim:RegistryObjectList",
+            )
+        })?;
+    let mut problems = Vec::new();
+    let mut problem =
+        |code: &'static str, context: String| problems.push(Problem { code, context });
+
+    // The submission set.
+    let packages: Vec<&Element> = list.children(RIM, "RegistryPackage").collect();
+    let [set] = packages.as_slice() else {
+        return Err(Refusal::Registry(vec![Problem {
+            code: "XDSRegistryMetadataError",
+            context: format!(
+                "expected one RegistryPackage (the submission set), found {}",
+                packages.len()
+            ),
+        }]));
+    };
+    let set_id = set.attribute("id").unwrap_or("");
+    let classified = list.children(RIM, "Classification").any(|c| {
+        c.attribute("classifiedObject") == Some(set_id)
+            && c.attribute("classificationNode") == Some(scheme::SUBMISSION_SET)
+    });
+    if !classified {
+        problem(
+            "XDSRegistryMetadataError",
+            "the RegistryPackage is not classified as a submission set".into(),
+        );
+    }
+    let set_patient = external_id(set, scheme::SUBMISSION_PATIENT_ID)
+        .unwrap_or("")
+        .to_string();
+    for (label, present) in [
+        (
+            "XDSSubmissionSet.uniqueId",
+            external_id(set, scheme::SUBMISSION_UNIQUE_ID).is_some(),
+        ),
+        (
+            "XDSSubmissionSet.sourceId",
+            external_id(set, scheme::SOURCE_ID).is_some(),
+        ),
+        (
+            "XDSSubmissionSet.submissionTime",
+            slot(set, "submissionTime").len() == 1,
+        ),
+        (
+            "XDSSubmissionSet.contentTypeCode",
+            classifications(set, scheme::CONTENT_TYPE).count() == 1,
+        ),
+        (
+            "XDSSubmissionSet.author",
+            classifications(set, scheme::SUBMISSION_AUTHOR).count() >= 1,
+        ),
+    ] {
+        if !present {
+            problem("XDSRegistryMetadataError", format!("{label} is missing"));
+        }
+    }
+    if !valid_patient_id(&set_patient) {
+        problem(
+            "XDSRegistryMetadataError",
+            "XDSSubmissionSet.patientId is not an INS in CX form".into(),
+        );
+    }
+
+    // The documents.
+    let mut entries = Vec::new();
+    for entry in list.children(RIM, "ExtrinsicObject") {
+        let id = entry.attribute("id").unwrap_or("").to_string();
+        let at = |what: &str| format!("{what} of {id}");
+        if entry.attribute("objectType") != Some(scheme::DOCUMENT_ENTRY) {
+            problem("XDSRegistryMetadataError", at("objectType"));
+        }
+        for name in [
+            "creationTime",
+            "hash",
+            "size",
+            "languageCode",
+            "sourcePatientId",
+            "sourcePatientInfo",
+        ] {
+            if slot(entry, name).is_empty() {
+                problem(
+                    "XDSRegistryMetadataError",
+                    format!("{} is missing", at(name)),
+                );
+            }
+        }
+        if let [time] = slot(entry, "creationTime").as_slice()
+            && (time.len() < 8 || !time.bytes().all(|b| b.is_ascii_digit()))
+        {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("{} is not an HL7 DTM in UTC", at("creationTime")),
+            );
+        }
+        let author = classifications(entry, scheme::AUTHOR).next();
+        if author.is_none_or(|a| {
+            slot(a, "authorPerson").is_empty() || slot(a, "authorInstitution").is_empty()
+        }) {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("{} needs authorPerson and authorInstitution", at("author")),
+            );
+        }
+        let mut coded = |set: &'static str, class_scheme: &str, min: usize| -> Option<String> {
+            let found: Vec<&Element> = classifications(entry, class_scheme).collect();
+            if found.len() < min || (min == 1 && found.len() > 1) {
+                problem(
+                    "XDSRegistryMetadataError",
+                    format!("{} is missing or repeated", at(set)),
+                );
+                return None;
+            }
+            let mut first = None;
+            for classification in found {
+                let code = classification.attribute("nodeRepresentation").unwrap_or("");
+                let coding = slot(classification, "codingScheme");
+                let coding = coding.first().copied().unwrap_or("");
+                if !value_sets.allows(set, coding, code) {
+                    problem(
+                        "XDSRegistryMetadataError",
+                        format!("{} {coding}|{code} is not in the value set", at(set)),
+                    );
+                }
+                first.get_or_insert_with(|| code.to_string());
+            }
+            first
+        };
+        let type_code = coded("typeCode", scheme::TYPE_CODE, 1).unwrap_or_default();
+        coded("classCode", scheme::CLASS_CODE, 1);
+        let format_code = coded("formatCode", scheme::FORMAT_CODE, 1).unwrap_or_default();
+        coded("healthcareFacilityTypeCode", scheme::FACILITY_TYPE, 1);
+        coded("practiceSettingCode", scheme::PRACTICE_SETTING, 1);
+        coded("confidentialityCode", scheme::CONFIDENTIALITY, 1);
+        coded("eventCodeList", scheme::EVENT_CODE, 0);
+        let patient_id = external_id(entry, scheme::PATIENT_ID)
+            .unwrap_or("")
+            .to_string();
+        let unique_id = external_id(entry, scheme::UNIQUE_ID)
+            .unwrap_or("")
+            .to_string();
+        if !valid_patient_id(&patient_id) {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("{} is not an INS in CX form", at("patientId")),
+            );
+        } else if patient_id != set_patient {
+            problem(
+                "XDSPatientIdDoesNotMatch",
+                format!("{} differs from the submission set's", at("patientId")),
+            );
+        }
+        if unique_id.is_empty() || !unique_id.split('^').next().is_some_and(is_oid) {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("{} is not an OID", at("uniqueId")),
+            );
+        }
+        // The document itself, attached by XOP.
+        let document = request
+            .children(XDSB, "Document")
+            .find(|d| d.attribute("id") == Some(id.as_str()))
+            .and_then(|d| d.child(XOP, "Include"))
+            .and_then(|i| i.attribute("href"))
+            .and_then(|href| {
+                parts
+                    .iter()
+                    .find(|p| p.content_id() == Some(href.trim_start_matches("cid:")))
+            });
+        let Some(document) = document else {
+            problem(
+                "XDSMissingDocument",
+                format!("no document attached for {id}"),
+            );
+            continue;
+        };
+        let hash = slot(entry, "hash")
+            .first()
+            .map(|h| h.to_ascii_lowercase())
+            .unwrap_or_default();
+        let size = slot(entry, "size")
+            .first()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        if hash != crt_documents::metadata::sha1_hex(&document.body) {
+            problem(
+                "XDSRepositoryMetadataError",
+                format!("{} does not match the document", at("hash")),
+            );
+        }
+        if size != document.body.len().to_string() {
+            problem(
+                "XDSRepositoryMetadataError",
+                format!("{} does not match the document", at("size")),
+            );
+        }
+        entries.push(SubmittedEntry {
+            entry_uuid: id,
+            unique_id,
+            mime_type: entry.attribute("mimeType").unwrap_or("").to_string(),
+            hash,
+            size,
+            patient_id,
+            type_code,
+            format_code,
+            document: document.body.clone(),
+        });
+    }
+    if entries.is_empty() {
+        problem(
+            "XDSRegistryMetadataError",
+            "the submission holds no document".into(),
+        );
+    }
+    let mut replaces = Vec::new();
+    let mut signature = None;
+    for association in list.children(RIM, "Association") {
+        let kind = association.attribute("associationType").unwrap_or("");
+        let source = association
+            .attribute("sourceObject")
+            .unwrap_or("")
+            .to_string();
+        let target = association
+            .attribute("targetObject")
+            .unwrap_or("")
+            .to_string();
+        match kind {
+            scheme::HAS_MEMBER => {}
+            scheme::REPLACES => replaces.push((source, target)),
+            scheme::SIGNS if target == set_id => signature = Some(source),
+            scheme::SIGNS => problem(
+                "XDSRegistryMetadataError",
+                "a signs association must target the submission set".into(),
+            ),
+            other => problem(
+                "XDSRegistryMetadataError",
+                format!("association type {other} is not supported"),
+            ),
+        }
+    }
+    for entry in &entries {
+        let is_member = list.children(RIM, "Association").any(|a| {
+            a.attribute("associationType") == Some(scheme::HAS_MEMBER)
+                && a.attribute("sourceObject") == Some(set_id)
+                && a.attribute("targetObject") == Some(entry.entry_uuid.as_str())
+        });
+        if !is_member {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("{} is not a member of the submission set", entry.entry_uuid),
+            );
+        }
+        if entry.format_code != "http://www.w3.org/2000/09/xmldsig#"
+            && entry.mime_type == "text/xml"
+        {
+            check_cda(entry, &mut problem);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Refusal::Registry(problems));
+    }
+    Ok(Submitted {
+        patient_id: set_patient,
+        entries,
+        replaces,
+        signature,
+    })
+}
+
+/// A CDA document agrees with its entry: id, patient, type.
+fn check_cda(entry: &SubmittedEntry, problem: &mut impl FnMut(&'static str, String)) {
+    let limits = Limits {
+        max_bytes: MAX_MESSAGE_BYTES,
+        max_depth: 64,
+        max_elements: 200_000,
+    };
+    let Ok(cda) = xml::parse(&entry.document, limits) else {
+        problem(
+            "XDSRepositoryMetadataError",
+            format!("document {} is not well-formed XML", entry.unique_id),
+        );
+        return;
+    };
+    if !cda.is(HL7, "ClinicalDocument") {
+        problem(
+            "XDSRepositoryMetadataError",
+            format!("document {} is not a CDA ClinicalDocument", entry.unique_id),
+        );
+        return;
+    }
+    let id = cda
+        .child(HL7, "id")
+        .map(|i| match i.attribute("extension") {
+            Some(extension) => format!("{}^{extension}", i.attribute("root").unwrap_or("")),
+            None => i.attribute("root").unwrap_or("").to_string(),
+        });
+    if id.as_deref() != Some(entry.unique_id.as_str()) {
+        problem(
+            "XDSRegistryMetadataError",
+            format!(
+                "uniqueId of {} is not the CDA ClinicalDocument/id",
+                entry.entry_uuid
+            ),
+        );
+    }
+    let patient = cda
+        .child(HL7, "recordTarget")
+        .and_then(|r| r.child(HL7, "patientRole"))
+        .and_then(|p| {
+            p.children(HL7, "id").find(|i| {
+                i.attribute("root")
+                    .is_some_and(|root| INS_OIDS.contains(&root))
+            })
+        })
+        .map(|i| {
+            format!(
+                "{}^^^&{}&ISO^NH",
+                i.attribute("extension").unwrap_or(""),
+                i.attribute("root").unwrap_or("")
+            )
+        });
+    if patient.as_deref() != Some(entry.patient_id.as_str()) {
+        problem(
+            "XDSPatientIdDoesNotMatch",
+            format!(
+                "patientId of {} is not the INS of the CDA recordTarget",
+                entry.entry_uuid
+            ),
+        );
+    }
+    let code = cda.child(HL7, "code").and_then(|c| c.attribute("code"));
+    if code != Some(entry.type_code.as_str()) {
+        problem(
+            "XDSRegistryMetadataError",
+            format!("typeCode of {} is not the CDA code", entry.entry_uuid),
+        );
+    }
+}
+
+/// `<INS>^^^&<INS OID>&ISO^NH`.
+fn valid_patient_id(value: &str) -> bool {
+    let Some((number, rest)) = value.split_once("^^^&") else {
+        return false;
+    };
+    let Some((oid, tail)) = rest.split_once("&ISO") else {
+        return false;
+    };
+    number.len() == 15 && INS_OIDS.contains(&oid) && tail == "^NH"
+}
+
+fn is_oid(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value.split('.').all(|arc| {
+            !arc.is_empty()
+                && arc.bytes().all(|b| b.is_ascii_digit())
+                && (arc == "0" || !arc.starts_with('0'))
+        })
+}
+
+/// Verifies the submission-set signature entry against the other documents.
+pub fn check_signature(submitted: &Submitted, trust: &Trust) -> Result<(), Problem> {
+    let Some(signature_id) = &submitted.signature else {
+        return Ok(());
+    };
+    let signature = submitted
+        .entries
+        .iter()
+        .find(|e| &e.entry_uuid == signature_id)
+        .ok_or_else(|| Problem {
+            code: "XDSRegistryMetadataError",
+            context: "the signs association names no document of the submission".into(),
+        })?;
+    let documents: Vec<(&str, &[u8])> = submitted
+        .entries
+        .iter()
+        .filter(|e| &e.entry_uuid != signature_id)
+        .map(|e| (e.unique_id.as_str(), e.document.as_slice()))
+        .collect();
+    let certificate =
+        xades::verify_submission(&signature.document, &documents).map_err(|e| Problem {
+            code: "XDSRegistryMetadataError",
+            context: format!("submission-set signature: {e}"),
+        })?;
+    trust.verify(&certificate).map_err(|e| Problem {
+        code: "XDSRegistryMetadataError",
+        context: format!("submission-set signature certificate: {e}"),
+    })
+}

@@ -1,0 +1,257 @@
+//! The `dmp` sink: renders the document a record asks for, and feeds the beneficiary's DMP
+//! with it (ITI-41), unless the beneficiary opposed it.
+
+use chrono::Utc;
+use crt_core::identity::qualified_ins;
+use crt_core::record::{Action, DocumentKind};
+use crt_core::sink::{
+    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
+};
+use crt_documents::cda::RenderedDocument;
+use crt_documents::metadata::{Coded, Entry, Submission, entry_uuid, sha1_hex, xds_time};
+use crt_documents::{CdaModel, RenderContext, render};
+use serde_json::json;
+
+use crate::client::{Acting, DmpClient};
+use crate::config::DmpConfig;
+use crate::encode::{self, Attachment};
+use crate::xades;
+
+pub const TARGET: &str = "dmp";
+
+pub struct DmpSink {
+    client: DmpClient,
+    config: DmpConfig,
+}
+
+impl DmpSink {
+    pub fn new(client: DmpClient, config: &DmpConfig) -> Self {
+        DmpSink {
+            client,
+            config: config.clone(),
+        }
+    }
+
+    async fn send(
+        &self,
+        task: &DeliveryTask,
+        kind: DocumentKind,
+    ) -> Result<Receipt, DeliveryError> {
+        let record = &task.record;
+        if record
+            .consents
+            .dmp_feeding
+            .as_ref()
+            .is_some_and(|c| c.is_opposed())
+        {
+            return Ok(Receipt::declined(
+                "not sent: the beneficiary opposed feeding the DMP (consents.dmp_feeding)",
+            )
+            .with_details(json!({ "reason": "opposition" })));
+        }
+        let ins = qualified_ins(task).ok_or_else(|| {
+            DeliveryError::final_error(
+                "identity-not-qualified",
+                "no qualified INS for this beneficiary: the DMP is fed with a qualified INS only",
+            )
+        })?;
+        let model = CdaModel::for_record(kind, record.beneficiary.placement);
+        let context = RenderContext::for_record(record, self.config.oid_root.as_deref());
+        let document = render(record, model, &ins, &context)
+            .map_err(|e| DeliveryError::final_error("render", e.to_string()))?;
+        let now = Utc::now();
+        let entry = Entry::for_document(&document, &record.consents.dmp_masking);
+        let mut entries = vec![entry.clone()];
+        let mut signature = None;
+        if self.config.sign_submission {
+            let bytes = xades::sign_submission(
+                &[(&entry.unique_id, &document.xml)],
+                self.client.signer(),
+                now,
+            )
+            .map_err(|e| DeliveryError::final_error("signature", e.to_string()))?;
+            let signature_entry = signature_entry(&document, &bytes, &context, task);
+            signature = Some((signature_entry.entry_uuid.clone(), bytes));
+            entries.push(signature_entry);
+        }
+        let mut submission =
+            Submission::new(task.delivery_id, &context.oid_root, now, &document, entries);
+        submission.signature = signature.as_ref().map(|(uuid, _)| uuid.clone());
+        let mut attachments = vec![Attachment {
+            entry_uuid: &entry.entry_uuid,
+            mime_type: "text/xml",
+            bytes: &document.xml,
+        }];
+        if let Some((uuid, bytes)) = &signature {
+            attachments.push(Attachment {
+                entry_uuid: uuid,
+                mime_type: "text/xml",
+                bytes,
+            });
+        }
+        let sector = format!(
+            "{}^{}",
+            document.facility_type.code, document.facility_type.system
+        );
+        let acting = Acting {
+            professional: &document.author,
+            structure_id_nat: &document.structure_id_nat,
+            sector: &sector,
+            ins: &ins,
+        };
+        let vihf = self
+            .client
+            .vihf(&acting)
+            .map_err(|e| DeliveryError::final_error("vihf", e.to_string()))?;
+        let request = encode::provide_and_register(
+            &submission,
+            &attachments,
+            &vihf,
+            &self.client.repository_url(),
+            task.delivery_id,
+        );
+        let (outcome, answer) = self
+            .client
+            .provide_and_register(&request)
+            .await
+            .map_err(|e| e.into_delivery_error())?;
+        let outcome = outcome.into_result()?;
+        let warnings: Vec<_> = outcome
+            .errors
+            .iter()
+            .map(|e| json!({ "code": e.code, "context": e.context }))
+            .collect();
+        let name = match model {
+            CdaModel::DluEhpad | CdaModel::DluDom => "dlu.xml",
+            CdaModel::Plan => "plan.xml",
+        };
+        let mut receipt = Receipt::delivered(format!(
+            "{} stored in the DMP (version {})",
+            match model {
+                CdaModel::DluEhpad => "DLU-EHPAD",
+                CdaModel::DluDom => "DLU-DOM",
+                CdaModel::Plan => "personalised plan",
+            },
+            document.version
+        ))
+        .with_remote_id(entry.unique_id.clone())
+        .with_details(json!({
+            "unique_id": entry.unique_id,
+            "entry_uuid": entry.entry_uuid,
+            "set_id": document.set_id.xds(),
+            "version": document.version,
+            "replaces": document.replaces.as_ref().map(|r| r.xds()),
+            "submission_set": submission.unique_id,
+            "warnings": warnings,
+        }))
+        .with_artifact(Artifact {
+            name: name.into(),
+            media_type: "text/xml".into(),
+            content: document.xml.clone(),
+        })
+        .with_artifact(Artifact {
+            name: "iti41-request.mime".into(),
+            media_type: request.content_type.clone(),
+            content: request.body,
+        })
+        .with_artifact(Artifact {
+            name: "iti41-response.xml".into(),
+            media_type: answer
+                .content_type
+                .unwrap_or_else(|| "application/soap+xml".into()),
+            content: answer.body.to_vec(),
+        });
+        if let Some((_, bytes)) = signature {
+            receipt = receipt.with_artifact(Artifact {
+                name: "submission-signature.xml".into(),
+                media_type: "text/xml".into(),
+                content: bytes,
+            });
+        }
+        Ok(receipt)
+    }
+}
+
+/// The DocumentEntry of the submission-set signature (IHE DSG).
+fn signature_entry(
+    document: &RenderedDocument,
+    bytes: &[u8],
+    context: &RenderContext,
+    task: &DeliveryTask,
+) -> Entry {
+    let unique_id = format!("{}.5.{}", context.oid_root, task.delivery_id.as_u128());
+    Entry {
+        entry_uuid: entry_uuid(&unique_id),
+        unique_id,
+        mime_type: "text/xml".into(),
+        title: "Signature du lot de soumission".into(),
+        creation_time: xds_time(&Utc::now()),
+        service_start: None,
+        service_stop: None,
+        hash_sha1: sha1_hex(bytes),
+        size: bytes.len(),
+        class_code: Coded::new("urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1", "URN", "Signature"),
+        type_code: Coded::new("E1762", "ASTM", "Full Document"),
+        format_code: Coded::new("http://www.w3.org/2000/09/xmldsig#", "URN", "Signature"),
+        event_codes: vec![Coded::new(
+            "1.2.840.10065.1.12.1.14",
+            "1.2.840.10065.1.12",
+            "Source",
+        )],
+        replaces: None,
+        legal_authenticator: None,
+        uri: None,
+        // Patient, author, facility and practice: those of the document signed.
+        ..Entry::for_document(document, &[])
+    }
+}
+
+impl Sink for DmpSink {
+    fn target(&self) -> &str {
+        TARGET
+    }
+
+    fn check(&self) -> BoxFuture<'_, Health> {
+        Box::pin(async move {
+            let endpoint = self.client.endpoint();
+            let authority = endpoint
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|uri| Some(format!("{}:{}", uri.host()?, uri.port_u16().unwrap_or(443))));
+            let Some(authority) = authority else {
+                return Health::down(format!("bad endpoint {endpoint}"));
+            };
+            match tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                tokio::net::TcpStream::connect(&authority),
+            )
+            .await
+            {
+                Ok(Ok(_)) => Health::up(format!("DMP reachable at {endpoint}")),
+                Ok(Err(e)) => Health::down(format!("{endpoint}: {e}")),
+                Err(_) => Health::down(format!("{endpoint}: no connection within 2 s")),
+            }
+        })
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        task: &'a DeliveryTask,
+    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+        Box::pin(async move {
+            match &task.work {
+                Work::Action {
+                    action: Action::SendDocument { document, .. },
+                } => self.send(task, *document).await,
+                other => Err(DeliveryError::final_error(
+                    "unsupported-work",
+                    format!("the DMP sink does not do {other:?}"),
+                )),
+            }
+        })
+    }
+
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.config.retry
+    }
+}
