@@ -16,6 +16,7 @@ pub mod config;
 pub mod dsig;
 pub mod encode;
 pub mod rules;
+pub mod simulator;
 pub mod sink;
 pub mod vihf;
 pub mod xades;

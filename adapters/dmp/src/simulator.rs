@@ -1,0 +1,606 @@
+//! The sandbox DMP: an HTTPS SOAP/MTOM server on loopback that checks submissions the way
+//! the DMP does ([`crate::rules`]) and keeps what it accepts, so that tests and the demo
+//! read documents back with ITI-18 and ITI-43.
+//!
+//! It refuses: TLS clients without a certificate of the test chain (or expired, revoked);
+//! a VIHF that is missing, badly signed, signed by an untrusted certificate, or whose
+//! attributes are wrong or name another structure than the TLS certificate; metadata
+//! outside the value sets or inconsistent with the documents; unknown patients
+//! (`XDSUnknownPatientId`); a unique id already registered with other content
+//! (`XDSDocumentUniqueIdError`); a replacement of a document it does not hold. The same
+//! document submitted again is accepted without a second copy, with a warning.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use crt_core::multipart::{self, Part};
+use crt_core::simulate::{self, Peer, Running, SimulatorTls};
+use crt_core::soap::{SOAP12, WSA};
+use crt_core::tls::TlsError;
+use crt_core::xml::{Element, XmlWriter};
+use crt_documents::metadata::{RIM, scheme};
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use crate::answer::{FAILURE, PARTIAL, SEVERITY_ERROR, SEVERITY_WARNING, SUCCESS};
+use crate::encode::{ACTION_QUERY, ACTION_RETRIEVE, FIND_DOCUMENTS, QUERY, RS, XDSB, XOP};
+use crate::rules::{self, Problem, Refusal, Trust, ValueSets};
+
+/// The repository's unique id (a UUID-derived OID).
+pub const REPOSITORY: &str = "2.25.156123189632437896510427162452613451911";
+const APPROVED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
+const DEPRECATED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated";
+
+#[derive(Debug, Clone)]
+struct Stored {
+    entry: rules::SubmittedEntry,
+    status: &'static str,
+}
+
+struct State {
+    patients: HashSet<String>,
+    documents: Vec<Stored>,
+}
+
+pub struct DmpSimulator {
+    acceptor: tokio_rustls::TlsAcceptor,
+    trust: Arc<Trust>,
+    state: Arc<Mutex<State>>,
+}
+
+impl DmpSimulator {
+    /// `signatures`: the CA bundle VIHF and submission signatures must chain to.
+    pub fn new(files: &SimulatorTls, signatures: &Path) -> Result<DmpSimulator, TlsError> {
+        let patients: serde_json::Value =
+            serde_json::from_str(include_str!("../fixtures/patients.json"))
+                .expect("shipped patients");
+        let patients = patients["patients"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
+        Ok(DmpSimulator {
+            acceptor: files.acceptor()?,
+            trust: Arc::new(Trust::from_pem(signatures)?),
+            state: Arc::new(Mutex::new(State {
+                patients,
+                documents: Vec::new(),
+            })),
+        })
+    }
+
+    pub async fn start(self, addr: SocketAddr) -> std::io::Result<Running> {
+        let trust = self.trust;
+        let state = self.state;
+        let value_sets = Arc::new(ValueSets::shipped());
+        simulate::serve(addr, self.acceptor, move |request, peer| {
+            let (trust, state, value_sets) = (trust.clone(), state.clone(), value_sets.clone());
+            async move { handle(request, peer, &trust, &state, &value_sets).await }
+        })
+        .await
+    }
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    peer: Arc<Peer>,
+    trust: &Trust,
+    state: &Mutex<State>,
+    value_sets: &ValueSets,
+) -> Response<Full<Bytes>> {
+    if request.method() != Method::POST {
+        return fault(&Refusal::Fault {
+            code: "Sender",
+            subcode: "sim_method",
+            reason: "only POST is served".into(),
+        });
+    }
+    let path = request.uri().path().to_string();
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = match Limited::new(request.into_body(), rules::MAX_MESSAGE_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return fault(&Refusal::Fault {
+                code: "Sender",
+                subcode: "sim_size",
+                reason: "message too large".into(),
+            });
+        }
+    };
+    let (root, envelope, parts) = match rules::read_message(&content_type, &body) {
+        Ok(message) => message,
+        Err(refusal) => return fault(&refusal),
+    };
+    let claims = match rules::check_vihf(&root, &envelope, trust, peer.id_nat_struct().as_deref()) {
+        Ok(claims) => claims,
+        Err(refusal) => return fault(&refusal),
+    };
+    let action = rules::action(&envelope).unwrap_or("").to_string();
+    match (path.trim_end_matches('/'), action.as_str()) {
+        ("/repository", ACTION_RETRIEVE) => retrieve(&envelope, state),
+        ("/repository", _) => provide(&claims, &envelope, &parts, trust, state, value_sets),
+        ("/registry", ACTION_QUERY) => query(&envelope, state),
+        (other, action) => fault(&Refusal::Fault {
+            code: "Sender",
+            subcode: "sim_action",
+            reason: format!("{action} is not served at {other}"),
+        }),
+    }
+}
+
+fn provide(
+    claims: &rules::Claims,
+    envelope: &Element,
+    parts: &[Part],
+    trust: &Trust,
+    state: &Mutex<State>,
+    value_sets: &ValueSets,
+) -> Response<Full<Bytes>> {
+    let submitted = match rules::read_submission(envelope, parts, value_sets) {
+        Ok(submitted) => submitted,
+        Err(Refusal::Registry(problems)) => return registry_response(FAILURE, &problems, &[]),
+        Err(refusal) => return fault(&refusal),
+    };
+    if claims.resource_id != submitted.patient_id {
+        return fault(&Refusal::Fault {
+            code: "Sender",
+            subcode: "sim_vihf_attribute",
+            reason: "the VIHF resource-id is not the patient of the submission".into(),
+        });
+    }
+    if let Err(problem) = rules::check_signature(&submitted, trust) {
+        return registry_response(FAILURE, &[problem], &[]);
+    }
+    let Ok(mut state) = state.lock() else {
+        return registry_response(
+            FAILURE,
+            &[problem("XDSRegistryError", "registry unavailable")],
+            &[],
+        );
+    };
+    if !state.patients.contains(&submitted.patient_id) {
+        return registry_response(
+            FAILURE,
+            &[problem("XDSUnknownPatientId", "the patient has no DMP")],
+            &[],
+        );
+    }
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut new = Vec::new();
+    for entry in &submitted.entries {
+        match state
+            .documents
+            .iter()
+            .find(|d| d.entry.unique_id == entry.unique_id)
+        {
+            Some(existing) if existing.entry.hash == entry.hash => warnings.push(Problem {
+                code: "XDSDocumentUniqueIdError",
+                context: format!(
+                    "{} is already registered with the same content; nothing was added",
+                    entry.unique_id
+                ),
+            }),
+            Some(_) => errors.push(Problem {
+                code: "XDSDocumentUniqueIdError",
+                context: format!(
+                    "{} is already registered with other content",
+                    entry.unique_id
+                ),
+            }),
+            None => new.push(entry.clone()),
+        }
+    }
+    for (source, target) in &submitted.replaces {
+        let replaced = state.documents.iter().find(|d| {
+            &d.entry.entry_uuid == target
+                && d.entry.patient_id == submitted.patient_id
+                && d.status == APPROVED
+        });
+        if replaced.is_none() && new.iter().any(|e| &e.entry_uuid == source) {
+            errors.push(Problem {
+                code: "UnresolvedReferenceException",
+                context: format!(
+                    "the document {target} to replace is not an approved document of this patient"
+                ),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return registry_response(FAILURE, &errors, &warnings);
+    }
+    for (source, target) in &submitted.replaces {
+        if new.iter().any(|e| &e.entry_uuid == source)
+            && let Some(replaced) = state
+                .documents
+                .iter_mut()
+                .find(|d| &d.entry.entry_uuid == target)
+        {
+            replaced.status = DEPRECATED;
+        }
+    }
+    for entry in new {
+        state.documents.push(Stored {
+            entry,
+            status: APPROVED,
+        });
+    }
+    registry_response(
+        if warnings.is_empty() {
+            SUCCESS
+        } else {
+            PARTIAL
+        },
+        &[],
+        &warnings,
+    )
+}
+
+fn problem(code: &'static str, context: &str) -> Problem {
+    Problem {
+        code,
+        context: context.into(),
+    }
+}
+
+/// The value of a stored-query slot, without its quotes and parentheses.
+fn query_slot<'a>(query: &'a Element, name: &str) -> Vec<&'a str> {
+    query
+        .children(RIM, "Slot")
+        .find(|s| s.attribute("name") == Some(name))
+        .and_then(|s| s.child(RIM, "ValueList"))
+        .map(|v| {
+            v.children(RIM, "Value")
+                .flat_map(|v| v.text.trim().trim_matches(['(', ')']).split(','))
+                .map(|v| v.trim().trim_matches('\''))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn query(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let Some(query) = envelope
+        .child(SOAP12, "Body")
+        .and_then(|b| b.child(QUERY, "AdhocQueryRequest"))
+        .and_then(|r| r.child(RIM, "AdhocQuery"))
+    else {
+        return fault(&Refusal::Fault {
+            code: "Sender",
+            subcode: "sim_body",
+            reason: "no query:AdhocQueryRequest/rim:AdhocQuery".into(),
+        });
+    };
+    if query.attribute("id") != Some(FIND_DOCUMENTS) {
+        return query_response(
+            FAILURE,
+            &[problem(
+                "XDSUnknownStoredQuery",
+                "only FindDocuments is served",
+            )],
+            &[],
+        );
+    }
+    let patient = query_slot(query, "$XDSDocumentEntryPatientId");
+    let statuses = query_slot(query, "$XDSDocumentEntryStatus");
+    let [patient] = patient.as_slice() else {
+        return query_response(
+            FAILURE,
+            &[problem(
+                "XDSStoredQueryParamNumber",
+                "$XDSDocumentEntryPatientId is required",
+            )],
+            &[],
+        );
+    };
+    let Ok(state) = state.lock() else {
+        return query_response(
+            FAILURE,
+            &[problem("XDSRegistryError", "registry unavailable")],
+            &[],
+        );
+    };
+    let found: Vec<Stored> = state
+        .documents
+        .iter()
+        .filter(|d| {
+            d.entry.patient_id == *patient && (statuses.is_empty() || statuses.contains(&d.status))
+        })
+        .cloned()
+        .collect();
+    query_response(SUCCESS, &[], &found)
+}
+
+fn retrieve(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let Some(request) = envelope
+        .child(SOAP12, "Body")
+        .and_then(|b| b.child(XDSB, "RetrieveDocumentSetRequest"))
+    else {
+        return fault(&Refusal::Fault {
+            code: "Sender",
+            subcode: "sim_body",
+            reason: "no xdsb:RetrieveDocumentSetRequest".into(),
+        });
+    };
+    let Ok(state) = state.lock() else {
+        return fault(&Refusal::Fault {
+            code: "Receiver",
+            subcode: "sim_state",
+            reason: "repository unavailable".into(),
+        });
+    };
+    let mut documents = Vec::new();
+    let mut errors = Vec::new();
+    for document in request.children(XDSB, "DocumentRequest") {
+        let repository = document
+            .child_text(XDSB, "RepositoryUniqueId")
+            .unwrap_or("");
+        let id = document.child_text(XDSB, "DocumentUniqueId").unwrap_or("");
+        match state.documents.iter().find(|d| d.entry.unique_id == id) {
+            Some(stored) if repository == REPOSITORY => documents.push(stored.entry.clone()),
+            _ => errors.push(problem(
+                "XDSMissingDocument",
+                &format!("{id} is not in repository {repository}"),
+            )),
+        }
+    }
+    let status = match (documents.is_empty(), errors.is_empty()) {
+        (_, true) => SUCCESS,
+        (false, false) => PARTIAL,
+        (true, false) => FAILURE,
+    };
+    let mut w = XmlWriter::new();
+    w.declaration()
+        .open(
+            "soap:Envelope",
+            &[("xmlns:soap", SOAP12), ("xmlns:wsa", WSA)],
+        )
+        .open("soap:Header", &[])
+        .leaf(
+            "wsa:Action",
+            &[],
+            "urn:ihe:iti:2007:RetrieveDocumentSetResponse",
+        )
+        .close("soap:Header")
+        .open("soap:Body", &[])
+        .open(
+            "xdsb:RetrieveDocumentSetResponse",
+            &[("xmlns:xdsb", XDSB), ("xmlns:rs", RS)],
+        );
+    write_registry_response(&mut w, status, &errors, &[]);
+    for (i, document) in documents.iter().enumerate() {
+        w.open("xdsb:DocumentResponse", &[])
+            .leaf("xdsb:RepositoryUniqueId", &[], REPOSITORY)
+            .leaf("xdsb:DocumentUniqueId", &[], &document.unique_id)
+            .leaf("xdsb:mimeType", &[], &document.mime_type)
+            .open("xdsb:Document", &[])
+            .empty(
+                "xop:Include",
+                &[
+                    ("xmlns:xop", XOP),
+                    ("href", &format!("cid:document{i}@dmp-simulator")),
+                ],
+            )
+            .close("xdsb:Document")
+            .close("xdsb:DocumentResponse");
+    }
+    w.close("xdsb:RetrieveDocumentSetResponse")
+        .close("soap:Body")
+        .close("soap:Envelope");
+    let mut parts = vec![Part::new(
+        &[
+            (
+                "Content-Type",
+                "application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"",
+            ),
+            ("Content-ID", "<root@dmp-simulator>"),
+        ],
+        w.finish(),
+    )];
+    for (i, document) in documents.iter().enumerate() {
+        parts.push(Part::new(
+            &[
+                ("Content-Type", &document.mime_type),
+                ("Content-ID", &format!("<document{i}@dmp-simulator>")),
+            ],
+            document.document.clone(),
+        ));
+    }
+    let boundary = "MIMEBoundary_dmp_simulator";
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/related; type=\"application/xop+xml\"; boundary=\"{boundary}\"; start=\"<root@dmp-simulator>\"; start-info=\"application/soap+xml\""),
+        )
+        .body(Full::new(Bytes::from(multipart::write(boundary, &parts))))
+        .unwrap_or_default()
+}
+
+fn write_registry_response(
+    w: &mut XmlWriter,
+    status: &str,
+    errors: &[Problem],
+    warnings: &[Problem],
+) {
+    w.open(
+        "rs:RegistryResponse",
+        &[("xmlns:rs", RS), ("status", status)],
+    );
+    if !errors.is_empty() || !warnings.is_empty() {
+        w.open("rs:RegistryErrorList", &[]);
+        for (problem, severity) in errors
+            .iter()
+            .map(|e| (e, SEVERITY_ERROR))
+            .chain(warnings.iter().map(|w| (w, SEVERITY_WARNING)))
+        {
+            w.empty(
+                "rs:RegistryError",
+                &[
+                    ("errorCode", problem.code),
+                    ("codeContext", &problem.context),
+                    ("severity", severity),
+                    ("location", "dmp-simulator"),
+                ],
+            );
+        }
+        w.close("rs:RegistryErrorList");
+    }
+    w.close("rs:RegistryResponse");
+}
+
+fn soap(action: &str, body: impl FnOnce(&mut XmlWriter)) -> Response<Full<Bytes>> {
+    let mut w = XmlWriter::new();
+    w.declaration()
+        .open(
+            "soap:Envelope",
+            &[("xmlns:soap", SOAP12), ("xmlns:wsa", WSA)],
+        )
+        .open("soap:Header", &[])
+        .leaf("wsa:Action", &[], action)
+        .close("soap:Header")
+        .open("soap:Body", &[]);
+    body(&mut w);
+    w.close("soap:Body").close("soap:Envelope");
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")
+        .body(Full::new(Bytes::from(w.finish())))
+        .unwrap_or_default()
+}
+
+fn registry_response(
+    status: &str,
+    errors: &[Problem],
+    warnings: &[Problem],
+) -> Response<Full<Bytes>> {
+    soap(
+        "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse",
+        |w| write_registry_response(w, status, errors, warnings),
+    )
+}
+
+fn query_response(status: &str, errors: &[Problem], found: &[Stored]) -> Response<Full<Bytes>> {
+    soap("urn:ihe:iti:2007:RegistryStoredQueryResponse", |w| {
+        w.open(
+            "query:AdhocQueryResponse",
+            &[
+                ("xmlns:query", QUERY),
+                ("xmlns:rim", RIM),
+                ("xmlns:rs", RS),
+                ("status", status),
+            ],
+        );
+        if !errors.is_empty() {
+            w.open("rs:RegistryErrorList", &[]);
+            for problem in errors {
+                w.empty(
+                    "rs:RegistryError",
+                    &[
+                        ("errorCode", problem.code),
+                        ("codeContext", &problem.context),
+                        ("severity", SEVERITY_ERROR),
+                    ],
+                );
+            }
+            w.close("rs:RegistryErrorList");
+        }
+        w.open("rim:RegistryObjectList", &[]);
+        for stored in found {
+            let entry = &stored.entry;
+            w.open(
+                "rim:ExtrinsicObject",
+                &[
+                    ("id", &entry.entry_uuid),
+                    ("mimeType", &entry.mime_type),
+                    ("objectType", scheme::DOCUMENT_ENTRY),
+                    ("status", stored.status),
+                ],
+            );
+            for (name, value) in [
+                ("hash", entry.hash.as_str()),
+                ("size", entry.size.as_str()),
+                ("repositoryUniqueId", REPOSITORY),
+            ] {
+                w.open("rim:Slot", &[("name", name)])
+                    .open("rim:ValueList", &[])
+                    .leaf("rim:Value", &[], value)
+                    .close("rim:ValueList")
+                    .close("rim:Slot");
+            }
+            w.empty(
+                "rim:Classification",
+                &[
+                    ("classificationScheme", scheme::TYPE_CODE),
+                    ("classifiedObject", &entry.entry_uuid),
+                    ("nodeRepresentation", &entry.type_code),
+                ],
+            );
+            w.empty(
+                "rim:ExternalIdentifier",
+                &[
+                    ("identificationScheme", scheme::PATIENT_ID),
+                    ("registryObject", &entry.entry_uuid),
+                    ("value", &entry.patient_id),
+                ],
+            );
+            w.empty(
+                "rim:ExternalIdentifier",
+                &[
+                    ("identificationScheme", scheme::UNIQUE_ID),
+                    ("registryObject", &entry.entry_uuid),
+                    ("value", &entry.unique_id),
+                ],
+            );
+            w.close("rim:ExtrinsicObject");
+        }
+        w.close("rim:RegistryObjectList")
+            .close("query:AdhocQueryResponse");
+    })
+}
+
+fn fault(refusal: &Refusal) -> Response<Full<Bytes>> {
+    let (code, subcode, reason) = match refusal {
+        Refusal::Fault {
+            code,
+            subcode,
+            reason,
+        } => (*code, *subcode, reason.clone()),
+        Refusal::Registry(problems) => (
+            "Sender",
+            "sim_metadata",
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.code, p.context))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    };
+    let status = if code == "Receiver" {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")
+        .body(Full::new(Bytes::from(crt_core::soap::fault_envelope(
+            code,
+            subcode,
+            &reason,
+            Some(subcode),
+        ))))
+        .unwrap_or_default()
+}
