@@ -1,6 +1,7 @@
-//! Check keys of the national identifiers a record carries (FINESS, RPPS).
+//! Check keys of the national identifiers a record carries (FINESS, RPPS), and the form
+//! of the OIDs that name things on the wire.
 //!
-//! Both use the Luhn key. The INS key (modulo 97) belongs to the INS adapter.
+//! FINESS and RPPS use the Luhn key. The INS key (modulo 97) belongs to the INS adapter.
 
 /// Why an identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +52,18 @@ fn check_luhn(value: &str, length: usize) -> Result<(), IdentifierError> {
         return Err(IdentifierError::Key { given, expected });
     }
     Ok(())
+}
+
+/// Whether `value` is an OID in dotted form as XDS accepts it: numeric arcs without
+/// leading zeros, at most 64 characters.
+pub fn is_oid(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value.split('.').all(|arc| {
+            !arc.is_empty()
+                && arc.bytes().all(|b| b.is_ascii_digit())
+                && (arc == "0" || !arc.starts_with('0'))
+        })
 }
 
 /// Checks a FINESS number: 9 characters, Luhn key last. Corsican numbers (2A/2B) carry a

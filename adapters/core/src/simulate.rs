@@ -72,13 +72,7 @@ impl Peer {
 
     /// The structure's idNat_Struct, which IGC-Santé organisation certificates carry in OU.
     pub fn id_nat_struct(&self) -> Option<String> {
-        self.subject_attribute(|subject| {
-            subject
-                .iter_organizational_unit()
-                .filter_map(|a| a.as_str().ok())
-                .find(|ou| ou.len() >= 9 && ou.chars().all(|c| c.is_ascii_alphanumeric()))
-                .map(str::to_string)
-        })
+        self.subject_attribute(crate::certificate::id_nat_struct)
     }
 
     fn subject_attribute(

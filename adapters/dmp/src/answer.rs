@@ -27,6 +27,8 @@ pub enum AnswerError {
     Multipart(#[from] multipart::MultipartError),
     #[error("unexpected answer: {0}")]
     Unexpected(String),
+    #[error("the DMP refused: {0}")]
+    Refused(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,6 +230,23 @@ pub fn retrieve(
         .ok_or_else(|| {
             AnswerError::Unexpected("no RetrieveDocumentSetResponse in the Body".into())
         })?;
+    let outcome = response
+        .child(RS, "RegistryResponse")
+        .map(registry_response)
+        .transpose()?;
+    if let Some(Outcome {
+        status: Status::Failure,
+        errors,
+    }) = outcome
+    {
+        return Err(AnswerError::Refused(
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.code, e.context))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    }
     let mut documents = Vec::new();
     for document in response.children(XDSB, "DocumentResponse") {
         let unique_id = document
@@ -263,4 +282,114 @@ pub fn retrieve(
         documents.push((unique_id, mime, bytes));
     }
     Ok(documents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crt_core::sink::ErrorClass;
+
+    fn envelope_with(body: &str) -> Vec<u8> {
+        format!(
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>{body}</s:Body></s:Envelope>"
+        )
+        .into_bytes()
+    }
+
+    fn response(status: &str, errors: &[(&str, &str)]) -> Vec<u8> {
+        let errors: String = errors
+            .iter()
+            .map(|(code, severity)| {
+                format!("<rs:RegistryError errorCode=\"{code}\" codeContext=\"why\" severity=\"{severity}\"/>")
+            })
+            .collect();
+        envelope_with(&format!(
+            "<rs:RegistryResponse xmlns:rs=\"{RS}\" status=\"{status}\"><rs:RegistryErrorList>{errors}</rs:RegistryErrorList></rs:RegistryResponse>"
+        ))
+    }
+
+    fn outcome(body: &[u8]) -> Result<Outcome, DeliveryError> {
+        provide_and_register(Some("application/soap+xml"), body)
+            .expect("readable")
+            .into_result()
+    }
+
+    #[test]
+    fn success_and_partial_success_are_delivered() {
+        assert!(outcome(&response(SUCCESS, &[])).is_ok());
+        let partial = outcome(&response(
+            PARTIAL,
+            &[("XDSDocumentUniqueIdError", SEVERITY_WARNING)],
+        ))
+        .expect("partial success is delivered");
+        assert!(partial.errors[0].warning);
+    }
+
+    #[test]
+    fn busy_registries_are_retried_and_content_errors_are_final() {
+        let busy = outcome(&response(FAILURE, &[("XDSRegistryBusy", SEVERITY_ERROR)]))
+            .expect_err("failure");
+        assert_eq!(busy.class, ErrorClass::Retryable);
+        let unknown = outcome(&response(
+            FAILURE,
+            &[
+                ("XDSRegistryBusy", SEVERITY_ERROR),
+                ("XDSUnknownPatientId", SEVERITY_ERROR),
+            ],
+        ))
+        .expect_err("failure");
+        assert_eq!(unknown.class, ErrorClass::Final);
+        assert_eq!(unknown.code, "XDSRegistryBusy");
+        assert!(unknown.message.contains("XDSUnknownPatientId"));
+    }
+
+    #[test]
+    fn unknown_status_and_missing_response_are_errors() {
+        assert!(matches!(
+            provide_and_register(None, &response("urn:other", &[])),
+            Err(AnswerError::Unexpected(_))
+        ));
+        assert!(matches!(
+            provide_and_register(None, &envelope_with("<x/>")),
+            Err(AnswerError::Unexpected(_))
+        ));
+    }
+
+    #[test]
+    fn hostile_answers_are_errors_not_panics() {
+        let deep = envelope_with(&"<a>".repeat(10_000));
+        assert!(provide_and_register(None, &deep).is_err());
+        let entities = b"<?xml version=\"1.0\"?><!DOCTYPE s [<!ENTITY a \"aaaa\">]><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>&a;</s:Body></s:Envelope>";
+        assert!(provide_and_register(None, entities).is_err());
+        assert!(provide_and_register(None, b"\xff\xfe garbage").is_err());
+        assert!(
+            retrieve(
+                Some("multipart/related; boundary=\"b\""),
+                b"--b\r\nContent-Type: text/plain\r\n\r\nno end"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_retrieve_refusal_is_an_error() {
+        let body = envelope_with(&format!(
+            "<x:RetrieveDocumentSetResponse xmlns:x=\"{XDSB}\"><rs:RegistryResponse xmlns:rs=\"{RS}\" status=\"{FAILURE}\"><rs:RegistryErrorList><rs:RegistryError errorCode=\"XDSMissingDocument\" codeContext=\"gone\" severity=\"{SEVERITY_ERROR}\"/></rs:RegistryErrorList></rs:RegistryResponse></x:RetrieveDocumentSetResponse>"
+        ));
+        assert_eq!(
+            retrieve(None, &body),
+            Err(AnswerError::Refused("XDSMissingDocument: gone".into()))
+        );
+    }
+
+    #[test]
+    fn inline_documents_are_decoded() {
+        let body = envelope_with(&format!(
+            "<x:RetrieveDocumentSetResponse xmlns:x=\"{XDSB}\"><rs:RegistryResponse xmlns:rs=\"{RS}\" status=\"{SUCCESS}\"/><x:DocumentResponse><x:DocumentUniqueId>1.2.3</x:DocumentUniqueId><x:mimeType>text/xml</x:mimeType><x:Document>PGEvPg==</x:Document></x:DocumentResponse></x:RetrieveDocumentSetResponse>"
+        ));
+        assert_eq!(
+            retrieve(None, &body).expect("read"),
+            vec![("1.2.3".into(), "text/xml".into(), b"<a/>".to_vec())]
+        );
+    }
 }

@@ -3,17 +3,17 @@
 
 use bytes::Bytes;
 use chrono::Utc;
-use crt_core::http::{HttpAnswer, HttpError, HttpsClient};
+use crt_core::http::{HttpAnswer, HttpError};
 use crt_core::record::{Ins, Professional};
 use crt_core::sink::DeliveryError;
 use crt_core::soap::SoapError;
-use crt_core::tls::{self, TlsError};
 use uuid::Uuid;
 
 use crate::answer::{self, AnswerError, Found, Outcome};
 use crate::config::DmpConfig;
-use crate::dsig::{DsigError, Signer};
+use crate::dsig::DsigError;
 use crate::encode::{self, Request};
+use crate::identity::{CertificateIssuer, Identities, IdentityError, StructureIdentity};
 use crate::vihf::{SignedVihf, Vihf};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,8 @@ pub enum DmpError {
     Answer(#[from] AnswerError),
     #[error("VIHF: {0}")]
     Signing(#[from] DsigError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
 }
 
 impl DmpError {
@@ -43,6 +45,9 @@ impl DmpError {
             }
             DmpError::Answer(e) => DeliveryError::final_error("dmp-answer", e.to_string()),
             DmpError::Signing(e) => DeliveryError::final_error("vihf", e.to_string()),
+            DmpError::Identity(e) => {
+                DeliveryError::final_error("structure-certificate", e.to_string())
+            }
         }
     }
 }
@@ -52,25 +57,20 @@ pub enum SetupError {
     #[error("sinks.dmp.{0} is required outside the sandbox")]
     Missing(&'static str),
     #[error(transparent)]
-    Tls(#[from] TlsError),
-    #[error("signing certificate: {0}")]
-    Signing(#[from] DsigError),
+    Identity(#[from] IdentityError),
 }
 
 /// Who acts and for whom, as the VIHF states it.
 pub struct Acting<'a> {
     pub professional: &'a Professional,
-    pub structure_id_nat: &'a str,
     /// `SAxx^1.2.250.1.71.4.2.4`.
     pub sector: &'a str,
     pub ins: &'a Ins,
 }
 
 pub struct DmpClient {
-    http: HttpsClient,
     endpoint: String,
-    signer: Signer,
-    subject_dn: String,
+    identities: Identities,
     config: DmpConfig,
 }
 
@@ -84,38 +84,39 @@ impl DmpClient {
             .trust
             .as_deref()
             .ok_or(SetupError::Missing("trust"))?;
-        let identity = config
-            .identity()
-            .ok_or(SetupError::Missing("client_certificate and client_key"))?;
-        let signer = Signer::from_files(
-            config
-                .signing_certificate
-                .as_deref()
-                .ok_or(SetupError::Missing("signing_certificate"))?,
-            config
-                .signing_key
-                .as_deref()
-                .ok_or(SetupError::Missing("signing_key"))?,
+        let identities = Identities::load(
+            &config.structures,
+            trust,
+            config.retry.timeout,
+            config.max_answer_bytes,
         )?;
-        let subject_dn = x509_parser::parse_x509_certificate(signer.certificate_der())
-            .map(|(_, c)| c.subject().to_string())
-            .map_err(|e| SetupError::Signing(DsigError::Key(e.to_string())))?;
-        let tls = tls::client_config(trust, Some(&identity))?;
         Ok(DmpClient {
-            http: HttpsClient::new(tls, config.retry.timeout, config.max_answer_bytes),
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            signer,
-            subject_dn,
+            identities,
             config: config.clone(),
         })
+    }
+
+    /// Lets the sandbox issue certificates to structures that have none.
+    pub fn with_issuer(mut self, issuer: std::sync::Arc<dyn CertificateIssuer>) -> Self {
+        self.identities = self.identities.with_issuer(issuer);
+        self
     }
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
-    pub fn signer(&self) -> &Signer {
-        &self.signer
+    pub fn identities(&self) -> &Identities {
+        &self.identities
+    }
+
+    /// The identity of the structure that acts.
+    pub fn identity(
+        &self,
+        id_nat_struct: &str,
+    ) -> Result<std::sync::Arc<StructureIdentity>, DmpError> {
+        Ok(self.identities.get(id_nat_struct)?)
     }
 
     pub fn repository_url(&self) -> String {
@@ -126,11 +127,15 @@ impl DmpClient {
         format!("{}/registry", self.endpoint)
     }
 
-    pub fn vihf(&self, acting: &Acting<'_>) -> Result<SignedVihf, DsigError> {
+    pub fn vihf(
+        &self,
+        identity: &StructureIdentity,
+        acting: &Acting<'_>,
+    ) -> Result<SignedVihf, DsigError> {
         Vihf {
             version: self.config.vihf_version,
             professional: acting.professional,
-            structure_id_nat: acting.structure_id_nat,
+            structure_id_nat: &identity.id_nat_struct,
             sector: acting.sector,
             ins: acting.ins,
             lps_name: "crt-gateway",
@@ -139,11 +144,16 @@ impl DmpClient {
             homologation: &self.config.homologation,
             now: Utc::now(),
         }
-        .sign(&self.signer, &self.subject_dn)
+        .sign(&identity.signer, &identity.subject_dn)
     }
 
-    async fn post(&self, url: &str, request: &Request) -> Result<HttpAnswer, DmpError> {
-        let answer = self
+    async fn post(
+        &self,
+        identity: &StructureIdentity,
+        url: &str,
+        request: &Request,
+    ) -> Result<HttpAnswer, DmpError> {
+        let answer = identity
             .http
             .post(
                 url,
@@ -164,23 +174,28 @@ impl DmpClient {
     /// ITI-41.
     pub async fn provide_and_register(
         &self,
+        identity: &StructureIdentity,
         request: &Request,
     ) -> Result<(Outcome, HttpAnswer), DmpError> {
-        let answer = self.post(&self.repository_url(), request).await?;
+        let answer = self.post(identity, &self.repository_url(), request).await?;
         let outcome = answer::provide_and_register(answer.content_type.as_deref(), &answer.body)?;
         Ok((outcome, answer))
     }
 
     /// ITI-18 FindDocuments: the patient's approved documents.
-    pub async fn find(&self, acting: &Acting<'_>) -> Result<Vec<Found>, DmpError> {
-        let vihf = self.vihf(acting)?;
+    pub async fn find(
+        &self,
+        identity: &StructureIdentity,
+        acting: &Acting<'_>,
+    ) -> Result<Vec<Found>, DmpError> {
+        let vihf = self.vihf(identity, acting)?;
         let patient = format!(
             "{}^^^&{}&ISO^NH",
             acting.ins.number,
             acting.ins.oid.as_str()
         );
         let request = encode::find_documents(&patient, &vihf, &self.registry_url(), Uuid::now_v7());
-        let answer = self.post(&self.registry_url(), &request).await?;
+        let answer = self.post(identity, &self.registry_url(), &request).await?;
         Ok(answer::find_documents(
             answer.content_type.as_deref(),
             &answer.body,
@@ -190,11 +205,12 @@ impl DmpClient {
     /// ITI-43: (unique id, mime type, bytes) of each document asked for.
     pub async fn retrieve(
         &self,
+        identity: &StructureIdentity,
         acting: &Acting<'_>,
         repository: &str,
         unique_ids: &[&str],
     ) -> Result<Vec<(String, String, Vec<u8>)>, DmpError> {
-        let vihf = self.vihf(acting)?;
+        let vihf = self.vihf(identity, acting)?;
         let request = encode::retrieve(
             repository,
             unique_ids,
@@ -202,7 +218,9 @@ impl DmpClient {
             &self.repository_url(),
             Uuid::now_v7(),
         );
-        let answer = self.post(&self.repository_url(), &request).await?;
+        let answer = self
+            .post(identity, &self.repository_url(), &request)
+            .await?;
         Ok(answer::retrieve(
             answer.content_type.as_deref(),
             &answer.body,

@@ -17,21 +17,15 @@ pub struct DmpConfig {
     pub endpoint: Option<String>,
     /// CA bundle of the DMP's server certificate.
     pub trust: Option<PathBuf>,
-    /// The structure's authentication certificate (ORG AUTH_CLI) and key, for mutual TLS.
-    pub client_certificate: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    /// The structure's signature certificate (ORG SIGN) and key: VIHF and submission-set
-    /// signature.
-    pub signing_certificate: Option<PathBuf>,
-    pub signing_key: Option<PathBuf>,
+    /// The certificates of each structure the gateway feeds the DMP for. The DMP knows a
+    /// structure by the certificate it authenticates with, so each CRT brings its own; the
+    /// structure an entry serves is read from its certificates.
+    pub structures: Vec<StructureCertificates>,
     pub vihf_version: VihfVersion,
     /// `LPS_ID` (this installation) and `LPS_ID_HOMOLOGATION_DMP` (the DMP homologation
     /// number of the software).
     pub lps_id: String,
     pub homologation: String,
-    /// OID under which the structure's documents are identified; derived from its FINESS
-    /// (`2.25.…`) when absent.
-    pub oid_root: Option<String>,
     /// Add the submission-set signature (XAdES) to each submission.
     pub sign_submission: bool,
     pub max_answer_bytes: usize,
@@ -44,14 +38,10 @@ impl Default for DmpConfig {
             enabled: true,
             endpoint: None,
             trust: None,
-            client_certificate: None,
-            client_key: None,
-            signing_certificate: None,
-            signing_key: None,
+            structures: Vec::new(),
             vihf_version: VihfVersion::V3,
             lps_id: "crt-gateway-1".into(),
             homologation: "SANDBOX-HOMOLOGATION".into(),
-            oid_root: None,
             sign_submission: true,
             max_answer_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy {
@@ -64,11 +54,26 @@ impl Default for DmpConfig {
     }
 }
 
-impl DmpConfig {
-    pub fn identity(&self) -> Option<IdentityFiles> {
-        Some(IdentityFiles {
-            certificate: self.client_certificate.clone()?,
-            key: self.client_key.clone()?,
-        })
+/// One structure's certificates: authentication (ORG AUTH_CLI) for mutual TLS, signature
+/// (ORG SIGN) for the VIHF and the submission-set signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructureCertificates {
+    pub client_certificate: PathBuf,
+    pub client_key: PathBuf,
+    pub signing_certificate: PathBuf,
+    pub signing_key: PathBuf,
+    /// OID under which the structure's documents are identified; derived from its FINESS
+    /// (`2.25.…`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oid_root: Option<String>,
+}
+
+impl StructureCertificates {
+    pub fn client_identity(&self) -> IdentityFiles {
+        IdentityFiles {
+            certificate: self.client_certificate.clone(),
+            key: self.client_key.clone(),
+        }
     }
 }

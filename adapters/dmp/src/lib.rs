@@ -6,7 +6,8 @@
 //!   [`dsig`] (XML-DSig, exclusive C14N from [`c14n`], RSA-SHA256);
 //! - [`xades`]: the submission-set signature carried as its own document (`signs`);
 //! - [`answer`]: RegistryResponse and friends, errors classed retryable or final;
-//! - [`client`], [`sink`]: the `dmp` target; [`config`]: its block;
+//! - [`client`], [`sink`]: the `dmp` target; [`config`]: its block; [`identity`]: the
+//!   certificates of each structure it acts for;
 //! - [`rules`], [`simulator`]: what the DMP checks, and the sandbox DMP that checks it.
 
 pub mod answer;
@@ -15,6 +16,7 @@ pub mod client;
 pub mod config;
 pub mod dsig;
 pub mod encode;
+pub mod identity;
 pub mod rules;
 pub mod simulator;
 pub mod sink;

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use crt_core::identifiers::is_oid;
 use crt_core::multipart::{self, Part};
 use crt_core::soap::{SOAP12, WSA};
 use crt_core::xml::{self, Element, Limits};
@@ -772,16 +773,6 @@ fn valid_patient_id(value: &str) -> bool {
         return false;
     };
     number.len() == 15 && INS_OIDS.contains(&oid) && tail == "^NH"
-}
-
-fn is_oid(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 64
-        && value.split('.').all(|arc| {
-            !arc.is_empty()
-                && arc.bytes().all(|b| b.is_ascii_digit())
-                && (arc == "0" || !arc.starts_with('0'))
-        })
 }
 
 /// Verifies the submission-set signature entry against the other documents.

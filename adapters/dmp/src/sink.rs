@@ -2,19 +2,22 @@
 //! with it (ITI-41), unless the beneficiary opposed it.
 
 use chrono::Utc;
+use crt_core::http::HttpAnswer;
 use crt_core::identity::qualified_ins;
 use crt_core::record::{Action, DocumentKind};
 use crt_core::sink::{
     Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
 };
-use crt_documents::cda::RenderedDocument;
+use crt_documents::cda::{RenderedDocument, derived_oid};
 use crt_documents::metadata::{Coded, Entry, Submission, entry_uuid, sha1_hex, xds_time};
 use crt_documents::{CdaModel, RenderContext, render};
 use serde_json::json;
 
+use crate::answer::Outcome;
 use crate::client::{Acting, DmpClient};
 use crate::config::DmpConfig;
 use crate::encode::{self, Attachment};
+use crate::identity::StructureIdentity;
 use crate::xades;
 
 pub const TARGET: &str = "dmp";
@@ -55,67 +58,52 @@ impl DmpSink {
                 "no qualified INS for this beneficiary: the DMP is fed with a qualified INS only",
             )
         })?;
+        let identity = self
+            .client
+            .identity(&record.crt.id_nat_struct())
+            .map_err(|e| e.into_delivery_error())?;
         let model = CdaModel::for_record(kind, record.beneficiary.placement);
-        let context = RenderContext::for_record(record, self.config.oid_root.as_deref());
+        let context = RenderContext::for_record(record, identity.oid_root.as_deref());
         let document = render(record, model, &ins, &context)
             .map_err(|e| DeliveryError::final_error("render", e.to_string()))?;
-        let now = Utc::now();
-        let entry = Entry::for_document(&document, &record.consents.dmp_masking);
-        let mut entries = vec![entry.clone()];
-        let mut signature = None;
-        if self.config.sign_submission {
-            let bytes = xades::sign_submission(
-                &[(&entry.unique_id, &document.xml)],
-                self.client.signer(),
-                now,
-            )
-            .map_err(|e| DeliveryError::final_error("signature", e.to_string()))?;
-            let signature_entry = signature_entry(&document, &bytes, &context, task);
-            signature = Some((signature_entry.entry_uuid.clone(), bytes));
-            entries.push(signature_entry);
-        }
-        let mut submission =
-            Submission::new(task.delivery_id, &context.oid_root, now, &document, entries);
-        submission.signature = signature.as_ref().map(|(uuid, _)| uuid.clone());
-        let mut attachments = vec![Attachment {
-            entry_uuid: &entry.entry_uuid,
-            mime_type: "text/xml",
-            bytes: &document.xml,
-        }];
-        if let Some((uuid, bytes)) = &signature {
-            attachments.push(Attachment {
-                entry_uuid: uuid,
-                mime_type: "text/xml",
-                bytes,
-            });
-        }
         let sector = format!(
             "{}^{}",
             document.facility_type.code, document.facility_type.system
         );
         let acting = Acting {
             professional: &document.author,
-            structure_id_nat: &document.structure_id_nat,
             sector: &sector,
             ins: &ins,
         };
-        let vihf = self
-            .client
-            .vihf(&acting)
-            .map_err(|e| DeliveryError::final_error("vihf", e.to_string()))?;
-        let request = encode::provide_and_register(
-            &submission,
-            &attachments,
-            &vihf,
-            &self.client.repository_url(),
-            task.delivery_id,
-        );
-        let (outcome, answer) = self
-            .client
-            .provide_and_register(&request)
-            .await
-            .map_err(|e| e.into_delivery_error())?;
-        let outcome = outcome.into_result()?;
+        let submit = Submit {
+            task,
+            identity: &identity,
+            acting: &acting,
+            document: &document,
+            context: &context,
+        };
+        let entry = Entry::for_document(&document, &record.consents.dmp_masking);
+        let mut replaced_unknown = false;
+        let (sent, outcome) = match submit
+            .send(&self.client, &self.config, entry.clone())
+            .await?
+        {
+            (sent, Ok(outcome)) => (sent, outcome),
+            // The DMP does not hold the version this one replaces (never sent, or removed
+            // by the patient): this version then goes in as a new document.
+            (_, Err(error)) if error.code == UNRESOLVED_REFERENCE && entry.replaces.is_some() => {
+                replaced_unknown = true;
+                let entry = Entry {
+                    replaces: None,
+                    ..entry.clone()
+                };
+                match submit.send(&self.client, &self.config, entry).await? {
+                    (sent, Ok(outcome)) => (sent, outcome),
+                    (_, Err(error)) => return Err(error),
+                }
+            }
+            (_, Err(error)) => return Err(error),
+        };
         let warnings: Vec<_> = outcome
             .errors
             .iter()
@@ -140,8 +128,9 @@ impl DmpSink {
             "entry_uuid": entry.entry_uuid,
             "set_id": document.set_id.xds(),
             "version": document.version,
-            "replaces": document.replaces.as_ref().map(|r| r.xds()),
-            "submission_set": submission.unique_id,
+            "replaces": if replaced_unknown { None } else { document.replaces.as_ref().map(|r| r.xds()) },
+            "replaced_version_unknown_to_dmp": replaced_unknown,
+            "submission_set": sent.submission_set,
             "warnings": warnings,
         }))
         .with_artifact(Artifact {
@@ -151,17 +140,18 @@ impl DmpSink {
         })
         .with_artifact(Artifact {
             name: "iti41-request.mime".into(),
-            media_type: request.content_type.clone(),
-            content: request.body,
+            media_type: sent.request.content_type.clone(),
+            content: sent.request.body,
         })
         .with_artifact(Artifact {
             name: "iti41-response.xml".into(),
-            media_type: answer
+            media_type: sent
+                .answer
                 .content_type
                 .unwrap_or_else(|| "application/soap+xml".into()),
-            content: answer.body.to_vec(),
+            content: sent.answer.body.to_vec(),
         });
-        if let Some((_, bytes)) = signature {
+        if let Some(bytes) = sent.signature {
             receipt = receipt.with_artifact(Artifact {
                 name: "submission-signature.xml".into(),
                 media_type: "text/xml".into(),
@@ -172,6 +162,109 @@ impl DmpSink {
     }
 }
 
+/// The DMP's error for an association whose target it does not hold.
+const UNRESOLVED_REFERENCE: &str = "UnresolvedReferenceException";
+
+/// One ITI-41 exchange for a rendered document.
+struct Submit<'a> {
+    task: &'a DeliveryTask,
+    identity: &'a StructureIdentity,
+    acting: &'a Acting<'a>,
+    document: &'a RenderedDocument,
+    context: &'a RenderContext,
+}
+
+/// What was sent and answered.
+struct Sent {
+    submission_set: String,
+    request: encode::Request,
+    answer: HttpAnswer,
+    signature: Option<Vec<u8>>,
+}
+
+impl Submit<'_> {
+    /// Sends `entry` (and the submission-set signature when configured). The outer error
+    /// is a failure to exchange; the inner one, the DMP's refusal.
+    async fn send(
+        &self,
+        client: &DmpClient,
+        config: &DmpConfig,
+        entry: Entry,
+    ) -> Result<(Sent, Result<Outcome, DeliveryError>), DeliveryError> {
+        let now = Utc::now();
+        let document = self.document;
+        let mut entries = vec![entry.clone()];
+        let mut signature = None;
+        if config.sign_submission {
+            let bytes = xades::sign_submission(
+                &[(&entry.unique_id, &document.xml)],
+                self.identity.signer(),
+                planned_at(self.task),
+            )
+            .map_err(|e| DeliveryError::final_error("signature", e.to_string()))?;
+            let signature_entry = signature_entry(document, &bytes, self.context, self.task);
+            signature = Some((signature_entry.entry_uuid.clone(), bytes));
+            entries.push(signature_entry);
+        }
+        let mut submission = Submission::new(
+            self.task.delivery_id,
+            &self.context.oid_root,
+            now,
+            document,
+            entries,
+        );
+        submission.signature = signature.as_ref().map(|(uuid, _)| uuid.clone());
+        let mut attachments = vec![Attachment {
+            entry_uuid: &entry.entry_uuid,
+            mime_type: "text/xml",
+            bytes: &document.xml,
+        }];
+        if let Some((uuid, bytes)) = &signature {
+            attachments.push(Attachment {
+                entry_uuid: uuid,
+                mime_type: "text/xml",
+                bytes,
+            });
+        }
+        let vihf = client
+            .vihf(self.identity, self.acting)
+            .map_err(|e| DeliveryError::final_error("vihf", e.to_string()))?;
+        let request = encode::provide_and_register(
+            &submission,
+            &attachments,
+            &vihf,
+            &client.repository_url(),
+            self.task.delivery_id,
+        );
+        let (outcome, answer) = client
+            .provide_and_register(self.identity, &request)
+            .await
+            .map_err(|e| e.into_delivery_error())?;
+        Ok((
+            Sent {
+                submission_set: submission.unique_id.clone(),
+                request,
+                answer,
+                signature: signature.map(|(_, bytes)| bytes),
+            },
+            outcome.into_result(),
+        ))
+    }
+}
+
+/// When the delivery was planned, read from its UUIDv7. The submission-set signature is
+/// dated with it so that a repeated attempt produces the same bytes, which the DMP
+/// recognises as the document it already holds rather than a conflicting one.
+fn planned_at(task: &DeliveryTask) -> chrono::DateTime<Utc> {
+    task.delivery_id
+        .get_timestamp()
+        .and_then(|t| {
+            let (seconds, nanos) = t.to_unix();
+            chrono::DateTime::from_timestamp(i64::try_from(seconds).ok()?, nanos)
+        })
+        .unwrap_or_else(Utc::now)
+}
+
 /// The DocumentEntry of the submission-set signature (IHE DSG).
 fn signature_entry(
     document: &RenderedDocument,
@@ -179,13 +272,17 @@ fn signature_entry(
     context: &RenderContext,
     task: &DeliveryTask,
 ) -> Entry {
-    let unique_id = format!("{}.5.{}", context.oid_root, task.delivery_id.as_u128());
+    let unique_id = derived_oid(
+        &context.oid_root,
+        5,
+        &format!("submission-signature:{}", task.delivery_id),
+    );
     Entry {
         entry_uuid: entry_uuid(&unique_id),
         unique_id,
         mime_type: "text/xml".into(),
         title: "Signature du lot de soumission".into(),
-        creation_time: xds_time(&Utc::now()),
+        creation_time: xds_time(&planned_at(task)),
         service_start: None,
         service_stop: None,
         hash_sha1: sha1_hex(bytes),

@@ -285,7 +285,7 @@ impl Submission {
         entries: Vec<Entry>,
     ) -> Submission {
         Submission {
-            unique_id: format!("{oid_root}.4.{}", key.as_u128()),
+            unique_id: crate::cda::derived_oid(oid_root, 4, &format!("submission:{key}")),
             source_id: oid_root.to_string(),
             submission_time: xds_time(&time),
             patient_id: entries

@@ -161,12 +161,7 @@ fn report(cert: &X509Certificate<'_>, role: Option<Role>) -> CertificateReport {
         Ok(_) => "other".to_string(),
         Err(_) => "unreadable".to_string(),
     };
-    let id_nat_struct = cert
-        .subject()
-        .iter_organizational_unit()
-        .filter_map(|ou| ou.as_str().ok())
-        .find(|ou| looks_like_id_nat_struct(ou))
-        .map(str::to_string);
+    let id_nat_struct = crt_core::certificate::id_nat_struct(cert.subject());
     let structure_identifier = id_nat_struct.as_deref().map(describe_id_nat_struct);
 
     let mut warnings = Vec::new();
@@ -269,14 +264,6 @@ fn role_warnings(
         }
     }
     warnings
-}
-
-/// idNat_Struct: a one-digit type prefix followed by the identifier.
-fn looks_like_id_nat_struct(value: &str) -> bool {
-    value.len() >= 9
-        && value.len() <= 20
-        && value.starts_with(['0', '1', '3', '4'])
-        && value.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 fn describe_id_nat_struct(value: &str) -> String {

@@ -128,15 +128,8 @@ impl InstanceId {
     /// names the document (`kind`, its subject, its version) so that the same document has
     /// the same id on every attempt. Arc 1 holds documents, arc 2 their sets.
     pub fn derived(context: &RenderContext, arc: u8, name: &str) -> InstanceId {
-        let digest = sha2::Sha256::digest(name.as_bytes());
-        let mut number = [0u8; 8];
-        number.copy_from_slice(&digest[..8]);
         InstanceId {
-            root: format!(
-                "{}.{arc}.{}",
-                context.oid_root,
-                u64::from_be_bytes(number) >> 1
-            ),
+            root: derived_oid(&context.oid_root, arc, name),
             extension: None,
         }
     }
@@ -148,6 +141,19 @@ impl InstanceId {
             None => self.root.clone(),
         }
     }
+}
+
+/// Longest structure OID root: XDS limits unique ids to 64 characters, and a derived id
+/// adds `.<arc>.` and up to 16 digits.
+pub const MAX_OID_ROOT_LEN: usize = 45;
+
+/// A unique OID under `root`, arc `arc`, derived from `name`: the first 53 bits of its
+/// SHA-256 (at most 16 digits). The same name gives the same OID on every attempt.
+pub fn derived_oid(root: &str, arc: u8, name: &str) -> String {
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let mut number = [0u8; 8];
+    number.copy_from_slice(&digest[..8]);
+    format!("{root}.{arc}.{}", u64::from_be_bytes(number) >> 11)
 }
 
 /// What rendering needs beyond the record.
