@@ -159,6 +159,8 @@ pub struct SinksConfig {
     pub journal: JournalConfig,
     /// The INS check with the INSi teleservice.
     pub ins: crt_ins::InsConfig,
+    /// Feeding the DMP (ITI-41).
+    pub dmp: crt_dmp::DmpConfig,
 }
 
 impl SinksConfig {
@@ -170,6 +172,9 @@ impl SinksConfig {
         }
         if self.ins.enabled {
             timeouts.push(("ins", self.ins.retry.timeout.as_millis() as u64));
+        }
+        if self.dmp.enabled {
+            timeouts.push(("dmp", self.dmp.retry.timeout.as_millis() as u64));
         }
         timeouts
     }
@@ -274,6 +279,19 @@ impl Config {
                 }
             }
         }
+        if self.sinks.dmp.enabled && !self.sandbox.enabled {
+            for (key, missing) in [
+                ("endpoint", self.sinks.dmp.endpoint.is_none()),
+                ("trust", self.sinks.dmp.trust.is_none()),
+                ("structures", self.sinks.dmp.structures.is_empty()),
+            ] {
+                if missing {
+                    return Err(format!(
+                        "sinks.dmp.{key} is required when the sandbox is off (or set sinks.dmp.enabled = false)"
+                    ));
+                }
+            }
+        }
         if self.server.max_body_bytes < 1024 {
             return Err("server.max_body_bytes must be at least 1024".into());
         }
@@ -359,6 +377,7 @@ mod tests {
                 ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS", "3"),
                 ("CRT_GATEWAY_SANDBOX__ENABLED", "false"),
                 ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
                 ("CRT_GATEWAY_STORAGE__DATA_DIR", "/var/lib/crt"),
                 ("UNRELATED", "x"),
             ]),
@@ -381,10 +400,24 @@ mod tests {
     }
 
     #[test]
-    fn production_needs_the_insi_endpoint_and_certificates() {
+    fn production_needs_the_endpoints_and_certificates_of_each_service() {
         let error = Config::load(None, env(&[("CRT_GATEWAY_SANDBOX__ENABLED", "false")]))
             .expect_err("refused");
         assert!(error.to_string().contains("sinks.ins.endpoint"), "{error}");
+        let error = Config::load(
+            None,
+            env(&[
+                ("CRT_GATEWAY_SANDBOX__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__DMP__ENDPOINT", "https://dmp.example"),
+                ("CRT_GATEWAY_SINKS__DMP__TRUST", "/etc/crt/igc-sante.pem"),
+            ]),
+        )
+        .expect_err("refused");
+        assert!(
+            error.to_string().contains("sinks.dmp.structures"),
+            "{error}"
+        );
     }
 
     #[test]

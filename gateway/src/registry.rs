@@ -6,11 +6,13 @@ use std::sync::Arc;
 use crt_core::record::Region;
 use crt_core::sink::Sink;
 
+use crt_dmp::config::StructureCertificates;
+use crt_dmp::{DmpClient, DmpConfig, DmpSink};
 use crt_ins::{InsConfig, InsSink, InsiClient};
 
 use crate::certs::files;
 use crate::config::Config;
-use crate::sandbox::{INSI, Sandbox};
+use crate::sandbox::{DMP, INSI, Sandbox};
 use crate::sinks::journal::JournalSink;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,8 @@ pub enum RegistryError {
     Journal(std::io::Error),
     #[error("ins: {0}")]
     Ins(#[from] crt_ins::client::SetupError),
+    #[error("dmp: {0}")]
+    Dmp(#[from] crt_dmp::client::SetupError),
     #[error("{0}: the sandbox did not start its simulator")]
     NoSimulator(&'static str),
 }
@@ -46,7 +50,39 @@ impl Registry {
             let client = InsiClient::from_config(&ins)?;
             registry = registry.with(InsSink::new(client, &ins));
         }
+        if config.sinks.dmp.enabled {
+            let dmp = Registry::dmp_config(config, sandbox)?;
+            let mut client = DmpClient::from_config(&dmp)?;
+            if let Some(sandbox) = sandbox {
+                client = client.with_issuer(Arc::new(sandbox.structure_issuer()));
+            }
+            registry = registry.with(DmpSink::new(client, &dmp));
+        }
         Ok(registry)
+    }
+
+    /// The DMP configuration in use: as configured, or pointed at the sandbox's simulator
+    /// with the example structure's certificates (others are issued on demand).
+    pub fn dmp_config(
+        config: &Config,
+        sandbox: Option<&Sandbox>,
+    ) -> Result<DmpConfig, RegistryError> {
+        let Some(sandbox) = sandbox else {
+            return Ok(config.sinks.dmp.clone());
+        };
+        let url = sandbox.url(DMP).ok_or(RegistryError::NoSimulator(DMP))?;
+        Ok(DmpConfig {
+            endpoint: Some(url.to_string()),
+            trust: Some(sandbox.pki.path(files::CHAIN)),
+            structures: vec![StructureCertificates {
+                client_certificate: sandbox.pki.path(files::CLIENT),
+                client_key: sandbox.pki.path(files::CLIENT_KEY),
+                signing_certificate: sandbox.pki.path(files::SIGNING),
+                signing_key: sandbox.pki.path(files::SIGNING_KEY),
+                oid_root: None,
+            }],
+            ..config.sinks.dmp.clone()
+        })
     }
 
     /// The INS configuration in use: as configured, or pointed at the sandbox's simulator

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use tokio::task::JoinHandle;
 
+use crt_dmp::simulator::DmpSimulator;
 use crt_ins::simulator::{InsiSimulator, Population};
 
-use crate::certs::files;
+use crate::certs::{StructureIssuer, files};
 use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,8 @@ impl TestPki {
 
 /// Name of the INSi teleservice simulator.
 pub const INSI: &str = "insi";
+/// Name of the DMP simulator.
+pub const DMP: &str = "dmp";
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 /// A simulator that is running.
@@ -71,6 +74,8 @@ pub struct RunningSimulator {
 /// The running simulators, by name.
 pub struct Sandbox {
     pub pki: TestPki,
+    /// Where certificates issued on demand to structures are kept.
+    pub issued_dir: PathBuf,
     simulators: BTreeMap<&'static str, RunningSimulator>,
 }
 
@@ -81,22 +86,42 @@ impl Sandbox {
         let pki = TestPki::open(&config.sandbox.certs_dir)?;
         let mut sandbox = Sandbox {
             pki,
+            issued_dir: config.storage.data_dir.join("sandbox-structures"),
             simulators: BTreeMap::new(),
         };
         if config.sinks.ins.enabled {
             sandbox.start_insi().await?;
         }
+        if config.sinks.dmp.enabled {
+            sandbox.start_dmp().await?;
+        }
         Ok(sandbox)
+    }
+
+    async fn start_dmp(&mut self) -> Result<(), SandboxError> {
+        let fail = |reason: String| SandboxError::Start { name: DMP, reason };
+        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
+        let running = DmpSimulator::new(&tls)
+            .map_err(|e| fail(e.to_string()))?
+            .start(LOOPBACK.into())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.add(RunningSimulator {
+            name: DMP,
+            url: running.url(""),
+            task: running.task,
+        });
+        Ok(())
+    }
+
+    /// Issues certificates to structures the sandbox has none for.
+    pub fn structure_issuer(&self) -> StructureIssuer {
+        StructureIssuer::new(&self.pki.dir, &self.issued_dir)
     }
 
     async fn start_insi(&mut self) -> Result<(), SandboxError> {
         let fail = |reason: String| SandboxError::Start { name: INSI, reason };
-        let tls = crt_core::simulate::SimulatorTls::from_pki(
-            &self.pki.dir,
-            (files::SERVER, files::SERVER_KEY),
-            files::CHAIN,
-            files::CRL,
-        );
+        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
         let running = InsiSimulator::new(&tls, Population::sandbox())
             .map_err(|e| fail(e.to_string()))?
             .start(LOOPBACK.into())

@@ -36,15 +36,7 @@ fn a_valid_record_is_stored_before_202_and_delivered_with_a_receipt() {
             .starts_with("journaled as")
     );
 
-    let artifact = gateway.request(
-        "GET",
-        &format!(
-            "/v1/deliveries/{}/artifacts/record.json",
-            delivery["id"].as_str().unwrap()
-        ),
-        &[],
-        b"",
-    );
+    let artifact = gateway.artifact(delivery, "record.json");
     assert_eq!(artifact.status, 200);
     let journaled = artifact.json();
     assert_eq!(journaled["record_id"], id);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, example};
+use crate::support::{Gateway, example, targets};
 
 fn deliveries(view: &Value, target: &str) -> Value {
     view["deliveries"]
@@ -23,13 +23,7 @@ fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
     let gateway = Gateway::start(data.path(), &[]);
     let response = gateway.post_record(&example("ehpad-emergency-room-occitanie.json"), None);
     assert_eq!(response.status, 202, "{}", response.text());
-    let targets: Vec<String> = response.json()["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["target"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(targets, ["journal", "ins"]);
+    assert_eq!(targets(&response.json()), ["journal", "dmp", "ins"]);
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
     let ins = deliveries(&view, "ins");
@@ -49,16 +43,9 @@ fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
             .unwrap()
             .contains("RECUP")
     );
+    assert_eq!(deliveries(&view, "dmp")["state"], "held", "{view}");
 
-    let request = gateway.request(
-        "GET",
-        &format!(
-            "/v1/deliveries/{}/artifacts/insi-request.xml",
-            ins["id"].as_str().unwrap()
-        ),
-        &[],
-        b"",
-    );
+    let request = gateway.artifact(&ins, "insi-request.xml");
     assert_eq!(request.status, 200);
     let text = request.text();
     assert!(
@@ -74,8 +61,11 @@ fn a_qualified_identity_is_not_checked_again() {
     let data = tempfile::tempdir().expect("temp dir");
     let gateway = Gateway::start(data.path(), &[]);
     let response = gateway.post_record(&example("home-volet2-pays-de-la-loire.json"), None);
-    let targets = response.json()["deliveries"].as_array().unwrap().len();
-    assert_eq!(targets, 1, "journal only");
+    assert_eq!(
+        targets(&response.json()),
+        ["journal", "dmp", "dmp"],
+        "no INS check"
+    );
 }
 
 #[test]
@@ -105,6 +95,11 @@ fn an_unavailable_teleservice_is_retried_then_dead_with_its_fault() {
     assert_eq!(ins["attempts"], 2);
     assert_eq!(ins["last_error"]["code"], "soap-fault:siram_40");
     assert_eq!(ins["last_error"]["class"], "retryable");
+    let dmp = deliveries(&view, "dmp");
+    assert_eq!(
+        dmp["state"], "waiting",
+        "released by a replay of the check: {view}"
+    );
 }
 
 #[test]

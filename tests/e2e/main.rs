@@ -6,4 +6,5 @@ mod support;
 mod api;
 mod crash;
 mod delivery;
+mod dmp;
 mod ins;

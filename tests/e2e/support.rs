@@ -98,7 +98,19 @@ impl Gateway {
         response.json()
     }
 
-    /// Waits until every delivery of the record has settled; returns the record view.
+    /// An artifact a delivery kept (`GET /v1/deliveries/{id}/artifacts/{name}`).
+    pub fn artifact(&self, delivery: &Value, name: &str) -> Response {
+        let id = delivery["id"].as_str().expect("delivery id");
+        self.request(
+            "GET",
+            &format!("/v1/deliveries/{id}/artifacts/{name}"),
+            &[],
+            b"",
+        )
+    }
+
+    /// Waits until every delivery of the record has settled (or waits on a dead one, which
+    /// only an operator's replay releases); returns the record view.
     pub fn wait_settled(&self, record: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
@@ -107,11 +119,12 @@ impl Gateway {
                 .as_array()
                 .expect("deliveries")
                 .iter()
-                .all(|d| {
-                    matches!(
-                        d["state"].as_str(),
-                        Some("delivered" | "declined" | "held" | "dead")
-                    )
+                .all(|d| match d["state"].as_str() {
+                    Some("delivered" | "declined" | "held" | "dead") => true,
+                    Some("waiting") => d["waiting_for"]
+                        .as_array()
+                        .is_some_and(|up| up.iter().all(|u| u["state"] == "dead")),
+                    _ => false,
                 });
             if settled {
                 return view;
@@ -247,4 +260,14 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(data.get(..size)?);
         data = data.get(size + 2..)?;
     }
+}
+
+/// The targets of the deliveries in a record view or an intake answer, in order.
+pub fn targets(view: &Value) -> Vec<String> {
+    view["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| d["target"].as_str().expect("target").to_string())
+        .collect()
 }

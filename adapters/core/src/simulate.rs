@@ -20,6 +20,15 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::tls::{self, IdentityFiles, TlsError};
 
+/// Where a test PKI keeps what the simulators use, relative to its directory.
+pub mod layout {
+    /// Intermediate and root: what client certificates and signatures must chain to.
+    pub const CHAIN: &str = "ca/chain.pem";
+    pub const CRL: &str = "ca/organisations.crl.pem";
+    pub const SERVER: &str = "server/localhost.pem";
+    pub const SERVER_KEY: &str = "server/localhost.key.pem";
+}
+
 /// The TLS files of a simulator.
 #[derive(Debug, Clone)]
 pub struct SimulatorTls {
@@ -30,15 +39,15 @@ pub struct SimulatorTls {
 }
 
 impl SimulatorTls {
-    /// The files of a test PKI laid out like `certs-example/`.
-    pub fn from_pki(pki: &Path, server: (&str, &str), chain: &str, crl: &str) -> SimulatorTls {
+    /// The files of a test PKI laid out like `certs-example/` ([`layout`]).
+    pub fn from_pki(pki: &Path) -> SimulatorTls {
         SimulatorTls {
             server: IdentityFiles {
-                certificate: pki.join(server.0),
-                key: pki.join(server.1),
+                certificate: pki.join(layout::SERVER),
+                key: pki.join(layout::SERVER_KEY),
             },
-            client_roots: pki.join(chain),
-            crl: Some(pki.join(crl)),
+            client_roots: pki.join(layout::CHAIN),
+            crl: Some(pki.join(layout::CRL)),
         }
     }
 

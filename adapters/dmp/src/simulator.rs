@@ -12,7 +12,6 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -53,8 +52,9 @@ pub struct DmpSimulator {
 }
 
 impl DmpSimulator {
-    /// `signatures`: the CA bundle VIHF and submission signatures must chain to.
-    pub fn new(files: &SimulatorTls, signatures: &Path) -> Result<DmpSimulator, TlsError> {
+    /// VIHF and submission signatures must chain to the CA bundle TLS clients chain to:
+    /// IGC-Santé issues both certificates of a structure.
+    pub fn new(files: &SimulatorTls) -> Result<DmpSimulator, TlsError> {
         let patients: serde_json::Value =
             serde_json::from_str(include_str!("../fixtures/patients.json"))
                 .expect("shipped patients");
@@ -66,7 +66,7 @@ impl DmpSimulator {
             .collect();
         Ok(DmpSimulator {
             acceptor: files.acceptor()?,
-            trust: Arc::new(Trust::from_pem(signatures)?),
+            trust: Arc::new(Trust::from_pem(&files.client_roots)?),
             state: Arc::new(Mutex::new(State {
                 patients,
                 documents: Vec::new(),

@@ -32,13 +32,8 @@ fn example() -> CrtRecord {
 
 async fn simulator() -> Running {
     tls::install_default_provider();
-    let files = SimulatorTls::from_pki(
-        &pki(),
-        ("server/localhost.pem", "server/localhost.key.pem"),
-        "ca/chain.pem",
-        "ca/organisations.crl.pem",
-    );
-    DmpSimulator::new(&files, &pki().join("ca/chain.pem"))
+    let files = SimulatorTls::from_pki(&pki());
+    DmpSimulator::new(&files)
         .expect("simulator TLS")
         .start(([127, 0, 0, 1], 0).into())
         .await

@@ -18,12 +18,7 @@ fn pki() -> PathBuf {
 
 async fn simulator() -> RunningInsi {
     tls::install_default_provider();
-    let files = SimulatorTls::from_pki(
-        &pki(),
-        ("server/localhost.pem", "server/localhost.key.pem"),
-        "ca/chain.pem",
-        "ca/organisations.crl.pem",
-    );
+    let files = SimulatorTls::from_pki(&pki());
     InsiSimulator::new(&files, Population::sandbox())
         .expect("simulator TLS")
         .start(([127, 0, 0, 1], 0).into())

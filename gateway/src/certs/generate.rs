@@ -18,8 +18,9 @@ pub const EXAMPLE_STRUCTURE: &str = "CRT EHPAD LES TILLEULS";
 /// example records.
 pub const EXAMPLE_ID_NAT_STRUCT: &str = "1720004563";
 
-const ROOT_NAME: &str = "TEST AC RACINE IGC-SANTE ELEMENTAIRE (CRT-GATEWAY)";
-const INTERMEDIATE_NAME: &str = "TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS (CRT-GATEWAY)";
+pub(super) const ROOT_NAME: &str = "TEST AC RACINE IGC-SANTE ELEMENTAIRE (CRT-GATEWAY)";
+pub(super) const INTERMEDIATE_NAME: &str =
+    "TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS (CRT-GATEWAY)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -74,7 +75,7 @@ impl Pki<'_> {
 }
 
 /// An RSA 2048 key, as IGC-Santé issues them.
-fn rsa_key() -> Result<KeyPair, GenerateError> {
+pub(super) fn rsa_key() -> Result<KeyPair, GenerateError> {
     let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
         .map_err(|e| GenerateError::Key(e.to_string()))?;
     let der = key
@@ -95,7 +96,7 @@ fn name(entries: &[(DnType, &str)]) -> DistinguishedName {
     dn
 }
 
-fn params(
+pub(super) fn params(
     dn: DistinguishedName,
     serial: u64,
     not_before: OffsetDateTime,
@@ -111,18 +112,37 @@ fn params(
     params
 }
 
-/// An organisation certificate's subject, IGC-Santé style.
+/// The example structure's certificate subject, IGC-Santé style.
 fn organisation(common_name: &str) -> DistinguishedName {
+    structure_name(EXAMPLE_STRUCTURE, EXAMPLE_ID_NAT_STRUCT, common_name)
+}
+
+/// An organisation certificate's subject: O the structure's name, OU its idNat_Struct,
+/// CN the application.
+pub(super) fn structure_name(
+    structure: &str,
+    id_nat_struct: &str,
+    common_name: &str,
+) -> DistinguishedName {
     name(&[
         (DnType::CountryName, "FR"),
-        (DnType::StateOrProvinceName, "Sarthe (72)"),
-        (DnType::OrganizationName, EXAMPLE_STRUCTURE),
-        (DnType::OrganizationalUnitName, EXAMPLE_ID_NAT_STRUCT),
+        (DnType::OrganizationName, structure),
+        (DnType::OrganizationalUnitName, id_nat_struct),
         (DnType::CommonName, common_name),
     ])
 }
 
-fn client_auth(mut params: CertificateParams) -> CertificateParams {
+/// The subject of the "organisations" intermediate.
+pub(super) fn intermediate_name() -> DistinguishedName {
+    name(&[
+        (DnType::CountryName, "FR"),
+        (DnType::OrganizationName, "CRT-GATEWAY TEST PKI"),
+        (DnType::OrganizationalUnitName, "IGC-SANTE ELEMENTAIRE TEST"),
+        (DnType::CommonName, INTERMEDIATE_NAME),
+    ])
+}
+
+pub(super) fn client_auth(mut params: CertificateParams) -> CertificateParams {
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
@@ -131,6 +151,14 @@ fn client_auth(mut params: CertificateParams) -> CertificateParams {
     params.crl_distribution_points = vec![CrlDistributionPoint {
         uris: vec!["http://127.0.0.1/crl/organisations.crl".into()],
     }];
+    params
+}
+
+pub(super) fn signing(mut params: CertificateParams) -> CertificateParams {
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
     params
 }
 
@@ -163,12 +191,7 @@ pub fn generate(out: &Path, not_before: OffsetDateTime) -> Result<GeneratedPki, 
 
     let intermediate_key = rsa_key()?;
     let mut intermediate = params(
-        name(&[
-            (DnType::CountryName, "FR"),
-            (DnType::OrganizationName, "CRT-GATEWAY TEST PKI"),
-            (DnType::OrganizationalUnitName, "IGC-SANTE ELEMENTAIRE TEST"),
-            (DnType::CommonName, INTERMEDIATE_NAME),
-        ]),
+        intermediate_name(),
         2,
         not_before,
         not_before + Duration::days(5479),
@@ -222,16 +245,12 @@ pub fn generate(out: &Path, not_before: OffsetDateTime) -> Result<GeneratedPki, 
     )?;
     pki.write(files::CLIENT_DER, auth.der())?;
 
-    let mut sign = params(
+    let sign = signing(params(
         organisation("CRT-TILLEULS-SIGNATURE"),
         102,
         not_before,
         leaf_until,
-    );
-    sign.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
+    ));
     pki.leaf(sign, &issuer, &chain, (files::SIGNING, files::SIGNING_KEY))?;
     pki.leaf(
         organisation_leaf("INSI-AUTO", 103),

@@ -8,9 +8,11 @@
 
 mod generate;
 mod inspect;
+mod issue;
 
 pub use generate::{GeneratedPki, generate};
 pub use inspect::{CertificateReport, Role, inspect_file};
+pub use issue::StructureIssuer;
 
 /// Where the files of a generated PKI live, relative to its directory. The sandbox, the
 /// tests and the README all name files through these.
@@ -19,10 +21,7 @@ pub mod files {
     pub const ROOT_KEY: &str = "ca/root.key.pem";
     pub const INTERMEDIATE: &str = "ca/organisations.pem";
     pub const INTERMEDIATE_KEY: &str = "ca/organisations.key.pem";
-    pub const CHAIN: &str = "ca/chain.pem";
-    pub const CRL: &str = "ca/organisations.crl.pem";
-    pub const SERVER: &str = "server/localhost.pem";
-    pub const SERVER_KEY: &str = "server/localhost.key.pem";
+    pub use crt_core::simulate::layout::{CHAIN, CRL, SERVER, SERVER_KEY};
     pub const CLIENT: &str = "crt/auth.pem";
     pub const CLIENT_DER: &str = "crt/auth.der";
     pub const CLIENT_KEY: &str = "crt/auth.key.pem";

@@ -1,0 +1,141 @@
+//! Certificates for any structure, issued on demand by the test PKI's intermediate.
+//!
+//! The DMP knows a structure by its certificate, so a record of a structure the sandbox has
+//! no certificate for could not be fed to the simulated DMP. The sandbox therefore issues
+//! the structure an authentication and a signing certificate, with the example structure's
+//! keys (no key generation, so issuance takes a millisecond), and keeps them under the
+//! data directory.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{Issuer, KeyPair};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use super::files;
+use super::generate::{client_auth, intermediate_name, params, signing, structure_name};
+use crt_dmp::config::StructureCertificates;
+
+pub struct StructureIssuer {
+    pki: PathBuf,
+    out: PathBuf,
+}
+
+impl StructureIssuer {
+    /// Issues with the intermediate of `pki` into `out/<idNat_Struct>/`.
+    pub fn new(pki: &Path, out: &Path) -> StructureIssuer {
+        StructureIssuer {
+            pki: pki.to_path_buf(),
+            out: out.to_path_buf(),
+        }
+    }
+
+    fn read(&self, file: &str) -> Result<String, String> {
+        std::fs::read_to_string(self.pki.join(file))
+            .map_err(|e| format!("{}: {e}", self.pki.join(file).display()))
+    }
+
+    fn key(&self, file: &str) -> Result<KeyPair, String> {
+        KeyPair::from_pem_and_sign_algo(&self.read(file)?, &rcgen::PKCS_RSA_SHA256)
+            .map_err(|e| format!("{file}: {e}"))
+    }
+
+    fn issue_files(&self, id_nat_struct: &str) -> Result<StructureCertificates, String> {
+        if !crt_core::certificate::looks_like_id_nat_struct(id_nat_struct) {
+            return Err(format!("{id_nat_struct} is not an idNat_Struct"));
+        }
+        let dir = self.out.join(id_nat_struct);
+        let client_certificate = dir.join("auth.pem");
+        let signing_certificate = dir.join("sign.pem");
+        let files = StructureCertificates {
+            client_certificate: client_certificate.clone(),
+            client_key: self.pki.join(files::CLIENT_KEY),
+            signing_certificate: signing_certificate.clone(),
+            signing_key: self.pki.join(files::SIGNING_KEY),
+            oid_root: None,
+        };
+        if client_certificate.is_file() && signing_certificate.is_file() {
+            return Ok(files);
+        }
+        let intermediate = self.read(files::INTERMEDIATE)?;
+        let issuer = Issuer::new(
+            params(
+                intermediate_name(),
+                2,
+                OffsetDateTime::UNIX_EPOCH,
+                OffsetDateTime::UNIX_EPOCH,
+            ),
+            self.key(files::INTERMEDIATE_KEY)?,
+        );
+        let now = OffsetDateTime::now_utc();
+        let (from, until) = (now - Duration::days(1), now + Duration::days(365));
+        let serial = serial_for(id_nat_struct);
+        let name = format!("CRT SANDBOX {id_nat_struct}");
+        let auth = client_auth(params(
+            structure_name(&name, id_nat_struct, "CRT-SANDBOX-GATEWAY"),
+            serial,
+            from,
+            until,
+        ))
+        .signed_by(&self.key(files::CLIENT_KEY)?, &issuer)
+        .map_err(|e| e.to_string())?;
+        let sign = signing(params(
+            structure_name(&name, id_nat_struct, "CRT-SANDBOX-SIGNATURE"),
+            serial + 1,
+            from,
+            until,
+        ))
+        .signed_by(&self.key(files::SIGNING_KEY)?, &issuer)
+        .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (path, cert) in [(&client_certificate, auth), (&signing_certificate, sign)] {
+            std::fs::write(path, format!("{}{intermediate}", cert.pem()))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(files)
+    }
+}
+
+/// A serial of its own for each structure, above those of `certs generate` and even (the
+/// signing certificate takes the next one).
+fn serial_for(id_nat_struct: &str) -> u64 {
+    let digest = Sha256::digest(id_nat_struct.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    ((u64::from_be_bytes(bytes) >> 2) | (1 << 32)) & !1
+}
+
+impl crt_dmp::identity::CertificateIssuer for StructureIssuer {
+    fn issue(&self, id_nat_struct: &str) -> Result<StructureCertificates, String> {
+        self.issue_files(id_nat_struct)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::{Role, inspect_file};
+
+    fn committed_pki() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example")
+    }
+
+    #[test]
+    fn issued_certificates_name_the_structure_and_chain_to_the_test_root() {
+        let out = tempfile::tempdir().expect("temp dir");
+        let issuer = StructureIssuer::new(&committed_pki(), out.path());
+        let files = issuer.issue_files("1110010030").expect("issued");
+        let report = inspect_file(&files.client_certificate, Some(Role::Client)).expect("read");
+        assert_eq!(report[0].id_nat_struct.as_deref(), Some("1110010030"));
+        assert!(report[0].warnings.is_empty(), "{:?}", report[0].warnings);
+        let chain = crt_core::tls::load_certificates(&files.signing_certificate).expect("PEM");
+        crt_dmp::rules::Trust::from_pem(&committed_pki().join(files::CHAIN))
+            .expect("trust")
+            .verify(&chain[0])
+            .expect("chains to the test root");
+        // A second request reuses what was issued.
+        let again = issuer.issue_files("1110010030").expect("issued");
+        assert_eq!(again, files);
+        assert!(issuer.issue_files("../etc").is_err());
+    }
+}

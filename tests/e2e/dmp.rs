@@ -1,0 +1,116 @@
+//! Feeding the DMP through the real binary: the gateway renders the documents a record
+//! asks for and submits them to its DMP simulator over mutual TLS, with a VIHF and a
+//! submission-set signature, and keeps what it sent.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Gateway, example};
+
+fn dmp_deliveries(view: &Value) -> Vec<Value> {
+    view["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["target"] == "dmp")
+        .cloned()
+        .collect()
+}
+
+fn submit(gateway: &Gateway, record: &Value) -> Value {
+    let response = gateway.post_record(&serde_json::to_vec(record).unwrap(), None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    gateway.wait_settled(&id, Duration::from_secs(30))
+}
+
+fn artifact(gateway: &Gateway, delivery: &Value, name: &str) -> String {
+    let response = gateway.artifact(delivery, name);
+    assert_eq!(response.status, 200, "{name}");
+    response.text()
+}
+
+#[test]
+fn the_dlu_and_the_plan_reach_the_dmp_and_a_resubmission_adds_nothing() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    let record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    let view = submit(&gateway, &record);
+    let dmp = dmp_deliveries(&view);
+    assert_eq!(dmp.len(), 2);
+    for delivery in &dmp {
+        assert_eq!(delivery["state"], "delivered", "{view}");
+    }
+    let dlu = &dmp[0];
+    assert!(
+        dlu["receipt"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("DLU-DOM")
+    );
+    let xml = artifact(&gateway, dlu, "dlu.xml");
+    assert!(xml.contains("<ClinicalDocument"));
+    assert!(
+        xml.contains("238047218104592"),
+        "the INS is in the document"
+    );
+    let request = artifact(&gateway, dlu, "iti41-request.mime");
+    assert!(request.contains("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"));
+    assert!(request.contains("saml2:Assertion"));
+    // The plan is version 2 and the DMP never had version 1: it goes in as new.
+    let plan = &dmp[1];
+    assert_eq!(
+        plan["receipt"]["details"]["replaced_version_unknown_to_dmp"],
+        true
+    );
+
+    let again = submit(&gateway, &record);
+    let dmp_again = dmp_deliveries(&again);
+    assert_eq!(dmp_again[0]["state"], "delivered", "{again}");
+    assert_eq!(
+        dmp_again[0]["receipt"]["details"]["unique_id"],
+        dlu["receipt"]["details"]["unique_id"]
+    );
+    let warnings = dmp_again[0]["receipt"]["details"]["warnings"]
+        .as_array()
+        .unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["code"] == "XDSDocumentUniqueIdError"),
+        "{again}"
+    );
+}
+
+#[test]
+fn opposition_declines_and_other_structures_get_sandbox_certificates() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    let mut record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    record["consents"]["dmp_feeding"] = serde_json::json!({
+        "decision": "opposed",
+        "recorded_at": "2026-03-01T10:00:00+01:00",
+        "recorded_by": "pro-mt"
+    });
+    let view = submit(&gateway, &record);
+    for delivery in dmp_deliveries(&view) {
+        assert_eq!(delivery["state"], "declined", "{view}");
+        assert!(delivery["artifacts"].as_array().is_none_or(Vec::is_empty));
+    }
+
+    let mut other: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    other["crt"]["finess_et"] = Value::from("720000025");
+    let view = submit(&gateway, &other);
+    for delivery in dmp_deliveries(&view) {
+        assert_eq!(delivery["state"], "delivered", "{view}");
+    }
+    assert!(
+        data.path()
+            .join("sandbox-structures/1720000025/auth.pem")
+            .is_file()
+    );
+}
