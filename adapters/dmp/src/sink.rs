@@ -35,11 +35,13 @@ impl DmpSink {
         }
     }
 
-    async fn send(
+    /// The document to send for `task`, and who sends it; `None` when the beneficiary
+    /// opposed feeding the DMP.
+    fn prepare(
         &self,
         task: &DeliveryTask,
         kind: DocumentKind,
-    ) -> Result<Receipt, DeliveryError> {
+    ) -> Result<Option<Prepared>, DeliveryError> {
         let record = &task.record;
         if record
             .consents
@@ -47,10 +49,7 @@ impl DmpSink {
             .as_ref()
             .is_some_and(|c| c.is_opposed())
         {
-            return Ok(Receipt::declined(
-                "not sent: the beneficiary opposed feeding the DMP (consents.dmp_feeding)",
-            )
-            .with_details(json!({ "reason": "opposition" })));
+            return Ok(None);
         }
         let ins = qualified_ins(task).ok_or_else(|| {
             DeliveryError::final_error(
@@ -70,19 +69,48 @@ impl DmpSink {
             "{}^{}",
             document.facility_type.code, document.facility_type.system
         );
-        let acting = Acting {
-            professional: &document.author,
-            sector: &sector,
-            ins: &ins,
+        Ok(Some(Prepared {
+            ins,
+            identity,
+            context,
+            document,
+            sector,
+        }))
+    }
+
+    /// The ITI-41 request this sink would send for `task`, built but not sent: what
+    /// `dmp envelope` shows.
+    pub fn envelope(
+        &self,
+        task: &DeliveryTask,
+        kind: DocumentKind,
+    ) -> Result<Option<(RenderedDocument, Built)>, DeliveryError> {
+        let Some(prepared) = self.prepare(task, kind)? else {
+            return Ok(None);
         };
-        let submit = Submit {
-            task,
-            identity: &identity,
-            acting: &acting,
-            document: &document,
-            context: &context,
+        let entry = Entry::for_document(&prepared.document, &task.record.consents.dmp_masking);
+        let built = prepared
+            .submit(task)
+            .build(&self.client, &self.config, entry)?;
+        Ok(Some((prepared.document, built)))
+    }
+
+    async fn send(
+        &self,
+        task: &DeliveryTask,
+        kind: DocumentKind,
+    ) -> Result<Receipt, DeliveryError> {
+        let record = &task.record;
+        let Some(prepared) = self.prepare(task, kind)? else {
+            return Ok(Receipt::declined(
+                "not sent: the beneficiary opposed feeding the DMP (consents.dmp_feeding)",
+            )
+            .with_details(json!({ "reason": "opposition" })));
         };
-        let entry = Entry::for_document(&document, &record.consents.dmp_masking);
+        let submit = prepared.submit(task);
+        let document = &prepared.document;
+        let model = document.model;
+        let entry = Entry::for_document(document, &record.consents.dmp_masking);
         let mut replaced_unknown = false;
         let (sent, outcome) = match submit
             .send(&self.client, &self.config, entry.clone())
@@ -130,7 +158,7 @@ impl DmpSink {
             "version": document.version,
             "replaces": if replaced_unknown { None } else { document.replaces.as_ref().map(|r| r.xds()) },
             "replaced_version_unknown_to_dmp": replaced_unknown,
-            "submission_set": sent.submission_set,
+            "submission_set": sent.built.submission_set,
             "warnings": warnings,
         }))
         .with_artifact(Artifact {
@@ -140,8 +168,8 @@ impl DmpSink {
         })
         .with_artifact(Artifact {
             name: "iti41-request.mime".into(),
-            media_type: sent.request.content_type.clone(),
-            content: sent.request.body,
+            media_type: sent.built.request.content_type.clone(),
+            content: sent.built.request.body,
         })
         .with_artifact(Artifact {
             name: "iti41-response.xml".into(),
@@ -151,7 +179,7 @@ impl DmpSink {
                 .unwrap_or_else(|| "application/soap+xml".into()),
             content: sent.answer.body.to_vec(),
         });
-        if let Some(bytes) = sent.signature {
+        if let Some(bytes) = sent.built.signature {
             receipt = receipt.with_artifact(Artifact {
                 name: "submission-signature.xml".into(),
                 media_type: "text/xml".into(),
@@ -162,6 +190,32 @@ impl DmpSink {
     }
 }
 
+/// What a submission is made of, once rendered.
+struct Prepared {
+    ins: crt_core::record::Ins,
+    identity: std::sync::Arc<StructureIdentity>,
+    context: RenderContext,
+    document: RenderedDocument,
+    /// `Secteur_Activite` of the VIHF: the document's facility type.
+    sector: String,
+}
+
+impl Prepared {
+    fn submit<'a>(&'a self, task: &'a DeliveryTask) -> Submit<'a> {
+        Submit {
+            task,
+            identity: &self.identity,
+            acting: Acting {
+                professional: &self.document.author,
+                sector: &self.sector,
+                ins: &self.ins,
+            },
+            document: &self.document,
+            context: &self.context,
+        }
+    }
+}
+
 /// The DMP's error for an association whose target it does not hold.
 const UNRESOLVED_REFERENCE: &str = "UnresolvedReferenceException";
 
@@ -169,28 +223,33 @@ const UNRESOLVED_REFERENCE: &str = "UnresolvedReferenceException";
 struct Submit<'a> {
     task: &'a DeliveryTask,
     identity: &'a StructureIdentity,
-    acting: &'a Acting<'a>,
+    acting: Acting<'a>,
     document: &'a RenderedDocument,
     context: &'a RenderContext,
 }
 
+/// An ITI-41 request, ready to send.
+pub struct Built {
+    pub submission_set: String,
+    pub request: encode::Request,
+    /// The submission-set signature document, when configured.
+    pub signature: Option<Vec<u8>>,
+}
+
 /// What was sent and answered.
 struct Sent {
-    submission_set: String,
-    request: encode::Request,
+    built: Built,
     answer: HttpAnswer,
-    signature: Option<Vec<u8>>,
 }
 
 impl Submit<'_> {
-    /// Sends `entry` (and the submission-set signature when configured). The outer error
-    /// is a failure to exchange; the inner one, the DMP's refusal.
-    async fn send(
+    /// The request for `entry` (and the submission-set signature when configured).
+    fn build(
         &self,
         client: &DmpClient,
         config: &DmpConfig,
         entry: Entry,
-    ) -> Result<(Sent, Result<Outcome, DeliveryError>), DeliveryError> {
+    ) -> Result<Built, DeliveryError> {
         let now = Utc::now();
         let document = self.document;
         let mut entries = vec![entry.clone()];
@@ -227,7 +286,7 @@ impl Submit<'_> {
             });
         }
         let vihf = client
-            .vihf(self.identity, self.acting)
+            .vihf(self.identity, &self.acting)
             .map_err(|e| DeliveryError::final_error("vihf", e.to_string()))?;
         let request = encode::provide_and_register(
             &submission,
@@ -236,19 +295,27 @@ impl Submit<'_> {
             &client.repository_url(),
             self.task.delivery_id,
         );
+        Ok(Built {
+            submission_set: submission.unique_id.clone(),
+            request,
+            signature: signature.map(|(_, bytes)| bytes),
+        })
+    }
+
+    /// Sends `entry`. The outer error is a failure to exchange; the inner one, the DMP's
+    /// refusal.
+    async fn send(
+        &self,
+        client: &DmpClient,
+        config: &DmpConfig,
+        entry: Entry,
+    ) -> Result<(Sent, Result<Outcome, DeliveryError>), DeliveryError> {
+        let built = self.build(client, config, entry)?;
         let (outcome, answer) = client
-            .provide_and_register(self.identity, &request)
+            .provide_and_register(self.identity, &built.request)
             .await
             .map_err(|e| e.into_delivery_error())?;
-        Ok((
-            Sent {
-                submission_set: submission.unique_id.clone(),
-                request,
-                answer,
-                signature: signature.map(|(_, bytes)| bytes),
-            },
-            outcome.into_result(),
-        ))
+        Ok((Sent { built, answer }, outcome.into_result()))
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`cda`]: CDA R2 documents: the DLU (EHPAD model DLU-EHPAD-DLU 2022.01 and home model
 //!   DLU-DOM) and the personalised support plan (no CI-SIS model exists: structured CDA on
 //!   the CI-SIS minimal structuring, see `docs/documents.md`);
+//! - [`check`]: structural and code checks of any CDA document (`validate FILE.xml`);
 //! - [`metadata`]: the XDS metadata of a document (the same for the DMP and for MSSanté's
 //!   XDM archives) and the ebRIM `SubmitObjectsRequest` that carries it.
 //!
@@ -10,6 +11,7 @@
 //! same bytes, so a repeated delivery sends an identical document (same hash, same size).
 
 pub mod cda;
+pub mod check;
 pub mod metadata;
 
 pub use cda::{CdaModel, RenderContext, RenderError, RenderedDocument, render};

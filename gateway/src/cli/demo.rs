@@ -119,7 +119,9 @@ async fn drive(gateway: &Gateway, files: &[PathBuf], out: &Path) -> Status {
     for (entry, record) in submitted.iter().zip(&records) {
         for delivery in record["deliveries"].as_array().into_iter().flatten() {
             let state = delivery["state"].as_str().unwrap_or("?");
-            if !matches!(state, "delivered" | "declined") {
+            // Held is an outcome: the gateway keeps what may not leave yet (an INS that is
+            // not qualified) until the DUI sends what releases it.
+            if !matches!(state, "delivered" | "declined" | "held") {
                 unsettled += 1;
             }
             rows.push(vec![
@@ -146,7 +148,7 @@ async fn drive(gateway: &Gateway, files: &[PathBuf], out: &Path) -> Status {
         out.display()
     );
     if unsettled > 0 || refused > 0 {
-        println!("{unsettled} delivery(ies) did not end delivered or declined");
+        println!("{unsettled} delivery(ies) did not end delivered, declined or held");
         Status::Found
     } else {
         Status::Ok
@@ -208,10 +210,7 @@ async fn write_artifacts(
     let mut summary = Vec::new();
     for (entry, record) in submitted.iter().zip(records) {
         for delivery in record["deliveries"].as_array().into_iter().flatten() {
-            let target = delivery["target"]
-                .as_str()
-                .unwrap_or("unknown")
-                .replace(':', "-");
+            let target = artifact_dir(delivery);
             let id = delivery["id"].as_str().unwrap_or_default();
             for artifact in delivery["artifacts"].as_array().into_iter().flatten() {
                 let name = artifact["name"].as_str().unwrap_or_default();
@@ -236,6 +235,17 @@ async fn write_artifacts(
     let text = serde_json::to_vec_pretty(&summary).map_err(|e| e.to_string())?;
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(written)
+}
+
+/// `<target>`, or `<target>-<document>` for a document, so that the deliveries of one
+/// record to one target do not write over each other.
+fn artifact_dir(delivery: &Value) -> String {
+    let target = delivery["target"].as_str().unwrap_or("unknown");
+    let name = match delivery["work"]["action"]["document"].as_str() {
+        Some(document) => format!("{target}-{document}"),
+        None => target.to_string(),
+    };
+    name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-")
 }
 
 fn default_examples() -> PathBuf {

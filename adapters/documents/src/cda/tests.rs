@@ -80,6 +80,15 @@ fn write_generated_documents_when_asked() {
     };
     let out = Path::new(&out);
     std::fs::create_dir_all(out).unwrap();
+    for (name, document) in example_documents() {
+        std::fs::write(out.join(name), &document.xml).unwrap();
+    }
+}
+
+/// Every document each example record can give, with a file name
+/// `<example>.<model>.xml`.
+pub(crate) fn example_documents() -> Vec<(String, RenderedDocument)> {
+    let mut documents = Vec::new();
     for name in [
         "home-volet2-pays-de-la-loire.json",
         "ehpad-emergency-room-occitanie.json",
@@ -90,12 +99,9 @@ fn write_generated_documents_when_asked() {
         for model in [CdaModel::DluEhpad, CdaModel::DluDom, CdaModel::Plan] {
             if let Ok(document) = render(&record, model, &ins(), &context) {
                 let stem = name.trim_end_matches(".json");
-                std::fs::write(
-                    out.join(format!("{stem}.{}.xml", model.slug())),
-                    &document.xml,
-                )
-                .unwrap();
+                documents.push((format!("{stem}.{}.xml", model.slug()), document));
             }
         }
     }
+    documents
 }
