@@ -12,7 +12,7 @@ use crt_ins::{InsConfig, InsSink, InsiClient};
 
 use crate::certs::files;
 use crate::config::Config;
-use crate::sandbox::{DMP, INSI, Sandbox};
+use crate::sandbox::{DMP, INSI, Sandbox, TestPki};
 use crate::sinks::journal::JournalSink;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,18 +71,7 @@ impl Registry {
             return Ok(config.sinks.dmp.clone());
         };
         let url = sandbox.url(DMP).ok_or(RegistryError::NoSimulator(DMP))?;
-        Ok(DmpConfig {
-            endpoint: Some(url.to_string()),
-            trust: Some(sandbox.pki.path(files::CHAIN)),
-            structures: vec![StructureCertificates {
-                client_certificate: sandbox.pki.path(files::CLIENT),
-                client_key: sandbox.pki.path(files::CLIENT_KEY),
-                signing_certificate: sandbox.pki.path(files::SIGNING),
-                signing_key: sandbox.pki.path(files::SIGNING_KEY),
-                oid_root: None,
-            }],
-            ..config.sinks.dmp.clone()
-        })
+        Ok(sandbox_dmp_config(&config.sinks.dmp, &sandbox.pki, url))
     }
 
     /// The INS configuration in use: as configured, or pointed at the sandbox's simulator
@@ -142,5 +131,21 @@ impl Registry {
             .map(|s| s.retry_policy().timeout)
             .max()
             .unwrap_or_default()
+    }
+}
+
+/// `base` pointed at the DMP at `url` with the test PKI's example structure.
+pub fn sandbox_dmp_config(base: &DmpConfig, pki: &TestPki, url: &str) -> DmpConfig {
+    DmpConfig {
+        endpoint: Some(url.to_string()),
+        trust: Some(pki.path(files::CHAIN)),
+        structures: vec![StructureCertificates {
+            client_certificate: pki.path(files::CLIENT),
+            client_key: pki.path(files::CLIENT_KEY),
+            signing_certificate: pki.path(files::SIGNING),
+            signing_key: pki.path(files::SIGNING_KEY),
+            oid_root: None,
+        }],
+        ..base.clone()
     }
 }

@@ -114,3 +114,61 @@ fn opposition_declines_and_other_structures_get_sandbox_certificates() {
             .is_file()
     );
 }
+
+/// Runs the binary from the repository root; returns (exit code, stdout).
+fn cli(args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_crt-gateway"))
+        .args(args)
+        .current_dir(crate::support::repo())
+        .output()
+        .expect("the command runs");
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.code(), text)
+}
+
+#[test]
+fn the_cli_renders_checks_and_builds_what_would_be_sent() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let record = "schemas/examples/home-volet2-pays-de-la-loire.json";
+    let dlu = out.path().join("dlu.xml");
+    let (code, text) = cli(&[
+        "dmp",
+        "render",
+        "--kind",
+        "dlu",
+        "--model",
+        "ehpad",
+        record,
+        "-o",
+        dlu.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("dlu-ehpad version 1"), "{text}");
+
+    let (code, text) = cli(&["validate", dlu.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("valid CDA document (dlu-ehpad)"), "{text}");
+    let broken = out.path().join("broken.xml");
+    let xml = std::fs::read_to_string(&dlu).unwrap();
+    std::fs::write(&broken, xml.replacen("<realmCode code=\"FR\"/>", "", 1)).unwrap();
+    let (code, text) = cli(&["validate", broken.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("/ClinicalDocument: realmCode"), "{text}");
+
+    let envelope = out.path().join("envelope");
+    let (code, text) = cli(&[
+        "dmp",
+        "envelope",
+        record,
+        "--kind",
+        "plan",
+        "-o",
+        envelope.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    let body = std::fs::read_to_string(envelope.join("iti41-request.mime")).unwrap();
+    assert!(body.contains("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"));
+    assert!(envelope.join("plan.xml").is_file());
+    assert!(envelope.join("submission-signature.xml").is_file());
+}

@@ -6,6 +6,7 @@
 
 mod certs;
 mod demo;
+mod dmp;
 mod ins;
 mod records;
 mod submit;
@@ -111,12 +112,17 @@ enum Command {
         #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
         url: String,
     },
-    /// Validate files offline: CRT records (JSON).
+    /// Validate files offline: CRT records (JSON) and CDA documents (XML).
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: validate::Format,
+    },
+    /// DMP: the documents and the request the gateway would send for a record.
+    Dmp {
+        #[command(subcommand)]
+        command: DmpCommand,
     },
     /// INS: check an INS number, search the INSi teleservice.
     Ins {
@@ -168,6 +174,35 @@ enum InsCommand {
 }
 
 #[derive(Subcommand)]
+enum DmpCommand {
+    /// Write the CDA document of a record (the DLU or the personalised plan).
+    Render {
+        record: PathBuf,
+        #[arg(long, value_enum)]
+        kind: dmp::Kind,
+        /// DLU model; by default EHPAD for a place in an EHPAD, DOM at home.
+        #[arg(long, value_enum)]
+        model: Option<dmp::Model>,
+        /// The structure's OID root (default: derived from its FINESS).
+        #[arg(long, value_name = "OID")]
+        oid_root: Option<String>,
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Write the exact ITI-41 multipart body (with its VIHF and submission-set signature)
+    /// that would be sent for a record, with the document and the signature beside it.
+    Envelope {
+        record: PathBuf,
+        #[arg(long, value_enum, default_value = "dlu")]
+        kind: dmp::Kind,
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum CertsCommand {
     /// Write a test PKI shaped like IGC-Santé (tests and sandbox only).
     Generate {
@@ -194,6 +229,16 @@ pub fn main() -> ExitCode {
         Command::Ins {
             command: InsCommand::CheckNir { number, oid },
         } => ins::check_nir(&number, oid.as_deref()),
+        Command::Dmp {
+            command:
+                DmpCommand::Render {
+                    record,
+                    kind,
+                    model,
+                    oid_root,
+                    out,
+                },
+        } => dmp::render_document(&record, kind, model, oid_root.as_deref(), &out),
         Command::Schema => {
             match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
                 Ok(text) => {
@@ -242,6 +287,15 @@ fn runtime(command: Command) -> Status {
             } => submit::run(&input, &url, concurrency).await,
             Command::Status { id, url, json } => records::status(id, &url, json).await,
             Command::Replay { id, url } => records::replay(id, &url).await,
+            Command::Dmp {
+                command:
+                    DmpCommand::Envelope {
+                        record,
+                        kind,
+                        out,
+                        config,
+                    },
+            } => dmp::envelope(&record, kind, &out, config).await,
             Command::Ins {
                 command:
                     InsCommand::Search {
@@ -270,6 +324,9 @@ fn runtime(command: Command) -> Status {
             | Command::Schema
             | Command::Ins {
                 command: InsCommand::CheckNir { .. },
+            }
+            | Command::Dmp {
+                command: DmpCommand::Render { .. },
             } => Status::Failed,
         }
     })

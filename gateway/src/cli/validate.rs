@@ -1,4 +1,5 @@
-//! `validate FILE…`: offline checks of CRT records.
+//! `validate FILE…`: offline checks of CRT records (JSON) and CDA documents (XML, told by
+//! their first non-blank character).
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ pub enum Format {
 #[derive(Serialize)]
 struct FileReport {
     file: String,
-    kind: &'static str,
+    kind: String,
     valid: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -66,7 +67,7 @@ pub fn run(files: &[PathBuf], format: Format) -> Status {
 fn check(file: &Path, validator: &RecordValidator) -> FileReport {
     let mut report = FileReport {
         file: file.display().to_string(),
-        kind: "CRT record",
+        kind: "CRT record".into(),
         valid: false,
         error: None,
         violations: Vec::new(),
@@ -88,6 +89,18 @@ fn check(file: &Path, validator: &RecordValidator) -> FileReport {
             return report;
         }
     };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+        || bytes.starts_with(b"\xEF\xBB\xBF<")
+    {
+        let checked = crt_documents::check::check(&bytes);
+        report.kind = match checked.model {
+            Some(model) => format!("CDA document ({model})"),
+            None => "CDA document".into(),
+        };
+        report.valid = checked.problems.is_empty();
+        report.violations = checked.problems;
+        return report;
+    }
     match validator.parse(&bytes) {
         Ok(_) => report.valid = true,
         Err(RecordError::Invalid(violations)) => report.violations = violations,

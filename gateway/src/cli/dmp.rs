@@ -1,0 +1,202 @@
+//! `dmp render` and `dmp envelope`: what the gateway would send to the DMP for a record,
+//! produced offline.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crt_core::CrtRecord;
+use crt_core::record::{Action, Channel, DocumentKind};
+use crt_core::sink::{DeliveryTask, Work};
+use crt_dmp::{DmpClient, DmpSink};
+use crt_documents::{CdaModel, RenderContext, render};
+use uuid::Uuid;
+
+use super::{Status, load_config};
+use crate::certs::StructureIssuer;
+use crate::config::Config;
+use crate::registry::sandbox_dmp_config;
+use crate::sandbox::TestPki;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Dlu,
+    Plan,
+}
+
+impl From<Kind> for DocumentKind {
+    fn from(kind: Kind) -> DocumentKind {
+        match kind {
+            Kind::Dlu => DocumentKind::Dlu,
+            Kind::Plan => DocumentKind::Plan,
+        }
+    }
+}
+
+/// The DLU model, when it should not follow the record's placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Model {
+    Ehpad,
+    Dom,
+}
+
+fn failed(error: impl std::fmt::Display) -> Status {
+    eprintln!("error: {error}");
+    Status::Failed
+}
+
+/// Reads and validates a record with the gateway's own rules.
+fn read_record(path: &Path) -> Result<CrtRecord, Status> {
+    let bytes = std::fs::read(path).map_err(|e| failed(format!("{}: {e}", path.display())))?;
+    crate::server::record_validator()
+        .parse(&bytes)
+        .map_err(|e| {
+            eprintln!("{}: {e}", path.display());
+            if let crt_core::RecordError::Invalid(violations) = e {
+                for violation in violations {
+                    eprintln!("  {violation}");
+                }
+            }
+            Status::Found
+        })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Status> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| failed(format!("{}: {e}", parent.display())))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| failed(format!("{}: {e}", path.display())))
+}
+
+pub fn render_document(
+    record: &Path,
+    kind: Kind,
+    model: Option<Model>,
+    oid_root: Option<&str>,
+    out: &Path,
+) -> Status {
+    let record = match read_record(record) {
+        Ok(record) => record,
+        Err(status) => return status,
+    };
+    let Some(ins) = record.beneficiary.ins.clone() else {
+        return failed("the record has no INS: the documents identify the beneficiary by it");
+    };
+    if record.beneficiary.identity_status != crt_core::record::IdentityStatus::Qualified {
+        eprintln!(
+            "note: the identity is {}: the gateway sends this document only once it is qualified",
+            record.beneficiary.identity_status.code()
+        );
+    }
+    let model = match (kind, model) {
+        (Kind::Plan, Some(_)) => return failed("--model applies to the DLU only"),
+        (Kind::Dlu, Some(Model::Ehpad)) => CdaModel::DluEhpad,
+        (Kind::Dlu, Some(Model::Dom)) => CdaModel::DluDom,
+        (kind, None) => CdaModel::for_record(kind.into(), record.beneficiary.placement),
+    };
+    let context = RenderContext::for_record(&record, oid_root);
+    let document = match render(&record, model, &ins, &context) {
+        Ok(document) => document,
+        Err(e) => return failed(e),
+    };
+    if let Err(status) = write(out, &document.xml) {
+        return status;
+    }
+    println!(
+        "{}: {} version {}, id {}, {} bytes",
+        out.display(),
+        model.slug(),
+        document.version,
+        document.id.xds(),
+        document.xml.len()
+    );
+    Status::Ok
+}
+
+pub async fn envelope(
+    record_path: &Path,
+    kind: Kind,
+    out: &Path,
+    config: Option<PathBuf>,
+) -> Status {
+    let config = match load_config(config) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let record = match read_record(record_path) {
+        Ok(record) => record,
+        Err(status) => return status,
+    };
+    crt_core::tls::install_default_provider();
+    let sink = match offline_sink(&config, out) {
+        Ok(sink) => sink,
+        Err(e) => return failed(e),
+    };
+    let task = DeliveryTask {
+        delivery_id: Uuid::now_v7(),
+        record_id: Uuid::now_v7(),
+        attempt: 1,
+        work: Work::Action {
+            action: Action::SendDocument {
+                document: kind.into(),
+                to: vec![Channel::Dmp],
+            },
+        },
+        record: Arc::new(record),
+        upstream: Vec::new(),
+    };
+    let (document, built) = match sink.envelope(&task, kind.into()) {
+        Ok(Some(built)) => built,
+        Ok(None) => {
+            println!("nothing to send: the beneficiary opposed feeding the DMP");
+            return Status::Found;
+        }
+        Err(e) => {
+            println!("not sendable: {} ({})", e.message, e.code);
+            return Status::Found;
+        }
+    };
+    let mut files = vec![
+        (format!("{}.xml", document.model.slug()), document.xml),
+        ("iti41-request.mime".to_string(), built.request.body),
+        (
+            "iti41-request.content-type".to_string(),
+            built.request.content_type.into_bytes(),
+        ),
+    ];
+    if let Some(signature) = built.signature {
+        files.push(("submission-signature.xml".into(), signature));
+    }
+    for (name, bytes) in &files {
+        if let Err(status) = write(&out.join(name), bytes) {
+            return status;
+        }
+    }
+    println!(
+        "{}: ITI-41 request for submission set {} ({} files)",
+        out.display(),
+        built.submission_set,
+        files.len()
+    );
+    Status::Ok
+}
+
+/// A DMP sink that is only asked to build requests: the configured certificates, or in
+/// the sandbox the test PKI's (issuing them to other structures under `out/.certs`).
+fn offline_sink(config: &Config, out: &Path) -> Result<DmpSink, String> {
+    let sandbox = config.sandbox.enabled;
+    let dmp = if sandbox {
+        let pki = TestPki::open(&config.sandbox.certs_dir).map_err(|e| e.to_string())?;
+        sandbox_dmp_config(&config.sinks.dmp, &pki, "https://localhost/dmp")
+    } else {
+        config.sinks.dmp.clone()
+    };
+    let mut client = DmpClient::from_config(&dmp).map_err(|e| e.to_string())?;
+    if sandbox {
+        client = client.with_issuer(Arc::new(StructureIssuer::new(
+            &config.sandbox.certs_dir,
+            &out.join(".certs"),
+        )));
+    }
+    Ok(DmpSink::new(client, &dmp))
+}
