@@ -1,1 +1,66 @@
-fn main() {}
+//! `cargo bench -p crt-documents`: CDA rendering of each model, XDS metadata, and the
+//! CDA checks of `validate`, on the example records.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crt_core::CrtRecord;
+use crt_core::record::{Ins, InsOid};
+use crt_documents::metadata::{Entry, Submission};
+use crt_documents::{CdaModel, RenderContext, render};
+use uuid::Uuid;
+
+fn example(name: &str) -> CrtRecord {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/examples")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(path).expect("example")).expect("record")
+}
+
+fn benches(c: &mut Criterion) {
+    let record = example("home-volet2-pays-de-la-loire.json");
+    let ins = Ins {
+        number: "238047218104592".into(),
+        oid: InsOid::TestNir,
+    };
+    let context = RenderContext::for_record(&record, None);
+    let mut group = c.benchmark_group("render");
+    group.throughput(Throughput::Elements(1));
+    for model in [CdaModel::DluEhpad, CdaModel::DluDom, CdaModel::Plan] {
+        group.bench_function(model.slug(), |b| {
+            b.iter(|| render(black_box(&record), model, &ins, &context).expect("rendered"))
+        });
+    }
+    group.finish();
+
+    let document = render(&record, CdaModel::DluDom, &ins, &context).expect("rendered");
+    let mut group = c.benchmark_group("metadata");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("submit_objects_request", |b| {
+        b.iter(|| {
+            let entry = Entry::for_document(black_box(&document), &[]);
+            let submission = Submission::new(
+                Uuid::nil(),
+                &context.oid_root,
+                chrono::Utc::now(),
+                &document,
+                vec![entry],
+            );
+            let mut w = crt_core::xml::XmlWriter::new();
+            submission.write(&mut w);
+            w.finish()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("check");
+    group.throughput(Throughput::Bytes(document.xml.len() as u64));
+    group.bench_function("dlu-dom", |b| {
+        b.iter(|| crt_documents::check::check(black_box(&document.xml)))
+    });
+    group.finish();
+}
+
+criterion_group!(documents, benches);
+criterion_main!(documents);
