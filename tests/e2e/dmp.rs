@@ -172,3 +172,19 @@ fn the_cli_renders_checks_and_builds_what_would_be_sent() {
     assert!(envelope.join("plan.xml").is_file());
     assert!(envelope.join("submission-signature.xml").is_file());
 }
+
+#[test]
+fn the_mhd_transport_delivers_the_same_documents_as_a_fhir_bundle() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[("CRT_GATEWAY_SINKS__DMP__TRANSPORT", "mhd")]);
+    let record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    let view = submit(&gateway, &record);
+    for delivery in dmp_deliveries(&view) {
+        assert_eq!(delivery["state"], "delivered", "{view}");
+        let bundle: Value =
+            serde_json::from_str(&artifact(&gateway, &delivery, "iti65-request.json")).unwrap();
+        assert_eq!(bundle["resourceType"], "Bundle");
+        assert_eq!(bundle["type"], "transaction");
+    }
+}

@@ -1,6 +1,7 @@
 //! `cargo bench -p crt-dmp`: what each DMP submission costs the gateway before the
 //! network: the VIHF (one RSA signature), the submission-set signature (one more), and
-//! the whole ITI-41 request (render, metadata, both signatures, MTOM).
+//! the whole ITI-41 request (render, metadata, both signatures, MTOM), and the ITI-65
+//! bundle (render, metadata, JSON, read back into the FHIR model).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,14 @@ fn benches(c: &mut Criterion) {
         })
     });
     let sink = DmpSink::new(DmpClient::from_config(&config).expect("client"), &config);
+    let mhd_config = DmpConfig {
+        transport: crt_dmp::config::Transport::Mhd,
+        ..config.clone()
+    };
+    let mhd = DmpSink::new(
+        DmpClient::from_config(&mhd_config).expect("client"),
+        &mhd_config,
+    );
     for kind in [DocumentKind::Dlu, DocumentKind::Plan] {
         let task = DeliveryTask {
             delivery_id: Uuid::now_v7(),
@@ -84,6 +93,9 @@ fn benches(c: &mut Criterion) {
         };
         group.bench_function(format!("iti41_envelope_{}", kind.as_str()), |b| {
             b.iter(|| sink.envelope(black_box(&task), kind).expect("built"))
+        });
+        group.bench_function(format!("iti65_bundle_{}", kind.as_str()), |b| {
+            b.iter(|| mhd.envelope(black_box(&task), kind).expect("built"))
         });
     }
     group.finish();

@@ -146,6 +146,69 @@ pub fn provide_and_register(
     registry_response(response)
 }
 
+/// ITI-65's answer: a `transaction-response` Bundle, or an OperationOutcome whose issues
+/// carry the XDS error codes (PDSm). An entry answered `200` rather than `201` was already
+/// stored.
+pub fn provide_bundle(status: u16, body: &[u8]) -> Result<Outcome, AnswerError> {
+    if body.len() > LIMITS.max_bytes {
+        return Err(AnswerError::Unexpected("answer too large".into()));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AnswerError::Unexpected(format!("not JSON: {e}")))?;
+    match value["resourceType"].as_str() {
+        Some("Bundle") if (200..300).contains(&status) => {
+            let again = value["entry"].as_array().into_iter().flatten().any(|e| {
+                e["response"]["status"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("200"))
+            });
+            Ok(if again {
+                Outcome {
+                    status: Status::PartialSuccess,
+                    errors: vec![RegistryError {
+                        code: "XDSDocumentUniqueIdError".into(),
+                        context: "already stored with the same content".into(),
+                        warning: true,
+                    }],
+                }
+            } else {
+                Outcome {
+                    status: Status::Success,
+                    errors: Vec::new(),
+                }
+            })
+        }
+        Some("OperationOutcome") => Ok(Outcome {
+            status: if (200..300).contains(&status) {
+                Status::Success
+            } else {
+                Status::Failure
+            },
+            errors: value["issue"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|issue| RegistryError {
+                    code: issue["details"]["coding"][0]["code"]
+                        .as_str()
+                        .or(issue["code"].as_str())
+                        .unwrap_or("processing")
+                        .to_string(),
+                    context: issue["diagnostics"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    warning: !matches!(issue["severity"].as_str(), Some("error" | "fatal")),
+                })
+                .collect(),
+        }),
+        other => Err(AnswerError::Unexpected(format!(
+            "HTTP {status} with a {} resource",
+            other.unwrap_or("non-FHIR")
+        ))),
+    }
+}
+
 /// A document entry found by ITI-18.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {

@@ -182,6 +182,34 @@ impl DmpClient {
         Ok((outcome, answer))
     }
 
+    pub fn fhir_url(&self) -> String {
+        format!("{}/fhir", self.endpoint)
+    }
+
+    /// ITI-65: posts a PDSm bundle. A server error is retried; any other answer is read.
+    pub async fn provide_bundle(
+        &self,
+        identity: &StructureIdentity,
+        request: &Request,
+    ) -> Result<(Outcome, HttpAnswer), DmpError> {
+        let answer = identity
+            .http
+            .post(
+                &self.fhir_url(),
+                &[
+                    ("content-type", &request.content_type),
+                    ("accept", "application/fhir+json"),
+                ],
+                Bytes::from(request.body.clone()),
+            )
+            .await?;
+        if answer.status.is_server_error() {
+            return Err(DmpError::Status(answer.status.as_u16()));
+        }
+        let outcome = answer::provide_bundle(answer.status.as_u16(), &answer.body)?;
+        Ok((outcome, answer))
+    }
+
     /// ITI-18 FindDocuments: the patient's approved documents.
     pub async fn find(
         &self,

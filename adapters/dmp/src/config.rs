@@ -21,6 +21,9 @@ pub struct DmpConfig {
     /// structure by the certificate it authenticates with, so each CRT brings its own; the
     /// structure an entry serves is read from its certificates.
     pub structures: Vec<StructureCertificates>,
+    /// `xds`: ITI-41 (SOAP, MTOM, VIHF, submission-set signature), what the DMP takes;
+    /// `mhd`: ITI-65 (FHIR PDSm bundle to `<endpoint>/fhir`), for recipients that take FHIR.
+    pub transport: Transport,
     pub vihf_version: VihfVersion,
     /// `LPS_ID` (this installation) and `LPS_ID_HOMOLOGATION_DMP` (the DMP homologation
     /// number of the software).
@@ -39,6 +42,7 @@ impl Default for DmpConfig {
             endpoint: None,
             trust: None,
             structures: Vec::new(),
+            transport: Transport::Xds,
             vihf_version: VihfVersion::V3,
             lps_id: "crt-gateway-1".into(),
             homologation: "SANDBOX-HOMOLOGATION".into(),
@@ -52,6 +56,14 @@ impl Default for DmpConfig {
             },
         }
     }
+}
+
+/// How documents travel to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Xds,
+    Mhd,
 }
 
 /// One structure's certificates: authentication (ORG AUTH_CLI) for mutual TLS, signature

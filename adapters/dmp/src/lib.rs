@@ -17,6 +17,7 @@ pub mod config;
 pub mod dsig;
 pub mod encode;
 pub mod identity;
+pub mod mhd;
 pub mod rules;
 pub mod simulator;
 pub mod sink;

@@ -141,7 +141,7 @@ impl ValueSets {
         ValueSets { sets }
     }
 
-    fn allows(&self, set: &str, scheme: &str, code: &str) -> bool {
+    pub fn allows(&self, set: &str, scheme: &str, code: &str) -> bool {
         self.sets
             .iter()
             .find(|(name, _)| name == set)

@@ -15,9 +15,10 @@ use serde_json::json;
 
 use crate::answer::Outcome;
 use crate::client::{Acting, DmpClient};
-use crate::config::DmpConfig;
+use crate::config::{DmpConfig, Transport};
 use crate::encode::{self, Attachment};
 use crate::identity::StructureIdentity;
+use crate::mhd;
 use crate::xades;
 
 pub const TARGET: &str = "dmp";
@@ -132,6 +133,10 @@ impl DmpSink {
             }
             (_, Err(error)) => return Err(error),
         };
+        let names = match self.config.transport {
+            Transport::Xds => ("iti41-request.mime", "iti41-response.xml"),
+            Transport::Mhd => ("iti65-request.json", "iti65-response.json"),
+        };
         let warnings: Vec<_> = outcome
             .errors
             .iter()
@@ -167,12 +172,12 @@ impl DmpSink {
             content: document.xml.clone(),
         })
         .with_artifact(Artifact {
-            name: "iti41-request.mime".into(),
+            name: names.0.into(),
             media_type: sent.built.request.content_type.clone(),
             content: sent.built.request.body,
         })
         .with_artifact(Artifact {
-            name: "iti41-response.xml".into(),
+            name: names.1.into(),
             media_type: sent
                 .answer
                 .content_type
@@ -252,6 +257,29 @@ impl Submit<'_> {
     ) -> Result<Built, DeliveryError> {
         let now = Utc::now();
         let document = self.document;
+        if config.transport == Transport::Mhd {
+            let submission = Submission::new(
+                self.task.delivery_id,
+                &self.context.oid_root,
+                now,
+                document,
+                vec![entry.clone()],
+            );
+            let bundle = mhd::provide_bundle(&submission, document, &entry, self.context);
+            let body = serde_json::to_vec(&bundle)
+                .map_err(|e| DeliveryError::final_error("mhd", e.to_string()))?;
+            // What leaves is what fhir-sdk's R4B model reads.
+            mhd::read_bundle(&body)
+                .map_err(|e| DeliveryError::final_error("mhd", e.to_string()))?;
+            return Ok(Built {
+                submission_set: submission.unique_id,
+                request: encode::Request {
+                    content_type: "application/fhir+json".into(),
+                    body,
+                },
+                signature: None,
+            });
+        }
         let mut entries = vec![entry.clone()];
         let mut signature = None;
         if config.sign_submission {
@@ -311,10 +339,15 @@ impl Submit<'_> {
         entry: Entry,
     ) -> Result<(Sent, Result<Outcome, DeliveryError>), DeliveryError> {
         let built = self.build(client, config, entry)?;
-        let (outcome, answer) = client
-            .provide_and_register(self.identity, &built.request)
-            .await
-            .map_err(|e| e.into_delivery_error())?;
+        let exchange = match config.transport {
+            Transport::Xds => {
+                client
+                    .provide_and_register(self.identity, &built.request)
+                    .await
+            }
+            Transport::Mhd => client.provide_bundle(self.identity, &built.request).await,
+        };
+        let (outcome, answer) = exchange.map_err(|e| e.into_delivery_error())?;
         Ok((Sent { built, answer }, outcome.into_result()))
     }
 }

@@ -360,6 +360,19 @@ fn certificates_of_two_structures_in_one_entry_are_a_setup_error() {
     assert!(error.to_string().contains("1720004563"), "{error}");
 }
 
+/// An HTTPS client with the example structure's TLS certificate, for raw requests.
+fn structure_client() -> HttpsClient {
+    let identity = tls::IdentityFiles {
+        certificate: pki().join("crt/auth.pem"),
+        key: pki().join("crt/auth.key.pem"),
+    };
+    HttpsClient::new(
+        tls::client_config(&pki().join("ca/chain.pem"), Some(&identity)).expect("TLS"),
+        std::time::Duration::from_secs(10),
+        1 << 20,
+    )
+}
+
 /// Posts a recorded request again after `tamper` changed it.
 async fn replay_tampered(
     sim: &Running,
@@ -373,16 +386,7 @@ async fn replay_tampered(
         .expect("request");
     let mut body = request.content.clone();
     tamper(&mut body);
-    let identity = tls::IdentityFiles {
-        certificate: pki().join("crt/auth.pem"),
-        key: pki().join("crt/auth.key.pem"),
-    };
-    let client = HttpsClient::new(
-        tls::client_config(&pki().join("ca/chain.pem"), Some(&identity)).expect("TLS"),
-        std::time::Duration::from_secs(10),
-        1 << 20,
-    );
-    let answer = client
+    let answer = structure_client()
         .post(
             &sim.url("/repository"),
             &[("content-type", &request.media_type)],
@@ -448,5 +452,91 @@ async fn tampered_submissions_are_refused() {
     // The real request, untouched, is the same document again: accepted with a warning.
     let answer = text(replay_tampered(&sim, &receipt, |_| {}).await);
     assert!(answer.contains("PartialSuccess"), "{answer}");
+    sim.task.abort();
+}
+
+fn mhd_sink(sim: &Running) -> DmpSink {
+    sink_with(&DmpConfig {
+        transport: crt_dmp::config::Transport::Mhd,
+        ..config(sim, vec![structure("crt/auth", "crt/sign")])
+    })
+}
+
+#[tokio::test]
+async fn an_mhd_bundle_is_stored_like_an_iti41_submission() {
+    let sim = simulator().await;
+    let sink = mhd_sink(&sim);
+    let mut task = task(example(), DocumentKind::Dlu);
+    let receipt = sink.deliver(&task).await.expect("delivered");
+    assert_eq!(receipt.outcome, Outcome::Delivered);
+    let bundle: serde_json::Value =
+        serde_json::from_slice(artifact(&receipt, "iti65-request.json")).expect("JSON");
+    assert_eq!(bundle["type"], "transaction");
+    assert_eq!(bundle["entry"].as_array().map(Vec::len), Some(3));
+    let unique_id = detail(&receipt, "unique_id").to_string();
+    let reader = Reader::new(&sim);
+    assert!(
+        reader
+            .entries()
+            .await
+            .contains(&(unique_id.clone(), APPROVED.to_string()))
+    );
+    assert_eq!(
+        reader.retrieve(&unique_id).await.expect("ITI-43"),
+        artifact(&receipt, "dlu.xml")
+    );
+
+    task.attempt = 2;
+    let again = sink.deliver(&task).await.expect("second attempt");
+    assert_eq!(
+        again.details["warnings"][0]["code"],
+        "XDSDocumentUniqueIdError"
+    );
+
+    let mut unknown = example();
+    unknown.beneficiary.ins.as_mut().expect("INS").number = with_key("2380472181046");
+    let error = refused(sink.deliver(&self::task(unknown, DocumentKind::Dlu)).await);
+    assert_eq!(error.code, "XDSUnknownPatientId");
+    sim.task.abort();
+}
+
+#[tokio::test]
+async fn a_tampered_mhd_bundle_is_refused() {
+    let sim = simulator().await;
+    let receipt = mhd_sink(&sim)
+        .deliver(&task(example(), DocumentKind::Plan))
+        .await
+        .expect("delivered");
+    let request = artifact(&receipt, "iti65-request.json");
+    let post = async |body: Vec<u8>| {
+        structure_client()
+            .post(
+                &sim.url("/fhir"),
+                &[("content-type", "application/fhir+json")],
+                Bytes::from(body),
+            )
+            .await
+            .expect("answer")
+    };
+    let mut bundle: serde_json::Value = serde_json::from_slice(request).expect("JSON");
+    bundle["entry"][1]["resource"]["content"][0]["attachment"]["hash"] =
+        serde_json::Value::from("AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    let answer = post(serde_json::to_vec(&bundle).unwrap()).await;
+    assert_eq!(answer.status.as_u16(), 400);
+    assert!(String::from_utf8_lossy(&answer.body).contains("hash is not the SHA-1"));
+
+    let mut bundle: serde_json::Value = serde_json::from_slice(request).expect("JSON");
+    bundle["type"] = serde_json::Value::from("batch");
+    bundle["entry"][1]["resource"]["type"]["coding"][0]["code"] =
+        serde_json::Value::from("99999-9");
+    let answer = post(serde_json::to_vec(&bundle).unwrap()).await;
+    let text = String::from_utf8_lossy(&answer.body).into_owned();
+    assert!(
+        text.contains("type transaction") && text.contains("typeCode"),
+        "{text}"
+    );
+
+    let answer = post(b"{\"resourceType\": \"Bundle\", \"entry\": [".to_vec()).await;
+    assert_eq!(answer.status.as_u16(), 400);
     sim.task.abort();
 }

@@ -156,11 +156,15 @@ pub async fn envelope(
             return Status::Found;
         }
     };
+    let request = match config.sinks.dmp.transport {
+        crt_dmp::config::Transport::Xds => "iti41-request.mime",
+        crt_dmp::config::Transport::Mhd => "iti65-request.json",
+    };
     let mut files = vec![
         (format!("{}.xml", document.model.slug()), document.xml),
-        ("iti41-request.mime".to_string(), built.request.body),
+        (request.to_string(), built.request.body),
         (
-            "iti41-request.content-type".to_string(),
+            format!("{request}.content-type"),
             built.request.content_type.into_bytes(),
         ),
     ];
@@ -173,7 +177,7 @@ pub async fn envelope(
         }
     }
     println!(
-        "{}: ITI-41 request for submission set {} ({} files)",
+        "{}: {request} for submission set {} ({} files)",
         out.display(),
         built.submission_set,
         files.len()

@@ -29,6 +29,8 @@ use crate::answer::{FAILURE, PARTIAL, SEVERITY_ERROR, SEVERITY_WARNING, SUCCESS}
 use crate::encode::{ACTION_QUERY, ACTION_RETRIEVE, FIND_DOCUMENTS, QUERY, RS, XDSB, XOP};
 use crate::rules::{self, Problem, Refusal, Trust, ValueSets};
 
+mod mhd;
+
 /// The repository's unique id (a UUID-derived OID).
 pub const REPOSITORY: &str = "2.25.156123189632437896510427162452613451911";
 const APPROVED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
@@ -56,7 +58,7 @@ impl DmpSimulator {
     /// IGC-Santé issues both certificates of a structure.
     pub fn new(files: &SimulatorTls) -> Result<DmpSimulator, TlsError> {
         let patients: serde_json::Value =
-            serde_json::from_str(include_str!("../fixtures/patients.json"))
+            serde_json::from_str(include_str!("../../fixtures/patients.json"))
                 .expect("shipped patients");
         let patients = patients["patients"]
             .as_array()
@@ -101,6 +103,9 @@ async fn handle(
         });
     }
     let path = request.uri().path().to_string();
+    if path.trim_end_matches('/') == "/fhir" {
+        return mhd::provide(request, state, value_sets).await;
+    }
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -171,17 +176,44 @@ fn provide(
             &[],
         );
     };
-    if !state.patients.contains(&submitted.patient_id) {
-        return registry_response(
-            FAILURE,
-            &[problem("XDSUnknownPatientId", "the patient has no DMP")],
-            &[],
-        );
+    let warnings = match store(
+        &mut state,
+        &submitted.patient_id,
+        &submitted.entries,
+        &submitted.replaces,
+    ) {
+        Ok(warnings) => warnings,
+        Err(errors) => return registry_response(FAILURE, &errors, &[]),
+    };
+    registry_response(
+        if warnings.is_empty() {
+            SUCCESS
+        } else {
+            PARTIAL
+        },
+        &[],
+        &warnings,
+    )
+}
+
+/// Adds what a submission brings to the store, or says why not: the same rules for
+/// ITI-41 and ITI-65.
+fn store(
+    state: &mut State,
+    patient_id: &str,
+    entries: &[rules::SubmittedEntry],
+    replaces: &[(String, String)],
+) -> Result<Vec<Problem>, Vec<Problem>> {
+    if !state.patients.contains(patient_id) {
+        return Err(vec![problem(
+            "XDSUnknownPatientId",
+            "the patient has no DMP",
+        )]);
     }
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut new = Vec::new();
-    for entry in &submitted.entries {
+    for entry in entries {
         match state
             .documents
             .iter()
@@ -204,10 +236,10 @@ fn provide(
             None => new.push(entry.clone()),
         }
     }
-    for (source, target) in &submitted.replaces {
+    for (source, target) in replaces {
         let replaced = state.documents.iter().find(|d| {
             &d.entry.entry_uuid == target
-                && d.entry.patient_id == submitted.patient_id
+                && d.entry.patient_id == patient_id
                 && d.status == APPROVED
         });
         if replaced.is_none() && new.iter().any(|e| &e.entry_uuid == source) {
@@ -220,9 +252,9 @@ fn provide(
         }
     }
     if !errors.is_empty() {
-        return registry_response(FAILURE, &errors, &warnings);
+        return Err(errors);
     }
-    for (source, target) in &submitted.replaces {
+    for (source, target) in replaces {
         if new.iter().any(|e| &e.entry_uuid == source)
             && let Some(replaced) = state
                 .documents
@@ -238,15 +270,7 @@ fn provide(
             status: APPROVED,
         });
     }
-    registry_response(
-        if warnings.is_empty() {
-            SUCCESS
-        } else {
-            PARTIAL
-        },
-        &[],
-        &warnings,
-    )
+    Ok(warnings)
 }
 
 fn problem(code: &'static str, context: &str) -> Problem {
@@ -361,44 +385,30 @@ fn retrieve(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
         (false, false) => PARTIAL,
         (true, false) => FAILURE,
     };
-    let mut w = XmlWriter::new();
-    w.declaration()
-        .open(
-            "soap:Envelope",
-            &[("xmlns:soap", SOAP12), ("xmlns:wsa", WSA)],
-        )
-        .open("soap:Header", &[])
-        .leaf(
-            "wsa:Action",
-            &[],
-            "urn:ihe:iti:2007:RetrieveDocumentSetResponse",
-        )
-        .close("soap:Header")
-        .open("soap:Body", &[])
-        .open(
+    let root = soap_envelope("urn:ihe:iti:2007:RetrieveDocumentSetResponse", |w| {
+        w.open(
             "xdsb:RetrieveDocumentSetResponse",
             &[("xmlns:xdsb", XDSB), ("xmlns:rs", RS)],
         );
-    write_registry_response(&mut w, status, &errors, &[]);
-    for (i, document) in documents.iter().enumerate() {
-        w.open("xdsb:DocumentResponse", &[])
-            .leaf("xdsb:RepositoryUniqueId", &[], REPOSITORY)
-            .leaf("xdsb:DocumentUniqueId", &[], &document.unique_id)
-            .leaf("xdsb:mimeType", &[], &document.mime_type)
-            .open("xdsb:Document", &[])
-            .empty(
-                "xop:Include",
-                &[
-                    ("xmlns:xop", XOP),
-                    ("href", &format!("cid:document{i}@dmp-simulator")),
-                ],
-            )
-            .close("xdsb:Document")
-            .close("xdsb:DocumentResponse");
-    }
-    w.close("xdsb:RetrieveDocumentSetResponse")
-        .close("soap:Body")
-        .close("soap:Envelope");
+        write_registry_response(w, status, &errors, &[]);
+        for (i, document) in documents.iter().enumerate() {
+            w.open("xdsb:DocumentResponse", &[])
+                .leaf("xdsb:RepositoryUniqueId", &[], REPOSITORY)
+                .leaf("xdsb:DocumentUniqueId", &[], &document.unique_id)
+                .leaf("xdsb:mimeType", &[], &document.mime_type)
+                .open("xdsb:Document", &[])
+                .empty(
+                    "xop:Include",
+                    &[
+                        ("xmlns:xop", XOP),
+                        ("href", &format!("cid:document{i}@dmp-simulator")),
+                    ],
+                )
+                .close("xdsb:Document")
+                .close("xdsb:DocumentResponse");
+        }
+        w.close("xdsb:RetrieveDocumentSetResponse");
+    });
     let mut parts = vec![Part::new(
         &[
             (
@@ -407,7 +417,7 @@ fn retrieve(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
             ),
             ("Content-ID", "<root@dmp-simulator>"),
         ],
-        w.finish(),
+        root,
     )];
     for (i, document) in documents.iter().enumerate() {
         parts.push(Part::new(
@@ -461,7 +471,8 @@ fn write_registry_response(
     w.close("rs:RegistryResponse");
 }
 
-fn soap(action: &str, body: impl FnOnce(&mut XmlWriter)) -> Response<Full<Bytes>> {
+/// A SOAP 1.2 envelope with its WS-Addressing action.
+fn soap_envelope(action: &str, body: impl FnOnce(&mut XmlWriter)) -> Vec<u8> {
     let mut w = XmlWriter::new();
     w.declaration()
         .open(
@@ -474,10 +485,14 @@ fn soap(action: &str, body: impl FnOnce(&mut XmlWriter)) -> Response<Full<Bytes>
         .open("soap:Body", &[]);
     body(&mut w);
     w.close("soap:Body").close("soap:Envelope");
+    w.finish()
+}
+
+fn soap(action: &str, body: impl FnOnce(&mut XmlWriter)) -> Response<Full<Bytes>> {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/soap+xml; charset=utf-8")
-        .body(Full::new(Bytes::from(w.finish())))
+        .body(Full::new(Bytes::from(soap_envelope(action, body))))
         .unwrap_or_default()
 }
 
