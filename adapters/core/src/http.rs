@@ -221,3 +221,22 @@ fn tls_reason(error: &std::io::Error) -> String {
         .map(|inner| inner.to_string())
         .unwrap_or_else(|| error.to_string())
 }
+
+/// A sink's health check for a remote service: can a TCP connection to `endpoint` be
+/// opened within two seconds. Cheap enough for `/readyz`, and what it says (the address
+/// is wrong, the service is down) is what an operator acts on.
+pub async fn reachable(service: &str, endpoint: &str) -> crate::sink::Health {
+    use crate::sink::Health;
+    let authority = endpoint
+        .parse::<Uri>()
+        .ok()
+        .and_then(|uri| Some(format!("{}:{}", uri.host()?, uri.port_u16().unwrap_or(443))));
+    let Some(authority) = authority else {
+        return Health::down(format!("bad endpoint {endpoint}"));
+    };
+    match tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&authority)).await {
+        Ok(Ok(_)) => Health::up(format!("{service} reachable at {endpoint}")),
+        Ok(Err(e)) => Health::down(format!("{endpoint}: {e}")),
+        Err(_) => Health::down(format!("{endpoint}: no connection within 2 s")),
+    }
+}

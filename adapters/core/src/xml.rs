@@ -241,7 +241,7 @@ fn element(start: &BytesStart<'_>, namespace: Option<String>) -> Result<Element,
 
 /// The five predefined entities and character references; nothing else exists without a
 /// DTD, and DTDs are refused.
-fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Option<char> {
+pub fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>) -> Option<char> {
     if reference.is_char_ref() {
         return reference.resolve_char_ref().ok().flatten();
     }

@@ -9,12 +9,11 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crt_core::CrtRecord;
-use crt_core::record::{Action, Channel, DocumentKind};
-use crt_core::sink::{DeliveryTask, Work};
+use crt_core::record::DocumentKind;
 use crt_dmp::client::Acting;
 use crt_dmp::config::StructureCertificates;
+use crt_dmp::sink::document_task;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink, xades};
-use uuid::Uuid;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -78,19 +77,7 @@ fn benches(c: &mut Criterion) {
         &mhd_config,
     );
     for kind in [DocumentKind::Dlu, DocumentKind::Plan] {
-        let task = DeliveryTask {
-            delivery_id: Uuid::now_v7(),
-            record_id: Uuid::now_v7(),
-            attempt: 1,
-            work: Work::Action {
-                action: Action::SendDocument {
-                    document: kind,
-                    to: vec![Channel::Dmp],
-                },
-            },
-            record: Arc::new(record.clone()),
-            upstream: Vec::new(),
-        };
+        let task = document_task(Arc::new(record.clone()), kind);
         group.bench_function(format!("iti41_envelope_{}", kind.as_str()), |b| {
             b.iter(|| sink.envelope(black_box(&task), kind).expect("built"))
         });

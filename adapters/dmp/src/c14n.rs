@@ -115,18 +115,7 @@ pub fn canonicalize(
             }
             Event::GeneralRef(reference) => {
                 if inside.is_some() && skipping.is_none() {
-                    let resolved = if reference.is_char_ref() {
-                        reference.resolve_char_ref().ok().flatten()
-                    } else {
-                        match reference.as_ref() {
-                            "amp" => Some('&'),
-                            "lt" => Some('<'),
-                            "gt" => Some('>'),
-                            "quot" => Some('"'),
-                            "apos" => Some('\''),
-                            _ => None,
-                        }
-                    };
+                    let resolved = crt_core::xml::resolve_reference(&reference);
                     let c = resolved.ok_or_else(|| {
                         C14nError::Malformed(format!("unknown entity &{};", reference.as_ref()))
                     })?;

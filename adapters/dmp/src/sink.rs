@@ -23,6 +23,27 @@ use crate::xades;
 
 pub const TARGET: &str = "dmp";
 
+/// The first attempt of sending a record's `document` to the DMP, made outside the engine
+/// (`dmp envelope`, tests, benchmarks): a fresh delivery id, no upstream receipts.
+pub fn document_task(
+    record: std::sync::Arc<crt_core::CrtRecord>,
+    document: DocumentKind,
+) -> DeliveryTask {
+    DeliveryTask {
+        delivery_id: uuid::Uuid::now_v7(),
+        record_id: uuid::Uuid::now_v7(),
+        attempt: 1,
+        work: Work::Action {
+            action: Action::SendDocument {
+                document,
+                to: vec![crt_core::record::Channel::Dmp],
+            },
+        },
+        record,
+        upstream: Vec::new(),
+    }
+}
+
 pub struct DmpSink {
     client: DmpClient,
     config: DmpConfig,
@@ -409,26 +430,7 @@ impl Sink for DmpSink {
     }
 
     fn check(&self) -> BoxFuture<'_, Health> {
-        Box::pin(async move {
-            let endpoint = self.client.endpoint();
-            let authority = endpoint
-                .parse::<http::Uri>()
-                .ok()
-                .and_then(|uri| Some(format!("{}:{}", uri.host()?, uri.port_u16().unwrap_or(443))));
-            let Some(authority) = authority else {
-                return Health::down(format!("bad endpoint {endpoint}"));
-            };
-            match tokio::time::timeout(
-                std::time::Duration::from_secs(2),
-                tokio::net::TcpStream::connect(&authority),
-            )
-            .await
-            {
-                Ok(Ok(_)) => Health::up(format!("DMP reachable at {endpoint}")),
-                Ok(Err(e)) => Health::down(format!("{endpoint}: {e}")),
-                Err(_) => Health::down(format!("{endpoint}: no connection within 2 s")),
-            }
-        })
+        Box::pin(crt_core::http::reachable("DMP", self.client.endpoint()))
     }
 
     fn deliver<'a>(

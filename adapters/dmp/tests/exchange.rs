@@ -8,15 +8,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use crt_core::CrtRecord;
 use crt_core::http::HttpsClient;
-use crt_core::record::{Action, Channel, DocumentKind};
+use crt_core::record::DocumentKind;
 use crt_core::simulate::{Running, SimulatorTls};
-use crt_core::sink::{DeliveryError, DeliveryTask, ErrorClass, Outcome, Receipt, Sink, Work};
+use crt_core::sink::{DeliveryError, DeliveryTask, ErrorClass, Outcome, Receipt, Sink};
 use crt_core::tls;
 use crt_dmp::client::Acting;
 use crt_dmp::config::StructureCertificates;
 use crt_dmp::simulator::{DmpSimulator, REPOSITORY};
+use crt_dmp::sink::document_task;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink};
-use uuid::Uuid;
 
 const APPROVED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
 
@@ -68,19 +68,7 @@ fn sink(sim: &Running) -> DmpSink {
 }
 
 fn task(record: CrtRecord, document: DocumentKind) -> DeliveryTask {
-    DeliveryTask {
-        delivery_id: Uuid::now_v7(),
-        record_id: Uuid::now_v7(),
-        attempt: 1,
-        work: Work::Action {
-            action: Action::SendDocument {
-                document,
-                to: vec![Channel::Dmp],
-            },
-        },
-        record: Arc::new(record),
-        upstream: Vec::new(),
-    }
+    document_task(Arc::new(record), document)
 }
 
 fn detail<'a>(receipt: &'a Receipt, key: &str) -> &'a str {

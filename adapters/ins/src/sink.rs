@@ -101,26 +101,10 @@ impl Sink for InsSink {
     }
 
     fn check(&self) -> BoxFuture<'_, Health> {
-        Box::pin(async move {
-            let endpoint = self.client.endpoint();
-            let authority = endpoint
-                .parse::<http::Uri>()
-                .ok()
-                .and_then(|uri| Some(format!("{}:{}", uri.host()?, uri.port_u16().unwrap_or(443))));
-            let Some(authority) = authority else {
-                return Health::down(format!("bad endpoint {endpoint}"));
-            };
-            match tokio::time::timeout(
-                std::time::Duration::from_secs(2),
-                tokio::net::TcpStream::connect(&authority),
-            )
-            .await
-            {
-                Ok(Ok(_)) => Health::up(format!("INSi teleservice reachable at {endpoint}")),
-                Ok(Err(e)) => Health::down(format!("{endpoint}: {e}")),
-                Err(_) => Health::down(format!("{endpoint}: no connection within 2 s")),
-            }
-        })
+        Box::pin(crt_core::http::reachable(
+            "INSi teleservice",
+            self.client.endpoint(),
+        ))
     }
 
     fn deliver<'a>(

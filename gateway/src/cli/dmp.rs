@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crt_core::CrtRecord;
-use crt_core::record::{Action, Channel, DocumentKind};
-use crt_core::sink::{DeliveryTask, Work};
+use crt_core::record::DocumentKind;
+use crt_dmp::sink::document_task;
 use crt_dmp::{DmpClient, DmpSink};
 use crt_documents::{CdaModel, RenderContext, render};
-use uuid::Uuid;
 
 use super::{Status, load_config};
 use crate::certs::StructureIssuer;
@@ -132,19 +131,7 @@ pub async fn envelope(
         Ok(sink) => sink,
         Err(e) => return failed(e),
     };
-    let task = DeliveryTask {
-        delivery_id: Uuid::now_v7(),
-        record_id: Uuid::now_v7(),
-        attempt: 1,
-        work: Work::Action {
-            action: Action::SendDocument {
-                document: kind.into(),
-                to: vec![Channel::Dmp],
-            },
-        },
-        record: Arc::new(record),
-        upstream: Vec::new(),
-    };
+    let task = document_task(Arc::new(record), kind.into());
     let (document, built) = match sink.envelope(&task, kind.into()) {
         Ok(Some(built)) => built,
         Ok(None) => {

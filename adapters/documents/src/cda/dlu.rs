@@ -714,18 +714,7 @@ fn advance_directives(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
             cda.null("effectiveTime", "UNK");
         }
     }
-    match exist {
-        Some(value) => cda.w.empty(
-            "value",
-            &[
-                ("xsi:type", "BL"),
-                ("value", if value { "true" } else { "false" }),
-            ],
-        ),
-        None => cda
-            .w
-            .empty("value", &[("xsi:type", "BL"), ("nullFlavor", "UNK")]),
-    };
+    cda.boolean_value(exist);
     cda.w.close("observation").close("entry");
     cda.close_section();
 }
@@ -777,13 +766,7 @@ fn observations(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
         cda.reference(&anchor);
         cda.status_completed();
         cda.null("effectiveTime", "NA");
-        cda.w.empty(
-            "value",
-            &[
-                ("xsi:type", "BL"),
-                ("value", if observation.present { "true" } else { "false" }),
-            ],
-        );
+        cda.boolean_value(Some(observation.present));
         cda.w.close("observation").close("entry");
     }
     cda.close_section();
@@ -844,18 +827,7 @@ fn multiresistant_bacteria(cda: &mut Cda, carrier: Option<bool>) {
     cda.reference("bmr");
     cda.status_completed();
     cda.null("effectiveTime", "NASK");
-    match carrier {
-        Some(value) => cda.w.empty(
-            "value",
-            &[
-                ("xsi:type", "BL"),
-                ("value", if value { "true" } else { "false" }),
-            ],
-        ),
-        None => cda
-            .w
-            .empty("value", &[("xsi:type", "BL"), ("nullFlavor", "UNK")]),
-    };
+    cda.boolean_value(carrier);
     cda.w.close("observation").close("entry");
     cda.close_section();
 }

@@ -120,6 +120,23 @@ impl Cda {
         self
     }
 
+    /// An observation's `value` of type BL; unknown (`UNK`) when `None`.
+    pub fn boolean_value(&mut self, value: Option<bool>) -> &mut Self {
+        match value {
+            Some(value) => self.w.empty(
+                "value",
+                &[
+                    ("xsi:type", "BL"),
+                    ("value", if value { "true" } else { "false" }),
+                ],
+            ),
+            None => self
+                .w
+                .empty("value", &[("xsi:type", "BL"), ("nullFlavor", "UNK")]),
+        };
+        self
+    }
+
     pub fn reference(&mut self, target: &str) -> &mut Self {
         let value = format!("#{target}");
         self.w
