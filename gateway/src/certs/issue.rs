@@ -7,6 +7,7 @@
 //! data directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rcgen::{Issuer, KeyPair};
 use sha2::{Digest, Sha256};
@@ -19,6 +20,9 @@ use crt_dmp::config::StructureCertificates;
 pub struct StructureIssuer {
     pki: PathBuf,
     out: PathBuf,
+    /// Deliveries of one structure run concurrently; one of them issues, the others wait
+    /// and then find the files.
+    issuing: Mutex<()>,
 }
 
 impl StructureIssuer {
@@ -27,6 +31,7 @@ impl StructureIssuer {
         StructureIssuer {
             pki: pki.to_path_buf(),
             out: out.to_path_buf(),
+            issuing: Mutex::new(()),
         }
     }
 
@@ -54,6 +59,10 @@ impl StructureIssuer {
             signing_key: self.pki.join(files::SIGNING_KEY),
             oid_root: None,
         };
+        let _issuing = self
+            .issuing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if client_certificate.is_file() && signing_certificate.is_file() {
             return Ok(files);
         }
@@ -88,8 +97,12 @@ impl StructureIssuer {
         .signed_by(&self.key(files::SIGNING_KEY)?, &issuer)
         .map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for (path, cert) in [(&client_certificate, auth), (&signing_certificate, sign)] {
-            std::fs::write(path, format!("{}{intermediate}", cert.pem()))
+        // Each file appears whole (written aside, then renamed): another gateway process
+        // sharing the data directory never reads half a certificate.
+        for (path, cert) in [(&signing_certificate, sign), (&client_certificate, auth)] {
+            let partial = path.with_extension(format!("pem.{}.partial", std::process::id()));
+            std::fs::write(&partial, format!("{}{intermediate}", cert.pem()))
+                .and_then(|()| std::fs::rename(&partial, path))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(files)
@@ -137,5 +150,20 @@ mod tests {
         let again = issuer.issue_files("1110010030").expect("issued");
         assert_eq!(again, files);
         assert!(issuer.issue_files("../etc").is_err());
+    }
+
+    #[test]
+    fn concurrent_requests_for_one_structure_all_read_whole_certificates() {
+        let out = tempfile::tempdir().expect("temp dir");
+        let issuer = StructureIssuer::new(&committed_pki(), out.path());
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| issuer.issue_files("1720000025")))
+                .collect();
+            for worker in workers {
+                let files = worker.join().expect("no panic").expect("issued");
+                crt_core::tls::load_certificates(&files.client_certificate).expect("whole PEM");
+            }
+        });
     }
 }
