@@ -52,7 +52,13 @@ impl SimulatorTls {
     }
 
     pub fn acceptor(&self) -> Result<TlsAcceptor, TlsError> {
-        let config = tls::server_config(
+        self.acceptor_for(&tls::Policy::standard())
+    }
+
+    /// An acceptor that only negotiates what `policy` allows.
+    pub fn acceptor_for(&self, policy: &tls::Policy) -> Result<TlsAcceptor, TlsError> {
+        let config = tls::server_config_for(
+            policy,
             &self.server,
             Some((&self.client_roots, self.crl.as_deref())),
         )?;

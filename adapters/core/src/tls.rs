@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
@@ -105,18 +105,55 @@ pub struct IdentityFiles {
     pub key: std::path::PathBuf,
 }
 
+/// Which protocol versions and cipher suites a connection may use. Most services take
+/// rustls' safe defaults; MSSanté prescribes its own (see the `crt-mssante` crate).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub provider: Arc<CryptoProvider>,
+    pub versions: &'static [&'static SupportedProtocolVersion],
+}
+
+impl Policy {
+    /// TLS 1.2 and 1.3 with rustls' default cipher suites.
+    pub fn standard() -> Policy {
+        Policy {
+            provider: provider(),
+            versions: rustls::DEFAULT_VERSIONS,
+        }
+    }
+}
+
 /// A client configuration that trusts `trust` and, if given, authenticates with `identity`
 /// (mutual TLS). TLS 1.2 and 1.3 only.
 pub fn client_config(
     trust: &Path,
     identity: Option<&IdentityFiles>,
 ) -> Result<Arc<ClientConfig>, TlsError> {
-    let verifier =
-        WebPkiServerVerifier::builder_with_provider(Arc::new(root_store(trust)?), provider())
-            .build()
-            .map_err(|e| TlsError::Config(e.to_string()))?;
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+    client_config_for(&Policy::standard(), trust, None, identity)
+}
+
+/// [`client_config`] under `policy`, refusing servers whose certificate the CRLs in `crl`
+/// revoke. The whole chain of `identity` is presented, so a server that only knows the
+/// root can still verify it.
+pub fn client_config_for(
+    policy: &Policy,
+    trust: &Path,
+    crl: Option<&Path>,
+    identity: Option<&IdentityFiles>,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let crls = match crl {
+        Some(path) => load_crls(path)?,
+        None => Vec::new(),
+    };
+    let verifier = WebPkiServerVerifier::builder_with_provider(
+        Arc::new(root_store(trust)?),
+        policy.provider.clone(),
+    )
+    .with_crls(crls)
+    .build()
+    .map_err(|e| TlsError::Config(e.to_string()))?;
+    let builder = ClientConfig::builder_with_provider(policy.provider.clone())
+        .with_protocol_versions(policy.versions)
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_webpki_verifier(verifier);
     let config = match identity {
@@ -137,8 +174,17 @@ pub fn server_config(
     identity: &IdentityFiles,
     client_trust: Option<(&Path, Option<&Path>)>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let builder = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+    server_config_for(&Policy::standard(), identity, client_trust)
+}
+
+/// [`server_config`] under `policy`.
+pub fn server_config_for(
+    policy: &Policy,
+    identity: &IdentityFiles,
+    client_trust: Option<(&Path, Option<&Path>)>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let builder = ServerConfig::builder_with_provider(policy.provider.clone())
+        .with_protocol_versions(policy.versions)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let builder = match client_trust {
         Some((roots, crl)) => {
@@ -148,7 +194,7 @@ pub fn server_config(
             };
             let verifier = WebPkiClientVerifier::builder_with_provider(
                 Arc::new(root_store(roots)?),
-                provider(),
+                policy.provider.clone(),
             )
             .with_crls(crls)
             .build()

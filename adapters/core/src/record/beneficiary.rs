@@ -125,6 +125,8 @@ pub enum InsOid {
 }
 
 impl InsOid {
+    pub const ALL: [InsOid; 4] = [InsOid::Nir, InsOid::Nia, InsOid::TestNir, InsOid::DemoNir];
+
     pub fn as_str(self) -> &'static str {
         match self {
             InsOid::Nir => "1.2.250.1.213.1.4.8",

@@ -1,0 +1,10 @@
+//! MSSanté for crt-gateway: the documents of a record sent as IHE XDM messages over SMTP
+//! with mutual TLS, acknowledgements (MDN, DSN) read back over IMAPS, and a simulator of
+//! an MSSanté operator that speaks both protocols on loopback.
+
+pub mod address;
+pub mod pdf;
+pub mod tls;
+pub mod xdm;
+
+pub use address::{Address, AddressError};
