@@ -3,7 +3,9 @@
 //! an MSSanté operator that speaks both protocols on loopback.
 
 pub mod address;
+pub mod message;
 pub mod pdf;
+pub mod smtp;
 pub mod tls;
 pub mod xdm;
 

@@ -1,0 +1,392 @@
+//! Sending over SMTP with the TLS MSSanté prescribes.
+//!
+//! lettre speaks SMTP, but its rustls set-up accepts one leaf certificate (no chain), no
+//! cipher-suite list and no CRL. So the gateway opens the TLS session itself, with the
+//! [`crate::tls::policy`] configuration (TLS 1.2, the referential's suites, the whole
+//! client chain, the server checked against the IGC-Santé chain and CRLs), and hands the
+//! encrypted stream to lettre's `AsyncSmtpConnection::connect_with_transport`.
+//!
+//! With STARTTLS, the greeting and the first EHLO happen in clear text before that: the
+//! gateway reads the greeting, sends EHLO and STARTTLS, and after the handshake gives lettre
+//! a stream that replays the server's greeting, after which lettre sends EHLO again inside
+//! TLS, as RFC 3207 requires. Nothing but EHLO and STARTTLS ever crosses in clear text.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::ClientId;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
+};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::address::Address;
+
+/// How the server expects TLS to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// TLS from the first byte (`smtps://`, usually port 465).
+    Implicit,
+    /// Clear-text greeting, then STARTTLS (`smtp://`, usually port 587 or 25).
+    StartTls,
+}
+
+/// Where to send: `smtps://host:port` (implicit TLS) or `smtp://host:port` (STARTTLS;
+/// the gateway never sends a message in clear text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+}
+
+impl Endpoint {
+    pub fn parse(url: &str) -> Result<Endpoint, String> {
+        let (security, rest, default_port) = if let Some(rest) = url.strip_prefix("smtps://") {
+            (Security::Implicit, rest, 465)
+        } else if let Some(rest) = url.strip_prefix("smtp://") {
+            (Security::StartTls, rest, 587)
+        } else {
+            return Err(format!(
+                "{url}: expected smtps://host[:port] or smtp://host[:port]"
+            ));
+        };
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse()
+                    .map_err(|_| format!("{url}: invalid port {port:?}"))?,
+            ),
+            None => (rest, default_port),
+        };
+        if host.is_empty() {
+            return Err(format!("{url}: no host"));
+        }
+        Ok(Endpoint {
+            host: host.to_string(),
+            port,
+            security,
+        })
+    }
+}
+
+/// A recipient the server refused at `RCPT TO`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Refused {
+    pub address: String,
+    /// The SMTP reply code.
+    pub code: Option<u16>,
+    pub reason: String,
+}
+
+/// How a send ended when the server took the message for at least one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub accepted: Vec<Address>,
+    pub refused: Vec<Refused>,
+    /// The server's answer to the end of data (usually names its queue id).
+    pub answer: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpError {
+    #[error("connecting to {0}: {1}")]
+    Connect(String, std::io::Error),
+    #[error("TLS handshake with {0}: {1}")]
+    Handshake(String, std::io::Error),
+    #[error("{0}")]
+    Protocol(String),
+    #[error("the server refused: {message}")]
+    Refused { permanent: bool, message: String },
+    #[error("every recipient was refused: {0:?}")]
+    NoRecipient(Vec<Refused>),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+impl SmtpError {
+    /// Whether trying again later can help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SmtpError::Connect(..) | SmtpError::Timeout(_) => true,
+            SmtpError::Refused { permanent, .. } => !permanent,
+            SmtpError::NoRecipient(refused) => {
+                refused.iter().any(|r| r.code.is_some_and(|c| c < 500))
+            }
+            // A refused handshake (unknown CA, revoked certificate, no common suite)
+            // will be refused again.
+            SmtpError::Handshake(..) | SmtpError::Protocol(_) => false,
+        }
+    }
+}
+
+fn refusal(error: lettre::transport::smtp::Error) -> SmtpError {
+    SmtpError::Refused {
+        permanent: error.is_permanent(),
+        message: error.to_string(),
+    }
+}
+
+/// Sends `data` from `from` to `recipients` through `endpoint` within `timeout`.
+pub async fn send(
+    endpoint: &Endpoint,
+    tls: Arc<ClientConfig>,
+    hello: &str,
+    from: &Address,
+    recipients: &[Address],
+    data: &[u8],
+    timeout: Duration,
+) -> Result<Sent, SmtpError> {
+    tokio::time::timeout(
+        timeout,
+        exchange(endpoint, tls, hello, from, recipients, data),
+    )
+    .await
+    .map_err(|_| SmtpError::Timeout(timeout))?
+}
+
+async fn exchange(
+    endpoint: &Endpoint,
+    tls: Arc<ClientConfig>,
+    hello: &str,
+    from: &Address,
+    recipients: &[Address],
+    data: &[u8],
+) -> Result<Sent, SmtpError> {
+    let mut conn = connect(endpoint, tls, hello).await?;
+    let lettre_address = |address: &Address| -> Result<lettre::Address, SmtpError> {
+        address
+            .to_string()
+            .parse()
+            .map_err(|e| SmtpError::Protocol(format!("{address}: {e}")))
+    };
+    conn.command(Mail::new(Some(lettre_address(from)?), Vec::new()))
+        .await
+        .map_err(refusal)?;
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for recipient in recipients {
+        match conn
+            .command(Rcpt::new(lettre_address(recipient)?, Vec::new()))
+            .await
+        {
+            Ok(_) => accepted.push(recipient.clone()),
+            Err(e) if e.is_permanent() || e.is_transient() => refused.push(Refused {
+                address: recipient.to_string(),
+                code: e.status().map(|c| u16::from(c)),
+                reason: e.to_string(),
+            }),
+            Err(e) => return Err(SmtpError::Protocol(e.to_string())),
+        }
+    }
+    if accepted.is_empty() {
+        conn.abort().await;
+        return Err(SmtpError::NoRecipient(refused));
+    }
+    conn.command(Data).await.map_err(refusal)?;
+    let answer = conn.message(data).await.map_err(refusal)?;
+    let answer = answer.message().collect::<Vec<_>>().join(" ");
+    let _ = conn.quit().await;
+    Ok(Sent {
+        accepted,
+        refused,
+        answer,
+    })
+}
+
+async fn connect(
+    endpoint: &Endpoint,
+    tls: Arc<ClientConfig>,
+    hello: &str,
+) -> Result<AsyncSmtpConnection, SmtpError> {
+    let authority = format!("{}:{}", endpoint.host, endpoint.port);
+    let tcp = TcpStream::connect(&authority)
+        .await
+        .map_err(|e| SmtpError::Connect(authority.clone(), e))?;
+    let peer = tcp
+        .peer_addr()
+        .map_err(|e| SmtpError::Connect(authority.clone(), e))?;
+    let server_name = ServerName::try_from(endpoint.host.clone())
+        .map_err(|e| SmtpError::Protocol(format!("{}: {e}", endpoint.host)))?;
+    let client_id = ClientId::Domain(hello.to_string());
+    let connector = TlsConnector::from(tls);
+    let (tls, greeting) = match endpoint.security {
+        Security::Implicit => {
+            let tls = connector
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| SmtpError::Handshake(authority.clone(), e))?;
+            (tls, Vec::new())
+        }
+        Security::StartTls => {
+            let mut clear = BufReader::new(tcp);
+            let greeting = read_reply(&mut clear, "220").await?;
+            clear
+                .get_mut()
+                .write_all(format!("EHLO {hello}\r\n").as_bytes())
+                .await
+                .map_err(|e| SmtpError::Connect(authority.clone(), e))?;
+            let capabilities = read_reply(&mut clear, "250").await?;
+            let offers = String::from_utf8_lossy(&capabilities).lines().any(|l| {
+                l.get(4..)
+                    .is_some_and(|c| c.trim().eq_ignore_ascii_case("STARTTLS"))
+            });
+            if !offers {
+                return Err(SmtpError::Protocol(format!(
+                    "{authority} does not offer STARTTLS; the gateway does not send in clear text"
+                )));
+            }
+            clear
+                .get_mut()
+                .write_all(b"STARTTLS\r\n")
+                .await
+                .map_err(|e| SmtpError::Connect(authority.clone(), e))?;
+            read_reply(&mut clear, "220").await?;
+            if !clear.buffer().is_empty() {
+                return Err(SmtpError::Protocol(
+                    "the server sent data before the TLS handshake".into(),
+                ));
+            }
+            let tls = connector
+                .connect(server_name, clear.into_inner())
+                .await
+                .map_err(|e| SmtpError::Handshake(authority.clone(), e))?;
+            (tls, greeting)
+        }
+    };
+    let stream = Stream {
+        tls,
+        peer,
+        replay: greeting,
+        replayed: 0,
+    };
+    // Implicit TLS: lettre reads the server's greeting inside TLS. STARTTLS: it reads the
+    // replayed one and sends EHLO again inside TLS.
+    AsyncSmtpConnection::connect_with_transport(Box::new(stream), &client_id)
+        .await
+        .map_err(|e| SmtpError::Protocol(format!("after TLS: {e}")))
+}
+
+/// Bytes of a reply whose lines start with `code`; a reply with another code is an error.
+async fn read_reply(reader: &mut BufReader<TcpStream>, code: &str) -> Result<Vec<u8>, SmtpError> {
+    let mut reply = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        let read = AsyncReadExt::take(&mut *reader, 1024)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| SmtpError::Protocol(e.to_string()))?;
+        if read == 0 || !line.ends_with(b"\n") {
+            return Err(SmtpError::Protocol(
+                "connection closed during the clear-text exchange".into(),
+            ));
+        }
+        if !line.starts_with(code.as_bytes()) {
+            return Err(SmtpError::Refused {
+                permanent: line.starts_with(b"5"),
+                message: String::from_utf8_lossy(&line).trim().to_string(),
+            });
+        }
+        let last = line.get(3) == Some(&b' ') || line.len() <= 5;
+        reply.extend_from_slice(&line);
+        if last {
+            return Ok(reply);
+        }
+        if reply.len() > 16 * 1024 {
+            return Err(SmtpError::Protocol("reply too long".into()));
+        }
+    }
+}
+
+/// The TLS stream lettre drives, replaying the clear-text greeting first after STARTTLS.
+struct Stream {
+    tls: TlsStream<TcpStream>,
+    peer: SocketAddr,
+    replay: Vec<u8>,
+    replayed: usize,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").field("peer", &self.peer).finish()
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if this.replayed < this.replay.len() {
+            let rest = &this.replay[this.replayed..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.replayed += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.tls).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.tls).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tls).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tls).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Stream {
+    fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_say_how_tls_starts() {
+        assert_eq!(
+            Endpoint::parse("smtps://smtp.operator.example").expect("url"),
+            Endpoint {
+                host: "smtp.operator.example".into(),
+                port: 465,
+                security: Security::Implicit
+            }
+        );
+        assert_eq!(
+            Endpoint::parse("smtp://localhost:2525")
+                .expect("url")
+                .security,
+            Security::StartTls
+        );
+        assert!(Endpoint::parse("http://x").is_err());
+        assert!(Endpoint::parse("smtp://:25").is_err());
+        assert!(Endpoint::parse("smtp://h:port").is_err());
+    }
+}
