@@ -2,9 +2,12 @@
 //! with mutual TLS, acknowledgements (MDN, DSN) read back over IMAPS, and a simulator of
 //! an MSSanté operator that speaks both protocols on loopback.
 
+pub mod ack;
 pub mod address;
+pub mod imap;
 pub mod message;
 pub mod pdf;
+pub mod simulator;
 pub mod smtp;
 pub mod tls;
 pub mod xdm;

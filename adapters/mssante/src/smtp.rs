@@ -184,7 +184,7 @@ async fn exchange(
             Ok(_) => accepted.push(recipient.clone()),
             Err(e) if e.is_permanent() || e.is_transient() => refused.push(Refused {
                 address: recipient.to_string(),
-                code: e.status().map(|c| u16::from(c)),
+                code: e.status().map(u16::from),
                 reason: e.to_string(),
             }),
             Err(e) => return Err(SmtpError::Protocol(e.to_string())),
