@@ -48,6 +48,30 @@ pub struct DeliveryTask {
     pub upstream: Vec<UpstreamReceipt>,
 }
 
+impl DeliveryTask {
+    /// The first attempt of sending a record's `document` through `channel`, made outside
+    /// the engine (CLI, tests, benchmarks): fresh ids, no upstream receipts.
+    pub fn document(
+        record: Arc<CrtRecord>,
+        document: crate::record::DocumentKind,
+        channel: crate::record::Channel,
+    ) -> DeliveryTask {
+        DeliveryTask {
+            delivery_id: Uuid::now_v7(),
+            record_id: Uuid::now_v7(),
+            attempt: 1,
+            work: Work::Action {
+                action: Action::SendDocument {
+                    document,
+                    to: vec![channel],
+                },
+            },
+            record,
+            upstream: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct UpstreamReceipt {
     pub target: String,
@@ -258,7 +282,7 @@ impl RetryPolicy {
 }
 
 /// Durations in configuration files are written in milliseconds.
-mod millis {
+pub mod millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};

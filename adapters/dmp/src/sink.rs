@@ -23,25 +23,12 @@ use crate::xades;
 
 pub const TARGET: &str = "dmp";
 
-/// The first attempt of sending a record's `document` to the DMP, made outside the engine
-/// (`dmp envelope`, tests, benchmarks): a fresh delivery id, no upstream receipts.
+/// The first attempt of sending a record's `document` to the DMP.
 pub fn document_task(
     record: std::sync::Arc<crt_core::CrtRecord>,
     document: DocumentKind,
 ) -> DeliveryTask {
-    DeliveryTask {
-        delivery_id: uuid::Uuid::now_v7(),
-        record_id: uuid::Uuid::now_v7(),
-        attempt: 1,
-        work: Work::Action {
-            action: Action::SendDocument {
-                document,
-                to: vec![crt_core::record::Channel::Dmp],
-            },
-        },
-        record,
-        upstream: Vec::new(),
-    }
+    DeliveryTask::document(record, document, crt_core::record::Channel::Dmp)
 }
 
 pub struct DmpSink {

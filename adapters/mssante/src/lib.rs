@@ -4,12 +4,16 @@
 
 pub mod ack;
 pub mod address;
+pub mod config;
 pub mod imap;
 pub mod message;
 pub mod pdf;
 pub mod simulator;
+pub mod sink;
 pub mod smtp;
 pub mod tls;
 pub mod xdm;
 
 pub use address::{Address, AddressError};
+pub use config::MssanteConfig;
+pub use sink::MssanteSink;
