@@ -161,6 +161,8 @@ pub struct SinksConfig {
     pub ins: crt_ins::InsConfig,
     /// Feeding the DMP (ITI-41).
     pub dmp: crt_dmp::DmpConfig,
+    /// Messages through MSSanté.
+    pub mssante: crt_mssante::MssanteConfig,
 }
 
 impl SinksConfig {
@@ -175,6 +177,9 @@ impl SinksConfig {
         }
         if self.dmp.enabled {
             timeouts.push(("dmp", self.dmp.retry.timeout.as_millis() as u64));
+        }
+        if self.mssante.enabled {
+            timeouts.push(("mssante", self.mssante.retry.timeout.as_millis() as u64));
         }
         timeouts
     }
@@ -292,6 +297,20 @@ impl Config {
                 }
             }
         }
+        if self.sinks.mssante.enabled && !self.sandbox.enabled {
+            for (key, missing) in [
+                ("smtp", self.sinks.mssante.smtp.is_none()),
+                ("imap", self.sinks.mssante.imap.is_none()),
+                ("trust", self.sinks.mssante.trust.is_none()),
+                ("mailboxes", self.sinks.mssante.mailboxes.is_empty()),
+            ] {
+                if missing {
+                    return Err(format!(
+                        "sinks.mssante.{key} is required when the sandbox is off (or set sinks.mssante.enabled = false)"
+                    ));
+                }
+            }
+        }
         if self.server.max_body_bytes < 1024 {
             return Err("server.max_body_bytes must be at least 1024".into());
         }
@@ -378,6 +397,7 @@ mod tests {
                 ("CRT_GATEWAY_SANDBOX__ENABLED", "false"),
                 ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
                 ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
                 ("CRT_GATEWAY_STORAGE__DATA_DIR", "/var/lib/crt"),
                 ("UNRELATED", "x"),
             ]),
@@ -418,6 +438,20 @@ mod tests {
             error.to_string().contains("sinks.dmp.structures"),
             "{error}"
         );
+        let error = Config::load(
+            None,
+            env(&[
+                ("CRT_GATEWAY_SANDBOX__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
+                (
+                    "CRT_GATEWAY_SINKS__MSSANTE__SMTP",
+                    "smtps://smtp.operator.example:465",
+                ),
+            ]),
+        )
+        .expect_err("refused");
+        assert!(error.to_string().contains("sinks.mssante.imap"), "{error}");
     }
 
     #[test]

@@ -9,10 +9,11 @@ use crt_core::sink::Sink;
 use crt_dmp::config::StructureCertificates;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink};
 use crt_ins::{InsConfig, InsSink, InsiClient};
+use crt_mssante::{MssanteConfig, MssanteSink};
 
 use crate::certs::files;
 use crate::config::Config;
-use crate::sandbox::{DMP, INSI, Sandbox, TestPki};
+use crate::sandbox::{DMP, INSI, MSSANTE, Sandbox, TestPki};
 use crate::sinks::journal::JournalSink;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum RegistryError {
     Ins(#[from] crt_ins::client::SetupError),
     #[error("dmp: {0}")]
     Dmp(#[from] crt_dmp::client::SetupError),
+    #[error("{0}")]
+    Mssante(#[from] crt_mssante::sink::SetupError),
     #[error("{0}: the sandbox did not start its simulator")]
     NoSimulator(&'static str),
 }
@@ -33,6 +36,7 @@ pub struct Registry {
     sinks: BTreeMap<String, Arc<dyn Sink>>,
     /// Region → the target name of its e-parcours platform (`region:spico`…).
     regions: HashMap<Region, String>,
+    mssante: Option<Arc<MssanteSink>>,
 }
 
 impl Registry {
@@ -58,7 +62,50 @@ impl Registry {
             }
             registry = registry.with(DmpSink::new(client, &dmp));
         }
+        if config.sinks.mssante.enabled {
+            let mut sink = MssanteSink::new(&Registry::mssante_config(config, sandbox)?)?;
+            if let Some(sandbox) = sandbox {
+                sink = sink.with_issuer(Arc::new(sandbox.structure_issuer()));
+            }
+            let sink = Arc::new(sink);
+            registry.mssante = Some(sink.clone());
+            registry
+                .sinks
+                .insert(crt_mssante::sink::TARGET.to_string(), sink);
+        }
         Ok(registry)
+    }
+
+    /// The MSSanté configuration in use: as configured, or pointed at the sandbox's
+    /// operator with the test PKI (mailboxes get certificates on demand).
+    pub fn mssante_config(
+        config: &Config,
+        sandbox: Option<&Sandbox>,
+    ) -> Result<MssanteConfig, RegistryError> {
+        let Some(sandbox) = sandbox else {
+            return Ok(config.sinks.mssante.clone());
+        };
+        let (_, running) = sandbox
+            .mssante
+            .as_ref()
+            .ok_or(RegistryError::NoSimulator(MSSANTE))?;
+        Ok(MssanteConfig {
+            smtp: Some(running.smtp_url()),
+            imap: Some(running.imaps_url()),
+            trust: Some(sandbox.pki.path(files::CHAIN)),
+            crl: Some(sandbox.pki.path(crt_core::simulate::layout::CRL)),
+            poll_interval: config
+                .sinks
+                .mssante
+                .poll_interval
+                .min(std::time::Duration::from_secs(1)),
+            ..config.sinks.mssante.clone()
+        })
+    }
+
+    /// The MSSanté sink, whose mailboxes the acknowledgement reader reads.
+    pub fn mssante(&self) -> Option<&Arc<MssanteSink>> {
+        self.mssante.as_ref()
     }
 
     /// The DMP configuration in use: as configured, or pointed at the sandbox's simulator

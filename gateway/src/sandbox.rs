@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crt_dmp::simulator::DmpSimulator;
 use crt_ins::simulator::{InsiSimulator, Population};
+use crt_mssante::simulator::{MssanteSimulator, Operator, RunningOperator};
 
 use crate::certs::{StructureIssuer, files};
 use crate::config::Config;
@@ -61,6 +62,8 @@ impl TestPki {
 pub const INSI: &str = "insi";
 /// Name of the DMP simulator.
 pub const DMP: &str = "dmp";
+/// Name of the MSSanté operator simulator.
+pub const MSSANTE: &str = "mssante";
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 /// A simulator that is running.
@@ -77,6 +80,8 @@ pub struct Sandbox {
     /// Where certificates issued on demand to structures are kept.
     pub issued_dir: PathBuf,
     simulators: BTreeMap<&'static str, RunningSimulator>,
+    /// The MSSanté operator: SMTP and IMAP rather than one HTTPS base URL.
+    pub mssante: Option<(std::sync::Arc<Operator>, RunningOperator)>,
 }
 
 impl Sandbox {
@@ -88,6 +93,7 @@ impl Sandbox {
             pki,
             issued_dir: config.storage.data_dir.join("sandbox-structures"),
             simulators: BTreeMap::new(),
+            mssante: None,
         };
         if config.sinks.ins.enabled {
             sandbox.start_insi().await?;
@@ -95,7 +101,25 @@ impl Sandbox {
         if config.sinks.dmp.enabled {
             sandbox.start_dmp().await?;
         }
+        if config.sinks.mssante.enabled {
+            sandbox.start_mssante().await?;
+        }
         Ok(sandbox)
+    }
+
+    async fn start_mssante(&mut self) -> Result<(), SandboxError> {
+        let fail = |reason: String| SandboxError::Start {
+            name: MSSANTE,
+            reason,
+        };
+        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
+        let simulator = MssanteSimulator::new(&tls).map_err(|e| fail(e.to_string()))?;
+        let running = simulator
+            .start([127, 0, 0, 1].into())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.mssante = Some((simulator.operator.clone(), running));
+        Ok(())
     }
 
     async fn start_dmp(&mut self) -> Result<(), SandboxError> {
@@ -151,6 +175,9 @@ impl Sandbox {
     pub fn stop(self) {
         for simulator in self.simulators.into_values() {
             simulator.task.abort();
+        }
+        if let Some((_, running)) = self.mssante {
+            running.abort();
         }
     }
 }

@@ -63,7 +63,7 @@ fn a_qualified_identity_is_not_checked_again() {
     let response = gateway.post_record(&example("home-volet2-pays-de-la-loire.json"), None);
     assert_eq!(
         targets(&response.json()),
-        ["journal", "dmp", "dmp"],
+        ["journal", "dmp", "dmp", "mssante"],
         "no INS check"
     );
 }

@@ -124,6 +124,15 @@ impl crt_dmp::identity::CertificateIssuer for StructureIssuer {
     }
 }
 
+/// MSSanté authenticates the structure's mailbox with the same authentication
+/// certificate.
+impl crt_mssante::sink::CertificateIssuer for StructureIssuer {
+    fn issue(&self, id_nat_struct: &str) -> Result<crt_core::tls::IdentityFiles, String> {
+        self.issue_files(id_nat_struct)
+            .map(|files| files.client_identity())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

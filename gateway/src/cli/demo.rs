@@ -76,7 +76,8 @@ async fn drive(gateway: &Gateway, files: &[PathBuf], out: &Path) -> Status {
     println!(
         "crt-gateway demo: gateway on {}, {} simulator(s), {} example record(s)\n",
         gateway.addr(),
-        gateway.sandbox().map_or(0, |s| s.simulators().count()),
+        gateway.sandbox().map_or(0, |s| s.simulators().count()
+            + usize::from(s.mssante.is_some())),
         files.len()
     );
 
