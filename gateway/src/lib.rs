@@ -6,6 +6,7 @@
 //! derives its deliveries, [`store`] commits both before the answer, [`engine`] leases each
 //! delivery to its sink ([`registry`]) and settles it.
 
+pub mod acknowledgements;
 pub mod api;
 pub mod certs;
 pub mod cli;

@@ -37,6 +37,7 @@ pub struct Gateway {
     shutdown: watch::Sender<bool>,
     api: JoinHandle<()>,
     engine: JoinHandle<()>,
+    acknowledgements: Option<JoinHandle<()>>,
     sandbox: Option<Sandbox>,
 }
 
@@ -73,6 +74,9 @@ impl Gateway {
             wake.clone(),
         ));
         let engine = tokio::spawn(engine.run(shutdown_rx.clone()));
+        let acknowledgements = registry.mssante().and_then(|sink| {
+            crate::acknowledgements::spawn(sink.clone(), store.clone(), shutdown_rx.clone())
+        });
         let state = Arc::new(AppState {
             store: store.clone(),
             registry: registry.clone(),
@@ -95,6 +99,7 @@ impl Gateway {
             shutdown,
             api,
             engine,
+            acknowledgements,
             sandbox,
         })
     }
@@ -116,6 +121,9 @@ impl Gateway {
         let _ = self.shutdown.send(true);
         let _ = self.api.await;
         let _ = self.engine.await;
+        if let Some(reader) = self.acknowledgements {
+            let _ = reader.await;
+        }
         if let Some(sandbox) = self.sandbox {
             sandbox.stop();
         }

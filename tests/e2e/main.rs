@@ -8,3 +8,4 @@ mod crash;
 mod delivery;
 mod dmp;
 mod ins;
+mod mssante;

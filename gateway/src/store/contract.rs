@@ -295,3 +295,41 @@ pub(crate) async fn concurrent_intakes_are_all_stored(store: std::sync::Arc<dyn 
         assert!(store.record(id).await.unwrap().is_some());
     }
 }
+
+pub(crate) async fn acknowledgements_are_recorded_once_against_their_delivery(store: &dyn Store) {
+    let intake = intake(&[("mssante", &[])], None, "ack");
+    let record = intake.record.id;
+    let delivery = intake.deliveries[0].id;
+    store.accept(intake).await.unwrap();
+    let ack = NewAcknowledgement {
+        delivery_id: delivery,
+        recipient: "luc@medecin.mssante.fr".into(),
+        status: "failed".into(),
+        code: Some("902".into()),
+        label: Some("Identifiant de patient inconnu".into()),
+        kind: "mdn".into(),
+        notification_id: "n1@operator".into(),
+        received_at: 3_000,
+    };
+    assert_eq!(
+        store.acknowledge(ack.clone()).await.unwrap(),
+        AcknowledgeOutcome::Recorded
+    );
+    assert_eq!(
+        store.acknowledge(ack.clone()).await.unwrap(),
+        AcknowledgeOutcome::Duplicate
+    );
+    let unknown = NewAcknowledgement {
+        delivery_id: Uuid::now_v7(),
+        ..ack
+    };
+    assert_eq!(
+        store.acknowledge(unknown).await.unwrap(),
+        AcknowledgeOutcome::UnknownDelivery
+    );
+    let view = store.record(record).await.unwrap().unwrap();
+    let acks = &view.deliveries[0].acknowledgements;
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].status, "failed");
+    assert_eq!(acks[0].code.as_deref(), Some("902"));
+}

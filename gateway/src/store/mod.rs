@@ -263,8 +263,49 @@ pub struct DeliveryView {
     pub waiting_for: Vec<Dependency>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<ArtifactInfo>,
+    /// What recipients' systems reported after delivery (MSSanté MDNs and DSNs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acknowledgements: Vec<AcknowledgementView>,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+/// An acknowledgement as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcknowledgementView {
+    pub recipient: String,
+    /// `delivered`, `read` or `failed`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `mdn` or `dsn`.
+    pub kind: String,
+    pub received_at: Millis,
+}
+
+/// An acknowledgement read from a mailbox, for the delivery whose message it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAcknowledgement {
+    pub delivery_id: Uuid,
+    pub recipient: String,
+    pub status: String,
+    pub code: Option<String>,
+    pub label: Option<String>,
+    pub kind: String,
+    /// The notification's Message-ID: the same notification is recorded once.
+    pub notification_id: String,
+    pub received_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcknowledgeOutcome {
+    Recorded,
+    /// Already recorded (the notification was read before).
+    Duplicate,
+    /// No such delivery here: the message was not sent by this gateway's database.
+    UnknownDelivery,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -311,6 +352,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Puts a dead delivery back to pending with a fresh attempt count.
     fn replay(&self, delivery_id: Uuid, now: Millis) -> BoxFuture<'_, StoreResult<ReplayOutcome>>;
+
+    /// Records what a recipient's system said about a delivery; idempotent.
+    fn acknowledge(
+        &self,
+        ack: NewAcknowledgement,
+    ) -> BoxFuture<'_, StoreResult<AcknowledgeOutcome>>;
 
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
 

@@ -15,12 +15,13 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    ArtifactInfo, Completion, CompletionOutcome, DeliveryFilter, DeliveryState, DeliveryView,
-    Dependency, Intake, IntakeOutcome, LeasedDelivery, Millis, RecordView, ReplayOutcome,
-    Settlement, Store, StoreError, StoreResult,
+    AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
+    DeliveryFilter, DeliveryState, DeliveryView, Dependency, Intake, IntakeOutcome, LeasedDelivery,
+    Millis, NewAcknowledgement, RecordView, ReplayOutcome, Settlement, Store, StoreError,
+    StoreResult,
 };
 
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -52,6 +53,7 @@ enum WriteOp {
         id: Uuid,
         now: Millis,
     },
+    Acknowledge(Box<NewAcknowledgement>),
 }
 
 enum Written {
@@ -59,6 +61,7 @@ enum Written {
     Leased(Vec<LeasedDelivery>),
     Completed(CompletionOutcome),
     Replayed(ReplayOutcome),
+    Acknowledged(AcknowledgeOutcome),
 }
 
 impl SqliteStore {
@@ -130,12 +133,20 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version < 1 {
-        let tx = conn.transaction()?;
-        tx.execute_batch(include_str!("schema.sql"))?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        tx.commit()?;
+    // Each step brings the database from one version to the next, in one transaction.
+    let steps: [(i32, &str); 2] = [
+        (1, include_str!("schema.sql")),
+        (2, include_str!("schema-2.sql")),
+    ];
+    for (step, sql) in steps {
+        if version < step {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", step)?;
+            tx.commit()?;
+        }
     }
+    debug_assert_eq!(steps.len() as i32, SCHEMA_VERSION);
     Ok(())
 }
 
@@ -240,7 +251,40 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         } => lease(tx, &owner, limit, now, lease_until).map(Written::Leased),
         WriteOp::Complete(completion) => complete(tx, *completion).map(Written::Completed),
         WriteOp::Replay { id, now } => replay(tx, id, now).map(Written::Replayed),
+        WriteOp::Acknowledge(ack) => acknowledge(tx, &ack).map(Written::Acknowledged),
     }
+}
+
+fn acknowledge(tx: &Connection, ack: &NewAcknowledgement) -> StoreResult<AcknowledgeOutcome> {
+    let id = ack.delivery_id.to_string();
+    let known: Option<String> = tx
+        .prepare_cached("SELECT target FROM deliveries WHERE id = ?1")?
+        .query_row([&id], |row| row.get(0))
+        .optional()?;
+    if known.is_none() {
+        return Ok(AcknowledgeOutcome::UnknownDelivery);
+    }
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO acknowledgements
+               (delivery_id, recipient, status, code, label, kind, notification_id, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            id,
+            ack.recipient,
+            ack.status,
+            ack.code,
+            ack.label,
+            ack.kind,
+            ack.notification_id,
+            ack.received_at
+        ])?;
+    Ok(if inserted == 0 {
+        AcknowledgeOutcome::Duplicate
+    } else {
+        AcknowledgeOutcome::Recorded
+    })
 }
 
 fn accept(tx: &Connection, intake: Intake) -> StoreResult<IntakeOutcome> {
@@ -562,6 +606,10 @@ fn delivery_views(
     let mut artifacts = conn.prepare_cached(
         "SELECT name, media_type, length(content) FROM artifacts WHERE delivery_id = ?1 ORDER BY name",
     )?;
+    let mut acknowledgements = conn.prepare_cached(
+        "SELECT recipient, status, code, label, kind, received_at FROM acknowledgements
+          WHERE delivery_id = ?1 ORDER BY received_at, recipient",
+    )?;
     let mut views = Vec::new();
     for row in rows {
         let (
@@ -608,6 +656,18 @@ fn delivery_views(
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        let acknowledgements = acknowledgements
+            .query_map([&id], |row| {
+                Ok(AcknowledgementView {
+                    recipient: row.get(0)?,
+                    status: row.get(1)?,
+                    code: row.get(2)?,
+                    label: row.get(3)?,
+                    kind: row.get(4)?,
+                    received_at: row.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         views.push(DeliveryView {
             id: parse_uuid(&id)?,
             record_id: parse_uuid(&record_id)?,
@@ -624,6 +684,7 @@ fn delivery_views(
             receipt: receipt.as_deref().map(from_json::<Receipt>).transpose()?,
             waiting_for,
             artifacts,
+            acknowledgements,
             created_at: created,
             updated_at: updated,
         });
@@ -676,6 +737,18 @@ impl Store for SqliteStore {
         Box::pin(async move {
             match self.write(WriteOp::Replay { id, now }).await? {
                 Written::Replayed(outcome) => Ok(outcome),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn acknowledge(
+        &self,
+        ack: NewAcknowledgement,
+    ) -> BoxFuture<'_, StoreResult<AcknowledgeOutcome>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Acknowledge(Box::new(ack))).await? {
+                Written::Acknowledged(outcome) => Ok(outcome),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
             }
         })

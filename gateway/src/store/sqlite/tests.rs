@@ -28,6 +28,7 @@ contract_tests!(
     hold_reason_holds_everything_downstream,
     expired_lease_is_taken_again_and_the_old_holder_cannot_settle,
     retry_waits_until_due_and_dead_can_be_replayed,
+    acknowledgements_are_recorded_once_against_their_delivery,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
