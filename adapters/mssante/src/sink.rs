@@ -226,6 +226,17 @@ impl MssanteSink {
         task: &DeliveryTask,
         kind: DocumentKind,
     ) -> Result<Option<Composed>, DeliveryError> {
+        self.compose_for(task, kind, None)
+    }
+
+    /// [`MssanteSink::compose`], to `to` instead of the record's recipients when given
+    /// (`crt-gateway mssante send --to`).
+    pub fn compose_for(
+        &self,
+        task: &DeliveryTask,
+        kind: DocumentKind,
+        to: Option<Vec<Address>>,
+    ) -> Result<Option<Composed>, DeliveryError> {
         let record = &task.record;
         let ins = qualified_ins(task).ok_or_else(|| {
             DeliveryError::final_error(
@@ -234,7 +245,10 @@ impl MssanteSink {
             )
         })?;
         let sender = self.sender(record)?;
-        let (recipients, skipped) = self.recipients(task, &sender.address);
+        let (recipients, skipped) = match to {
+            Some(to) => (to, Vec::new()),
+            None => self.recipients(task, &sender.address),
+        };
         if recipients.is_empty() {
             return Ok(None);
         }
@@ -353,32 +367,7 @@ impl MssanteSink {
             )
             .with_details(json!({ "reason": "no-recipient", "skipped": skipped_json(&skipped) })));
         };
-        let sender = self.sender(&task.record)?;
-        let sent = smtp::send(
-            &self.endpoint,
-            sender.tls.clone(),
-            &self.config.hello,
-            &composed.from,
-            &composed.recipients,
-            &composed.bytes,
-            self.config.retry.timeout,
-        )
-        .await
-        .map_err(|e| {
-            let code = match &e {
-                smtp::SmtpError::Handshake(..) => "tls-handshake",
-                smtp::SmtpError::Connect(..) => "connect",
-                smtp::SmtpError::Timeout(_) => "timeout",
-                smtp::SmtpError::NoRecipient(_) => "recipients-refused",
-                smtp::SmtpError::Refused { .. } => "refused",
-                smtp::SmtpError::Protocol(_) => "protocol",
-            };
-            if e.is_transient() {
-                DeliveryError::retryable(code, e.to_string())
-            } else {
-                DeliveryError::final_error(code, e.to_string())
-            }
-        })?;
+        let sent = self.transmit(&task.record, &composed).await?;
         let accepted: Vec<String> = sent.accepted.iter().map(ToString::to_string).collect();
         let name = match composed.document.model {
             CdaModel::DluEhpad | CdaModel::DluDom => "dlu.xml",
@@ -409,6 +398,40 @@ impl MssanteSink {
             media_type: "message/rfc822".into(),
             content: composed.bytes,
         }))
+    }
+
+    /// Sends a composed message from the record's structure mailbox.
+    pub async fn transmit(
+        &self,
+        record: &crt_core::CrtRecord,
+        composed: &Composed,
+    ) -> Result<smtp::Sent, DeliveryError> {
+        let sender = self.sender(record)?;
+        smtp::send(
+            &self.endpoint,
+            sender.tls.clone(),
+            &self.config.hello,
+            &composed.from,
+            &composed.recipients,
+            &composed.bytes,
+            self.config.retry.timeout,
+        )
+        .await
+        .map_err(|e| {
+            let code = match &e {
+                smtp::SmtpError::Handshake(..) => "tls-handshake",
+                smtp::SmtpError::Connect(..) => "connect",
+                smtp::SmtpError::Timeout(_) => "timeout",
+                smtp::SmtpError::NoRecipient(_) => "recipients-refused",
+                smtp::SmtpError::Refused { .. } => "refused",
+                smtp::SmtpError::Protocol(_) => "protocol",
+            };
+            if e.is_transient() {
+                DeliveryError::retryable(code, e.to_string())
+            } else {
+                DeliveryError::final_error(code, e.to_string())
+            }
+        })
     }
 }
 

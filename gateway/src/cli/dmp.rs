@@ -44,7 +44,7 @@ fn failed(error: impl std::fmt::Display) -> Status {
 }
 
 /// Reads and validates a record with the gateway's own rules.
-fn read_record(path: &Path) -> Result<CrtRecord, Status> {
+pub(super) fn read_record(path: &Path) -> Result<CrtRecord, Status> {
     let bytes = std::fs::read(path).map_err(|e| failed(format!("{}: {e}", path.display())))?;
     crate::server::record_validator()
         .parse(&bytes)

@@ -8,6 +8,7 @@ mod certs;
 mod demo;
 mod dmp;
 mod ins;
+mod mssante;
 mod records;
 mod submit;
 mod table;
@@ -112,7 +113,8 @@ enum Command {
         #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
         url: String,
     },
-    /// Validate files offline: CRT records (JSON) and CDA documents (XML).
+    /// Validate files offline: CRT records (JSON), CDA documents (XML), IHE XDM archives
+    /// (ZIP) and MSSanté messages (.eml).
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -123,6 +125,12 @@ enum Command {
     Dmp {
         #[command(subcommand)]
         command: DmpCommand,
+    },
+    /// MSSanté: the message the gateway would send for a record, or send it to one
+    /// address.
+    Mssante {
+        #[command(subcommand)]
+        command: MssanteCommand,
     },
     /// INS: check an INS number, search the INSi teleservice.
     Ins {
@@ -168,6 +176,31 @@ enum InsCommand {
         /// An identity document was checked (RNIV): QUAL instead of RECUP on a match.
         #[arg(long)]
         document_checked: bool,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MssanteCommand {
+    /// Write the exact message (MIME, with IHE_XDM.zip and the PDF) that would be sent.
+    Package {
+        record: PathBuf,
+        #[arg(long, value_enum, default_value = "dlu")]
+        kind: dmp::Kind,
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Send the message to one address (in the sandbox, through an operator simulator
+    /// started for the occasion, whose acknowledgements are shown).
+    Send {
+        record: PathBuf,
+        #[arg(long, value_enum, default_value = "dlu")]
+        kind: dmp::Kind,
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
         #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -239,6 +272,15 @@ pub fn main() -> ExitCode {
                     out,
                 },
         } => dmp::render_document(&record, kind, model, oid_root.as_deref(), &out),
+        Command::Mssante {
+            command:
+                MssanteCommand::Package {
+                    record,
+                    kind,
+                    out,
+                    config,
+                },
+        } => mssante::package(&record, kind, &out, config),
         Command::Schema => {
             match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
                 Ok(text) => {
@@ -296,6 +338,15 @@ fn runtime(command: Command) -> Status {
                         config,
                     },
             } => dmp::envelope(&record, kind, &out, config).await,
+            Command::Mssante {
+                command:
+                    MssanteCommand::Send {
+                        record,
+                        kind,
+                        to,
+                        config,
+                    },
+            } => mssante::send(&record, kind, &to, config).await,
             Command::Ins {
                 command:
                     InsCommand::Search {
@@ -327,6 +378,9 @@ fn runtime(command: Command) -> Status {
             }
             | Command::Dmp {
                 command: DmpCommand::Render { .. },
+            }
+            | Command::Mssante {
+                command: MssanteCommand::Package { .. },
             } => Status::Failed,
         }
     })

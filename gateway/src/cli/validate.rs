@@ -1,5 +1,5 @@
-//! `validate FILE…`: offline checks of CRT records (JSON) and CDA documents (XML, told by
-//! their first non-blank character).
+//! `validate FILE…`: offline checks of CRT records (JSON), CDA documents (XML, told by
+//! their first non-blank character), IHE XDM archives (ZIP) and MSSanté messages (`.eml`).
 
 use std::path::{Path, PathBuf};
 
@@ -89,6 +89,48 @@ fn check(file: &Path, validator: &RecordValidator) -> FileReport {
             return report;
         }
     };
+    if bytes.starts_with(b"PK\x03\x04") {
+        let checked = crt_mssante::xdm::check(&bytes);
+        report.kind = format!("IHE XDM archive ({} document(s))", checked.documents.len());
+        report.valid = checked.is_valid();
+        report.violations = checked
+            .problems
+            .into_iter()
+            .map(|p| Violation {
+                pointer: p.path,
+                rule: p.rule.into(),
+                message: p.message,
+            })
+            .collect();
+        return report;
+    }
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+    {
+        report.kind = "MSSanté message".into();
+        match crt_mssante::simulator::inspect(&bytes) {
+            Ok(inspected) => {
+                report.valid = true;
+                report.kind = format!(
+                    "MSSanté message ({} document(s) in {})",
+                    inspected.xdm.map_or(0, |x| x.documents.len()),
+                    crt_mssante::xdm::ARCHIVE_NAME
+                );
+            }
+            Err(problems) => {
+                report.violations = problems
+                    .into_iter()
+                    .map(|message| Violation {
+                        pointer: String::new(),
+                        rule: "mssante-message".into(),
+                        message,
+                    })
+                    .collect()
+            }
+        }
+        return report;
+    }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
         || bytes.starts_with(b"\xEF\xBB\xBF<")
     {
