@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crt_core::identifiers::is_oid;
 use crt_core::multipart::{self, Part};
+use crt_core::record::InsOid;
 use crt_core::soap::{SOAP12, WSA};
 use crt_core::xml::{self, Element, Limits};
 use crt_documents::metadata::{RIM, scheme};
@@ -18,12 +19,6 @@ use crate::{dsig, xades};
 
 pub const LCM: &str = crt_documents::metadata::LCM;
 const HL7: &str = "urn:hl7-org:v3";
-const INS_OIDS: [&str; 4] = [
-    "1.2.250.1.213.1.4.8",
-    "1.2.250.1.213.1.4.9",
-    "1.2.250.1.213.1.4.10",
-    "1.2.250.1.213.1.4.11",
-];
 /// Submissions larger than this are refused.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -736,7 +731,7 @@ fn check_cda(entry: &SubmittedEntry, problem: &mut impl FnMut(&'static str, Stri
         .and_then(|p| {
             p.children(HL7, "id").find(|i| {
                 i.attribute("root")
-                    .is_some_and(|root| INS_OIDS.contains(&root))
+                    .is_some_and(|root| InsOid::from_oid(root).is_some())
             })
         })
         .map(|i| {
@@ -772,7 +767,7 @@ fn valid_patient_id(value: &str) -> bool {
     let Some((oid, tail)) = rest.split_once("&ISO") else {
         return false;
     };
-    number.len() == 15 && INS_OIDS.contains(&oid) && tail == "^NH"
+    number.len() == 15 && InsOid::from_oid(oid).is_some() && tail == "^NH"
 }
 
 /// Verifies the submission-set signature entry against the other documents.

@@ -9,6 +9,7 @@
 
 use crt_core::Violation;
 use crt_core::identifiers::is_oid;
+use crt_core::record::InsOid;
 use crt_core::xml::{self, Element, Limits};
 
 use crate::cda::CdaModel;
@@ -19,13 +20,6 @@ const LIMITS: Limits = Limits {
     max_depth: 64,
     max_elements: 500_000,
 };
-/// INS-NIR, INS-NIA, and their test counterparts.
-const INS_OIDS: [&str; 4] = [
-    "1.2.250.1.213.1.4.8",
-    "1.2.250.1.213.1.4.9",
-    "1.2.250.1.213.1.4.10",
-    "1.2.250.1.213.1.4.11",
-];
 const RPPS_OID: &str = "1.2.250.1.71.4.2.1";
 const STRUCTURE_OID: &str = "1.2.250.1.71.4.2.2";
 const CONFIDENTIALITY: &str = "2.16.840.1.113883.5.25";
@@ -310,9 +304,10 @@ fn patient(c: &mut Checker, root: &Element) {
         );
         return;
     };
-    let ins = role
-        .children(HL7, "id")
-        .find(|id| id.attribute("root").is_some_and(|r| INS_OIDS.contains(&r)));
+    let ins = role.children(HL7, "id").find(|id| {
+        id.attribute("root")
+            .is_some_and(|r| InsOid::from_oid(r).is_some())
+    });
     match ins.and_then(|id| id.attribute("extension")) {
         Some(number) if ins_key_is_valid(number) => {}
         Some(number) => c.problem(

@@ -423,11 +423,9 @@ fn cda_header(content: &[u8]) -> Result<(Option<String>, bool), String> {
         .and_then(|t| t.child(HL7, "patientRole"))
         .is_some_and(|role| {
             role.children(HL7, "id").any(|id| {
-                id.attribute("root").is_some_and(|root| {
-                    crt_core::record::InsOid::ALL
-                        .iter()
-                        .any(|oid| oid.as_str() == root)
-                }) && id.attribute("extension").is_some_and(|e| !e.is_empty())
+                id.attribute("root")
+                    .is_some_and(|root| crt_core::record::InsOid::from_oid(root).is_some())
+                    && id.attribute("extension").is_some_and(|e| !e.is_empty())
             })
         });
     Ok((code, ins))

@@ -127,6 +127,11 @@ pub enum InsOid {
 impl InsOid {
     pub const ALL: [InsOid; 4] = [InsOid::Nir, InsOid::Nia, InsOid::TestNir, InsOid::DemoNir];
 
+    /// The INS OID written `oid`, if it is one.
+    pub fn from_oid(oid: &str) -> Option<InsOid> {
+        InsOid::ALL.into_iter().find(|known| known.as_str() == oid)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             InsOid::Nir => "1.2.250.1.213.1.4.8",

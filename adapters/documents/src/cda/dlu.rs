@@ -284,32 +284,20 @@ fn conditions(
     for (i, condition) in items.iter().enumerate() {
         let anchor = format!("{prefix}-{}", i + 1);
         let low = condition.since.map(|d| date(&d));
-        cda.w
-            .open("entry", &[])
-            .open("act", &[("classCode", "ACT"), ("moodCode", "EVN")]);
-        cda.templates(&[
-            "2.16.840.1.113883.10.20.1.27",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.5.1",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.5.2",
-            "1.2.250.1.213.1.1.3.39",
-        ]);
-        cda.id(&format!("{anchor}:concern"));
-        cda.null("code", "NA");
-        cda.status_completed();
-        interval(cda, low.as_deref(), None);
-        cda.w
-            .open(
-                "entryRelationship",
-                &[("typeCode", "SUBJ"), ("inversionInd", "false")],
-            )
-            .open(
-                "observation",
-                &[
-                    ("classCode", "OBS"),
-                    ("moodCode", "EVN"),
-                    ("negationInd", "false"),
-                ],
-            );
+        open_concern(
+            cda,
+            ["1.3.6.1.4.1.19376.1.5.3.1.4.5.2", "1.2.250.1.213.1.1.3.39"],
+            &anchor,
+            low.as_deref(),
+        );
+        cda.w.open(
+            "observation",
+            &[
+                ("classCode", "OBS"),
+                ("moodCode", "EVN"),
+                ("negationInd", "false"),
+            ],
+        );
         cda.templates(&[
             "2.16.840.1.113883.10.20.1.28",
             "1.3.6.1.4.1.19376.1.5.3.1.4.5",
@@ -336,13 +324,37 @@ fn conditions(
             &anchor,
             true,
         );
-        cda.w
-            .close("observation")
-            .close("entryRelationship")
-            .close("act")
-            .close("entry");
+        cda.w.close("observation");
+        close_concern(cda);
     }
     cda.close_section();
+}
+
+/// Opens an IHE concern entry (`entry/act`, its `entryRelationship` open for the
+/// observation), given the two templates that make it a problem or an allergy concern.
+fn open_concern(cda: &mut Cda, kind: [&str; 2], anchor: &str, low: Option<&str>) {
+    cda.w
+        .open("entry", &[])
+        .open("act", &[("classCode", "ACT"), ("moodCode", "EVN")]);
+    cda.templates(&[
+        "2.16.840.1.113883.10.20.1.27",
+        "1.3.6.1.4.1.19376.1.5.3.1.4.5.1",
+        kind[0],
+        kind[1],
+    ]);
+    cda.id(&format!("{anchor}:concern"));
+    cda.null("code", "NA");
+    cda.status_completed();
+    interval(cda, low, None);
+    cda.w.open(
+        "entryRelationship",
+        &[("typeCode", "SUBJ"), ("inversionInd", "false")],
+    );
+}
+
+/// Closes what [`open_concern`] opened.
+fn close_concern(cda: &mut Cda) {
+    cda.w.close("entryRelationship").close("act").close("entry");
 }
 
 /// `<effectiveTime><low/><high/></effectiveTime>` with unknown bounds as nullFlavor.
@@ -389,24 +401,13 @@ fn allergies(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
     for (i, allergy) in dlu.allergies.iter().enumerate() {
         let anchor = format!("allergie-{}", i + 1);
         let low = allergy.since.map(|d| date(&d));
+        open_concern(
+            cda,
+            ["1.3.6.1.4.1.19376.1.5.3.1.4.5.3", "1.2.250.1.213.1.1.3.40"],
+            &anchor,
+            low.as_deref(),
+        );
         cda.w
-            .open("entry", &[])
-            .open("act", &[("classCode", "ACT"), ("moodCode", "EVN")]);
-        cda.templates(&[
-            "2.16.840.1.113883.10.20.1.27",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.5.1",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.5.3",
-            "1.2.250.1.213.1.1.3.40",
-        ]);
-        cda.id(&format!("{anchor}:concern"));
-        cda.null("code", "NA");
-        cda.status_completed();
-        interval(cda, low.as_deref(), None);
-        cda.w
-            .open(
-                "entryRelationship",
-                &[("typeCode", "SUBJ"), ("inversionInd", "false")],
-            )
             .open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")]);
         cda.templates(&[
             "2.16.840.1.113883.10.20.1.18",
@@ -451,10 +452,8 @@ fn allergies(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
             .close("playingEntity")
             .close("participantRole")
             .close("participant")
-            .close("observation")
-            .close("entryRelationship")
-            .close("act")
-            .close("entry");
+            .close("observation");
+        close_concern(cda);
     }
     cda.close_section();
 }
