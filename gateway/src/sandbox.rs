@@ -164,8 +164,9 @@ impl Sandbox {
         self.simulators.get(name).map(|s| s.url.as_str())
     }
 
-    pub fn simulators(&self) -> impl Iterator<Item = &RunningSimulator> {
-        self.simulators.values()
+    /// How many simulators run, the MSSanté operator included.
+    pub fn simulator_count(&self) -> usize {
+        self.simulators.len() + usize::from(self.mssante.is_some())
     }
 
     pub fn add(&mut self, simulator: RunningSimulator) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -196,16 +196,9 @@ impl Session {
 }
 
 async fn session_line(io: &mut BufReader<TlsStream<TcpStream>>) -> Result<String, ImapError> {
-    let mut line = Vec::new();
-    let read = AsyncReadExt::take(&mut *io, MAX_LINE)
-        .read_until(b'\n', &mut line)
-        .await?;
-    if read == 0 || !line.ends_with(b"\n") {
-        return Err(ImapError::Protocol(
-            "connection closed or line too long".into(),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&line).trim_end().to_string())
+    crate::line::read_text(io, MAX_LINE)
+        .await?
+        .ok_or_else(|| ImapError::Protocol("connection closed or line too long".into()))
 }
 
 /// `n` when `line` ends with `{n}`.

@@ -6,6 +6,7 @@ pub mod ack;
 pub mod address;
 pub mod config;
 pub mod imap;
+mod line;
 pub mod message;
 pub mod pdf;
 pub mod simulator;

@@ -38,20 +38,12 @@ pub fn render(cda: &[u8]) -> Result<Vec<u8>, PdfError> {
     if !root.is(HL7, "ClinicalDocument") {
         return Err(PdfError(format!("root element is {}", root.name)));
     }
-    let lines = layout(&root);
-    let title = root
-        .child_text(HL7, "title")
-        .unwrap_or("Document")
-        .to_string();
-    Ok(write(&title, &lines))
+    let title = root.child_text(HL7, "title").unwrap_or("Document");
+    Ok(write(title, &layout(&root, title)))
 }
 
-fn layout(root: &Element) -> Vec<Line> {
-    let mut lines = vec![Line::Title(
-        root.child_text(HL7, "title")
-            .unwrap_or("Document")
-            .to_string(),
-    )];
+fn layout(root: &Element, title: &str) -> Vec<Line> {
+    let mut lines = vec![Line::Title(title.to_string())];
     let patient = root
         .child(HL7, "recordTarget")
         .and_then(|t| t.child(HL7, "patientRole"))
@@ -297,7 +289,7 @@ mod tests {
     #[test]
     fn the_header_and_the_narrative_become_lines_of_a_pdf() {
         let root = xml::parse(CDA.as_bytes(), Limits::default()).expect("CDA");
-        let lines = layout(&root);
+        let lines = layout(&root, "DOCUMENT DE LIAISON D'URGENCE");
         assert_eq!(
             lines[0],
             Line::Title("DOCUMENT DE LIAISON D'URGENCE".into())

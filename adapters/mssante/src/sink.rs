@@ -62,6 +62,8 @@ pub struct MssanteSink {
 /// A message built for a delivery.
 pub struct Composed {
     pub message_id: String,
+    /// The mailbox it goes from, with the certificate that authenticates it.
+    pub sender: Arc<Sender>,
     pub from: Address,
     pub recipients: Vec<Address>,
     /// Addresses of the record that the message does not go to, and why.
@@ -344,6 +346,7 @@ impl MssanteSink {
         Ok(Some(Composed {
             message_id,
             from: sender.address.clone(),
+            sender,
             recipients,
             skipped,
             document,
@@ -367,7 +370,7 @@ impl MssanteSink {
             )
             .with_details(json!({ "reason": "no-recipient", "skipped": skipped_json(&skipped) })));
         };
-        let sent = self.transmit(&task.record, &composed).await?;
+        let sent = self.transmit(&composed).await?;
         let accepted: Vec<String> = sent.accepted.iter().map(ToString::to_string).collect();
         let name = match composed.document.model {
             CdaModel::DluEhpad | CdaModel::DluDom => "dlu.xml",
@@ -400,16 +403,11 @@ impl MssanteSink {
         }))
     }
 
-    /// Sends a composed message from the record's structure mailbox.
-    pub async fn transmit(
-        &self,
-        record: &crt_core::CrtRecord,
-        composed: &Composed,
-    ) -> Result<smtp::Sent, DeliveryError> {
-        let sender = self.sender(record)?;
+    /// Sends a composed message from its sender's mailbox.
+    pub async fn transmit(&self, composed: &Composed) -> Result<smtp::Sent, DeliveryError> {
         smtp::send(
             &self.endpoint,
-            sender.tls.clone(),
+            composed.sender.tls.clone(),
             &self.config.hello,
             &composed.from,
             &composed.recipients,

@@ -22,9 +22,7 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
-use tokio::io::{
-    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
-};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -282,16 +280,12 @@ async fn connect(
 async fn read_reply(reader: &mut BufReader<TcpStream>, code: &str) -> Result<Vec<u8>, SmtpError> {
     let mut reply = Vec::new();
     loop {
-        let mut line = Vec::new();
-        let read = AsyncReadExt::take(&mut *reader, 1024)
-            .read_until(b'\n', &mut line)
+        let line = crate::line::read_line(reader, 1024)
             .await
-            .map_err(|e| SmtpError::Protocol(e.to_string()))?;
-        if read == 0 || !line.ends_with(b"\n") {
-            return Err(SmtpError::Protocol(
-                "connection closed during the clear-text exchange".into(),
-            ));
-        }
+            .map_err(|e| SmtpError::Protocol(e.to_string()))?
+            .ok_or_else(|| {
+                SmtpError::Protocol("connection closed during the clear-text exchange".into())
+            })?;
         if !line.starts_with(code.as_bytes()) {
             return Err(SmtpError::Refused {
                 permanent: line.starts_with(b"5"),

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::records::{outcome, problem_text};
 use super::{Status, load_config, table};
 use crate::client::ApiClient;
+use crate::sandbox::Sandbox;
 use crate::server::Gateway;
 
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -76,8 +77,7 @@ async fn drive(gateway: &Gateway, files: &[PathBuf], out: &Path) -> Status {
     println!(
         "crt-gateway demo: gateway on {}, {} simulator(s), {} example record(s)\n",
         gateway.addr(),
-        gateway.sandbox().map_or(0, |s| s.simulators().count()
-            + usize::from(s.mssante.is_some())),
+        gateway.sandbox().map_or(0, Sandbox::simulator_count),
         files.len()
     );
 

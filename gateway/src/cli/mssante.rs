@@ -134,7 +134,7 @@ pub async fn send(record: &Path, kind: Kind, to: &str, config: Option<PathBuf>) 
         Ok(None) => return failed("nothing to send"),
         Err(e) => return failed(e.message),
     };
-    match sink.transmit(&task.record, &composed).await {
+    match sink.transmit(&composed).await {
         Ok(sent) => {
             println!(
                 "sent {} to {}: {}",

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -55,15 +55,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     async fn read_line(&mut self) -> std::io::Result<Option<String>> {
-        let mut line = Vec::new();
-        let read = (&mut self.io)
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line)
-            .await?;
-        if read == 0 || !line.ends_with(b"\n") {
-            return Ok(None);
-        }
-        Ok(Some(String::from_utf8_lossy(&line).trim_end().to_string()))
+        crate::line::read_text(&mut self.io, MAX_LINE).await
     }
 
     async fn run(mut self) -> std::io::Result<()> {

@@ -126,15 +126,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// The next command line without its CRLF; `None` at the end of the connection or on
     /// a line too long to be a command.
     async fn command(&mut self) -> std::io::Result<Option<String>> {
-        let mut line = Vec::new();
-        let read = (&mut self.reader)
-            .take(MAX_COMMAND_LINE)
-            .read_until(b'\n', &mut line)
-            .await?;
-        if read == 0 || !line.ends_with(b"\n") {
-            return Ok(None);
-        }
-        Ok(Some(String::from_utf8_lossy(&line).trim_end().to_string()))
+        crate::line::read_text(&mut self.reader, MAX_COMMAND_LINE).await
     }
 
     /// Commands once TLS is established.
