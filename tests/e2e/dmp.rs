@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, example};
+use crate::support::{Gateway, cli, example};
 
 fn dmp_deliveries(view: &Value) -> Vec<Value> {
     view["deliveries"]
@@ -116,17 +116,6 @@ fn opposition_declines_and_other_structures_get_sandbox_certificates() {
 }
 
 /// Runs the binary from the repository root; returns (exit code, stdout).
-fn cli(args: &[&str]) -> (Option<i32>, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_crt-gateway"))
-        .args(args)
-        .current_dir(crate::support::repo())
-        .output()
-        .expect("the command runs");
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    (output.status.code(), text)
-}
-
 #[test]
 fn the_cli_renders_checks_and_builds_what_would_be_sent() {
     let out = tempfile::tempdir().expect("temp dir");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Gateway, example};
+use crate::support::{Gateway, cli, example};
 
 fn mssante_delivery(gateway: &Gateway, record: &str) -> Value {
     let view = gateway.get_json(&format!("/v1/records/{record}"));
@@ -71,4 +71,58 @@ fn the_plan_is_sent_by_mssante_and_the_mdns_update_the_delivery() {
             .iter()
             .all(|a| a["status"] == "delivered" && a["kind"] == "mdn")
     );
+}
+
+#[test]
+fn the_cli_packages_the_message_and_validates_messages_and_archives() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let message = out.path().join("message.eml");
+    let archive = out.path().join("IHE_XDM.zip");
+    let (code, text) = cli(&[
+        "mssante",
+        "package",
+        "schemas/examples/home-volet2-pays-de-la-loire.json",
+        "--kind",
+        "plan",
+        "-o",
+        message.to_str().unwrap(),
+        "--archive",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("to 5 recipient(s)"), "{text}");
+
+    let (code, text) = cli(&[
+        "validate",
+        message.to_str().unwrap(),
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("valid MSSanté message (1 document(s) in IHE_XDM.zip)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("valid IHE XDM archive (1 document(s))"),
+        "{text}"
+    );
+
+    let lying = out.path().join("lying.eml");
+    let bytes = std::fs::read_to_string(&message).unwrap();
+    std::fs::write(
+        &lying,
+        bytes.replace("X-MSS-CODECDA: 80788-3", "X-MSS-CODECDA: 11488-4"),
+    )
+    .unwrap();
+    let truncated = out.path().join("truncated.zip");
+    let zip = std::fs::read(&archive).unwrap();
+    std::fs::write(&truncated, &zip[..zip.len() / 2]).unwrap();
+    let (code, text) = cli(&[
+        "validate",
+        lying.to_str().unwrap(),
+        truncated.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("X-MSS-CODECDA"), "{text}");
+    assert!(text.contains("not a ZIP archive"), "{text}");
 }

@@ -271,3 +271,15 @@ pub fn targets(view: &Value) -> Vec<String> {
         .map(|d| d["target"].as_str().expect("target").to_string())
         .collect()
 }
+
+/// Runs the binary with `args` from the repository root: exit code, stdout then stderr.
+pub fn cli(args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_crt-gateway"))
+        .args(args)
+        .current_dir(crate::support::repo())
+        .output()
+        .expect("the command runs");
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.code(), text)
+}

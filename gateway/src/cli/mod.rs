@@ -190,6 +190,9 @@ enum MssanteCommand {
         kind: dmp::Kind,
         #[arg(short, long, value_name = "FILE")]
         out: PathBuf,
+        /// Also write the message's IHE_XDM.zip here.
+        #[arg(long, value_name = "FILE")]
+        archive: Option<PathBuf>,
         #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -278,9 +281,10 @@ pub fn main() -> ExitCode {
                     record,
                     kind,
                     out,
+                    archive,
                     config,
                 },
-        } => mssante::package(&record, kind, &out, config),
+        } => mssante::package(&record, kind, &out, archive.as_deref(), config),
         Command::Schema => {
             match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
                 Ok(text) => {

@@ -46,7 +46,13 @@ fn task(record: crt_core::CrtRecord, kind: Kind) -> DeliveryTask {
 }
 
 /// Writes the exact message that would be sent for `record`.
-pub fn package(record: &Path, kind: Kind, out: &Path, config: Option<PathBuf>) -> Status {
+pub fn package(
+    record: &Path,
+    kind: Kind,
+    out: &Path,
+    archive: Option<&Path>,
+    config: Option<PathBuf>,
+) -> Status {
     let config = match load_config(config) {
         Ok(config) => config,
         Err(status) => return status,
@@ -62,8 +68,14 @@ pub fn package(record: &Path, kind: Kind, out: &Path, config: Option<PathBuf>) -
     };
     match sink.compose(&task(record, kind), kind.into()) {
         Ok(Some(composed)) => {
-            if let Err(e) = std::fs::write(out, &composed.bytes) {
-                return failed(format!("{}: {e}", out.display()));
+            let files = [
+                Some((out, &composed.bytes)),
+                archive.map(|a| (a, &composed.archive)),
+            ];
+            for (path, bytes) in files.into_iter().flatten() {
+                if let Err(e) = std::fs::write(path, bytes) {
+                    return failed(format!("{}: {e}", path.display()));
+                }
             }
             println!(
                 "{}: message {} from {} to {} recipient(s){}",
