@@ -42,11 +42,15 @@ fn bench(c: &mut Criterion) {
                 .expect("recipients")
         })
     });
-    let archive = sink
+    let composed = sink
         .compose(&task, DocumentKind::Dlu)
         .expect("composed")
-        .expect("recipients")
-        .archive;
+        .expect("recipients");
+    let document = composed.document.xml.clone();
+    group.bench_function("pdf_of_dlu", |b| {
+        b.iter(|| crt_mssante::pdf::render(&document).expect("pdf"))
+    });
+    let archive = composed.archive;
     group.bench_function("check_xdm_archive", |b| {
         b.iter(|| crt_mssante::xdm::check(&archive))
     });
