@@ -1,0 +1,2 @@
+//! ROR (Répertoire Opérationnel des Ressources).
+pub mod source;
