@@ -95,9 +95,35 @@ pub fn check_rpps(value: &str) -> Result<(), IdentifierError> {
     check_luhn(value, 11)
 }
 
+/// Checks a SIRET number: 14 digits, Luhn key last. La Poste's establishments (SIREN
+/// 356000000) follow INSEE's exception: the sum of the digits is a multiple of 5.
+pub fn check_siret(value: &str) -> Result<(), IdentifierError> {
+    let digits = value.len() == 14 && value.bytes().all(|b| b.is_ascii_digit());
+    if digits && value.starts_with("356000000") {
+        let given = u32::from(value.as_bytes()[13] - b'0');
+        let rest: u32 = value.bytes().take(13).map(|b| u32::from(b - b'0')).sum();
+        let expected = (5 - rest % 5) % 5;
+        return if (rest + given) % 5 == 0 {
+            Ok(())
+        } else {
+            Err(IdentifierError::Key { given, expected })
+        };
+    }
+    check_luhn(value, 14)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn siret_keys_are_checked() {
+        assert_eq!(check_siret("73282932000074"), Ok(()));
+        assert!(check_siret("73282932000075").is_err());
+        assert!(check_siret("7328293200007").is_err());
+        assert_eq!(check_siret("35600000000010"), Ok(()));
+        assert!(check_siret("35600000000011").is_err());
+    }
 
     #[test]
     fn finess_of_the_official_dlu_example_is_valid() {

@@ -16,6 +16,9 @@ pub const PHONE_PATTERN: &str = r"^\+?[0-9][0-9 .\-]{5,19}$";
 /// An INSEE COG commune code: 5 characters, Corsica as 2A/2B, `99xxx` for a country abroad.
 pub const INSEE_COG_PATTERN: &str = r"^(?:[0-9]{2}|2A|2B)[0-9]{3}$";
 
+/// A SIRET number (an establishment of a company): 14 digits, Luhn key last.
+pub const SIRET_PATTERN: &str = r"^[0-9]{14}$";
+
 /// A French postal code.
 pub const POSTAL_CODE_PATTERN: &str = r"^[0-9]{5}$";
 

@@ -2,6 +2,7 @@
 
 use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
@@ -9,7 +10,7 @@ use super::Violations;
 use crate::record::{
     BIRTH_DATE_PATTERN, CrtRecord, EMAIL_PATTERN, FINESS_PATTERN, INS_NUMBER_PATTERN,
     INSEE_COG_PATTERN, LOCAL_ID_PATTERN, PHONE_PATTERN, POSTAL_CODE_PATTERN, RPPS_PATTERN,
-    TRAIT_PATTERN,
+    SIRET_PATTERN, TRAIT_PATTERN,
 };
 
 /// The published identifier of the schema.
@@ -23,8 +24,14 @@ pub const SCHEMA_ID: &str = "urn:crt-gateway:schema:crt-record:1.0";
 /// alternatives lets validators report errors inside optional objects instead of
 /// "does not match any alternative".
 pub fn record_schema() -> Value {
+    published_schema::<CrtRecord>(SCHEMA_ID)
+}
+
+/// The JSON Schema (draft 2020-12) of a type, as crt-gateway publishes its input formats:
+/// generated from the Rust type, `$id` first, written as [`record_schema`] explains.
+pub fn published_schema<T: JsonSchema>(id: &str) -> Value {
     let generator = SchemaSettings::draft2020_12().into_generator();
-    let schema = generator.into_root_schema_for::<CrtRecord>();
+    let schema = generator.into_root_schema_for::<T>();
     let mut value = schema.to_value();
     strip_null_alternatives(&mut value);
     collapse_documented_enums(&mut value);
@@ -34,7 +41,7 @@ pub fn record_schema() -> Value {
             "$schema".into(),
             root.remove("$schema").unwrap_or(Value::Null),
         );
-        ordered.insert("$id".into(), Value::String(SCHEMA_ID.into()));
+        ordered.insert("$id".into(), Value::String(id.into()));
         ordered.extend(std::mem::take(root));
         *root = ordered;
     }
@@ -130,7 +137,7 @@ fn collapse_documented_enums(value: &mut Value) {
 
 /// Adds the violations one schema error stands for, worded for a developer integrating a
 /// DUI: where, which keyword, and what was expected.
-pub(super) fn describe(error: &ValidationError<'_>, out: &mut Violations) {
+pub(crate) fn describe(error: &ValidationError<'_>, out: &mut Violations) {
     let pointer = error.instance_path().as_str().to_string();
     let kind = error.kind();
     let rule = match kind {
@@ -225,6 +232,7 @@ fn pattern_meaning(pattern: &str) -> String {
             "an INSEE COG code: 5 characters, 2A/2B for Corsica, 99xxx abroad"
         }
         p if p == POSTAL_CODE_PATTERN => "a 5-digit postal code",
+        p if p == SIRET_PATTERN => "a SIRET number: 14 digits",
         p if p == EMAIL_PATTERN => "an e-mail address",
         p if p == LOCAL_ID_PATTERN => "an identifier of 1 to 64 letters, digits, '.', '_' or '-'",
         _ => return format!("a value matching {pattern}"),
