@@ -1,2 +1,4 @@
 //! ROR (Répertoire Opérationnel des Ressources).
+pub mod codes;
+pub mod offer;
 pub mod source;
