@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, StatusCode, Uri, header};
+use http::{Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
@@ -93,14 +93,26 @@ impl HttpsClient {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<HttpAnswer, HttpError> {
+        self.send(Method::POST, url, headers, body).await
+    }
+
+    /// Sends one request; `body` may be empty (a GET).
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<HttpAnswer, HttpError> {
         let timeout = self.timeout;
-        tokio::time::timeout(timeout, self.exchange(url, headers, body))
+        tokio::time::timeout(timeout, self.exchange(method, url, headers, body))
             .await
             .map_err(|_| HttpError::Timeout(timeout.as_millis()))?
     }
 
     async fn exchange(
         &self,
+        method: Method,
         url: &str,
         headers: &[(&str, &str)],
         body: Bytes,
@@ -138,7 +150,9 @@ impl HttpsClient {
         tokio::spawn(async move {
             let _ = connection.await;
         });
-        let mut request = Request::post(uri.clone())
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri.clone())
             .header(header::HOST, authority(&uri))
             .header(header::CONTENT_LENGTH, body.len());
         for (name, value) in headers {

@@ -1,4 +1,6 @@
 //! ROR (Répertoire Opérationnel des Ressources).
 pub mod codes;
+pub mod fhir;
 pub mod offer;
+pub mod render;
 pub mod source;

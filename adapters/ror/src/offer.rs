@@ -46,10 +46,10 @@ pub struct Offer {
     pub volet1: Volet1,
     pub volet2: Volet2,
     pub territory: Territory,
-    /// When the CRT's staff can be reached (volet 2's on-call service runs round the
-    /// clock regardless).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub opening_hours: Vec<OpeningHours>,
+    /// When the CRT's staff can be reached for volet 1 (volet 2's on-call service runs
+    /// round the clock regardless). The ROR holds one opening slot per offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<OpeningHours>,
     /// Structures the CRT works with (hospital, DAC, SSIAD, city professionals…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partners: Vec<Partner>,
@@ -422,10 +422,10 @@ impl Offer {
         if v2.public.age_max < v2.public.age_min {
             out.push("/volet2/public/age_max", "age-range", "expected age_max ≥ age_min");
         }
-        for (i, hours) in self.opening_hours.iter().enumerate() {
+        if let Some(hours) = &self.opening_hours {
             if hours.from >= hours.to {
                 out.push(
-                    format!("/opening_hours/{i}/to"),
+                    "/opening_hours/to",
                     "opening-hours",
                     format!("expected a time after {}", hours.from),
                 );

@@ -1,0 +1,412 @@
+//! An offer → the ROR resources that describe it: the legal entity and the establishment
+//! (`ror-organization`), the place the CRT works from (`ror-location`), and one
+//! `ror-healthcareservice` per volet.
+//!
+//! Pure and deterministic: the same offer and the same references give byte-identical
+//! JSON, which is what lets a second publish find nothing to change.
+
+use fhir_sdk::r4b::codes::{BundleType, ContactPointSystem, DaysOfWeek};
+use fhir_sdk::r4b::resources::{
+    Bundle, BundleEntry, HealthcareService, HealthcareServiceAvailableTime, Location,
+    Organization, Resource,
+};
+use fhir_sdk::r4b::types::Address;
+use fhir_sdk::Time;
+use serde_json::Value;
+
+use crate::codes::system;
+use crate::fhir::{self, ModelError, Result, channel, identifier_system, profile};
+use crate::offer::{Day, Offer, Theme};
+
+/// Which of the offer's resources, and how to find it again in the ROR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    LegalEntity,
+    Establishment,
+    Location,
+    Volet1,
+    Volet2,
+}
+
+impl Part {
+    /// In the order they are published: each refers only to parts before it.
+    pub const ALL: [Part; 5] = [
+        Part::LegalEntity,
+        Part::Establishment,
+        Part::Location,
+        Part::Volet1,
+        Part::Volet2,
+    ];
+
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            Part::LegalEntity | Part::Establishment => "Organization",
+            Part::Location => "Location",
+            Part::Volet1 | Part::Volet2 => "HealthcareService",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Part::LegalEntity => "legal entity (EJ)",
+            Part::Establishment => "establishment (ET)",
+            Part::Location => "location",
+            Part::Volet1 => "volet 1 offer",
+            Part::Volet2 => "volet 2 offer",
+        }
+    }
+
+    /// The `identifier` search parameter that finds this part in the ROR.
+    pub fn search(self, offer: &Offer) -> String {
+        match self {
+            Part::LegalEntity => format!("{}|{}", identifier_system::FINESS, offer.porteur.finess_ej),
+            Part::Establishment => {
+                format!("{}|{}", identifier_system::FINESS, offer.porteur.finess_et)
+            }
+            Part::Location | Part::Volet1 | Part::Volet2 => self.business_id(offer),
+        }
+    }
+
+    /// The functional identifier the gateway gives the location and the two offers: the
+    /// establishment's FINESS and a fixed suffix, so the same offer file always names the
+    /// same ROR objects.
+    fn business_id(self, offer: &Offer) -> String {
+        let suffix = match self {
+            Part::Location => "CRT",
+            Part::Volet1 => "CRT-V1",
+            Part::Volet2 => "CRT-V2",
+            Part::LegalEntity | Part::Establishment => "",
+        };
+        format!("{}-{suffix}", offer.porteur.finess_et)
+    }
+}
+
+/// How the resources refer to each other: `urn:uuid:` within a bundle, `Type/id` once the
+/// ROR has given ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    pub legal_entity: String,
+    pub establishment: String,
+    pub location: String,
+}
+
+impl Links {
+    /// Stable `urn:uuid:` references for a standalone bundle.
+    pub fn in_bundle(offer: &Offer) -> Links {
+        Links {
+            legal_entity: bundle_url(offer, Part::LegalEntity),
+            establishment: bundle_url(offer, Part::Establishment),
+            location: bundle_url(offer, Part::Location),
+        }
+    }
+}
+
+fn bundle_url(offer: &Offer, part: Part) -> String {
+    let name = format!("{}:{}", part.resource_type(), part.search(offer));
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes());
+    format!("urn:uuid:{id}")
+}
+
+/// One part as FHIR JSON.
+pub fn render(offer: &Offer, part: Part, links: &Links) -> Result<Value> {
+    let resource: Resource = match part {
+        Part::LegalEntity => legal_entity(offer)?.into(),
+        Part::Establishment => establishment(offer, links)?.into(),
+        Part::Location => location(offer, links)?.into(),
+        Part::Volet1 | Part::Volet2 => healthcare_service(offer, part, links)?.into(),
+    };
+    serde_json::to_value(&resource).map_err(|e| ModelError::from_message(e.to_string()))
+}
+
+/// Every part in a `collection` Bundle, for review or for another tool.
+pub fn bundle(offer: &Offer) -> Result<Value> {
+    let links = Links::in_bundle(offer);
+    let mut entries = Vec::new();
+    for part in Part::ALL {
+        let resource: Resource = serde_json::from_value(render(offer, part, &links)?)
+            .map_err(|e| ModelError::from_message(e.to_string()))?;
+        entries.push(Some(
+            BundleEntry::builder()
+                .full_url(bundle_url(offer, part))
+                .resource(resource)
+                .build()?,
+        ));
+    }
+    let bundle = Bundle::builder()
+        .r#type(BundleType::Collection)
+        .entry(entries)
+        .build()?;
+    serde_json::to_value(&bundle).map_err(|e| ModelError::from_message(e.to_string()))
+}
+
+fn region(offer: &Offer) -> &'static str {
+    offer.crt.region.code()
+}
+
+fn address(offer: &Offer) -> Result<Address> {
+    let a = &offer.porteur.address;
+    Ok(Address::builder()
+        .line(a.lines.iter().cloned().map(Some).collect())
+        .postal_code(a.postal_code.clone())
+        .city(a.city.clone())
+        .country("FR".into())
+        .build()?)
+}
+
+fn legal_entity(offer: &Offer) -> Result<Organization> {
+    let p = &offer.porteur;
+    Ok(Organization::builder()
+        .meta(fhir::meta(profile::ORGANIZATION, region(offer))?)
+        .extension(vec![fhir::meta_creation_date(offer.crt.created)?])
+        .identifier(vec![
+            Some(fhir::identifier(
+                system::TYPE_IDENTIFIANT_STRUCTURE,
+                "40",
+                Some(identifier_system::ID_NAT_STRUCT),
+                &format!("1{}", p.finess_ej),
+            )?),
+            Some(fhir::identifier(
+                system::TYPE_IDENTIFIANT_STRUCTURE,
+                "1",
+                Some(identifier_system::FINESS),
+                &p.finess_ej,
+            )?),
+        ])
+        .r#type(vec![Some(fhir::concept(system::STATUT_JURIDIQUE, &p.legal_status)?)])
+        .name(p.legal_name.clone())
+        .build()?)
+}
+
+fn establishment(offer: &Offer, links: &Links) -> Result<Organization> {
+    let p = &offer.porteur;
+    Ok(Organization::builder()
+        .meta(fhir::meta(profile::ORGANIZATION, region(offer))?)
+        .extension(vec![fhir::meta_creation_date(offer.crt.created)?])
+        .identifier(vec![
+            Some(fhir::identifier(
+                system::TYPE_IDENTIFIANT_STRUCTURE,
+                "40",
+                Some(identifier_system::ID_NAT_STRUCT),
+                &format!("1{}", p.finess_et),
+            )?),
+            Some(fhir::identifier(
+                system::TYPE_IDENTIFIANT_STRUCTURE,
+                "1",
+                Some(identifier_system::FINESS),
+                &p.finess_et,
+            )?),
+            Some(fhir::identifier(
+                system::TYPE_IDENTIFIANT_STRUCTURE,
+                "3",
+                Some(identifier_system::SIRET),
+                &p.siret,
+            )?),
+        ])
+        .r#type(vec![Some(fhir::concept(system::CATEGORIE_ETABLISSEMENT, p.category())?)])
+        .name(p.site_name.clone())
+        .address(vec![Some(address(offer)?)])
+        .part_of(fhir::reference(&links.legal_entity)?)
+        .build()?)
+}
+
+fn location(offer: &Offer, links: &Links) -> Result<Location> {
+    let insee = offer.porteur.address.city_insee_code.as_deref().unwrap_or_default();
+    Ok(Location::builder()
+        .meta(fhir::meta(profile::LOCATION, region(offer))?)
+        .extension(vec![
+            fhir::commune_cog(insee)?,
+            fhir::meta_creation_date(offer.crt.created)?,
+        ])
+        .identifier(vec![Some(fhir::identifier(
+            system::TYPE_IDENTIFIANT_LIEU,
+            "25",
+            None,
+            &Part::Location.business_id(offer),
+        )?)])
+        .name(offer.crt.name.clone())
+        .telecom(vec![Some(fhir::telecom(
+            ContactPointSystem::Phone,
+            channel::LANDLINE,
+            &offer.crt.phone,
+        )?)])
+        .address(address(offer)?)
+        .managing_organization(fhir::reference(&links.establishment)?)
+        .build()?)
+}
+
+fn healthcare_service(offer: &Offer, part: Part, links: &Links) -> Result<HealthcareService> {
+    let volet2 = part == Part::Volet2;
+    let (suffix, activity, care_mode) = if volet2 {
+        ("volet 2, accompagnement renforcé à domicile", "298", "49")
+    } else {
+        ("volet 1, appui aux professionnels du territoire", "340", "58")
+    };
+    let mut extensions = vec![
+        fhir::meta_creation_date(offer.crt.created)?,
+        fhir::sensitive_unit(false)?,
+        fhir::patient_type(&["01"], offer.volet2.public.age_min, offer.volet2.public.age_max)?,
+    ];
+    for commune in &offer.territory.communes {
+        extensions.push(fhir::territorial_division_commune(commune)?);
+    }
+    let available = if volet2 {
+        Some(round_the_clock()?)
+    } else {
+        offer.opening_hours.as_ref().map(opening_slot).transpose()?
+    };
+    Ok(HealthcareService::builder()
+        .meta(fhir::meta(profile::HEALTHCARE_SERVICE, region(offer))?)
+        .extension(extensions)
+        .identifier(vec![Some(fhir::identifier(
+            system::TYPE_IDENTIFIANT_OFFRE,
+            "35",
+            None,
+            &part.business_id(offer),
+        )?)])
+        .provided_by(fhir::reference(&links.establishment)?)
+        .category(vec![Some(fhir::concept(system::CATEGORIE_ORGANISATION, "136")?)])
+        .r#type(vec![Some(fhir::concept(system::CHAMP_ACTIVITE, "04")?)])
+        .specialty(vec![Some(fhir::concept(system::ACTIVITE_OPERATIONNELLE, activity)?)])
+        .location(vec![Some(fhir::reference(&links.location)?)])
+        .name(format!("{} ({suffix})", offer.crt.name))
+        .extra_details(if volet2 { volet2_details(offer) } else { volet1_details(offer) })
+        .telecom(vec![Some(fhir::telecom(
+            ContactPointSystem::Email,
+            channel::EMAIL,
+            &offer.crt.mssante_mailbox,
+        )?)])
+        .characteristic(vec![Some(fhir::concept(system::MODE_PRISE_EN_CHARGE, care_mode)?)])
+        .available_time(available.into_iter().map(Some).collect())
+        .build()?)
+}
+
+fn day(d: Day) -> DaysOfWeek {
+    match d {
+        Day::Mon => DaysOfWeek::Mon,
+        Day::Tue => DaysOfWeek::Tue,
+        Day::Wed => DaysOfWeek::Wed,
+        Day::Thu => DaysOfWeek::Thu,
+        Day::Fri => DaysOfWeek::Fri,
+        Day::Sat => DaysOfWeek::Sat,
+        Day::Sun => DaysOfWeek::Sun,
+    }
+}
+
+fn time(hh_mm: &str) -> Result<Time> {
+    let (h, m) = hh_mm
+        .split_once(':')
+        .and_then(|(h, m)| Some((h.parse::<u8>().ok()?, m.parse::<u8>().ok()?)))
+        .ok_or_else(|| ModelError::from_message(format!("time {hh_mm}")))?;
+    fhir_sdk::time::Time::from_hms(h, m, 0)
+        .map(Time::from)
+        .map_err(|e| ModelError::from_message(e.to_string()))
+}
+
+fn opening_slot(hours: &crate::offer::OpeningHours) -> Result<HealthcareServiceAvailableTime> {
+    Ok(HealthcareServiceAvailableTime::builder()
+        .days_of_week(hours.days.iter().map(|d| Some(day(*d))).collect())
+        .available_start_time(time(&hours.from)?)
+        .available_end_time(time(&hours.to)?)
+        .build()?)
+}
+
+fn round_the_clock() -> Result<HealthcareServiceAvailableTime> {
+    let week = [
+        Day::Mon,
+        Day::Tue,
+        Day::Wed,
+        Day::Thu,
+        Day::Fri,
+        Day::Sat,
+        Day::Sun,
+    ];
+    Ok(HealthcareServiceAvailableTime::builder()
+        .days_of_week(week.iter().map(|d| Some(day(*d))).collect())
+        .all_day(true)
+        .build()?)
+}
+
+/// Volet 1's services by theme, as the ROR shows them to professionals (markdown).
+fn volet1_details(offer: &Offer) -> String {
+    let mut text = String::new();
+    for theme in Theme::ALL {
+        text.push_str(&format!("**{}**\n", theme.label()));
+        for service in offer.volet1.services.iter().filter(|s| s.theme == theme) {
+            text.push_str(&format!("- {}\n", service.description));
+        }
+    }
+    text.trim_end().to_string()
+}
+
+/// Volet 2's commitments, which the ROR's HealthcareService has no coded element for.
+fn volet2_details(offer: &Offer) -> String {
+    let v = &offer.volet2;
+    let gir = v
+        .public
+        .gir
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut text = format!(
+        "- Public : GIR {gir}, à partir de {} ans\n- Places simultanées : {}\n- Personnes accompagnées par an : {}\n- Astreinte 24 h/24, 7 j/7 : {}\n- Chambres d'urgence temporaire : {}\n- Temps de trajet maximal : {} min",
+        v.public.age_min,
+        v.simultaneous_places,
+        v.places_per_year,
+        if v.on_call_24_7 { "oui" } else { "non" },
+        v.emergency_temporary_rooms,
+        offer.territory.max_travel_minutes,
+    );
+    if !offer.partners.is_empty() {
+        text.push_str("\n- Partenaires :");
+        for partner in &offer.partners {
+            text.push_str(&format!("\n  - {} ({})", partner.name, partner.role));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer() -> Offer {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../schemas/examples/offer.yaml");
+        Offer::read(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn rendering_is_deterministic() {
+        let offer = offer();
+        assert_eq!(bundle(&offer).unwrap(), bundle(&offer).unwrap());
+        let links = Links::in_bundle(&offer);
+        for part in Part::ALL {
+            let a = serde_json::to_string(&render(&offer, part, &links).unwrap()).unwrap();
+            let b = serde_json::to_string(&render(&offer, part, &links).unwrap()).unwrap();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn the_volet_2_offer_carries_the_ror_elements() {
+        let offer = offer();
+        let hs = render(&offer, Part::Volet2, &Links::in_bundle(&offer)).unwrap();
+        assert_eq!(hs["resourceType"], "HealthcareService");
+        assert_eq!(hs["category"][0]["coding"][0]["code"], "136");
+        assert_eq!(hs["meta"]["tag"][0]["code"], "52");
+        assert_eq!(hs["availableTime"][0]["allDay"], true);
+        assert_eq!(hs["telecom"][0]["value"], "crt.perche@ehpad-tilleuls.mssante.fr");
+        let urls: Vec<&str> = hs["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["url"].as_str())
+            .collect();
+        assert!(urls.contains(&crate::fhir::extension::PATIENT_TYPE));
+        assert_eq!(
+            urls.iter().filter(|u| **u == crate::fhir::extension::TERRITORIAL_DIVISION).count(),
+            3
+        );
+    }
+}
