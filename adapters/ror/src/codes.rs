@@ -96,7 +96,11 @@ impl CodeSystems {
                 .code_systems
                 .into_iter()
                 .map(|s| {
-                    let concepts = s.concepts.into_iter().map(|c| (c.code, c.display)).collect();
+                    let concepts = s
+                        .concepts
+                        .into_iter()
+                        .map(|c| (c.code, c.display))
+                        .collect();
                     (s.url, concepts)
                 })
                 .collect();

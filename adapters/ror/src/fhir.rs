@@ -124,7 +124,10 @@ fn simple(url: &str, value: ExtensionValue) -> Result<Extension> {
 }
 
 fn complex(url: &str, parts: Vec<Extension>) -> Result<Extension> {
-    Ok(Extension::builder().url(url.into()).extension(parts).build()?)
+    Ok(Extension::builder()
+        .url(url.into())
+        .extension(parts)
+        .build()?)
 }
 
 /// `ror-meta-creation-date` (1..1 on every ROR resource): when the object was created.
@@ -134,12 +137,18 @@ pub fn meta_creation_date(date: chrono::NaiveDate) -> Result<Extension> {
         .to_string()
         .parse()
         .map_err(|e| ModelError(format!("creation date: {e:?}")))?;
-    simple(extension::META_CREATION_DATE, ExtensionValue::DateTime(value))
+    simple(
+        extension::META_CREATION_DATE,
+        ExtensionValue::DateTime(value),
+    )
 }
 
 /// `ror-healthcareservice-sensitive-unit` (1..1): whether the whole offer is confidential.
 pub fn sensitive_unit(sensitive: bool) -> Result<Extension> {
-    simple(extension::SENSITIVE_UNIT, ExtensionValue::Boolean(sensitive))
+    simple(
+        extension::SENSITIVE_UNIT,
+        ExtensionValue::Boolean(sensitive),
+    )
 }
 
 /// `ror-healthcareservice-patient-type` (1..1): the public (J29 codes) and the age range,

@@ -283,7 +283,11 @@ impl fmt::Display for Problem {
         } else {
             &self.pointer
         };
-        write!(f, "line {}, {pointer}: {} [{}]", self.line, self.message, self.rule)
+        write!(
+            f,
+            "line {}, {pointer}: {} [{}]",
+            self.line, self.message, self.rule
+        )
     }
 }
 
@@ -355,13 +359,24 @@ impl Offer {
     /// Rules no schema expresses.
     fn check(&self, out: &mut Violations) {
         let p = &self.porteur;
-        for (pointer, value) in [("/porteur/finess_ej", &p.finess_ej), ("/porteur/finess_et", &p.finess_et)] {
+        for (pointer, value) in [
+            ("/porteur/finess_ej", &p.finess_ej),
+            ("/porteur/finess_et", &p.finess_et),
+        ] {
             if let Err(e) = check_finess(value) {
-                out.push(pointer, "finess-key", format!("not a valid FINESS number: {e}"));
+                out.push(
+                    pointer,
+                    "finess-key",
+                    format!("not a valid FINESS number: {e}"),
+                );
             }
         }
         if let Err(e) = check_siret(&p.siret) {
-            out.push("/porteur/siret", "siret-key", format!("not a valid SIRET number: {e}"));
+            out.push(
+                "/porteur/siret",
+                "siret-key",
+                format!("not a valid SIRET number: {e}"),
+            );
         }
         for (i, partner) in self.partners.iter().enumerate() {
             if let Some(finess) = &partner.finess
@@ -376,8 +391,16 @@ impl Offer {
         }
         let codes = CodeSystems::shipped();
         let coded = [
-            ("/porteur/category", system::CATEGORIE_ETABLISSEMENT, p.category()),
-            ("/porteur/legal_status", system::STATUT_JURIDIQUE, p.legal_status.as_str()),
+            (
+                "/porteur/category",
+                system::CATEGORIE_ETABLISSEMENT,
+                p.category(),
+            ),
+            (
+                "/porteur/legal_status",
+                system::STATUT_JURIDIQUE,
+                p.legal_status.as_str(),
+            ),
         ];
         for (pointer, url, code) in coded {
             if !matches!(codes.lookup(url, code), Lookup::Known(_)) {
@@ -400,7 +423,10 @@ impl Offer {
                 out.push(
                     "/volet1/services",
                     "volet1-themes",
-                    format!("expected at least one service under the theme {}", theme.name()),
+                    format!(
+                        "expected at least one service under the theme {}",
+                        theme.name()
+                    ),
                 );
             }
         }
@@ -420,7 +446,11 @@ impl Offer {
             );
         }
         if v2.public.age_max < v2.public.age_min {
-            out.push("/volet2/public/age_max", "age-range", "expected age_max ≥ age_min");
+            out.push(
+                "/volet2/public/age_max",
+                "age-range",
+                "expected age_max ≥ age_min",
+            );
         }
         if let Some(hours) = &self.opening_hours {
             if hours.from >= hours.to {
@@ -448,7 +478,8 @@ mod tests {
 
     #[test]
     fn published_schema_is_the_one_generated_from_the_types() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/crt-offer.schema.json");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/crt-offer.schema.json");
         let generated = serde_json::to_string_pretty(&offer_schema()).expect("schema") + "\n";
         if std::env::var_os("UPDATE_SCHEMAS").is_some() {
             std::fs::write(&path, &generated).expect("write schema");
@@ -479,7 +510,10 @@ mod tests {
     }
 
     fn line_of(text: &str, needle: &str) -> usize {
-        text.lines().position(|l| l.contains(needle)).expect("needle") + 1
+        text.lines()
+            .position(|l| l.contains(needle))
+            .expect("needle")
+            + 1
     }
 
     #[test]
@@ -503,7 +537,12 @@ mod tests {
         let broken = format!("{}{}", &finess[..8], (finess.as_bytes()[8] - b'0' + 1) % 10);
         let text = original.replace(&finess, &broken);
         let found = problems(&text);
-        assert!(found.iter().any(|p| p.pointer == "/porteur/finess_et" && p.rule == "finess-key"), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.pointer == "/porteur/finess_et" && p.rule == "finess-key"),
+            "{found:?}"
+        );
 
         let text = original.replace("on_call_24_7: true", "on_call_24_7: false");
         let found = problems(&text);
@@ -523,6 +562,10 @@ mod tests {
         assert_eq!(found[0].line, line_of(&text, "places_per_year"));
 
         let text = example().replace("schema_version", "version");
-        assert!(problems(&text)[0].message.contains("unknown field `version`"));
+        assert!(
+            problems(&text)[0]
+                .message
+                .contains("unknown field `version`")
+        );
     }
 }

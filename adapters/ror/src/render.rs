@@ -5,13 +5,13 @@
 //! Pure and deterministic: the same offer and the same references give byte-identical
 //! JSON, which is what lets a second publish find nothing to change.
 
+use fhir_sdk::Time;
 use fhir_sdk::r4b::codes::{BundleType, ContactPointSystem, DaysOfWeek};
 use fhir_sdk::r4b::resources::{
-    Bundle, BundleEntry, HealthcareService, HealthcareServiceAvailableTime, Location,
-    Organization, Resource,
+    Bundle, BundleEntry, HealthcareService, HealthcareServiceAvailableTime, Location, Organization,
+    Resource,
 };
 use fhir_sdk::r4b::types::Address;
-use fhir_sdk::Time;
 use serde_json::Value;
 
 use crate::codes::system;
@@ -59,7 +59,9 @@ impl Part {
     /// The `identifier` search parameter that finds this part in the ROR.
     pub fn search(self, offer: &Offer) -> String {
         match self {
-            Part::LegalEntity => format!("{}|{}", identifier_system::FINESS, offer.porteur.finess_ej),
+            Part::LegalEntity => {
+                format!("{}|{}", identifier_system::FINESS, offer.porteur.finess_ej)
+            }
             Part::Establishment => {
                 format!("{}|{}", identifier_system::FINESS, offer.porteur.finess_et)
             }
@@ -172,7 +174,10 @@ fn legal_entity(offer: &Offer) -> Result<Organization> {
                 &p.finess_ej,
             )?),
         ])
-        .r#type(vec![Some(fhir::concept(system::STATUT_JURIDIQUE, &p.legal_status)?)])
+        .r#type(vec![Some(fhir::concept(
+            system::STATUT_JURIDIQUE,
+            &p.legal_status,
+        )?)])
         .name(p.legal_name.clone())
         .build()?)
 }
@@ -202,7 +207,10 @@ fn establishment(offer: &Offer, links: &Links) -> Result<Organization> {
                 &p.siret,
             )?),
         ])
-        .r#type(vec![Some(fhir::concept(system::CATEGORIE_ETABLISSEMENT, p.category())?)])
+        .r#type(vec![Some(fhir::concept(
+            system::CATEGORIE_ETABLISSEMENT,
+            p.category(),
+        )?)])
         .name(p.site_name.clone())
         .address(vec![Some(address(offer)?)])
         .part_of(fhir::reference(&links.legal_entity)?)
@@ -210,7 +218,12 @@ fn establishment(offer: &Offer, links: &Links) -> Result<Organization> {
 }
 
 fn location(offer: &Offer, links: &Links) -> Result<Location> {
-    let insee = offer.porteur.address.city_insee_code.as_deref().unwrap_or_default();
+    let insee = offer
+        .porteur
+        .address
+        .city_insee_code
+        .as_deref()
+        .unwrap_or_default();
     Ok(Location::builder()
         .meta(fhir::meta(profile::LOCATION, region(offer))?)
         .extension(vec![
@@ -239,12 +252,20 @@ fn healthcare_service(offer: &Offer, part: Part, links: &Links) -> Result<Health
     let (suffix, activity, care_mode) = if volet2 {
         ("volet 2, accompagnement renforcé à domicile", "298", "49")
     } else {
-        ("volet 1, appui aux professionnels du territoire", "340", "58")
+        (
+            "volet 1, appui aux professionnels du territoire",
+            "340",
+            "58",
+        )
     };
     let mut extensions = vec![
         fhir::meta_creation_date(offer.crt.created)?,
         fhir::sensitive_unit(false)?,
-        fhir::patient_type(&["01"], offer.volet2.public.age_min, offer.volet2.public.age_max)?,
+        fhir::patient_type(
+            &["01"],
+            offer.volet2.public.age_min,
+            offer.volet2.public.age_max,
+        )?,
     ];
     for commune in &offer.territory.communes {
         extensions.push(fhir::territorial_division_commune(commune)?);
@@ -264,18 +285,31 @@ fn healthcare_service(offer: &Offer, part: Part, links: &Links) -> Result<Health
             &part.business_id(offer),
         )?)])
         .provided_by(fhir::reference(&links.establishment)?)
-        .category(vec![Some(fhir::concept(system::CATEGORIE_ORGANISATION, "136")?)])
+        .category(vec![Some(fhir::concept(
+            system::CATEGORIE_ORGANISATION,
+            "136",
+        )?)])
         .r#type(vec![Some(fhir::concept(system::CHAMP_ACTIVITE, "04")?)])
-        .specialty(vec![Some(fhir::concept(system::ACTIVITE_OPERATIONNELLE, activity)?)])
+        .specialty(vec![Some(fhir::concept(
+            system::ACTIVITE_OPERATIONNELLE,
+            activity,
+        )?)])
         .location(vec![Some(fhir::reference(&links.location)?)])
         .name(format!("{} ({suffix})", offer.crt.name))
-        .extra_details(if volet2 { volet2_details(offer) } else { volet1_details(offer) })
+        .extra_details(if volet2 {
+            volet2_details(offer)
+        } else {
+            volet1_details(offer)
+        })
         .telecom(vec![Some(fhir::telecom(
             ContactPointSystem::Email,
             channel::EMAIL,
             &offer.crt.mssante_mailbox,
         )?)])
-        .characteristic(vec![Some(fhir::concept(system::MODE_PRISE_EN_CHARGE, care_mode)?)])
+        .characteristic(vec![Some(fhir::concept(
+            system::MODE_PRISE_EN_CHARGE,
+            care_mode,
+        )?)])
         .available_time(available.into_iter().map(Some).collect())
         .build()?)
 }
@@ -396,7 +430,10 @@ mod tests {
         assert_eq!(hs["category"][0]["coding"][0]["code"], "136");
         assert_eq!(hs["meta"]["tag"][0]["code"], "52");
         assert_eq!(hs["availableTime"][0]["allDay"], true);
-        assert_eq!(hs["telecom"][0]["value"], "crt.perche@ehpad-tilleuls.mssante.fr");
+        assert_eq!(
+            hs["telecom"][0]["value"],
+            "crt.perche@ehpad-tilleuls.mssante.fr"
+        );
         let urls: Vec<&str> = hs["extension"]
             .as_array()
             .unwrap()
@@ -405,7 +442,9 @@ mod tests {
             .collect();
         assert!(urls.contains(&crate::fhir::extension::PATIENT_TYPE));
         assert_eq!(
-            urls.iter().filter(|u| **u == crate::fhir::extension::TERRITORIAL_DIVISION).count(),
+            urls.iter()
+                .filter(|u| **u == crate::fhir::extension::TERRITORIAL_DIVISION)
+                .count(),
             3
         );
     }

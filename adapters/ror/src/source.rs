@@ -37,7 +37,10 @@ pub struct Node {
 pub enum Value {
     /// A scalar as written; `plain` when unquoted (only then can it mean null, a boolean
     /// or a number).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Sequence(Vec<Node>),
     Mapping(Vec<(String, Node)>),
 }
@@ -163,7 +166,10 @@ impl Reader<'_> {
             return Err(error_at(&mark, format!("more than {MAX_NODES} values")));
         }
         if depth > MAX_DEPTH {
-            return Err(error_at(&mark, format!("nested deeper than {MAX_DEPTH} levels")));
+            return Err(error_at(
+                &mark,
+                format!("nested deeper than {MAX_DEPTH} levels"),
+            ));
         }
         let value = match event {
             Event::Scalar(text, style, _, _) => Value::Scalar {
@@ -424,7 +430,11 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
             .map_err(|e: DeError| e.locate(self.node, &self.pointer))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -512,7 +522,10 @@ struct Entries<'a, I> {
 impl<'de, 'a, I: Iterator<Item = &'a (String, Node)>> MapAccess<'de> for Entries<'a, I> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         let Some((key, node)) = self.entries.next() else {
             return Ok(None);
         };
@@ -586,29 +599,44 @@ mod tests {
     #[test]
     fn a_wrong_value_is_reported_at_its_line_and_pointer() {
         let text = YAML.replace("places: 25", "places: many");
-        let error = Node::parse(&text).unwrap().deserialize::<Sample>().unwrap_err();
+        let error = Node::parse(&text)
+            .unwrap()
+            .deserialize::<Sample>()
+            .unwrap_err();
         assert_eq!((error.line, error.pointer.as_str()), (5, "/places"));
         assert!(error.message.contains("positive whole number"), "{error}");
 
         let text = YAML.replace("  - '72000'", "  - {code: 72000}");
-        let error = Node::parse(&text).unwrap().deserialize::<Sample>().unwrap_err();
+        let error = Node::parse(&text)
+            .unwrap()
+            .deserialize::<Sample>()
+            .unwrap_err();
         assert_eq!((error.line, error.pointer.as_str()), (4, "/postal_codes/1"));
     }
 
     #[test]
     fn unknown_and_missing_fields_are_named() {
         let text = format!("{YAML}colour: blue\n");
-        let error = Node::parse(&text).unwrap().deserialize::<Sample>().unwrap_err();
+        let error = Node::parse(&text)
+            .unwrap()
+            .deserialize::<Sample>()
+            .unwrap_err();
         assert_eq!((error.line, error.pointer.as_str()), (8, "/colour"));
         assert!(error.message.contains("unknown field `colour`"), "{error}");
 
         let text = YAML.replace("places: 25\n", "");
-        let error = Node::parse(&text).unwrap().deserialize::<Sample>().unwrap_err();
+        let error = Node::parse(&text)
+            .unwrap()
+            .deserialize::<Sample>()
+            .unwrap_err();
         assert_eq!(error.pointer, "");
         assert!(error.message.contains("missing field `places`"), "{error}");
 
         let text = YAML.replace("home_care", "hospital");
-        let error = Node::parse(&text).unwrap().deserialize::<Sample>().unwrap_err();
+        let error = Node::parse(&text)
+            .unwrap()
+            .deserialize::<Sample>()
+            .unwrap_err();
         assert_eq!((error.line, error.pointer.as_str()), (7, "/kind"));
         assert!(error.message.contains("ehpad"), "{error}");
     }
@@ -621,7 +649,12 @@ mod tests {
         assert!(error.message.contains("aliases"));
 
         let deep = "[".repeat(MAX_DEPTH + 2) + &"]".repeat(MAX_DEPTH + 2);
-        assert!(Node::parse(&deep).unwrap_err().message.contains("nested deeper"));
+        assert!(
+            Node::parse(&deep)
+                .unwrap_err()
+                .message
+                .contains("nested deeper")
+        );
 
         let twice = "finess: 1\nfiness: 2\n";
         let error = Node::parse(twice).unwrap_err();
