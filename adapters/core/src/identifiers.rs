@@ -103,7 +103,7 @@ pub fn check_siret(value: &str) -> Result<(), IdentifierError> {
         let given = u32::from(value.as_bytes()[13] - b'0');
         let rest: u32 = value.bytes().take(13).map(|b| u32::from(b - b'0')).sum();
         let expected = (5 - rest % 5) % 5;
-        return if (rest + given) % 5 == 0 {
+        return if (rest + given).is_multiple_of(5) {
             Ok(())
         } else {
             Err(IdentifierError::Key { given, expected })

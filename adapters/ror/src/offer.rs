@@ -452,14 +452,14 @@ impl Offer {
                 "expected age_max ≥ age_min",
             );
         }
-        if let Some(hours) = &self.opening_hours {
-            if hours.from >= hours.to {
-                out.push(
-                    "/opening_hours/to",
-                    "opening-hours",
-                    format!("expected a time after {}", hours.from),
-                );
-            }
+        if let Some(hours) = &self.opening_hours
+            && hours.from >= hours.to
+        {
+            out.push(
+                "/opening_hours/to",
+                "opening-hours",
+                format!("expected a time after {}", hours.from),
+            );
         }
     }
 }
