@@ -1,0 +1,293 @@
+//! The ROR's FHIR REST API over the project's HTTPS client: an OAuth2 token (client
+//! credentials), the four `Ror-*` headers on every call, search, create and JSON Patch.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crt_core::http::{HttpError, HttpsClient};
+use crt_core::tls::{self, IdentityFiles};
+use http::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::RorConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RorError {
+    #[error("ror.{0} is required")]
+    Missing(&'static str),
+    #[error("TLS set-up: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("the token endpoint refused the client (HTTP {status}): {body}")]
+    Token { status: u16, body: String },
+    #[error("the ROR answered HTTP {status}: {diagnostics}")]
+    Refused { status: u16, diagnostics: String },
+    #[error("unexpected answer from the ROR: {0}")]
+    Answer(String),
+}
+
+/// Characters sent as they are in a query value (RFC 3986 unreserved).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` and query strings.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[derive(Deserialize)]
+struct Token {
+    access_token: String,
+    #[serde(default = "Token::default_lifetime")]
+    expires_in: u64,
+}
+
+impl Token {
+    fn default_lifetime() -> u64 {
+        300
+    }
+}
+
+pub struct RorClient {
+    base: String,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    config: RorConfig,
+    http: HttpsClient,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+/// Diagnostics of an OperationOutcome, or the body's start.
+fn diagnostics(body: &[u8]) -> String {
+    if let Ok(outcome) = serde_json::from_slice::<Value>(body)
+        && let Some(issues) = outcome["issue"].as_array()
+    {
+        return issues
+            .iter()
+            .map(|i| {
+                let at = i["expression"][0].as_str().unwrap_or_default();
+                let text = i["diagnostics"].as_str().unwrap_or_default();
+                if at.is_empty() {
+                    text.to_string()
+                } else {
+                    format!("{at}: {text}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()
+}
+
+impl RorClient {
+    pub fn new(config: &RorConfig) -> Result<RorClient, RorError> {
+        let base = config
+            .base_url
+            .clone()
+            .ok_or(RorError::Missing("base_url"))?;
+        let token_url = config
+            .token_url
+            .clone()
+            .ok_or(RorError::Missing("token_url"))?;
+        let client_id = config
+            .client_id
+            .clone()
+            .ok_or(RorError::Missing("client_id"))?;
+        let client_secret = std::env::var("CRT_ROR_CLIENT_SECRET")
+            .ok()
+            .or_else(|| config.client_secret.clone())
+            .ok_or(RorError::Missing("client_secret"))?;
+        let trust = config.trust.as_deref().ok_or(RorError::Missing("trust"))?;
+        let identity = match (&config.client_certificate, &config.client_key) {
+            (Some(certificate), Some(key)) => Some(IdentityFiles {
+                certificate: certificate.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
+        let tls = tls::client_config_for(
+            &tls::Policy::standard(),
+            trust,
+            config.crl.as_deref(),
+            identity.as_ref(),
+        )
+        .map_err(|e| RorError::Tls(e.to_string()))?;
+        Ok(RorClient {
+            base: base.trim_end_matches('/').to_string(),
+            token_url,
+            client_id,
+            client_secret,
+            config: config.clone(),
+            http: HttpsClient::new(tls, config.timeout, config.max_answer_bytes),
+            token: Mutex::new(None),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// A valid access token, asked for again a minute before it expires.
+    async fn token(&self) -> Result<String, RorError> {
+        if let Ok(guard) = self.token.lock()
+            && let Some((token, until)) = guard.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &self.client_id),
+            ("client_secret", &self.client_secret),
+        ]);
+        let answer = self
+            .http
+            .post(
+                &self.token_url,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("accept", "application/json"),
+                ],
+                Bytes::from(body),
+            )
+            .await?;
+        if !answer.status.is_success() {
+            return Err(RorError::Token {
+                status: answer.status.as_u16(),
+                body: String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
+                    .into_owned(),
+            });
+        }
+        let token: Token = serde_json::from_slice(&answer.body)
+            .map_err(|e| RorError::Answer(format!("token: {e}")))?;
+        let lifetime = Duration::from_secs(token.expires_in.saturating_sub(60).max(1));
+        if let Ok(mut guard) = self.token.lock() {
+            *guard = Some((token.access_token.clone(), Instant::now() + lifetime));
+        }
+        Ok(token.access_token)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<Value, RorError> {
+        let bearer = format!("Bearer {}", self.token().await?);
+        let mut headers: Vec<(&str, &str)> = vec![
+            ("authorization", &bearer),
+            ("accept", "application/fhir+json"),
+        ];
+        headers.extend(self.config.headers.pairs());
+        if let Some(content_type) = content_type {
+            headers.push(("content-type", content_type));
+            headers.push(("prefer", "return=representation"));
+        }
+        let url = format!("{}/{path_and_query}", self.base);
+        let answer = self.http.send(method, &url, &headers, body).await?;
+        if !answer.status.is_success() {
+            return Err(RorError::Refused {
+                status: answer.status.as_u16(),
+                diagnostics: diagnostics(&answer.body),
+            });
+        }
+        serde_json::from_slice(&answer.body).map_err(|e| RorError::Answer(e.to_string()))
+    }
+
+    /// The resources a search finds (every page).
+    pub async fn search(
+        &self,
+        resource_type: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Vec<Value>, RorError> {
+        let mut found = Vec::new();
+        let mut next = Some(format!("{resource_type}?{}", form(params)));
+        while let Some(path) = next.take() {
+            let bundle = self.call(Method::GET, &path, None, Bytes::new()).await?;
+            if bundle["resourceType"] != "Bundle" {
+                return Err(RorError::Answer("a search did not answer a Bundle".into()));
+            }
+            for entry in bundle["entry"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                if entry["search"]["mode"] != "include" {
+                    found.push(entry["resource"].clone());
+                }
+            }
+            next = bundle["link"]
+                .as_array()
+                .and_then(|links| links.iter().find(|l| l["relation"] == "next"))
+                .and_then(|l| l["url"].as_str())
+                .and_then(|url| url.strip_prefix(&format!("{}/", self.base)))
+                .map(str::to_string);
+        }
+        Ok(found)
+    }
+
+    /// Creates a resource; the answer is the resource as stored, with its id.
+    pub async fn create(&self, resource_type: &str, resource: &Value) -> Result<Value, RorError> {
+        self.call(
+            Method::POST,
+            resource_type,
+            Some("application/fhir+json"),
+            Bytes::from(resource.to_string()),
+        )
+        .await
+    }
+
+    /// Applies a JSON Patch (RFC 6902) to a resource.
+    pub async fn patch(
+        &self,
+        resource_type: &str,
+        id: &str,
+        patch: &json_patch::Patch,
+    ) -> Result<Value, RorError> {
+        let body = serde_json::to_vec(patch).map_err(|e| RorError::Answer(e.to_string()))?;
+        self.call(
+            Method::PATCH,
+            &format!("{resource_type}/{}", encode(id)),
+            Some("application/json-patch+json"),
+            Bytes::from(body),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            form(&[("identifier", "https://finess.esante.gouv.fr|720003011")]),
+            "identifier=https%3A%2F%2Ffiness.esante.gouv.fr%7C720003011"
+        );
+    }
+
+    #[test]
+    fn diagnostics_come_from_the_operation_outcome() {
+        let body = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"required","diagnostics":"missing","expression":["HealthcareService.type"]}]}"#;
+        assert_eq!(diagnostics(body), "HealthcareService.type: missing");
+    }
+}

@@ -1,0 +1,517 @@
+//! A ROR on loopback: an OAuth2 token endpoint and the subset of the FHIR API that
+//! publishing uses (read, search by identifier, `_id`, `organization` and `_lastUpdated`,
+//! create, JSON Patch), over mutual TLS.
+//!
+//! It refuses what the ROR refuses: a missing or expired token, a client it does not
+//! know, missing or wrong `Ror-*` headers, a wrong content type, and any resource that
+//! breaks the ROR profile rules ([`crate::rules`]), answered with an `OperationOutcome`
+//! as a FHIR server answers. Writes are counted, so tests can see that a second publish
+//! of the same offer wrote nothing.
+
+mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crt_core::simulate::{self, Peer, Running, SimulatorTls};
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::RorHeaders;
+use crate::rules::{self, Report};
+
+pub use store::{Store, Write};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long an access token lives.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A client the simulated ROR knows: its credentials and the header values it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub client_id: String,
+    pub client_secret: String,
+    pub headers: RorHeaders,
+}
+
+impl Registration {
+    /// The client the sandbox configures the gateway with.
+    pub fn sandbox() -> Registration {
+        Registration {
+            client_id: SANDBOX_CLIENT_ID.into(),
+            client_secret: SANDBOX_CLIENT_SECRET.into(),
+            headers: RorHeaders::default(),
+        }
+    }
+}
+
+pub const SANDBOX_CLIENT_ID: &str = "crt-gateway-sandbox";
+pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret-not-for-production";
+
+/// The simulated ROR's state: registered clients, tokens issued, resources.
+pub struct Directory {
+    clients: Vec<Registration>,
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    pub store: Store,
+}
+
+impl Directory {
+    fn client_of(&self, token: &str) -> Option<Registration> {
+        let tokens = self.tokens.lock().ok()?;
+        let (client_id, until) = tokens.get(token)?;
+        if Instant::now() >= *until {
+            return None;
+        }
+        self.clients
+            .iter()
+            .find(|c| c.client_id == *client_id)
+            .cloned()
+    }
+}
+
+pub struct RorSimulator {
+    acceptor: TlsAcceptor,
+    directory: Arc<Directory>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("ROR simulator TLS: {0}")]
+pub struct SimulatorError(String);
+
+/// Where the simulator serves: the FHIR base and the token endpoint.
+pub struct RunningRor {
+    pub running: Running,
+}
+
+impl RunningRor {
+    pub fn base_url(&self) -> String {
+        self.running.url("/fhir")
+    }
+
+    pub fn token_url(&self) -> String {
+        self.running.url("/oauth/token")
+    }
+}
+
+impl RorSimulator {
+    pub fn new(
+        tls: &SimulatorTls,
+        clients: Vec<Registration>,
+    ) -> Result<RorSimulator, SimulatorError> {
+        let acceptor = tls.acceptor().map_err(|e| SimulatorError(e.to_string()))?;
+        Ok(RorSimulator {
+            acceptor,
+            directory: Arc::new(Directory {
+                clients,
+                tokens: Mutex::new(HashMap::new()),
+                store: Store::default(),
+            }),
+        })
+    }
+
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory.clone()
+    }
+
+    pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningRor> {
+        let directory = self.directory;
+        let running = simulate::serve(addr, self.acceptor, move |request, peer| {
+            let directory = directory.clone();
+            async move { handle(request, peer, &directory).await }
+        })
+        .await?;
+        Ok(RunningRor { running })
+    }
+}
+
+fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+fn fhir(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+    respond(status, "application/fhir+json", body.to_string())
+}
+
+/// A refusal as a FHIR server words it.
+fn refuse(status: StatusCode, code: &str, diagnostics: impl Into<String>) -> Response<Full<Bytes>> {
+    fhir(
+        status,
+        &json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics.into()}]
+        }),
+    )
+}
+
+async fn body_of(request: Request<Incoming>) -> Result<Bytes, Response<Full<Bytes>>> {
+    Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .map_err(|_| {
+            refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-costly",
+                format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
+            )
+        })
+}
+
+fn content_type(request: &Request<Incoming>) -> String {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    _peer: Arc<Peer>,
+    directory: &Directory,
+) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_string();
+    if path == "/oauth/token" {
+        return token(request, directory).await;
+    }
+    let Some(rest) = path.strip_prefix("/fhir/") else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no endpoint at {path}"),
+        );
+    };
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    let Some(client) = directory.client_of(&bearer) else {
+        let mut response = refuse(
+            StatusCode::UNAUTHORIZED,
+            "login",
+            "a valid access token is required",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+        return response;
+    };
+    for (name, expected) in client.headers.pairs() {
+        let given = request.headers().get(name).and_then(|v| v.to_str().ok());
+        if given != Some(expected) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("header {name} is missing or is not the value registered for this client"),
+            );
+        }
+    }
+    let segments: Vec<String> = rest.split('/').map(decode).collect();
+    let query = request.uri().query().unwrap_or_default().to_string();
+    let method = request.method().clone();
+    match (method, segments.as_slice()) {
+        (Method::GET, [resource_type]) => search(directory, resource_type, &query),
+        (Method::GET, [resource_type, id]) => match directory.store.read(resource_type, id) {
+            Some(resource) => fhir(StatusCode::OK, &resource),
+            None => refuse(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!("{resource_type}/{id} is not known"),
+            ),
+        },
+        (Method::POST, [resource_type]) => {
+            let resource_type = resource_type.clone();
+            create(request, directory, &resource_type).await
+        }
+        (Method::PATCH, [resource_type, id]) => {
+            let (resource_type, id) = (resource_type.clone(), id.clone());
+            patch(request, directory, &resource_type, &id).await
+        }
+        (method, _) => refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "not-supported",
+            format!("{method} {path} is not served"),
+        ),
+    }
+}
+
+/// Percent-decoding of a path segment or query part (`+` is a space in a query).
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| char::from(b).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(high), Some(low)) => {
+                        out.push((high * 16 + low) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
+}
+
+async fn token(request: Request<Incoming>, directory: &Directory) -> Response<Full<Bytes>> {
+    let oauth_error = |status: StatusCode, error: &str| {
+        respond(
+            status,
+            "application/json",
+            json!({"error": error}).to_string(),
+        )
+    };
+    if request.method() != Method::POST {
+        return oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+    }
+    if content_type(&request) != "application/x-www-form-urlencoded" {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let body = match body_of(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let form: HashMap<String, String> = parse_query(&String::from_utf8_lossy(&body))
+        .into_iter()
+        .collect();
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    let client = directory.clients.iter().find(|c| {
+        form.get("client_id") == Some(&c.client_id)
+            && form.get("client_secret") == Some(&c.client_secret)
+    });
+    let Some(client) = client else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    };
+    let token = uuid::Uuid::now_v7().simple().to_string();
+    if let Ok(mut tokens) = directory.tokens.lock() {
+        tokens.insert(
+            token.clone(),
+            (client.client_id.clone(), Instant::now() + TOKEN_LIFETIME),
+        );
+    }
+    respond(
+        StatusCode::OK,
+        "application/json",
+        json!({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME.as_secs()}).to_string(),
+    )
+}
+
+const RESOURCE_TYPES: [&str; 3] = ["Organization", "Location", "HealthcareService"];
+
+fn search(directory: &Directory, resource_type: &str, query: &str) -> Response<Full<Bytes>> {
+    if !RESOURCE_TYPES.contains(&resource_type) {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not-supported",
+            format!("{resource_type} is not served"),
+        );
+    }
+    let params = parse_query(query);
+    match directory.store.search(resource_type, &params) {
+        Ok(found) => {
+            let entries: Vec<Value> = found
+                .into_iter()
+                .map(|r| {
+                    json!({
+                        "fullUrl": format!("{resource_type}/{}", r["id"].as_str().unwrap_or_default()),
+                        "resource": r,
+                        "search": {"mode": "match"}
+                    })
+                })
+                .collect();
+            fhir(
+                StatusCode::OK,
+                &json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries}),
+            )
+        }
+        Err(problem) => refuse(StatusCode::BAD_REQUEST, "invalid", problem),
+    }
+}
+
+fn invalid(report: &Report) -> Response<Full<Bytes>> {
+    fhir(StatusCode::UNPROCESSABLE_ENTITY, &report.outcome())
+}
+
+async fn create(
+    request: Request<Incoming>,
+    directory: &Directory,
+    resource_type: &str,
+) -> Response<Full<Bytes>> {
+    if !RESOURCE_TYPES.contains(&resource_type) {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not-supported",
+            format!("{resource_type} is not served"),
+        );
+    }
+    if content_type(&request) != "application/fhir+json" {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            "expected application/fhir+json",
+        );
+    }
+    let body = match body_of(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let resource: Value = match serde_json::from_slice(&body) {
+        Ok(resource) => resource,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "structure",
+                format!("not JSON: {e}"),
+            );
+        }
+    };
+    if resource["resourceType"] != resource_type {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("the body is not a {resource_type}"),
+        );
+    }
+    let mut report = Report::default();
+    rules::check_resource(&resource, "", &mut report);
+    if !report.is_valid() {
+        return invalid(&report);
+    }
+    let stored = directory.store.create(resource_type, resource);
+    let mut response = fhir(StatusCode::CREATED, &stored);
+    let location = format!(
+        "{resource_type}/{}/_history/1",
+        stored["id"].as_str().unwrap_or_default()
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+async fn patch(
+    request: Request<Incoming>,
+    directory: &Directory,
+    resource_type: &str,
+    id: &str,
+) -> Response<Full<Bytes>> {
+    if content_type(&request) != "application/json-patch+json" {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            "expected application/json-patch+json",
+        );
+    }
+    let body = match body_of(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let operations: json_patch::Patch = match serde_json::from_slice(&body) {
+        Ok(operations) => operations,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "structure",
+                format!("not a JSON Patch: {e}"),
+            );
+        }
+    };
+    let Some(mut resource) = directory.store.read(resource_type, id) else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{resource_type}/{id} is not known"),
+        );
+    };
+    if let Err(e) = json_patch::patch(&mut resource, &operations) {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "processing",
+            format!("the patch does not apply: {e}"),
+        );
+    }
+    if resource["resourceType"] != resource_type || resource["id"] != id {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "processing",
+            "a patch cannot change resourceType or id",
+        );
+    }
+    let mut report = Report::default();
+    rules::check_resource(&resource, "", &mut report);
+    if !report.is_valid() {
+        return invalid(&report);
+    }
+    match directory.store.replace(resource_type, id, resource) {
+        Some(stored) => fhir(StatusCode::OK, &stored),
+        None => refuse(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{resource_type}/{id} is not known"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parts_are_decoded() {
+        assert_eq!(
+            decode("https%3A%2F%2Ffiness.esante.gouv.fr%7C720003011"),
+            "https://finess.esante.gouv.fr|720003011"
+        );
+        assert_eq!(decode("a+b%2"), "a b%2");
+        assert_eq!(
+            parse_query("identifier=x%7Cy&_count=5"),
+            vec![
+                ("identifier".into(), "x|y".into()),
+                ("_count".into(), "5".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! The simulated ROR's resources: versioned, stamped, searchable, and every write counted.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+/// One write the ROR accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// `create` or `patch`.
+    pub interaction: &'static str,
+    pub resource_type: String,
+    pub id: String,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    next_id: u64,
+    resources: BTreeMap<(String, String), Value>,
+    writes: Vec<Write>,
+}
+
+#[derive(Debug, Default)]
+pub struct Store {
+    inner: Mutex<Inner>,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Sets `meta.versionId` and `meta.lastUpdated`, as a server does on each write.
+fn stamp(resource: &mut Value, version: u64) {
+    if !resource["meta"].is_object() {
+        resource["meta"] = Value::Object(Default::default());
+    }
+    resource["meta"]["versionId"] = Value::String(version.to_string());
+    resource["meta"]["lastUpdated"] = Value::String(now());
+}
+
+impl Store {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves data that is still consistent (each
+        // write replaces whole values), so a poisoned lock is used as it is.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn create(&self, resource_type: &str, mut resource: Value) -> Value {
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id.to_string();
+        resource["id"] = Value::String(id.clone());
+        stamp(&mut resource, 1);
+        inner
+            .resources
+            .insert((resource_type.into(), id.clone()), resource.clone());
+        inner.writes.push(Write {
+            interaction: "create",
+            resource_type: resource_type.into(),
+            id,
+        });
+        resource
+    }
+
+    pub fn read(&self, resource_type: &str, id: &str) -> Option<Value> {
+        self.lock()
+            .resources
+            .get(&(resource_type.into(), id.into()))
+            .cloned()
+    }
+
+    /// Replaces a resource after a patch; `None` when it is not known.
+    pub fn replace(&self, resource_type: &str, id: &str, mut resource: Value) -> Option<Value> {
+        let mut inner = self.lock();
+        let key = (resource_type.to_string(), id.to_string());
+        let version = inner.resources.get(&key)?["meta"]["versionId"]
+            .as_str()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1);
+        stamp(&mut resource, version + 1);
+        inner.resources.insert(key, resource.clone());
+        inner.writes.push(Write {
+            interaction: "patch",
+            resource_type: resource_type.into(),
+            id: id.into(),
+        });
+        Some(resource)
+    }
+
+    /// Every write accepted so far.
+    pub fn writes(&self) -> Vec<Write> {
+        self.lock().writes.clone()
+    }
+
+    /// Every resource of a type.
+    pub fn all(&self, resource_type: &str) -> Vec<Value> {
+        self.lock()
+            .resources
+            .iter()
+            .filter(|((t, _), _)| t == resource_type)
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// Resources of a type matching every parameter; an unsupported parameter is an error,
+    /// as on a server that does not silently ignore what it cannot apply.
+    pub fn search(
+        &self,
+        resource_type: &str,
+        params: &[(String, String)],
+    ) -> Result<Vec<Value>, String> {
+        let mut filters: Vec<Filter> = Vec::new();
+        for (name, value) in params {
+            let value = value.clone();
+            match name.as_str() {
+                "identifier" => filters.push(Box::new(move |r| has_identifier(r, &value))),
+                "_id" => filters.push(Box::new(move |r| r["id"] == value.as_str())),
+                "organization" => {
+                    let element = match resource_type {
+                        "HealthcareService" => "providedBy",
+                        "Location" => "managingOrganization",
+                        _ => "partOf",
+                    };
+                    let wanted = if value.contains('/') {
+                        value
+                    } else {
+                        format!("Organization/{value}")
+                    };
+                    filters.push(Box::new(move |r| {
+                        r[element]["reference"] == wanted.as_str()
+                    }));
+                }
+                "_lastUpdated" => {
+                    let (op, bound) = last_updated(&value)?;
+                    filters.push(Box::new(move |r| {
+                        r["meta"]["lastUpdated"]
+                            .as_str()
+                            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                            .is_some_and(|t| op.holds(t.with_timezone(&Utc), bound))
+                    }));
+                }
+                "_count" | "_format" => {}
+                other => return Err(format!("search parameter {other} is not supported")),
+            }
+        }
+        Ok(self
+            .all(resource_type)
+            .into_iter()
+            .filter(|r| filters.iter().all(|f| f(r)))
+            .collect())
+    }
+}
+
+/// One search parameter, as a test on a resource.
+type Filter = Box<dyn Fn(&Value) -> bool>;
+
+/// `[system|]value` against each identifier of the resource.
+fn has_identifier(resource: &Value, token: &str) -> bool {
+    let (system, value) = match token.split_once('|') {
+        Some((system, value)) => (Some(system), value),
+        None => (None, token),
+    };
+    resource["identifier"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .any(|i| i["value"] == value && system.is_none_or(|s| s.is_empty() || i["system"] == s))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Comparison {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+}
+
+impl Comparison {
+    fn holds(self, t: DateTime<Utc>, bound: DateTime<Utc>) -> bool {
+        match self {
+            Comparison::Ge => t >= bound,
+            Comparison::Gt => t > bound,
+            Comparison::Le => t <= bound,
+            Comparison::Lt => t < bound,
+            Comparison::Eq => t == bound,
+        }
+    }
+}
+
+/// `ge2026-01-31T00:00:00Z`, `gt2026-01-31` (a date is its first instant, UTC).
+fn last_updated(value: &str) -> Result<(Comparison, DateTime<Utc>), String> {
+    let (op, rest) = match value.get(..2) {
+        Some("ge") => (Comparison::Ge, &value[2..]),
+        Some("gt") => (Comparison::Gt, &value[2..]),
+        Some("le") => (Comparison::Le, &value[2..]),
+        Some("lt") => (Comparison::Lt, &value[2..]),
+        Some("eq") => (Comparison::Eq, &value[2..]),
+        _ => (Comparison::Eq, value),
+    };
+    let bound = DateTime::parse_from_rfc3339(rest)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(rest, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| format!("_lastUpdated {value:?} is not a date or an instant"))?;
+    Ok((op, bound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn writes_are_versioned_and_searchable() {
+        let store = Store::default();
+        let created = store.create(
+            "Location",
+            json!({"resourceType": "Location", "identifier": [{"value": "X-CRT"}]}),
+        );
+        assert_eq!(created["meta"]["versionId"], "1");
+        let found = store
+            .search("Location", &[("identifier".into(), "X-CRT".into())])
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        let id = created["id"].as_str().unwrap();
+        let replaced = store.replace("Location", id, created.clone()).unwrap();
+        assert_eq!(replaced["meta"]["versionId"], "2");
+        assert_eq!(store.writes().len(), 2);
+        let since = store
+            .search(
+                "Location",
+                &[("_lastUpdated".into(), "ge2000-01-01".into())],
+            )
+            .unwrap();
+        assert_eq!(since.len(), 1);
+        let future = store
+            .search(
+                "Location",
+                &[("_lastUpdated".into(), "gt2999-01-01T00:00:00Z".into())],
+            )
+            .unwrap();
+        assert!(future.is_empty());
+        assert!(
+            store
+                .search("Location", &[("near".into(), "1".into())])
+                .is_err()
+        );
+        assert!(
+            store
+                .search("Location", &[("_lastUpdated".into(), "yesterday".into())])
+                .is_err()
+        );
+    }
+}
