@@ -1,7 +1,10 @@
 //! The simulated ROR's resources: versioned, stamped, searchable, and every write counted.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -25,6 +28,16 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct Store {
     inner: Mutex<Inner>,
+    /// Where the resources are kept between runs, when they are (the sandbox keeps them
+    /// so that a second `ror publish` finds what the first one wrote).
+    file: Option<PathBuf>,
+}
+
+/// What the file holds.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    next_id: u64,
+    resources: Vec<Value>,
 }
 
 fn now() -> String {
@@ -41,6 +54,55 @@ fn stamp(resource: &mut Value, version: u64) {
 }
 
 impl Store {
+    /// A store kept in `file`: read now if it exists, written after each write.
+    pub fn persistent(file: &Path) -> std::io::Result<Store> {
+        let mut inner = Inner::default();
+        if file.exists() {
+            let saved: Saved = serde_json::from_slice(&std::fs::read(file)?)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            inner.next_id = saved.next_id;
+            for resource in saved.resources {
+                let key = (
+                    resource["resourceType"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    resource["id"].as_str().unwrap_or_default().to_string(),
+                );
+                inner.resources.insert(key, resource);
+            }
+        }
+        Ok(Store {
+            inner: Mutex::new(inner),
+            file: Some(file.to_path_buf()),
+        })
+    }
+
+    /// Writes the resources to the store's file, beside it first and then renamed, so a
+    /// crash never leaves half a file.
+    fn save(&self, inner: &Inner) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        let saved = Saved {
+            next_id: inner.next_id,
+            resources: inner.resources.values().cloned().collect(),
+        };
+        let result = serde_json::to_vec_pretty(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let partial = file.with_extension("partial");
+                std::fs::write(&partial, bytes)?;
+                std::fs::rename(&partial, file)
+            });
+        if let Err(e) = result {
+            tracing::warn!(file = %file.display(), error = %e, "the ROR simulator could not save its resources");
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves data that is still consistent (each
         // write replaces whole values), so a poisoned lock is used as it is.
@@ -63,6 +125,7 @@ impl Store {
             resource_type: resource_type.into(),
             id,
         });
+        self.save(&inner);
         resource
     }
 
@@ -88,6 +151,7 @@ impl Store {
             resource_type: resource_type.into(),
             id: id.into(),
         });
+        self.save(&inner);
         Some(resource)
     }
 
@@ -258,5 +322,23 @@ mod tests {
                 .search("Location", &[("_lastUpdated".into(), "yesterday".into())])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_persistent_store_finds_its_resources_again() {
+        let dir = std::env::temp_dir().join(format!("crt-ror-store-{}", std::process::id()));
+        let file = dir.join("ror.json");
+        let _ = std::fs::remove_file(&file);
+        let store = Store::persistent(&file).unwrap();
+        let created = store.create("Location", json!({"resourceType": "Location", "name": "A"}));
+        drop(store);
+        let again = Store::persistent(&file).unwrap();
+        assert_eq!(
+            again.read("Location", created["id"].as_str().unwrap()),
+            Some(created)
+        );
+        let next = again.create("Location", json!({"resourceType": "Location", "name": "B"}));
+        assert_eq!(next["id"], "2");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
