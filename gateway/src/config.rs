@@ -36,6 +36,8 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub log: LogConfig,
     pub sinks: SinksConfig,
+    /// Publishing CRT offers to the ROR (`crt-gateway ror publish`).
+    pub ror: crt_ror::config::RorConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crt_dmp::simulator::DmpSimulator;
 use crt_ins::simulator::{InsiSimulator, Population};
 use crt_mssante::simulator::{MssanteSimulator, Operator, RunningOperator};
+use crt_ror::simulator::{Directory, Registration, RorSimulator, RunningRor, Store};
 
 use crate::certs::{StructureIssuer, files};
 use crate::config::Config;
@@ -64,6 +65,8 @@ pub const INSI: &str = "insi";
 pub const DMP: &str = "dmp";
 /// Name of the MSSanté operator simulator.
 pub const MSSANTE: &str = "mssante";
+/// Name of the ROR simulator.
+pub const ROR: &str = "ror";
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 /// A simulator that is running.
@@ -82,6 +85,10 @@ pub struct Sandbox {
     simulators: BTreeMap<&'static str, RunningSimulator>,
     /// The MSSanté operator: SMTP and IMAP rather than one HTTPS base URL.
     pub mssante: Option<(std::sync::Arc<Operator>, RunningOperator)>,
+    /// The ROR: a FHIR base and a token endpoint; started by the commands that publish.
+    pub ror: Option<(std::sync::Arc<Directory>, RunningRor)>,
+    /// The data directory, where the ROR simulator keeps what was published to it.
+    data_dir: PathBuf,
 }
 
 impl Sandbox {
@@ -94,6 +101,8 @@ impl Sandbox {
             issued_dir: config.storage.data_dir.join("sandbox-structures"),
             simulators: BTreeMap::new(),
             mssante: None,
+            ror: None,
+            data_dir: config.storage.data_dir.clone(),
         };
         if config.sinks.ins.enabled {
             sandbox.start_insi().await?;
@@ -138,6 +147,24 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Starts the ROR simulator. Its resources are kept in the data directory, so that
+    /// successive `ror publish` runs see what earlier ones wrote.
+    pub async fn start_ror(&mut self) -> Result<(), SandboxError> {
+        let fail = |reason: String| SandboxError::Start { name: ROR, reason };
+        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
+        let store = Store::persistent(&self.data_dir.join("sandbox-ror.json"))
+            .map_err(|e| fail(e.to_string()))?;
+        let simulator = RorSimulator::with_store(&tls, vec![Registration::sandbox()], store)
+            .map_err(|e| fail(e.to_string()))?;
+        let directory = simulator.directory();
+        let running = simulator
+            .start(LOOPBACK.into())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.ror = Some((directory, running));
+        Ok(())
+    }
+
     /// Issues certificates to structures the sandbox has none for.
     pub fn structure_issuer(&self) -> StructureIssuer {
         StructureIssuer::new(&self.pki.dir, &self.issued_dir)
@@ -166,7 +193,7 @@ impl Sandbox {
 
     /// How many simulators run, the MSSanté operator included.
     pub fn simulator_count(&self) -> usize {
-        self.simulators.len() + usize::from(self.mssante.is_some())
+        self.simulators.len() + usize::from(self.mssante.is_some()) + usize::from(self.ror.is_some())
     }
 
     pub fn add(&mut self, simulator: RunningSimulator) {
@@ -179,6 +206,9 @@ impl Sandbox {
         }
         if let Some((_, running)) = self.mssante {
             running.abort();
+        }
+        if let Some((_, running)) = self.ror {
+            running.running.task.abort();
         }
     }
 }

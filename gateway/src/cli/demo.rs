@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::records::{outcome, problem_text};
-use super::{Status, load_config, table};
+use super::{failed, Status, load_config, table};
 use crate::client::ApiClient;
 use crate::sandbox::Sandbox;
 use crate::server::Gateway;
@@ -266,7 +266,3 @@ fn example_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn failed(error: impl std::fmt::Display) -> Status {
-    eprintln!("error: {error}");
-    Status::Failed
-}

@@ -10,7 +10,7 @@ use crt_dmp::sink::document_task;
 use crt_dmp::{DmpClient, DmpSink};
 use crt_documents::{CdaModel, RenderContext, render};
 
-use super::{Status, load_config};
+use super::{Status, failed, load_config};
 use crate::certs::StructureIssuer;
 use crate::config::Config;
 use crate::registry::sandbox_dmp_config;
@@ -38,10 +38,6 @@ pub enum Model {
     Dom,
 }
 
-fn failed(error: impl std::fmt::Display) -> Status {
-    eprintln!("error: {error}");
-    Status::Failed
-}
 
 /// Reads and validates a record with the gateway's own rules.
 pub(super) fn read_record(path: &Path) -> Result<CrtRecord, Status> {

@@ -6,7 +6,7 @@ use crt_core::record::{IdentityTraits, InsOid, Sex};
 use crt_ins::message::{InsiAnswer, Query};
 use crt_ins::{InsNumber, InsiClient, traits, verify};
 
-use super::{Status, load_config};
+use super::{Status, failed, load_config};
 use crate::registry::Registry;
 use crate::sandbox::Sandbox;
 
@@ -155,7 +155,3 @@ pub async fn search(args: SearchArgs) -> Status {
     }
 }
 
-fn failed(error: impl std::fmt::Display) -> Status {
-    eprintln!("error: {error}");
-    Status::Failed
-}

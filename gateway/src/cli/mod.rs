@@ -10,6 +10,7 @@ mod dmp;
 mod ins;
 mod mssante;
 mod records;
+mod ror;
 mod submit;
 mod table;
 mod validate;
@@ -114,7 +115,8 @@ enum Command {
         url: String,
     },
     /// Validate files offline: CRT records (JSON), CDA documents (XML), IHE XDM archives
-    /// (ZIP) and MSSanté messages (.eml).
+    /// (ZIP), MSSanté messages (.eml), offer files (.yaml) and FHIR resources or bundles
+    /// against the ROR rules (JSON with a resourceType).
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -131,6 +133,12 @@ enum Command {
     Mssante {
         #[command(subcommand)]
         command: MssanteCommand,
+    },
+    /// ROR: a CRT's offer file as FHIR resources, published to the ROR (the sandbox
+    /// simulator by default).
+    Ror {
+        #[command(subcommand)]
+        command: RorCommand,
     },
     /// INS: check an INS number, search the INSi teleservice.
     Ins {
@@ -176,6 +184,38 @@ enum InsCommand {
         /// An identity document was checked (RNIV): QUAL instead of RECUP on a match.
         #[arg(long)]
         document_checked: bool,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RorCommand {
+    /// Write the FHIR resources of an offer file (YAML or JSON) as a collection Bundle.
+    Render {
+        offer: PathBuf,
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Publish an offer: create what the ROR lacks, patch only what differs.
+    Publish {
+        offer: PathBuf,
+        /// Only read the ROR and print what would be written.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Show what the ROR holds for an establishment (FINESS ET).
+    Pull {
+        finess_et: String,
+        /// Only the offers and locations changed since this date or instant
+        /// (`_lastUpdated`).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Also write them as a Bundle.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
         #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -285,6 +325,9 @@ pub fn main() -> ExitCode {
                     config,
                 },
         } => mssante::package(&record, kind, &out, archive.as_deref(), config),
+        Command::Ror {
+            command: RorCommand::Render { offer, out },
+        } => ror::render(&offer, &out),
         Command::Schema => {
             match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
                 Ok(text) => {
@@ -351,6 +394,23 @@ fn runtime(command: Command) -> Status {
                         config,
                     },
             } => mssante::send(&record, kind, &to, config).await,
+            Command::Ror {
+                command:
+                    RorCommand::Publish {
+                        offer,
+                        dry_run,
+                        config,
+                    },
+            } => ror::publish_offer(&offer, dry_run, config).await,
+            Command::Ror {
+                command:
+                    RorCommand::Pull {
+                        finess_et,
+                        since,
+                        out,
+                        config,
+                    },
+            } => ror::pull_offer(&finess_et, since.as_deref(), out.as_deref(), config).await,
             Command::Ins {
                 command:
                     InsCommand::Search {
@@ -385,9 +445,18 @@ fn runtime(command: Command) -> Status {
             }
             | Command::Mssante {
                 command: MssanteCommand::Package { .. },
+            }
+            | Command::Ror {
+                command: RorCommand::Render { .. },
             } => Status::Failed,
         }
     })
+}
+
+/// Reports why a command could not run.
+fn failed(error: impl std::fmt::Display) -> Status {
+    eprintln!("error: {error}");
+    Status::Failed
 }
 
 fn load_config(file: Option<PathBuf>) -> Result<Config, Status> {

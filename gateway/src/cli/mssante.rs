@@ -10,15 +10,11 @@ use crt_mssante::simulator::MssanteSimulator;
 use crt_mssante::{Address, MssanteConfig, MssanteSink};
 
 use super::dmp::{Kind, read_record};
-use super::{Status, load_config};
+use super::{Status, failed, load_config};
 use crate::certs::{StructureIssuer, files};
 use crate::config::Config;
 use crate::sandbox::TestPki;
 
-fn failed(error: impl std::fmt::Display) -> Status {
-    eprintln!("error: {error}");
-    Status::Failed
-}
 
 /// A sink with the configured mailboxes, or in the sandbox the test PKI's certificates
 /// issued on demand under `certs` and the operator at `smtp`.

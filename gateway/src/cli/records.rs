@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Status, table};
+use super::{failed, Status, table};
 use crate::client::ApiClient;
 
 pub async fn status(id: Uuid, url: &str, json: bool) -> Status {
@@ -125,7 +125,3 @@ pub fn problem_text(body: &Value, status: StatusCode) -> String {
     }
 }
 
-fn failed(error: impl std::fmt::Display) -> Status {
-    eprintln!("error: {error}");
-    Status::Failed
-}

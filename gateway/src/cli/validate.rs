@@ -1,5 +1,7 @@
 //! `validate FILE…`: offline checks of CRT records (JSON), CDA documents (XML, told by
-//! their first non-blank character), IHE XDM archives (ZIP) and MSSanté messages (`.eml`).
+//! their first non-blank character), IHE XDM archives (ZIP), MSSanté messages (`.eml`),
+//! offer files (`.yaml`, or JSON with `porteur` and `volet2`) and FHIR resources (JSON
+//! with a `resourceType`) against the ROR rules.
 
 use std::path::{Path, PathBuf};
 
@@ -141,6 +143,46 @@ fn check(file: &Path, validator: &RecordValidator) -> FileReport {
         };
         report.valid = checked.problems.is_empty();
         report.violations = checked.problems;
+        return report;
+    }
+    let yaml = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let json: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+    let offer = json
+        .as_ref()
+        .is_some_and(|v| v.get("porteur").is_some() && v.get("volet2").is_some());
+    if yaml || offer {
+        report.kind = "CRT offer file".into();
+        match crt_ror::offer::Offer::read(&String::from_utf8_lossy(&bytes)) {
+            Ok(_) => report.valid = true,
+            Err(e) => {
+                report.violations = e
+                    .problems()
+                    .into_iter()
+                    .map(|p| Violation {
+                        pointer: format!("line {}, {}", p.line, p.pointer),
+                        rule: p.rule,
+                        message: p.message,
+                    })
+                    .collect()
+            }
+        }
+        return report;
+    }
+    if let Some(resource_type) = json.as_ref().and_then(|v| v["resourceType"].as_str()) {
+        let checked = crt_ror::rules::check(json.as_ref().unwrap_or(&serde_json::Value::Null));
+        report.kind = format!("FHIR {resource_type} (ROR rules)");
+        report.valid = checked.is_valid();
+        report.violations = checked
+            .issues
+            .into_iter()
+            .map(|i| Violation {
+                pointer: i.expression,
+                rule: i.code.into(),
+                message: i.diagnostics,
+            })
+            .collect();
         return report;
     }
     match validator.parse(&bytes) {

@@ -105,13 +105,23 @@ impl RorSimulator {
         tls: &SimulatorTls,
         clients: Vec<Registration>,
     ) -> Result<RorSimulator, SimulatorError> {
+        Self::with_store(tls, clients, Store::default())
+    }
+
+    /// A simulator whose resources live in `store` (a [`Store::persistent`] one in the
+    /// sandbox).
+    pub fn with_store(
+        tls: &SimulatorTls,
+        clients: Vec<Registration>,
+        store: Store,
+    ) -> Result<RorSimulator, SimulatorError> {
         let acceptor = tls.acceptor().map_err(|e| SimulatorError(e.to_string()))?;
         Ok(RorSimulator {
             acceptor,
             directory: Arc::new(Directory {
                 clients,
                 tokens: Mutex::new(HashMap::new()),
-                store: Store::default(),
+                store,
             }),
         })
     }
