@@ -149,7 +149,10 @@ impl Registry {
         let Some(sandbox) = sandbox else {
             return Ok(config.ror.clone());
         };
-        let (_, running) = sandbox.ror.as_ref().ok_or(RegistryError::NoSimulator(crate::sandbox::ROR))?;
+        let (_, running) = sandbox
+            .ror
+            .as_ref()
+            .ok_or(RegistryError::NoSimulator(crate::sandbox::ROR))?;
         let client = crt_ror::simulator::Registration::sandbox();
         Ok(crt_ror::config::RorConfig {
             base_url: Some(running.base_url()),

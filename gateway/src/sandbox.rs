@@ -193,7 +193,9 @@ impl Sandbox {
 
     /// How many simulators run, the MSSanté operator included.
     pub fn simulator_count(&self) -> usize {
-        self.simulators.len() + usize::from(self.mssante.is_some()) + usize::from(self.ror.is_some())
+        self.simulators.len()
+            + usize::from(self.mssante.is_some())
+            + usize::from(self.ror.is_some())
     }
 
     pub fn add(&mut self, simulator: RunningSimulator) {

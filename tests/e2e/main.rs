@@ -9,3 +9,4 @@ mod delivery;
 mod dmp;
 mod ins;
 mod mssante;
+mod ror;

@@ -274,8 +274,14 @@ pub fn targets(view: &Value) -> Vec<String> {
 
 /// Runs the binary with `args` from the repository root: exit code, stdout then stderr.
 pub fn cli(args: &[&str]) -> (Option<i32>, String) {
+    cli_with(args, &[])
+}
+
+/// Runs the binary with extra environment variables (a data directory, for instance).
+pub fn cli_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_crt-gateway"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(crate::support::repo())
         .output()
         .expect("the command runs");

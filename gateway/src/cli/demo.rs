@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::records::{outcome, problem_text};
-use super::{failed, Status, load_config, table};
+use super::{Status, failed, load_config, table};
 use crate::client::ApiClient;
 use crate::sandbox::Sandbox;
 use crate::server::Gateway;
@@ -265,4 +265,3 @@ fn example_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     files.sort();
     Ok(files)
 }
-

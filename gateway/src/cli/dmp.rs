@@ -38,7 +38,6 @@ pub enum Model {
     Dom,
 }
 
-
 /// Reads and validates a record with the gateway's own rules.
 pub(super) fn read_record(path: &Path) -> Result<CrtRecord, Status> {
     let bytes = std::fs::read(path).map_err(|e| failed(format!("{}: {e}", path.display())))?;

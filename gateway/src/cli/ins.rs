@@ -154,4 +154,3 @@ pub async fn search(args: SearchArgs) -> Status {
         Status::Found
     }
 }
-

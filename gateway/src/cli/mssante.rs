@@ -15,7 +15,6 @@ use crate::certs::{StructureIssuer, files};
 use crate::config::Config;
 use crate::sandbox::TestPki;
 
-
 /// A sink with the configured mailboxes, or in the sandbox the test PKI's certificates
 /// issued on demand under `certs` and the operator at `smtp`.
 fn sink(config: &Config, certs: &Path, smtp: Option<String>) -> Result<MssanteSink, String> {

@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{failed, Status, table};
+use super::{Status, failed, table};
 use crate::client::ApiClient;
 
 pub async fn status(id: Uuid, url: &str, json: bool) -> Status {
@@ -124,4 +124,3 @@ pub fn problem_text(body: &Value, status: StatusCode) -> String {
         _ => format!("the gateway answered {status}"),
     }
 }
-

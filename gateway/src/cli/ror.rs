@@ -25,8 +25,9 @@ pub(super) fn read_offer(path: &Path) -> Result<Offer, Status> {
                 path.display()
             )));
         }
-        Ok(_) => std::fs::read_to_string(path)
-            .map_err(|e| failed(format!("{}: {e}", path.display())))?,
+        Ok(_) => {
+            std::fs::read_to_string(path).map_err(|e| failed(format!("{}: {e}", path.display())))?
+        }
         Err(e) => return Err(failed(format!("{}: {e}", path.display()))),
     };
     Offer::read(&text).map_err(|e| {
@@ -42,8 +43,19 @@ fn report_offer_problems(path: &Path, error: &OfferError) {
         path.display(),
         problems.len()
     );
-    for problem in problems {
-        eprintln!("  {}:{problem}", path.display());
+    for p in problems {
+        let pointer = if p.pointer.is_empty() {
+            "(file)"
+        } else {
+            &p.pointer
+        };
+        eprintln!(
+            "  {}:{}: {pointer}: {} [{}]",
+            path.display(),
+            p.line,
+            p.message,
+            p.rule
+        );
     }
 }
 
@@ -133,7 +145,10 @@ pub async fn publish_offer(offer: &Path, dry_run: bool, config: Option<PathBuf>)
             plan.writes()
         );
     } else {
-        println!("published: {} write(s), {unchanged} unchanged", plan.writes());
+        println!(
+            "published: {} write(s), {unchanged} unchanged",
+            plan.writes()
+        );
     }
     Status::Ok
 }

@@ -1,0 +1,172 @@
+//! The ROR through the real binary: the example offer is published to the sandbox's ROR,
+//! published again with no write, changed in one field and patched once; invalid offers
+//! are refused with their line and field; and every resource produced (rendered, and as
+//! the ROR holds it) is read by an FHIR R4 parser that is not the gateway's.
+
+use std::path::Path;
+
+use crate::support::{cli, cli_with, repo};
+
+const OFFER: &str = "schemas/examples/offer.yaml";
+
+fn data_env(dir: &Path) -> [(&'static str, String); 1] {
+    [("CRT_GATEWAY_STORAGE__DATA_DIR", dir.display().to_string())]
+}
+
+fn run(args: &[&str], dir: &Path) -> (Option<i32>, String) {
+    let env = data_env(dir);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    cli_with(args, &env)
+}
+
+#[test]
+fn publishing_twice_writes_nothing_and_one_change_is_one_patch() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let (code, text) = run(&["ror", "publish", OFFER], data.path());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("published: 5 write(s), 0 unchanged"),
+        "{text}"
+    );
+
+    let (code, text) = run(&["ror", "publish", OFFER], data.path());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("published: 0 write(s), 5 unchanged"),
+        "{text}"
+    );
+
+    let original = std::fs::read_to_string(repo().join(OFFER)).unwrap();
+    let changed = data.path().join("offer.yaml");
+    std::fs::write(
+        &changed,
+        original.replace(
+            "emergency_temporary_rooms: 2",
+            "emergency_temporary_rooms: 3",
+        ),
+    )
+    .unwrap();
+    let changed = changed.display().to_string();
+    let (code, text) = run(&["ror", "publish", &changed, "--dry-run"], data.path());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("dry run: 1 write(s) to do, 4 unchanged"),
+        "{text}"
+    );
+    assert!(text.contains("\"path\":\"/extraDetails\""), "{text}");
+
+    let (code, text) = run(&["ror", "publish", &changed], data.path());
+    assert!(
+        text.contains("published: 1 write(s), 4 unchanged"),
+        "{code:?} {text}"
+    );
+    let (_, text) = run(&["ror", "publish", &changed], data.path());
+    assert!(
+        text.contains("published: 0 write(s), 5 unchanged"),
+        "{text}"
+    );
+
+    let held = data.path().join("held.json");
+    let (code, text) = run(
+        &[
+            "ror",
+            "pull",
+            "720003011",
+            "-o",
+            &held.display().to_string(),
+        ],
+        data.path(),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("HealthcareService/5  v2"), "{text}");
+    let (code, text) = cli(&["validate", &held.display().to_string()]);
+    assert_eq!(code, Some(0), "the ROR's copy follows the rules: {text}");
+}
+
+#[test]
+fn invalid_offers_name_the_line_and_the_field() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let original = std::fs::read_to_string(repo().join(OFFER)).unwrap();
+    let cases = [
+        (
+            "simultaneous_places: 25",
+            "simultaneous_places: 20",
+            "/volet2/simultaneous_places",
+            "at least 25",
+        ),
+        (
+            "finess_et: 720003011",
+            "finess_et: 720003012",
+            "/porteur/finess_et",
+            "FINESS",
+        ),
+        (
+            "on_call_24_7: true",
+            "on_call_24_7: yes",
+            "/volet2/on_call_24_7",
+            "true or false",
+        ),
+        ("region: \"52\"", "region: \"99\"", "/crt/region", "52"),
+        (
+            "theme: isolation",
+            "theme: loneliness",
+            "/volet1/services/1/theme",
+            "isolation",
+        ),
+    ];
+    for (from, to, pointer, words) in cases {
+        let line = original.lines().position(|l| l.contains(from)).unwrap() + 1;
+        let file = data.path().join("broken.yaml");
+        std::fs::write(&file, original.replace(from, to)).unwrap();
+        let file = file.display().to_string();
+        let (code, text) = cli(&["ror", "render", &file, "-o", "/dev/null"]);
+        assert_eq!(code, Some(1), "{text}");
+        let expected = format!("{file}:{line}: {pointer}:");
+        assert!(text.contains(&expected), "expected {expected:?} in {text}");
+        assert!(text.contains(words), "expected {words:?} in {text}");
+        let (code, _) = cli(&["validate", &file]);
+        assert_eq!(code, Some(1));
+    }
+}
+
+#[test]
+fn every_resource_reads_in_an_independent_fhir_r4_parser() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let bundle = data.path().join("bundle.json");
+    let (code, text) = cli(&["ror", "render", OFFER, "-o", &bundle.display().to_string()]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = cli(&["validate", &bundle.display().to_string()]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["ror", "publish", OFFER], data.path());
+    assert_eq!(code, Some(0), "{text}");
+    let held = data.path().join("held.json");
+    let (code, text) = run(
+        &[
+            "ror",
+            "pull",
+            "720003011",
+            "-o",
+            &held.display().to_string(),
+        ],
+        data.path(),
+    );
+    assert_eq!(code, Some(0), "{text}");
+
+    let Some(python) = std::env::var_os("CRT_FHIR_PYTHON") else {
+        eprintln!("CRT_FHIR_PYTHON is not set: the independent FHIR R4 parser is skipped");
+        return;
+    };
+    let output = std::process::Command::new(python)
+        .arg(repo().join("tests/fhir/read_r4.py"))
+        .arg(&bundle)
+        .arg(&held)
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("Organization, Organization, Location, HealthcareService, HealthcareService"),
+        "{text}"
+    );
+}
