@@ -140,8 +140,7 @@ impl Registry {
         })
     }
 
-    /// The ROR configuration in use: as configured, or pointed at the sandbox's simulator
-    /// with its registered client and the test PKI's client certificate.
+    /// The ROR configuration in use: as configured, or pointed at the sandbox's simulator.
     pub fn ror_config(
         config: &Config,
         sandbox: Option<&Sandbox>,
@@ -153,19 +152,7 @@ impl Registry {
             .ror
             .as_ref()
             .ok_or(RegistryError::NoSimulator(crate::sandbox::ROR))?;
-        let client = crt_ror::simulator::Registration::sandbox();
-        Ok(crt_ror::config::RorConfig {
-            base_url: Some(running.base_url()),
-            token_url: Some(running.token_url()),
-            client_id: Some(client.client_id),
-            client_secret: Some(client.client_secret),
-            client_certificate: Some(sandbox.pki.path(files::CLIENT)),
-            client_key: Some(sandbox.pki.path(files::CLIENT_KEY)),
-            trust: Some(sandbox.pki.path(files::CHAIN)),
-            crl: Some(sandbox.pki.path(files::CRL)),
-            headers: client.headers,
-            ..config.ror.clone()
-        })
+        Ok(sandbox.pki.ror_config(running, &config.ror))
     }
 
     /// Adds (or replaces) the sink for its target.

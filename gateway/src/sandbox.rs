@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crt_dmp::simulator::DmpSimulator;
 use crt_ins::simulator::{InsiSimulator, Population};
 use crt_mssante::simulator::{MssanteSimulator, Operator, RunningOperator};
+use crt_ror::config::RorConfig;
 use crt_ror::simulator::{Directory, Registration, RorSimulator, RunningRor, Store};
 
 use crate::certs::{StructureIssuer, files};
@@ -56,6 +57,24 @@ impl TestPki {
 
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
+    }
+
+    /// `base` pointed at a ROR simulator: its URLs, its registered client, and the test
+    /// PKI's client certificate and trust.
+    pub fn ror_config(&self, running: &RunningRor, base: &RorConfig) -> RorConfig {
+        let client = Registration::sandbox();
+        RorConfig {
+            base_url: Some(running.base_url()),
+            token_url: Some(running.token_url()),
+            client_id: Some(client.client_id),
+            client_secret: Some(client.client_secret),
+            client_certificate: Some(self.path(files::CLIENT)),
+            client_key: Some(self.path(files::CLIENT_KEY)),
+            trust: Some(self.path(files::CHAIN)),
+            crl: Some(self.path(files::CRL)),
+            headers: client.headers,
+            ..base.clone()
+        }
     }
 }
 

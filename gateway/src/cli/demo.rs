@@ -16,6 +16,10 @@ use uuid::Uuid;
 use super::records::{outcome, problem_text};
 use super::{Status, failed, load_config, table};
 use crate::client::ApiClient;
+use crt_ror::client::RorClient;
+use crt_ror::config::RorConfig;
+use crt_ror::publish::publish;
+use crt_ror::simulator::{Registration, RorSimulator};
 use crate::sandbox::Sandbox;
 use crate::server::Gateway;
 
@@ -148,11 +152,64 @@ async fn drive(gateway: &Gateway, files: &[PathBuf], out: &Path) -> Status {
         written,
         out.display()
     );
+    let offer_status = match gateway.sandbox() {
+        Some(sandbox) => publish_example_offer(sandbox, out).await,
+        None => Status::Ok,
+    };
     if unsettled > 0 || refused > 0 {
         println!("{unsettled} delivery(ies) did not end delivered, declined or held");
         Status::Found
     } else {
-        Status::Ok
+        offer_status
+    }
+}
+
+/// The porteur's side: the example offer published to a ROR simulator, then published
+/// again to show that an unchanged offer writes nothing. Its FHIR bundle is written to
+/// `<out>/offer/ror-bundle.json`.
+async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
+    let path = default_examples().join("offer.yaml");
+    if !path.is_file() {
+        return Status::Ok;
+    }
+    let offer = match super::ror::read_offer(&path) {
+        Ok(offer) => offer,
+        Err(status) => return status,
+    };
+    let tls = crt_core::simulate::SimulatorTls::from_pki(&sandbox.pki.dir);
+    let simulator = match RorSimulator::new(&tls, vec![Registration::sandbox()]) {
+        Ok(simulator) => simulator,
+        Err(e) => return failed(e),
+    };
+    let running = match simulator.start(([127, 0, 0, 1], 0).into()).await {
+        Ok(running) => running,
+        Err(e) => return failed(e),
+    };
+    let config = sandbox.pki.ror_config(&running, &RorConfig::default());
+    let result = async {
+        let client = RorClient::new(&config).map_err(|e| e.to_string())?;
+        let first = publish(&client, &offer, false).await.map_err(|e| e.to_string())?;
+        let second = publish(&client, &offer, false).await.map_err(|e| e.to_string())?;
+        let bundle = crt_ror::render::bundle(&offer).map_err(|e| e.to_string())?;
+        let dir = out.join("offer");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let file = dir.join("ror-bundle.json");
+        let text = serde_json::to_vec_pretty(&bundle).map_err(|e| e.to_string())?;
+        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        Ok::<_, String>((first.writes(), second.writes(), file))
+    }
+    .await;
+    running.running.task.abort();
+    match result {
+        Ok((first, second, file)) => {
+            println!(
+                "\nROR: {} published ({first} resource(s) created), published again ({second} write(s)); FHIR bundle in {}",
+                path.display(),
+                file.display()
+            );
+            Status::Ok
+        }
+        Err(e) => failed(format!("ROR: {e}")),
     }
 }
 
