@@ -3,7 +3,7 @@
 //! are refused with their line and field; and every resource produced (rendered, and as
 //! the ROR holds it) is read by an FHIR R4 parser that is not the gateway's.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::{cli, cli_with, repo};
 
@@ -17,6 +17,24 @@ fn run(args: &[&str], dir: &Path) -> (Option<i32>, String) {
     let env = data_env(dir);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     cli_with(args, &env)
+}
+
+/// `ror pull` of the example's establishment into `<dir>/held.json`: the file and the
+/// command's output.
+fn pull(dir: &Path) -> (PathBuf, String) {
+    let held = dir.join("held.json");
+    let (code, text) = run(
+        &[
+            "ror",
+            "pull",
+            "720003011",
+            "-o",
+            &held.display().to_string(),
+        ],
+        dir,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    (held, text)
 }
 
 #[test]
@@ -66,18 +84,7 @@ fn publishing_twice_writes_nothing_and_one_change_is_one_patch() {
         "{text}"
     );
 
-    let held = data.path().join("held.json");
-    let (code, text) = run(
-        &[
-            "ror",
-            "pull",
-            "720003011",
-            "-o",
-            &held.display().to_string(),
-        ],
-        data.path(),
-    );
-    assert_eq!(code, Some(0), "{text}");
+    let (held, text) = pull(data.path());
     assert!(text.contains("HealthcareService/5  v2"), "{text}");
     let (code, text) = cli(&["validate", &held.display().to_string()]);
     assert_eq!(code, Some(0), "the ROR's copy follows the rules: {text}");
@@ -139,18 +146,7 @@ fn every_resource_reads_in_an_independent_fhir_r4_parser() {
     assert_eq!(code, Some(0), "{text}");
     let (code, text) = run(&["ror", "publish", OFFER], data.path());
     assert_eq!(code, Some(0), "{text}");
-    let held = data.path().join("held.json");
-    let (code, text) = run(
-        &[
-            "ror",
-            "pull",
-            "720003011",
-            "-o",
-            &held.display().to_string(),
-        ],
-        data.path(),
-    );
-    assert_eq!(code, Some(0), "{text}");
+    let (held, _) = pull(data.path());
 
     let Some(python) = std::env::var_os("CRT_FHIR_PYTHON") else {
         eprintln!("CRT_FHIR_PYTHON is not set: the independent FHIR R4 parser is skipped");

@@ -130,6 +130,9 @@ where
             let Ok((stream, address)) = listener.accept().await else {
                 continue;
             };
+            // Answers are written in more than one piece; without this, Nagle's algorithm
+            // and the client's delayed ACK add tens of milliseconds to each exchange.
+            let _ = stream.set_nodelay(true);
             let acceptor = acceptor.clone();
             let handler = handler.clone();
             tokio::spawn(async move {

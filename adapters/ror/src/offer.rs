@@ -465,9 +465,14 @@ impl Offer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
+
+    /// The annotated example offer, read.
+    pub(crate) fn example_offer() -> Offer {
+        Offer::read(&example()).expect("the example offer is valid")
+    }
 
     fn example() -> String {
         std::fs::read_to_string(

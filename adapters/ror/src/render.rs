@@ -11,7 +11,7 @@ use fhir_sdk::r4b::resources::{
     Bundle, BundleEntry, HealthcareService, HealthcareServiceAvailableTime, Location, Organization,
     Resource,
 };
-use fhir_sdk::r4b::types::Address;
+use fhir_sdk::r4b::types::{Address, Identifier};
 use serde_json::Value;
 
 use crate::codes::system;
@@ -155,25 +155,30 @@ fn address(offer: &Offer) -> Result<Address> {
         .build()?)
 }
 
+/// The idNatSt (`1` + FINESS) and FINESS identifier slices of a structure.
+fn structure_identifiers(finess: &str) -> Result<Vec<Option<Identifier>>> {
+    Ok(vec![
+        Some(fhir::identifier(
+            system::TYPE_IDENTIFIANT_STRUCTURE,
+            "40",
+            Some(identifier_system::ID_NAT_STRUCT),
+            &format!("1{finess}"),
+        )?),
+        Some(fhir::identifier(
+            system::TYPE_IDENTIFIANT_STRUCTURE,
+            "1",
+            Some(identifier_system::FINESS),
+            finess,
+        )?),
+    ])
+}
+
 fn legal_entity(offer: &Offer) -> Result<Organization> {
     let p = &offer.porteur;
     Ok(Organization::builder()
         .meta(fhir::meta(profile::ORGANIZATION, region(offer))?)
         .extension(vec![fhir::meta_creation_date(offer.crt.created)?])
-        .identifier(vec![
-            Some(fhir::identifier(
-                system::TYPE_IDENTIFIANT_STRUCTURE,
-                "40",
-                Some(identifier_system::ID_NAT_STRUCT),
-                &format!("1{}", p.finess_ej),
-            )?),
-            Some(fhir::identifier(
-                system::TYPE_IDENTIFIANT_STRUCTURE,
-                "1",
-                Some(identifier_system::FINESS),
-                &p.finess_ej,
-            )?),
-        ])
+        .identifier(structure_identifiers(&p.finess_ej)?)
         .r#type(vec![Some(fhir::concept(
             system::STATUT_JURIDIQUE,
             &p.legal_status,
@@ -187,26 +192,16 @@ fn establishment(offer: &Offer, links: &Links) -> Result<Organization> {
     Ok(Organization::builder()
         .meta(fhir::meta(profile::ORGANIZATION, region(offer))?)
         .extension(vec![fhir::meta_creation_date(offer.crt.created)?])
-        .identifier(vec![
-            Some(fhir::identifier(
-                system::TYPE_IDENTIFIANT_STRUCTURE,
-                "40",
-                Some(identifier_system::ID_NAT_STRUCT),
-                &format!("1{}", p.finess_et),
-            )?),
-            Some(fhir::identifier(
-                system::TYPE_IDENTIFIANT_STRUCTURE,
-                "1",
-                Some(identifier_system::FINESS),
-                &p.finess_et,
-            )?),
-            Some(fhir::identifier(
+        .identifier({
+            let mut identifiers = structure_identifiers(&p.finess_et)?;
+            identifiers.push(Some(fhir::identifier(
                 system::TYPE_IDENTIFIANT_STRUCTURE,
                 "3",
                 Some(identifier_system::SIRET),
                 &p.siret,
-            )?),
-        ])
+            )?));
+            identifiers
+        })
         .r#type(vec![Some(fhir::concept(
             system::CATEGORIE_ETABLISSEMENT,
             p.category(),
@@ -404,11 +399,7 @@ fn volet2_details(offer: &Offer) -> String {
 mod tests {
     use super::*;
 
-    fn offer() -> Offer {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../schemas/examples/offer.yaml");
-        Offer::read(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use crate::offer::tests::example_offer as offer;
 
     #[test]
     fn rendering_is_deterministic() {

@@ -623,14 +623,8 @@ fn healthcare_service(r: &Resource_<'_>, report: &mut Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::offer::Offer;
+    use crate::offer::tests::example_offer as offer;
     use crate::render::{Links, Part, bundle, render};
-
-    fn offer() -> Offer {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../schemas/examples/offer.yaml");
-        Offer::read(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
 
     #[test]
     fn the_rendered_bundle_follows_the_rules() {

@@ -16,12 +16,12 @@ use uuid::Uuid;
 use super::records::{outcome, problem_text};
 use super::{Status, failed, load_config, table};
 use crate::client::ApiClient;
+use crate::sandbox::Sandbox;
+use crate::server::Gateway;
 use crt_ror::client::RorClient;
 use crt_ror::config::RorConfig;
 use crt_ror::publish::publish;
 use crt_ror::simulator::{Registration, RorSimulator};
-use crate::sandbox::Sandbox;
-use crate::server::Gateway;
 
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -188,8 +188,12 @@ async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
     let config = sandbox.pki.ror_config(&running, &RorConfig::default());
     let result = async {
         let client = RorClient::new(&config).map_err(|e| e.to_string())?;
-        let first = publish(&client, &offer, false).await.map_err(|e| e.to_string())?;
-        let second = publish(&client, &offer, false).await.map_err(|e| e.to_string())?;
+        let first = publish(&client, &offer, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let second = publish(&client, &offer, false)
+            .await
+            .map_err(|e| e.to_string())?;
         let bundle = crt_ror::render::bundle(&offer).map_err(|e| e.to_string())?;
         let dir = out.join("offer");
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
