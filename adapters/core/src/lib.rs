@@ -11,6 +11,7 @@ pub mod http;
 pub mod identifiers;
 pub mod identity;
 pub mod multipart;
+pub mod oauth;
 pub mod record;
 pub mod simulate;
 pub mod sink;

@@ -1,14 +1,11 @@
 //! The ROR's FHIR REST API over the project's HTTPS client: an OAuth2 token (client
 //! credentials), the four `Ror-*` headers on every call, search, create and JSON Patch.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use bytes::Bytes;
 use crt_core::http::{HttpError, HttpsClient};
+use crt_core::oauth::{ClientCredentials, TokenError, encode, form};
 use crt_core::tls::{self, IdentityFiles};
 use http::Method;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::RorConfig;
@@ -21,57 +18,19 @@ pub enum RorError {
     Tls(String),
     #[error(transparent)]
     Http(#[from] HttpError),
-    #[error("the token endpoint refused the client (HTTP {status}): {body}")]
-    Token { status: u16, body: String },
+    #[error(transparent)]
+    Token(#[from] TokenError),
     #[error("the ROR answered HTTP {status}: {diagnostics}")]
     Refused { status: u16, diagnostics: String },
     #[error("unexpected answer from the ROR: {0}")]
     Answer(String),
 }
 
-/// Characters sent as they are in a query value (RFC 3986 unreserved).
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// `application/x-www-form-urlencoded` and query strings.
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-#[derive(Deserialize)]
-struct Token {
-    access_token: String,
-    #[serde(default = "Token::default_lifetime")]
-    expires_in: u64,
-}
-
-impl Token {
-    fn default_lifetime() -> u64 {
-        300
-    }
-}
-
 pub struct RorClient {
     base: String,
-    token_url: String,
-    client_id: String,
-    client_secret: String,
+    credentials: ClientCredentials,
     config: RorConfig,
     http: HttpsClient,
-    token: Mutex<Option<(String, Instant)>>,
 }
 
 /// Diagnostics of an OperationOutcome, or the body's start.
@@ -131,57 +90,14 @@ impl RorClient {
         .map_err(|e| RorError::Tls(e.to_string()))?;
         Ok(RorClient {
             base: base.trim_end_matches('/').to_string(),
-            token_url,
-            client_id,
-            client_secret,
+            credentials: ClientCredentials::new(token_url, client_id, client_secret),
             config: config.clone(),
             http: HttpsClient::new(tls, config.timeout, config.max_answer_bytes),
-            token: Mutex::new(None),
         })
     }
 
     pub fn base_url(&self) -> &str {
         &self.base
-    }
-
-    /// A valid access token, asked for again a minute before it expires.
-    async fn token(&self) -> Result<String, RorError> {
-        if let Ok(guard) = self.token.lock()
-            && let Some((token, until)) = guard.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
-        }
-        let body = form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &self.client_id),
-            ("client_secret", &self.client_secret),
-        ]);
-        let answer = self
-            .http
-            .post(
-                &self.token_url,
-                &[
-                    ("content-type", "application/x-www-form-urlencoded"),
-                    ("accept", "application/json"),
-                ],
-                Bytes::from(body),
-            )
-            .await?;
-        if !answer.status.is_success() {
-            return Err(RorError::Token {
-                status: answer.status.as_u16(),
-                body: String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
-                    .into_owned(),
-            });
-        }
-        let token: Token = serde_json::from_slice(&answer.body)
-            .map_err(|e| RorError::Answer(format!("token: {e}")))?;
-        let lifetime = Duration::from_secs(token.expires_in.saturating_sub(60).max(1));
-        if let Ok(mut guard) = self.token.lock() {
-            *guard = Some((token.access_token.clone(), Instant::now() + lifetime));
-        }
-        Ok(token.access_token)
     }
 
     async fn call(
@@ -191,7 +107,7 @@ impl RorClient {
         content_type: Option<&str>,
         body: Bytes,
     ) -> Result<Value, RorError> {
-        let bearer = format!("Bearer {}", self.token().await?);
+        let bearer = format!("Bearer {}", self.credentials.token(&self.http).await?);
         let mut headers: Vec<(&str, &str)> = vec![
             ("authorization", &bearer),
             ("accept", "application/fhir+json"),
@@ -276,14 +192,6 @@ impl RorClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(
-            form(&[("identifier", "https://finess.esante.gouv.fr|720003011")]),
-            "identifier=https%3A%2F%2Ffiness.esante.gouv.fr%7C720003011"
-        );
-    }
 
     #[test]
     fn diagnostics_come_from_the_operation_outcome() {

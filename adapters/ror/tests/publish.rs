@@ -130,7 +130,10 @@ async fn the_ror_refuses_bad_credentials_headers_and_resources() {
     wrong_secret.client_secret = Some("guess".into());
     let client = RorClient::new(&wrong_secret).expect("client");
     match publish(&client, &offer, false).await {
-        Err(PublishError::Ror(RorError::Token { status: 401, .. })) => {}
+        Err(PublishError::Ror(RorError::Token(crt_core::oauth::TokenError::Refused {
+            status: 401,
+            ..
+        }))) => {}
         other => panic!("expected the token to be refused, got {other:?}"),
     }
 
@@ -178,7 +181,9 @@ async fn the_ror_refuses_bad_credentials_headers_and_resources() {
     let client = RorClient::new(&no_certificate).expect("client");
     assert!(matches!(
         publish(&client, &offer, false).await,
-        Err(PublishError::Ror(RorError::Http(_)))
+        Err(PublishError::Ror(RorError::Token(
+            crt_core::oauth::TokenError::Http(crt_core::http::HttpError::Tls { .. })
+        )))
     ));
     running.running.task.abort();
 }

@@ -25,6 +25,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::RorHeaders;
 use crate::rules::{self, Report};
+use crt_core::oauth::{decode, parse_form};
 
 pub use store::{Store, Write};
 
@@ -267,43 +268,6 @@ async fn handle(
     }
 }
 
-/// Percent-decoding of a path segment or query part (`+` is a space in a query).
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| char::from(b).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(high), Some(low)) => {
-                        out.push((high * 16 + low) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(pair), String::new()),
-        })
-        .collect()
-}
-
 async fn token(request: Request<Incoming>, directory: &Directory) -> Response<Full<Bytes>> {
     let oauth_error = |status: StatusCode, error: &str| {
         respond(
@@ -322,7 +286,7 @@ async fn token(request: Request<Incoming>, directory: &Directory) -> Response<Fu
         Ok(body) => body,
         Err(response) => return response,
     };
-    let form: HashMap<String, String> = parse_query(&String::from_utf8_lossy(&body))
+    let form: HashMap<String, String> = parse_form(&String::from_utf8_lossy(&body))
         .into_iter()
         .collect();
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
@@ -359,7 +323,7 @@ fn search(directory: &Directory, resource_type: &str, query: &str) -> Response<F
             format!("{resource_type} is not served"),
         );
     }
-    let params = parse_query(query);
+    let params = parse_form(query);
     match directory.store.search(resource_type, &params) {
         Ok(found) => {
             let entries: Vec<Value> = found
@@ -502,26 +466,5 @@ async fn patch(
             "not-found",
             format!("{resource_type}/{id} is not known"),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_parts_are_decoded() {
-        assert_eq!(
-            decode("https%3A%2F%2Ffiness.esante.gouv.fr%7C720003011"),
-            "https://finess.esante.gouv.fr|720003011"
-        );
-        assert_eq!(decode("a+b%2"), "a b%2");
-        assert_eq!(
-            parse_query("identifier=x%7Cy&_count=5"),
-            vec![
-                ("identifier".into(), "x|y".into()),
-                ("_count".into(), "5".into())
-            ]
-        );
     }
 }

@@ -1,0 +1,173 @@
+//! OAuth2 client credentials (RFC 6749 §4.4) for the FHIR services that ask for a bearer
+//! token (the ROR, ViaTrajectoire): one token at a time, asked for again a minute before it
+//! expires, and the form and query encoding the exchange needs.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Deserialize;
+
+use crate::http::{HttpError, HttpsClient};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("the token endpoint refused the client (HTTP {status}): {body}")]
+    Refused { status: u16, body: String },
+    #[error("the token endpoint's answer is not a token: {0}")]
+    Answer(String),
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` pairs, also a query string.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Decodes a form or query part (`+` is a space); invalid escapes are kept as written.
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| char::from(b).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(high), Some(low)) => {
+                        out.push((high * 16 + low) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `a=1&b=2` → pairs, decoded.
+pub fn parse_form(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct Token {
+    access_token: String,
+    #[serde(default = "Token::default_lifetime")]
+    expires_in: u64,
+}
+
+impl Token {
+    fn default_lifetime() -> u64 {
+        300
+    }
+}
+
+/// Tokens for one client at one token endpoint.
+pub struct ClientCredentials {
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+impl ClientCredentials {
+    pub fn new(token_url: String, client_id: String, client_secret: String) -> Self {
+        ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A valid access token: the cached one, or a new one.
+    pub async fn token(&self, http: &HttpsClient) -> Result<String, TokenError> {
+        if let Ok(guard) = self.cached.lock()
+            && let Some((token, until)) = guard.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &self.client_id),
+            ("client_secret", &self.client_secret),
+        ]);
+        let answer = http
+            .post(
+                &self.token_url,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("accept", "application/json"),
+                ],
+                Bytes::from(body),
+            )
+            .await?;
+        if !answer.status.is_success() {
+            return Err(TokenError::Refused {
+                status: answer.status.as_u16(),
+                body: String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
+                    .into_owned(),
+            });
+        }
+        let token: Token =
+            serde_json::from_slice(&answer.body).map_err(|e| TokenError::Answer(e.to_string()))?;
+        let lifetime = Duration::from_secs(token.expires_in.saturating_sub(60).max(1));
+        if let Ok(mut guard) = self.cached.lock() {
+            *guard = Some((token.access_token.clone(), Instant::now() + lifetime));
+        }
+        Ok(token.access_token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_values_round_trip() {
+        let encoded = form(&[("identifier", "https://finess.esante.gouv.fr|720003011")]);
+        assert_eq!(
+            encoded,
+            "identifier=https%3A%2F%2Ffiness.esante.gouv.fr%7C720003011"
+        );
+        assert_eq!(
+            parse_form(&encoded),
+            vec![(
+                "identifier".to_string(),
+                "https://finess.esante.gouv.fr|720003011".to_string()
+            )]
+        );
+        assert_eq!(decode("a+b%2"), "a b%2");
+    }
+}
