@@ -7,6 +7,7 @@
 //! mutual TLS ([`http`]).
 
 pub mod certificate;
+pub mod fhir_json;
 pub mod http;
 pub mod identifiers;
 pub mod identity;

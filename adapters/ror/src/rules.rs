@@ -17,6 +17,7 @@
 //! Codes are checked against the shipped subsets (`schemas/ror/code-systems.json`);
 //! INSEE commune codes for form only.
 
+use crt_core::fhir_json::read_strictly;
 use crt_core::identifiers::{check_finess, check_siret};
 use fhir_sdk::r4b::resources::Resource;
 use serde::Serialize;
@@ -148,26 +149,10 @@ pub fn check_resource(value: &Value, at: &str, report: &mut Report) {
             format!("{base}.{element}")
         }
     };
-    let parsed = match serde_json::from_value::<Resource>(value.clone()) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            report.error(
-                "structure",
-                path(""),
-                format!("not a FHIR R4 resource: {e}"),
-            );
-            return;
-        }
-    };
-    // The model ignores what it does not know; a FHIR server refuses it. What did not
-    // survive the round trip through the model is not a FHIR element.
-    let mut unknown = Vec::new();
-    if let Ok(known) = serde_json::to_value(&parsed) {
-        unknown_elements(value, &known, &path(""), &mut unknown);
-    }
-    if !unknown.is_empty() {
-        for (element, problem) in unknown {
-            report.error("structure", element, problem);
+    // The model ignores what it does not know; a FHIR server refuses it.
+    if let Err(refused) = read_strictly::<Resource>(value, &path("")) {
+        for r in refused {
+            report.error("structure", r.path, r.problem);
         }
         return;
     }
@@ -221,42 +206,6 @@ pub fn check_resource(value: &Value, at: &str, report: &mut Report) {
         "Organization" => organization(&r, report),
         "Location" => location(&r, report),
         _ => healthcare_service(&r, report),
-    }
-}
-
-/// Paths of `input` that `known` (the same JSON after a round trip through the model)
-/// does not have.
-fn unknown_elements(input: &Value, known: &Value, at: &str, out: &mut Vec<(String, &'static str)>) {
-    match (input, known) {
-        (Value::Object(fields), Value::Object(kept)) => {
-            for (key, value) in fields {
-                let path = format!("{at}.{key}");
-                match kept.get(key) {
-                    Some(kept_value) => unknown_elements(value, kept_value, &path, out),
-                    None if is_empty(value) => out.push((
-                        path,
-                        "is empty: FHIR JSON leaves out an element that has no value",
-                    )),
-                    None => out.push((path, "is not an element of this FHIR R4 type")),
-                }
-            }
-        }
-        (Value::Array(items), Value::Array(kept)) => {
-            for (i, (item, kept_item)) in items.iter().zip(kept).enumerate() {
-                unknown_elements(item, kept_item, &format!("{at}[{i}]"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Array(items) => items.is_empty(),
-        Value::Object(fields) => fields.is_empty(),
-        Value::String(text) => text.is_empty(),
-        _ => false,
     }
 }
 

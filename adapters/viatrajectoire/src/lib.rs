@@ -1,0 +1,3 @@
+//! ViaTrajectoire: volet 2 admission requests and their statuses.
+pub mod config;
+pub mod status;
