@@ -162,3 +162,176 @@ where
     });
     Ok(Running { addr, task })
 }
+
+/// What the FHIR simulators share: answers as a FHIR server words them, bounded bodies,
+/// and an OAuth2 token endpoint (client credentials) with the tokens it issued.
+pub mod fhir {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use http::{Method, Request, Response, StatusCode, header};
+    use http_body_util::{BodyExt, Full, Limited};
+    use hyper::body::Incoming;
+    use serde_json::{Value, json};
+
+    use crate::oauth::parse_form;
+
+    pub fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_default()
+    }
+
+    /// A FHIR resource as the answer.
+    pub fn resource(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+        respond(status, "application/fhir+json", body.to_string())
+    }
+
+    /// A refusal: an `OperationOutcome` with one issue.
+    pub fn refuse(
+        status: StatusCode,
+        code: &str,
+        diagnostics: impl Into<String>,
+    ) -> Response<Full<Bytes>> {
+        resource(
+            status,
+            &json!({
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics.into()}]
+            }),
+        )
+    }
+
+    /// The request's body, refused with 413 beyond `limit` bytes.
+    pub async fn body_of(
+        request: Request<Incoming>,
+        limit: usize,
+    ) -> Result<Bytes, Response<Full<Bytes>>> {
+        Limited::new(request.into_body(), limit)
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .map_err(|_| {
+                refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-costly",
+                    format!("bodies are limited to {limit} bytes"),
+                )
+            })
+    }
+
+    /// The media type of the request, without parameters, lower case.
+    pub fn content_type<B>(request: &Request<B>) -> String {
+        request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The bearer token the request carries, empty if none.
+    pub fn bearer<B>(request: &Request<B>) -> String {
+        request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The 401 a FHIR server answers without a valid token.
+    pub fn unauthorised() -> Response<Full<Bytes>> {
+        let mut response = refuse(
+            StatusCode::UNAUTHORIZED,
+            "login",
+            "a valid access token is required",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+        response
+    }
+
+    /// An OAuth2 token endpoint for registered clients (id, secret).
+    pub struct TokenDesk {
+        clients: Vec<(String, String)>,
+        lifetime: Duration,
+        tokens: Mutex<HashMap<String, (String, Instant)>>,
+    }
+
+    impl TokenDesk {
+        pub fn new(clients: Vec<(String, String)>, lifetime: Duration) -> TokenDesk {
+            TokenDesk {
+                clients,
+                lifetime,
+                tokens: Mutex::new(HashMap::new()),
+            }
+        }
+
+        /// The client a token was issued to, while it is valid.
+        pub fn client_of(&self, token: &str) -> Option<String> {
+            let tokens = self.tokens.lock().ok()?;
+            let (client_id, until) = tokens.get(token)?;
+            (Instant::now() < *until).then(|| client_id.clone())
+        }
+
+        /// Answers a token request (RFC 6749 §4.4, form-encoded).
+        pub async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+            let oauth_error = |status: StatusCode, error: &str| {
+                respond(
+                    status,
+                    "application/json",
+                    json!({ "error": error }).to_string(),
+                )
+            };
+            if request.method() != Method::POST {
+                return oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+            }
+            if content_type(&request) != "application/x-www-form-urlencoded" {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+            }
+            let body = match body_of(request, 16 * 1024).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
+            let form: HashMap<String, String> = parse_form(&String::from_utf8_lossy(&body))
+                .into_iter()
+                .collect();
+            if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+                return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+            }
+            let known = self.clients.iter().find(|(id, secret)| {
+                form.get("client_id") == Some(id) && form.get("client_secret") == Some(secret)
+            });
+            let Some((client_id, _)) = known else {
+                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+            };
+            let token = uuid::Uuid::now_v7().simple().to_string();
+            if let Ok(mut tokens) = self.tokens.lock() {
+                tokens.insert(
+                    token.clone(),
+                    (client_id.clone(), Instant::now() + self.lifetime),
+                );
+            }
+            respond(
+                StatusCode::OK,
+                "application/json",
+                json!({"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime.as_secs()})
+                    .to_string(),
+            )
+        }
+    }
+}

@@ -10,15 +10,14 @@
 
 mod store;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use crt_core::simulate::{self, Peer, Running, SimulatorTls};
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio_rustls::TlsAcceptor;
@@ -26,6 +25,9 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::RorHeaders;
 use crate::rules::{self, Report};
 use crt_core::oauth::{decode, parse_form};
+use crt_core::simulate::fhir::{
+    self, TokenDesk, bearer, body_of, content_type, refuse, unauthorised,
+};
 
 pub use store::{Store, Write};
 
@@ -59,20 +61,16 @@ pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret-not-for-production";
 /// The simulated ROR's state: registered clients, tokens issued, resources.
 pub struct Directory {
     clients: Vec<Registration>,
-    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    tokens: TokenDesk,
     pub store: Store,
 }
 
 impl Directory {
     fn client_of(&self, token: &str) -> Option<Registration> {
-        let tokens = self.tokens.lock().ok()?;
-        let (client_id, until) = tokens.get(token)?;
-        if Instant::now() >= *until {
-            return None;
-        }
+        let client_id = self.tokens.client_of(token)?;
         self.clients
             .iter()
-            .find(|c| c.client_id == *client_id)
+            .find(|c| c.client_id == client_id)
             .cloned()
     }
 }
@@ -120,8 +118,14 @@ impl RorSimulator {
         Ok(RorSimulator {
             acceptor,
             directory: Arc::new(Directory {
+                tokens: TokenDesk::new(
+                    clients
+                        .iter()
+                        .map(|c| (c.client_id.clone(), c.client_secret.clone()))
+                        .collect(),
+                    TOKEN_LIFETIME,
+                ),
                 clients,
-                tokens: Mutex::new(HashMap::new()),
                 store,
             }),
         })
@@ -142,58 +146,6 @@ impl RorSimulator {
     }
 }
 
-fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_default()
-}
-
-fn fhir(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    respond(status, "application/fhir+json", body.to_string())
-}
-
-/// A refusal as a FHIR server words it.
-fn refuse(status: StatusCode, code: &str, diagnostics: impl Into<String>) -> Response<Full<Bytes>> {
-    fhir(
-        status,
-        &json!({
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics.into()}]
-        }),
-    )
-}
-
-async fn body_of(request: Request<Incoming>) -> Result<Bytes, Response<Full<Bytes>>> {
-    Limited::new(request.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .map_err(|_| {
-            refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-costly",
-                format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
-            )
-        })
-}
-
-fn content_type(request: &Request<Incoming>) -> String {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
-}
-
 async fn handle(
     request: Request<Incoming>,
     _peer: Arc<Peer>,
@@ -201,7 +153,7 @@ async fn handle(
 ) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     if path == "/oauth/token" {
-        return token(request, directory).await;
+        return directory.tokens.answer(request).await;
     }
     let Some(rest) = path.strip_prefix("/fhir/") else {
         return refuse(
@@ -210,24 +162,9 @@ async fn handle(
             format!("no endpoint at {path}"),
         );
     };
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_string();
+    let bearer = bearer(&request);
     let Some(client) = directory.client_of(&bearer) else {
-        let mut response = refuse(
-            StatusCode::UNAUTHORIZED,
-            "login",
-            "a valid access token is required",
-        );
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        return response;
+        return unauthorised();
     };
     for (name, expected) in client.headers.pairs() {
         let given = request.headers().get(name).and_then(|v| v.to_str().ok());
@@ -245,7 +182,7 @@ async fn handle(
     match (method, segments.as_slice()) {
         (Method::GET, [resource_type]) => search(directory, resource_type, &query),
         (Method::GET, [resource_type, id]) => match directory.store.read(resource_type, id) {
-            Some(resource) => fhir(StatusCode::OK, &resource),
+            Some(resource) => fhir::resource(StatusCode::OK, &resource),
             None => refuse(
                 StatusCode::NOT_FOUND,
                 "not-found",
@@ -266,51 +203,6 @@ async fn handle(
             format!("{method} {path} is not served"),
         ),
     }
-}
-
-async fn token(request: Request<Incoming>, directory: &Directory) -> Response<Full<Bytes>> {
-    let oauth_error = |status: StatusCode, error: &str| {
-        respond(
-            status,
-            "application/json",
-            json!({"error": error}).to_string(),
-        )
-    };
-    if request.method() != Method::POST {
-        return oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
-    }
-    if content_type(&request) != "application/x-www-form-urlencoded" {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
-    }
-    let body = match body_of(request).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let form: HashMap<String, String> = parse_form(&String::from_utf8_lossy(&body))
-        .into_iter()
-        .collect();
-    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
-    }
-    let client = directory.clients.iter().find(|c| {
-        form.get("client_id") == Some(&c.client_id)
-            && form.get("client_secret") == Some(&c.client_secret)
-    });
-    let Some(client) = client else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    };
-    let token = uuid::Uuid::now_v7().simple().to_string();
-    if let Ok(mut tokens) = directory.tokens.lock() {
-        tokens.insert(
-            token.clone(),
-            (client.client_id.clone(), Instant::now() + TOKEN_LIFETIME),
-        );
-    }
-    respond(
-        StatusCode::OK,
-        "application/json",
-        json!({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME.as_secs()}).to_string(),
-    )
 }
 
 const RESOURCE_TYPES: [&str; 3] = ["Organization", "Location", "HealthcareService"];
@@ -336,17 +228,20 @@ fn search(directory: &Directory, resource_type: &str, query: &str) -> Response<F
                     })
                 })
                 .collect();
-            fhir(
-                StatusCode::OK,
-                &json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries}),
-            )
+            let mut bundle =
+                json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len()});
+            // FHIR JSON has no empty arrays.
+            if !entries.is_empty() {
+                bundle["entry"] = Value::Array(entries);
+            }
+            fhir::resource(StatusCode::OK, &bundle)
         }
         Err(problem) => refuse(StatusCode::BAD_REQUEST, "invalid", problem),
     }
 }
 
 fn invalid(report: &Report) -> Response<Full<Bytes>> {
-    fhir(StatusCode::UNPROCESSABLE_ENTITY, &report.outcome())
+    fhir::resource(StatusCode::UNPROCESSABLE_ENTITY, &report.outcome())
 }
 
 async fn create(
@@ -368,7 +263,7 @@ async fn create(
             "expected application/fhir+json",
         );
     }
-    let body = match body_of(request).await {
+    let body = match body_of(request, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -395,7 +290,7 @@ async fn create(
         return invalid(&report);
     }
     let stored = directory.store.create(resource_type, resource);
-    let mut response = fhir(StatusCode::CREATED, &stored);
+    let mut response = fhir::resource(StatusCode::CREATED, &stored);
     let location = format!(
         "{resource_type}/{}/_history/1",
         stored["id"].as_str().unwrap_or_default()
@@ -419,7 +314,7 @@ async fn patch(
             "expected application/json-patch+json",
         );
     }
-    let body = match body_of(request).await {
+    let body = match body_of(request, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -460,7 +355,7 @@ async fn patch(
         return invalid(&report);
     }
     match directory.store.replace(resource_type, id, resource) {
-        Some(stored) => fhir(StatusCode::OK, &stored),
+        Some(stored) => fhir::resource(StatusCode::OK, &stored),
         None => refuse(
             StatusCode::NOT_FOUND,
             "not-found",
