@@ -333,3 +333,56 @@ pub(crate) async fn acknowledgements_are_recorded_once_against_their_delivery(st
     assert_eq!(acks[0].status, "failed");
     assert_eq!(acks[0].code.as_deref(), Some("902"));
 }
+
+pub(crate) async fn waiting_lists_keep_the_latest_status_of_each_request(store: &dyn Store) {
+    let intake = intake(&[("viatrajectoire", &[])], None, "waiting");
+    let delivery = intake.deliveries[0].id;
+    store.accept(intake).await.unwrap();
+    let update = |status: &str, rank: Option<u32>, at: &str| WaitingUpdate {
+        delivery_id: delivery,
+        task: "Task/7".into(),
+        status: status.into(),
+        rank,
+        reason: None,
+        status_at: at.into(),
+        updated_at: 5_000,
+    };
+    assert!(
+        store
+            .update_waiting(update("sent", None, "2026-01-01T10:00:00.000Z"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .update_waiting(update("waiting_list", Some(3), "2026-01-01T11:00:00.000Z"))
+            .await
+            .unwrap()
+    );
+    // An older answer read late does not undo a newer one.
+    assert!(
+        store
+            .update_waiting(update("received", None, "2026-01-01T10:30:00.000Z"))
+            .await
+            .unwrap()
+    );
+    let list = store.waiting_list(Some("720004563".into())).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0].status.as_str(), list[0].rank),
+        ("waiting_list", Some(3))
+    );
+    assert_eq!(list[0].source_ref, "dossier-1");
+    assert!(
+        store
+            .waiting_list(Some("750712184".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let unknown = WaitingUpdate {
+        delivery_id: Uuid::now_v7(),
+        ..update("sent", None, "2026-01-01T12:00:00.000Z")
+    };
+    assert!(!store.update_waiting(unknown).await.unwrap());
+}

@@ -315,6 +315,39 @@ pub struct Dependency {
     pub state: DeliveryState,
 }
 
+/// A volet 2 admission request's place on its CRT's waiting list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitingEntry {
+    pub delivery_id: Uuid,
+    pub record_id: Uuid,
+    pub crt_finess_et: String,
+    /// The DUI's reference of the record and of the beneficiary.
+    pub source_ref: String,
+    pub beneficiary_ref: String,
+    /// The request in ViaTrajectoire (`Task/<id>`).
+    pub task: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When ViaTrajectoire last changed the request.
+    pub status_at: String,
+    pub updated_at: Millis,
+}
+
+/// What ViaTrajectoire says of a request now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingUpdate {
+    pub delivery_id: Uuid,
+    pub task: String,
+    pub status: String,
+    pub rank: Option<u32>,
+    pub reason: Option<String>,
+    pub status_at: String,
+    pub updated_at: Millis,
+}
+
 /// A stored record's metadata and deliveries; the payload itself is not shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordView {
@@ -358,6 +391,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         ack: NewAcknowledgement,
     ) -> BoxFuture<'_, StoreResult<AcknowledgeOutcome>>;
+
+    /// Records where an admission request stands; `false` when the delivery is unknown.
+    /// An update older than the one stored (`status_at`) is ignored.
+    fn update_waiting(&self, update: WaitingUpdate) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// A CRT's waiting list (every CRT's when `crt` is `None`), by status then rank.
+    fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>>;
 
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
 

@@ -18,10 +18,10 @@ use super::{
     AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
     DeliveryFilter, DeliveryState, DeliveryView, Dependency, Intake, IntakeOutcome, LeasedDelivery,
     Millis, NewAcknowledgement, RecordView, ReplayOutcome, Settlement, Store, StoreError,
-    StoreResult,
+    StoreResult, WaitingEntry, WaitingUpdate,
 };
 
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -54,6 +54,7 @@ enum WriteOp {
         now: Millis,
     },
     Acknowledge(Box<NewAcknowledgement>),
+    Waiting(Box<WaitingUpdate>),
 }
 
 enum Written {
@@ -62,6 +63,7 @@ enum Written {
     Completed(CompletionOutcome),
     Replayed(ReplayOutcome),
     Acknowledged(AcknowledgeOutcome),
+    Waiting(bool),
 }
 
 impl SqliteStore {
@@ -134,9 +136,10 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 2] = [
+    let steps: [(i32, &str); 3] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
+        (3, include_str!("schema-3.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -252,7 +255,37 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::Complete(completion) => complete(tx, *completion).map(Written::Completed),
         WriteOp::Replay { id, now } => replay(tx, id, now).map(Written::Replayed),
         WriteOp::Acknowledge(ack) => acknowledge(tx, &ack).map(Written::Acknowledged),
+        WriteOp::Waiting(update) => update_waiting(tx, &update).map(Written::Waiting),
     }
+}
+
+fn update_waiting(tx: &Connection, update: &WaitingUpdate) -> StoreResult<bool> {
+    let id = update.delivery_id.to_string();
+    let known: Option<String> = tx
+        .prepare_cached("SELECT target FROM deliveries WHERE id = ?1")?
+        .query_row([&id], |row| row.get(0))
+        .optional()?;
+    if known.is_none() {
+        return Ok(false);
+    }
+    tx.prepare_cached(
+        "INSERT INTO waiting_list (delivery_id, task, status, rank, reason, status_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (delivery_id) DO UPDATE SET
+           task = excluded.task, status = excluded.status, rank = excluded.rank,
+           reason = excluded.reason, status_at = excluded.status_at, updated_at = excluded.updated_at
+         WHERE excluded.status_at >= waiting_list.status_at",
+    )?
+    .execute(params![
+        id,
+        update.task,
+        update.status,
+        update.rank,
+        update.reason,
+        update.status_at,
+        update.updated_at
+    ])?;
+    Ok(true)
 }
 
 fn acknowledge(tx: &Connection, ack: &NewAcknowledgement) -> StoreResult<AcknowledgeOutcome> {
@@ -752,6 +785,60 @@ impl Store for SqliteStore {
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
             }
         })
+    }
+
+    fn update_waiting(&self, update: WaitingUpdate) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Waiting(Box::new(update))).await? {
+                Written::Waiting(known) => Ok(known),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT w.delivery_id, d.record_id, r.crt_finess_et, r.source_ref, r.beneficiary_ref,
+                        w.task, w.status, w.rank, w.reason, w.status_at, w.updated_at
+                   FROM waiting_list w
+                   JOIN deliveries d ON d.id = w.delivery_id
+                   JOIN records r ON r.id = d.record_id
+                  WHERE (?1 IS NULL OR r.crt_finess_et = ?1)
+                  ORDER BY CASE w.status
+                             WHEN 'admission_proposed' THEN 0 WHEN 'accepted' THEN 1
+                             WHEN 'waiting_list' THEN 2 WHEN 'received' THEN 3 WHEN 'sent' THEN 4
+                             ELSE 5 END,
+                           w.rank IS NULL, w.rank, w.status_at",
+            )?;
+            let rows = statement.query_map([&crt], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    WaitingEntry {
+                        delivery_id: Uuid::nil(),
+                        record_id: Uuid::nil(),
+                        crt_finess_et: row.get(2)?,
+                        source_ref: row.get(3)?,
+                        beneficiary_ref: row.get(4)?,
+                        task: row.get(5)?,
+                        status: row.get(6)?,
+                        rank: row.get(7)?,
+                        reason: row.get(8)?,
+                        status_at: row.get(9)?,
+                        updated_at: row.get(10)?,
+                    },
+                ))
+            })?;
+            let mut entries = Vec::new();
+            for row in rows {
+                let (delivery_id, record_id, mut entry) = row?;
+                entry.delivery_id = parse_uuid(&delivery_id)?;
+                entry.record_id = parse_uuid(&record_id)?;
+                entries.push(entry);
+            }
+            Ok(entries)
+        }))
     }
 
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>> {

@@ -29,6 +29,7 @@ contract_tests!(
     expired_lease_is_taken_again_and_the_old_holder_cannot_settle,
     retry_waits_until_due_and_dead_can_be_replayed,
     acknowledgements_are_recorded_once_against_their_delivery,
+    waiting_lists_keep_the_latest_status_of_each_request,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
