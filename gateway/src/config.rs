@@ -165,6 +165,8 @@ pub struct SinksConfig {
     pub dmp: crt_dmp::DmpConfig,
     /// Messages through MSSanté.
     pub mssante: crt_mssante::MssanteConfig,
+    /// Volet 2 admission requests through ViaTrajectoire, and the waiting lists.
+    pub viatrajectoire: crt_viatrajectoire::ViatrajectoireConfig,
 }
 
 impl SinksConfig {
@@ -182,6 +184,12 @@ impl SinksConfig {
         }
         if self.mssante.enabled {
             timeouts.push(("mssante", self.mssante.retry.timeout.as_millis() as u64));
+        }
+        if self.viatrajectoire.enabled {
+            timeouts.push((
+                "viatrajectoire",
+                self.viatrajectoire.retry.timeout.as_millis() as u64,
+            ));
         }
         timeouts
     }
@@ -313,6 +321,23 @@ impl Config {
                 }
             }
         }
+        if self.sinks.viatrajectoire.enabled && !self.sandbox.enabled {
+            let v = &self.sinks.viatrajectoire;
+            for (key, missing) in [
+                ("base_url", v.base_url.is_none()),
+                ("token_url", v.token_url.is_none()),
+                ("client_id", v.client_id.is_none()),
+                ("client_certificate", v.client_certificate.is_none()),
+                ("client_key", v.client_key.is_none()),
+                ("trust", v.trust.is_none()),
+            ] {
+                if missing {
+                    return Err(format!(
+                        "sinks.viatrajectoire.{key} is required when the sandbox is off (or set sinks.viatrajectoire.enabled = false)"
+                    ));
+                }
+            }
+        }
         if self.server.max_body_bytes < 1024 {
             return Err("server.max_body_bytes must be at least 1024".into());
         }
@@ -400,6 +425,7 @@ mod tests {
                 ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
                 ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
                 ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
                 ("CRT_GATEWAY_STORAGE__DATA_DIR", "/var/lib/crt"),
                 ("UNRELATED", "x"),
             ]),

@@ -22,3 +22,4 @@ pub mod server;
 pub mod sinks;
 pub mod store;
 pub mod telemetry;
+pub mod waiting;

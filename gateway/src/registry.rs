@@ -10,6 +10,8 @@ use crt_dmp::config::StructureCertificates;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink};
 use crt_ins::{InsConfig, InsSink, InsiClient};
 use crt_mssante::{MssanteConfig, MssanteSink};
+use crt_viatrajectoire::ViatrajectoireSink;
+use crt_viatrajectoire::client::ViatrajectoireClient;
 
 use crate::certs::files;
 use crate::config::Config;
@@ -26,6 +28,8 @@ pub enum RegistryError {
     Dmp(#[from] crt_dmp::client::SetupError),
     #[error("{0}")]
     Mssante(#[from] crt_mssante::sink::SetupError),
+    #[error("viatrajectoire: {0}")]
+    Viatrajectoire(#[from] crt_viatrajectoire::client::ClientError),
     #[error("{0}: the sandbox did not start its simulator")]
     NoSimulator(&'static str),
 }
@@ -37,6 +41,8 @@ pub struct Registry {
     /// Region → the target name of its e-parcours platform (`region:spico`…).
     regions: HashMap<Region, String>,
     mssante: Option<Arc<MssanteSink>>,
+    /// The ViaTrajectoire client and how often to read statuses back, for the waiting list.
+    viatrajectoire: Option<(Arc<ViatrajectoireClient>, std::time::Duration)>,
 }
 
 impl Registry {
@@ -73,6 +79,23 @@ impl Registry {
                 .sinks
                 .insert(crt_mssante::sink::TARGET.to_string(), sink);
         }
+        if config.sinks.viatrajectoire.enabled {
+            let viatrajectoire = match sandbox {
+                Some(sandbox) => {
+                    let (_, running) = sandbox
+                        .viatrajectoire
+                        .as_ref()
+                        .ok_or(RegistryError::NoSimulator(crate::sandbox::VIATRAJECTOIRE))?;
+                    sandbox
+                        .pki
+                        .viatrajectoire_config(running, &config.sinks.viatrajectoire)
+                }
+                None => config.sinks.viatrajectoire.clone(),
+            };
+            let client = Arc::new(ViatrajectoireClient::new(&viatrajectoire)?);
+            registry.viatrajectoire = Some((client.clone(), viatrajectoire.poll_interval));
+            registry = registry.with(ViatrajectoireSink::new(client, &viatrajectoire));
+        }
         Ok(registry)
     }
 
@@ -104,6 +127,11 @@ impl Registry {
     }
 
     /// The MSSanté sink, whose mailboxes the acknowledgement reader reads.
+    /// The ViaTrajectoire client and its poll interval, when the target is enabled.
+    pub fn viatrajectoire(&self) -> Option<&(Arc<ViatrajectoireClient>, std::time::Duration)> {
+        self.viatrajectoire.as_ref()
+    }
+
     pub fn mssante(&self) -> Option<&Arc<MssanteSink>> {
         self.mssante.as_ref()
     }

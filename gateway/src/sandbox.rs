@@ -15,6 +15,11 @@ use crt_ins::simulator::{InsiSimulator, Population};
 use crt_mssante::simulator::{MssanteSimulator, Operator, RunningOperator};
 use crt_ror::config::RorConfig;
 use crt_ror::simulator::{Directory, Registration, RorSimulator, RunningRor, Store};
+use crt_viatrajectoire::ViatrajectoireConfig;
+use crt_viatrajectoire::simulator::{
+    Platform, RunningViatrajectoire, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET,
+    ViatrajectoireSimulator,
+};
 
 use crate::certs::{StructureIssuer, files};
 use crate::config::Config;
@@ -59,6 +64,26 @@ impl TestPki {
         self.dir.join(file)
     }
 
+    /// `base` pointed at a ViaTrajectoire simulator, with the test PKI's client
+    /// certificate.
+    pub fn viatrajectoire_config(
+        &self,
+        running: &RunningViatrajectoire,
+        base: &ViatrajectoireConfig,
+    ) -> ViatrajectoireConfig {
+        ViatrajectoireConfig {
+            base_url: Some(running.base_url()),
+            token_url: Some(running.token_url()),
+            client_id: Some(SANDBOX_CLIENT_ID.into()),
+            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
+            client_certificate: Some(self.path(files::CLIENT)),
+            client_key: Some(self.path(files::CLIENT_KEY)),
+            trust: Some(self.path(files::CHAIN)),
+            crl: Some(self.path(files::CRL)),
+            ..base.clone()
+        }
+    }
+
     /// `base` pointed at a ROR simulator: its URLs, its registered client, and the test
     /// PKI's client certificate and trust.
     pub fn ror_config(&self, running: &RunningRor, base: &RorConfig) -> RorConfig {
@@ -86,6 +111,8 @@ pub const DMP: &str = "dmp";
 pub const MSSANTE: &str = "mssante";
 /// Name of the ROR simulator.
 pub const ROR: &str = "ror";
+/// Name of the ViaTrajectoire simulator.
+pub const VIATRAJECTOIRE: &str = "viatrajectoire";
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 /// A simulator that is running.
@@ -106,6 +133,8 @@ pub struct Sandbox {
     pub mssante: Option<(std::sync::Arc<Operator>, RunningOperator)>,
     /// The ROR: a FHIR base and a token endpoint; started by the commands that publish.
     pub ror: Option<(std::sync::Arc<Directory>, RunningRor)>,
+    /// ViaTrajectoire: a FHIR base, a token endpoint and a control endpoint.
+    pub viatrajectoire: Option<(std::sync::Arc<Platform>, RunningViatrajectoire)>,
     /// The data directory, where the ROR simulator keeps what was published to it.
     data_dir: PathBuf,
 }
@@ -121,6 +150,7 @@ impl Sandbox {
             simulators: BTreeMap::new(),
             mssante: None,
             ror: None,
+            viatrajectoire: None,
             data_dir: config.storage.data_dir.clone(),
         };
         if config.sinks.ins.enabled {
@@ -131,6 +161,9 @@ impl Sandbox {
         }
         if config.sinks.mssante.enabled {
             sandbox.start_mssante().await?;
+        }
+        if config.sinks.viatrajectoire.enabled {
+            sandbox.start_viatrajectoire().await?;
         }
         Ok(sandbox)
     }
@@ -163,6 +196,22 @@ impl Sandbox {
             url: running.url(""),
             task: running.task,
         });
+        Ok(())
+    }
+
+    async fn start_viatrajectoire(&mut self) -> Result<(), SandboxError> {
+        let fail = |reason: String| SandboxError::Start {
+            name: VIATRAJECTOIRE,
+            reason,
+        };
+        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
+        let simulator = ViatrajectoireSimulator::new(&tls).map_err(|e| fail(e.to_string()))?;
+        let platform = simulator.platform();
+        let running = simulator
+            .start(LOOPBACK.into())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.viatrajectoire = Some((platform, running));
         Ok(())
     }
 
@@ -229,6 +278,9 @@ impl Sandbox {
             running.abort();
         }
         if let Some((_, running)) = self.ror {
+            running.running.task.abort();
+        }
+        if let Some((_, running)) = self.viatrajectoire {
             running.running.task.abort();
         }
     }

@@ -38,6 +38,8 @@ pub struct Gateway {
     api: JoinHandle<()>,
     engine: JoinHandle<()>,
     acknowledgements: Option<JoinHandle<()>>,
+    /// Follows ViaTrajectoire statuses for the waiting lists.
+    waiting: Option<JoinHandle<()>>,
     sandbox: Option<Sandbox>,
 }
 
@@ -77,6 +79,14 @@ impl Gateway {
         let acknowledgements = registry.mssante().and_then(|sink| {
             crate::acknowledgements::spawn(sink.clone(), store.clone(), shutdown_rx.clone())
         });
+        let waiting = registry.viatrajectoire().map(|(client, interval)| {
+            crate::waiting::spawn(
+                client.clone(),
+                *interval,
+                store.clone(),
+                shutdown_rx.clone(),
+            )
+        });
         let state = Arc::new(AppState {
             store: store.clone(),
             registry: registry.clone(),
@@ -100,6 +110,7 @@ impl Gateway {
             api,
             engine,
             acknowledgements,
+            waiting,
             sandbox,
         })
     }
@@ -122,6 +133,9 @@ impl Gateway {
         let _ = self.api.await;
         let _ = self.engine.await;
         if let Some(reader) = self.acknowledgements {
+            let _ = reader.await;
+        }
+        if let Some(reader) = self.waiting {
             let _ = reader.await;
         }
         if let Some(sandbox) = self.sandbox {

@@ -7,6 +7,7 @@ mod deliveries;
 mod ops;
 mod problem;
 mod records;
+mod waiting;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -117,6 +118,9 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
         (["v1", "deliveries", id, "artifacts", name], &Method::GET) => {
             deliveries::artifact(id, name, &state).await
         }
+        (["v1", "waiting-list"], &Method::GET) => {
+            waiting::list(request.uri().query(), &state).await
+        }
         (["healthz"], &Method::GET) => ops::health(),
         (["readyz"], &Method::GET) => ops::ready(&state).await,
         (["metrics"], &Method::GET) => ops::metrics(&state).await,
@@ -146,6 +150,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/deliveries"),
     ("POST", "/v1/deliveries/{id}/replay"),
     ("GET", "/v1/deliveries/{id}/artifacts/{name}"),
+    ("GET", "/v1/waiting-list"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -107,6 +107,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The volet 2 waiting list: each admission request sent to ViaTrajectoire and the
+    /// status ViaTrajectoire gives it.
+    WaitingList {
+        /// FINESS of the CRT's establishment (every CRT when absent).
+        #[arg(long)]
+        crt: Option<String>,
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+        /// Print the gateway's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
     /// Put a dead delivery back in the queue.
     Replay {
         /// Delivery id.
@@ -376,6 +388,9 @@ fn runtime(command: Command) -> Status {
             } => submit::run(&input, &url, concurrency).await,
             Command::Status { id, url, json } => records::status(id, &url, json).await,
             Command::Replay { id, url } => records::replay(id, &url).await,
+            Command::WaitingList { crt, url, json } => {
+                records::waiting_list(crt.as_deref(), &url, json).await
+            }
             Command::Dmp {
                 command:
                     DmpCommand::Envelope {

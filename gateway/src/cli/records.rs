@@ -124,3 +124,62 @@ pub fn problem_text(body: &Value, status: StatusCode) -> String {
         _ => format!("the gateway answered {status}"),
     }
 }
+
+/// `waiting-list [--crt FINESS]`: the volet 2 waiting list a running gateway keeps.
+pub async fn waiting_list(crt: Option<&str>, url: &str, json: bool) -> Status {
+    let client = match ApiClient::new(url) {
+        Ok(client) => client,
+        Err(e) => return failed(e),
+    };
+    let path = match crt {
+        Some(crt) => format!("/v1/waiting-list?crt={crt}"),
+        None => "/v1/waiting-list".to_string(),
+    };
+    let answer = match client.get(&path).await {
+        Ok(answer) => answer,
+        Err(e) => return failed(e),
+    };
+    let body = answer.json();
+    if answer.status != StatusCode::OK {
+        eprintln!("error: {}", problem_text(&body, answer.status));
+        return Status::Failed;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
+        return Status::Ok;
+    }
+    let rows: Vec<Vec<String>> = body["entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| {
+                    let text = |key: &str| e[key].as_str().unwrap_or("-").to_string();
+                    vec![
+                        text("crt_finess_et"),
+                        text("source_ref"),
+                        text("status"),
+                        e["rank"].as_u64().map_or("-".into(), |r| r.to_string()),
+                        text("status_at"),
+                        e["reason"].as_str().unwrap_or_default().to_string(),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if rows.is_empty() {
+        println!("the waiting list is empty");
+        return Status::Ok;
+    }
+    print!(
+        "{}",
+        table::render(
+            &["crt", "record", "status", "rank", "since", "reason"],
+            &rows
+        )
+    );
+    Status::Ok
+}
