@@ -10,3 +10,4 @@ mod dmp;
 mod ins;
 mod mssante;
 mod ror;
+mod viatrajectoire;
