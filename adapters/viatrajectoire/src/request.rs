@@ -464,6 +464,48 @@ mod tests {
         );
     }
 
+    /// The contract's examples (`schemas/viatrajectoire/examples/`) are what the code
+    /// produces; `UPDATE_SCHEMAS=1 cargo test -p crt-viatrajectoire published` rewrites them.
+    #[test]
+    fn published_examples_are_what_the_code_produces() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let record: CrtRecord = serde_json::from_slice(
+            &std::fs::read(root.join("schemas/examples/home-admission-occitanie.json")).unwrap(),
+        )
+        .unwrap();
+        let delivery = Uuid::parse_str("01a2140b-1481-7504-a76a-9f2d938b39b3").unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let bundle =
+            admission_bundle(&record, delivery, record.beneficiary.ins.as_ref(), at).unwrap();
+        let mut task = bundle["entry"][3]["resource"].clone();
+        task["id"] = json!("4");
+        task["for"] = json!({"reference": "Patient/1"});
+        task["meta"] = json!({"versionId": "3", "lastUpdated": "2026-03-09T14:12:00.000Z"});
+        crate::status::Standing {
+            status: crate::status::Status::WaitingList,
+            rank: Some(3),
+            reason: None,
+        }
+        .apply_to(&mut task);
+        for (name, value) in [
+            ("admission-request.json", &bundle),
+            ("task-waiting-list.json", &task),
+        ] {
+            let path = root.join("schemas/viatrajectoire/examples").join(name);
+            let text = serde_json::to_string_pretty(value).unwrap() + "\n";
+            if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+                std::fs::write(&path, &text).unwrap();
+            }
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap_or_default(),
+                text,
+                "{name} is out of date: run `UPDATE_SCHEMAS=1 cargo test -p crt-viatrajectoire published`"
+            );
+        }
+    }
+
     #[test]
     fn unknown_birth_days_and_months_become_partial_dates() {
         assert_eq!(fhir_date("1941-00-00"), "1941");
