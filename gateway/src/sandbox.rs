@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 
 use tokio::task::JoinHandle;
 
+use crt_core::simulate::Running;
 use crt_dmp::simulator::DmpSimulator;
 use crt_ins::simulator::{InsiSimulator, Population};
 use crt_mssante::simulator::{MssanteSimulator, Operator, RunningOperator};
 use crt_ror::config::RorConfig;
-use crt_ror::simulator::{Directory, Registration, RorSimulator, RunningRor, Store};
+use crt_ror::simulator::{Directory, Registration, RorSimulator, Store};
 use crt_viatrajectoire::ViatrajectoireConfig;
 use crt_viatrajectoire::simulator::{
-    Platform, RunningViatrajectoire, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET,
-    ViatrajectoireSimulator,
+    Platform, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ViatrajectoireSimulator,
 };
 
 use crate::certs::{StructureIssuer, files};
@@ -68,11 +68,11 @@ impl TestPki {
     /// certificate.
     pub fn viatrajectoire_config(
         &self,
-        running: &RunningViatrajectoire,
+        running: &Running,
         base: &ViatrajectoireConfig,
     ) -> ViatrajectoireConfig {
         ViatrajectoireConfig {
-            base_url: Some(running.base_url()),
+            base_url: Some(running.fhir_base()),
             token_url: Some(running.token_url()),
             client_id: Some(SANDBOX_CLIENT_ID.into()),
             client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
@@ -86,10 +86,10 @@ impl TestPki {
 
     /// `base` pointed at a ROR simulator: its URLs, its registered client, and the test
     /// PKI's client certificate and trust.
-    pub fn ror_config(&self, running: &RunningRor, base: &RorConfig) -> RorConfig {
+    pub fn ror_config(&self, running: &Running, base: &RorConfig) -> RorConfig {
         let client = Registration::sandbox();
         RorConfig {
-            base_url: Some(running.base_url()),
+            base_url: Some(running.fhir_base()),
             token_url: Some(running.token_url()),
             client_id: Some(client.client_id),
             client_secret: Some(client.client_secret),
@@ -132,9 +132,9 @@ pub struct Sandbox {
     /// The MSSanté operator: SMTP and IMAP rather than one HTTPS base URL.
     pub mssante: Option<(std::sync::Arc<Operator>, RunningOperator)>,
     /// The ROR: a FHIR base and a token endpoint; started by the commands that publish.
-    pub ror: Option<(std::sync::Arc<Directory>, RunningRor)>,
+    pub ror: Option<(std::sync::Arc<Directory>, Running)>,
     /// ViaTrajectoire: a FHIR base, a token endpoint and a control endpoint.
-    pub viatrajectoire: Option<(std::sync::Arc<Platform>, RunningViatrajectoire)>,
+    pub viatrajectoire: Option<(std::sync::Arc<Platform>, Running)>,
     /// The data directory, where the ROR simulator keeps what was published to it.
     data_dir: PathBuf,
 }
@@ -278,10 +278,10 @@ impl Sandbox {
             running.abort();
         }
         if let Some((_, running)) = self.ror {
-            running.running.task.abort();
+            running.task.abort();
         }
         if let Some((_, running)) = self.viatrajectoire {
-            running.running.task.abort();
+            running.task.abort();
         }
     }
 }

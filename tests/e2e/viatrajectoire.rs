@@ -73,18 +73,17 @@ fn wait_for(gateway: &Gateway, crt: &str, status: &str) -> Value {
     }
 }
 
-#[test]
-fn an_admission_request_goes_through_every_status_to_the_waiting_list() {
-    let data = tempfile::tempdir().expect("temp dir");
+/// A gateway with a fast status reader, and the Occitanie example (which asks for an
+/// admission) sent and settled: the gateway, the CRT, the record and its ViaTrajectoire
+/// delivery.
+fn submit_admission(data: &std::path::Path) -> (Gateway, String, Value, Value) {
     let gateway = Gateway::start(
-        data.path(),
+        data,
         &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__POLL_INTERVAL", "200")],
     );
-    let mut record: Value =
-        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
-    record["actions"] = json!([{"action": "request_admission"}]);
+    let record: Value = serde_json::from_slice(&example("home-admission-occitanie.json")).unwrap();
     let crt = record["crt"]["finess_et"].as_str().unwrap().to_string();
-    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    let response = gateway.post_record(&example("home-admission-occitanie.json"), None);
     assert_eq!(response.status, 202, "{}", response.text());
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
@@ -96,6 +95,13 @@ fn an_admission_request_goes_through_every_status_to_the_waiting_list() {
         .cloned()
         .expect("a viatrajectoire delivery");
     assert_eq!(delivery["state"], "delivered", "{delivery}");
+    (gateway, crt, record, delivery)
+}
+
+#[test]
+fn an_admission_request_goes_through_every_status_to_the_waiting_list() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let (gateway, crt, record, delivery) = submit_admission(data.path());
     let task = delivery["receipt"]["remote_id"]
         .as_str()
         .unwrap()
@@ -137,19 +143,12 @@ fn an_admission_request_goes_through_every_status_to_the_waiting_list() {
 #[test]
 fn a_refusal_carries_its_reason_and_a_bad_query_is_refused() {
     let data = tempfile::tempdir().expect("temp dir");
-    let gateway = Gateway::start(
-        data.path(),
-        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__POLL_INTERVAL", "200")],
-    );
-    let mut record: Value =
-        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
-    record["actions"] = json!([{"action": "request_admission"}]);
-    let crt = record["crt"]["finess_et"].as_str().unwrap().to_string();
-    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
-    let id = response.json()["id"].as_str().unwrap().to_string();
-    gateway.wait_settled(&id, Duration::from_secs(30));
-    let entry = wait_for(&gateway, &crt, "sent");
-    let task = entry["task"].as_str().unwrap().to_string();
+    let (gateway, crt, _, delivery) = submit_admission(data.path());
+    let task = delivery["receipt"]["remote_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(&gateway, &crt, "sent");
     advance(
         &control_url(&gateway),
         &task,

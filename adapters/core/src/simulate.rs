@@ -111,6 +111,16 @@ impl Running {
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.addr.port())
     }
+
+    /// The FHIR base of a FHIR simulator (every one serves its API under `/fhir`).
+    pub fn fhir_base(&self) -> String {
+        self.url("/fhir")
+    }
+
+    /// The OAuth2 token endpoint of a FHIR simulator.
+    pub fn token_url(&self) -> String {
+        self.url("/oauth/token")
+    }
 }
 
 /// Listens on `addr` and serves each request with `handler` until the task is aborted.

@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         .expect("simulator starts");
     let sandbox = Registration::sandbox();
     let client = RorClient::new(&RorConfig {
-        base_url: Some(running.base_url()),
+        base_url: Some(running.fhir_base()),
         token_url: Some(running.token_url()),
         client_id: Some(sandbox.client_id),
         client_secret: Some(sandbox.client_secret),
@@ -78,7 +78,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    running.running.task.abort();
+    running.task.abort();
 }
 
 criterion_group!(benches, bench);

@@ -5,13 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crt_core::simulate::Running;
 use crt_core::simulate::SimulatorTls;
 use crt_core::tls;
 use crt_ror::client::{RorClient, RorError};
 use crt_ror::config::RorConfig;
 use crt_ror::offer::Offer;
 use crt_ror::publish::{Action, PublishError, publish, pull};
-use crt_ror::simulator::{Directory, Registration, RorSimulator, RunningRor};
+use crt_ror::simulator::{Directory, Registration, RorSimulator};
 use serde_json::json;
 
 fn root() -> PathBuf {
@@ -22,7 +23,7 @@ fn offer_text() -> String {
     std::fs::read_to_string(root().join("schemas/examples/offer.yaml")).expect("example offer")
 }
 
-async fn ror() -> (Arc<Directory>, RunningRor) {
+async fn ror() -> (Arc<Directory>, Running) {
     tls::install_default_provider();
     let tls = SimulatorTls::from_pki(&root().join("certs-example"));
     let simulator = RorSimulator::new(&tls, vec![Registration::sandbox()]).expect("simulator");
@@ -34,10 +35,10 @@ async fn ror() -> (Arc<Directory>, RunningRor) {
     (directory, running)
 }
 
-fn config(running: &RunningRor) -> RorConfig {
+fn config(running: &Running) -> RorConfig {
     let pki = root().join("certs-example");
     RorConfig {
-        base_url: Some(running.base_url()),
+        base_url: Some(running.fhir_base()),
         token_url: Some(running.token_url()),
         client_id: Some(Registration::sandbox().client_id),
         client_secret: Some(Registration::sandbox().client_secret),
@@ -118,7 +119,7 @@ async fn publish_creates_then_writes_nothing_then_patches_one_field() {
         2,
         "only the two organisations, which `_lastUpdated` does not filter"
     );
-    running.running.task.abort();
+    running.task.abort();
 }
 
 #[tokio::test]
@@ -185,5 +186,5 @@ async fn the_ror_refuses_bad_credentials_headers_and_resources() {
             crt_core::oauth::TokenError::Http(crt_core::http::HttpError::Tls { .. })
         )))
     ));
-    running.running.task.abort();
+    running.task.abort();
 }

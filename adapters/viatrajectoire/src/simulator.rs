@@ -98,23 +98,9 @@ pub struct ViatrajectoireSimulator {
 #[error("ViaTrajectoire simulator TLS: {0}")]
 pub struct SimulatorError(String);
 
-pub struct RunningViatrajectoire {
-    pub running: Running,
-}
-
-impl RunningViatrajectoire {
-    pub fn base_url(&self) -> String {
-        self.running.url("/fhir")
-    }
-
-    pub fn token_url(&self) -> String {
-        self.running.url("/oauth/token")
-    }
-
-    /// Where tests move requests on: `POST <control>/Task/{id}/$advance`.
-    pub fn control_url(&self) -> String {
-        self.running.url("/test")
-    }
+/// Where tests move requests on: `POST <control>/Task/{id}/$advance`.
+pub fn control_url(running: &Running) -> String {
+    running.url("/test")
 }
 
 impl ViatrajectoireSimulator {
@@ -137,14 +123,14 @@ impl ViatrajectoireSimulator {
         self.platform.clone()
     }
 
-    pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningViatrajectoire> {
+    pub async fn start(self, addr: SocketAddr) -> std::io::Result<Running> {
         let platform = self.platform;
         let running = simulate::serve(addr, self.acceptor, move |request, peer| {
             let platform = platform.clone();
             async move { handle(request, peer, &platform).await }
         })
         .await?;
-        Ok(RunningViatrajectoire { running })
+        Ok(running)
     }
 }
 

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use crt_core::CrtRecord;
 use crt_core::record::Action;
+use crt_core::simulate::Running;
 use crt_core::simulate::SimulatorTls;
 use crt_core::sink::{DeliveryTask, Outcome, Sink, Work};
 use crt_core::tls;
 use crt_viatrajectoire::client::{ClientError, ViatrajectoireClient};
 use crt_viatrajectoire::simulator::{
-    Platform, RunningViatrajectoire, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET,
-    ViatrajectoireSimulator,
+    Platform, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ViatrajectoireSimulator,
 };
 use crt_viatrajectoire::sink::Submitted;
 use crt_viatrajectoire::status::{Standing, Status};
@@ -30,7 +30,7 @@ fn record() -> CrtRecord {
     serde_json::from_slice(&bytes).expect("record")
 }
 
-async fn start() -> (Arc<Platform>, RunningViatrajectoire) {
+async fn start() -> (Arc<Platform>, Running) {
     tls::install_default_provider();
     let simulator =
         ViatrajectoireSimulator::new(&SimulatorTls::from_pki(&root().join("certs-example")))
@@ -43,10 +43,10 @@ async fn start() -> (Arc<Platform>, RunningViatrajectoire) {
     (platform, running)
 }
 
-fn config(running: &RunningViatrajectoire) -> ViatrajectoireConfig {
+fn config(running: &Running) -> ViatrajectoireConfig {
     let pki = root().join("certs-example");
     ViatrajectoireConfig {
-        base_url: Some(running.base_url()),
+        base_url: Some(running.fhir_base()),
         token_url: Some(running.token_url()),
         client_id: Some(SANDBOX_CLIENT_ID.into()),
         client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
@@ -179,7 +179,7 @@ async fn a_request_goes_in_once_and_moves_through_every_status() {
         Err(ClientError::Refused { status: 404, .. }) => {}
         other => panic!("expected 404, got {other:?}"),
     }
-    running.running.task.abort();
+    running.task.abort();
 }
 
 #[tokio::test]
@@ -213,5 +213,5 @@ async fn opposition_declines_and_bad_credentials_are_refused() {
         "{}",
         error.message
     );
-    running.running.task.abort();
+    running.task.abort();
 }

@@ -203,7 +203,7 @@ async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
         Ok::<_, String>((first.writes(), second.writes(), file))
     }
     .await;
-    running.running.task.abort();
+    running.task.abort();
     match result {
         Ok((first, second, file)) => {
             println!(

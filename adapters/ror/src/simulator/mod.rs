@@ -84,21 +84,6 @@ pub struct RorSimulator {
 #[error("ROR simulator TLS: {0}")]
 pub struct SimulatorError(String);
 
-/// Where the simulator serves: the FHIR base and the token endpoint.
-pub struct RunningRor {
-    pub running: Running,
-}
-
-impl RunningRor {
-    pub fn base_url(&self) -> String {
-        self.running.url("/fhir")
-    }
-
-    pub fn token_url(&self) -> String {
-        self.running.url("/oauth/token")
-    }
-}
-
 impl RorSimulator {
     pub fn new(
         tls: &SimulatorTls,
@@ -135,14 +120,14 @@ impl RorSimulator {
         self.directory.clone()
     }
 
-    pub async fn start(self, addr: SocketAddr) -> std::io::Result<RunningRor> {
+    pub async fn start(self, addr: SocketAddr) -> std::io::Result<Running> {
         let directory = self.directory;
         let running = simulate::serve(addr, self.acceptor, move |request, peer| {
             let directory = directory.clone();
             async move { handle(request, peer, &directory).await }
         })
         .await?;
-        Ok(RunningRor { running })
+        Ok(running)
     }
 }
 
