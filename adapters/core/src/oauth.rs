@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::http::{HttpError, HttpsClient};
+use crate::tls::{self, IdentityFiles};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -77,6 +78,84 @@ pub fn parse_form(text: &str) -> Vec<(String, String)> {
             None => (decode(pair), String::new()),
         })
         .collect()
+}
+
+/// Where a FHIR service with OAuth2 is and how the gateway is known to it, as the
+/// configuration of a service (the ROR, ViaTrajectoire) gives it.
+pub struct Access<'a> {
+    /// The configuration block, for error messages (`ror`, `sinks.viatrajectoire`).
+    pub section: &'static str,
+    pub base_url: Option<&'a str>,
+    pub token_url: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+    /// The environment variable that may hold the secret instead, preferred when set.
+    pub secret_variable: &'static str,
+    pub client_certificate: Option<&'a std::path::Path>,
+    pub client_key: Option<&'a std::path::Path>,
+    /// Whether the service requires mutual TLS.
+    pub certificate_required: bool,
+    pub trust: Option<&'a std::path::Path>,
+    pub crl: Option<&'a std::path::Path>,
+    pub timeout: Duration,
+    pub max_answer_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("{section}.{key} is required")]
+    Missing {
+        section: &'static str,
+        key: &'static str,
+    },
+    #[error("TLS set-up: {0}")]
+    Tls(String),
+}
+
+/// What talking to the service takes: its base URL, tokens, and an HTTPS client.
+pub struct Connection {
+    pub base: String,
+    pub credentials: ClientCredentials,
+    pub http: HttpsClient,
+}
+
+impl Access<'_> {
+    pub fn connect(&self) -> Result<Connection, AccessError> {
+        let missing = |key| AccessError::Missing {
+            section: self.section,
+            key,
+        };
+        let base = self.base_url.ok_or_else(|| missing("base_url"))?;
+        let token_url = self.token_url.ok_or_else(|| missing("token_url"))?;
+        let client_id = self.client_id.ok_or_else(|| missing("client_id"))?;
+        let client_secret = std::env::var(self.secret_variable)
+            .ok()
+            .or_else(|| self.client_secret.map(str::to_string))
+            .ok_or_else(|| missing("client_secret"))?;
+        let trust = self.trust.ok_or_else(|| missing("trust"))?;
+        let identity = match (self.client_certificate, self.client_key) {
+            (Some(certificate), Some(key)) => Some(IdentityFiles {
+                certificate: certificate.to_path_buf(),
+                key: key.to_path_buf(),
+            }),
+            _ if self.certificate_required => {
+                return Err(missing("client_certificate and client_key"));
+            }
+            _ => None,
+        };
+        let tls =
+            tls::client_config_for(&tls::Policy::standard(), trust, self.crl, identity.as_ref())
+                .map_err(|e| AccessError::Tls(e.to_string()))?;
+        Ok(Connection {
+            base: base.trim_end_matches('/').to_string(),
+            credentials: ClientCredentials::new(
+                token_url.to_string(),
+                client_id.to_string(),
+                client_secret,
+            ),
+            http: HttpsClient::new(tls, self.timeout, self.max_answer_bytes),
+        })
+    }
 }
 
 #[derive(Deserialize)]

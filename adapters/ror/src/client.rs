@@ -3,8 +3,7 @@
 
 use bytes::Bytes;
 use crt_core::http::{HttpError, HttpsClient};
-use crt_core::oauth::{ClientCredentials, TokenError, encode, form};
-use crt_core::tls::{self, IdentityFiles};
+use crt_core::oauth::{Access, AccessError, ClientCredentials, TokenError, encode, form};
 use http::Method;
 use serde_json::Value;
 
@@ -12,10 +11,8 @@ use crate::config::RorConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RorError {
-    #[error("ror.{0} is required")]
-    Missing(&'static str),
-    #[error("TLS set-up: {0}")]
-    Tls(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error(transparent)]
@@ -57,42 +54,28 @@ fn diagnostics(body: &[u8]) -> String {
 
 impl RorClient {
     pub fn new(config: &RorConfig) -> Result<RorClient, RorError> {
-        let base = config
-            .base_url
-            .clone()
-            .ok_or(RorError::Missing("base_url"))?;
-        let token_url = config
-            .token_url
-            .clone()
-            .ok_or(RorError::Missing("token_url"))?;
-        let client_id = config
-            .client_id
-            .clone()
-            .ok_or(RorError::Missing("client_id"))?;
-        let client_secret = std::env::var("CRT_ROR_CLIENT_SECRET")
-            .ok()
-            .or_else(|| config.client_secret.clone())
-            .ok_or(RorError::Missing("client_secret"))?;
-        let trust = config.trust.as_deref().ok_or(RorError::Missing("trust"))?;
-        let identity = match (&config.client_certificate, &config.client_key) {
-            (Some(certificate), Some(key)) => Some(IdentityFiles {
-                certificate: certificate.clone(),
-                key: key.clone(),
-            }),
-            _ => None,
-        };
-        let tls = tls::client_config_for(
-            &tls::Policy::standard(),
-            trust,
-            config.crl.as_deref(),
-            identity.as_ref(),
-        )
-        .map_err(|e| RorError::Tls(e.to_string()))?;
+        let connection = Access {
+            section: "ror",
+            base_url: config.base_url.as_deref(),
+            token_url: config.token_url.as_deref(),
+            client_id: config.client_id.as_deref(),
+            client_secret: config.client_secret.as_deref(),
+            secret_variable: "CRT_ROR_CLIENT_SECRET",
+            client_certificate: config.client_certificate.as_deref(),
+            client_key: config.client_key.as_deref(),
+            // Profile 0 is OAuth2 alone; profiles 1 to 5 add mutual TLS.
+            certificate_required: false,
+            trust: config.trust.as_deref(),
+            crl: config.crl.as_deref(),
+            timeout: config.timeout,
+            max_answer_bytes: config.max_answer_bytes,
+        }
+        .connect()?;
         Ok(RorClient {
-            base: base.trim_end_matches('/').to_string(),
-            credentials: ClientCredentials::new(token_url, client_id, client_secret),
+            base: connection.base,
+            credentials: connection.credentials,
             config: config.clone(),
-            http: HttpsClient::new(tls, config.timeout, config.max_answer_bytes),
+            http: connection.http,
         })
     }
 

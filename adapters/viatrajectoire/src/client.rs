@@ -3,9 +3,8 @@
 
 use bytes::Bytes;
 use crt_core::http::{HttpError, HttpsClient};
-use crt_core::oauth::{ClientCredentials, TokenError, form};
+use crt_core::oauth::{Access, AccessError, ClientCredentials, TokenError, form};
 use crt_core::sink::DeliveryError;
-use crt_core::tls::{self, IdentityFiles};
 use http::Method;
 use serde_json::Value;
 
@@ -16,10 +15,8 @@ pub const STRUCT_IDNAT: &str = "struct_idnat";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("sinks.viatrajectoire.{0} is required outside the sandbox")]
-    Missing(&'static str),
-    #[error("TLS set-up: {0}")]
-    Tls(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error(transparent)]
@@ -69,44 +66,26 @@ pub struct ViatrajectoireClient {
 
 impl ViatrajectoireClient {
     pub fn new(config: &ViatrajectoireConfig) -> Result<Self, ClientError> {
-        let base = config
-            .base_url
-            .clone()
-            .ok_or(ClientError::Missing("base_url"))?;
-        let token_url = config
-            .token_url
-            .clone()
-            .ok_or(ClientError::Missing("token_url"))?;
-        let client_id = config
-            .client_id
-            .clone()
-            .ok_or(ClientError::Missing("client_id"))?;
-        let client_secret = std::env::var("CRT_VIATRAJECTOIRE_CLIENT_SECRET")
-            .ok()
-            .or_else(|| config.client_secret.clone())
-            .ok_or(ClientError::Missing("client_secret"))?;
-        let trust = config
-            .trust
-            .as_deref()
-            .ok_or(ClientError::Missing("trust"))?;
-        let identity = match (&config.client_certificate, &config.client_key) {
-            (Some(certificate), Some(key)) => IdentityFiles {
-                certificate: certificate.clone(),
-                key: key.clone(),
-            },
-            _ => return Err(ClientError::Missing("client_certificate and client_key")),
-        };
-        let tls = tls::client_config_for(
-            &tls::Policy::standard(),
-            trust,
-            config.crl.as_deref(),
-            Some(&identity),
-        )
-        .map_err(|e| ClientError::Tls(e.to_string()))?;
+        let connection = Access {
+            section: "sinks.viatrajectoire",
+            base_url: config.base_url.as_deref(),
+            token_url: config.token_url.as_deref(),
+            client_id: config.client_id.as_deref(),
+            client_secret: config.client_secret.as_deref(),
+            secret_variable: "CRT_VIATRAJECTOIRE_CLIENT_SECRET",
+            client_certificate: config.client_certificate.as_deref(),
+            client_key: config.client_key.as_deref(),
+            certificate_required: true,
+            trust: config.trust.as_deref(),
+            crl: config.crl.as_deref(),
+            timeout: config.retry.timeout,
+            max_answer_bytes: config.max_answer_bytes,
+        }
+        .connect()?;
         Ok(ViatrajectoireClient {
-            base: base.trim_end_matches('/').to_string(),
-            credentials: ClientCredentials::new(token_url, client_id, client_secret),
-            http: HttpsClient::new(tls, config.retry.timeout, config.max_answer_bytes),
+            base: connection.base,
+            credentials: connection.credentials,
+            http: connection.http,
         })
     }
 
