@@ -1,0 +1,102 @@
+//! Admission requests built and checked per second, and one sent to the simulator
+//! (`cargo bench -p crt-viatrajectoire --bench viatrajectoire`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crt_core::CrtRecord;
+use crt_core::record::Action;
+use crt_core::sink::{DeliveryTask, Sink, Work};
+use crt_viatrajectoire::client::ViatrajectoireClient;
+use crt_viatrajectoire::request::admission_bundle;
+use crt_viatrajectoire::rules::check_request;
+use crt_viatrajectoire::simulator::{
+    SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ViatrajectoireSimulator,
+};
+use crt_viatrajectoire::{ViatrajectoireConfig, ViatrajectoireSink};
+use uuid::Uuid;
+
+fn bench(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let record: CrtRecord = serde_json::from_slice(
+        &std::fs::read(root.join("schemas/examples/home-admission-occitanie.json"))
+            .expect("example"),
+    )
+    .expect("record");
+    let structure = record.crt.id_nat_struct();
+    let bundle = admission_bundle(
+        &record,
+        Uuid::now_v7(),
+        record.beneficiary.ins.as_ref(),
+        chrono::Utc::now(),
+    )
+    .expect("bundle");
+
+    let mut group = c.benchmark_group("viatrajectoire");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("build_admission_request", |b| {
+        b.iter(|| {
+            admission_bundle(
+                &record,
+                Uuid::now_v7(),
+                record.beneficiary.ins.as_ref(),
+                chrono::Utc::now(),
+            )
+            .expect("bundle")
+        })
+    });
+    group.bench_function("check_admission_request", |b| {
+        b.iter(|| check_request(&bundle, &structure))
+    });
+
+    crt_core::tls::install_default_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let pki = root.join("certs-example");
+    let running = runtime
+        .block_on(
+            ViatrajectoireSimulator::new(&crt_core::simulate::SimulatorTls::from_pki(&pki))
+                .expect("simulator")
+                .start(([127, 0, 0, 1], 0).into()),
+        )
+        .expect("starts");
+    let config = ViatrajectoireConfig {
+        base_url: Some(running.fhir_base()),
+        token_url: Some(running.token_url()),
+        client_id: Some(SANDBOX_CLIENT_ID.into()),
+        client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
+        client_certificate: Some(pki.join("crt/auth.pem")),
+        client_key: Some(pki.join("crt/auth.key.pem")),
+        trust: Some(pki.join("ca/chain.pem")),
+        ..ViatrajectoireConfig::default()
+    };
+    let sink = ViatrajectoireSink::new(
+        Arc::new(ViatrajectoireClient::new(&config).expect("client")),
+        &config,
+    );
+    let record = Arc::new(record);
+    group.sample_size(30);
+    group.bench_function("send_admission_request_to_simulator", |b| {
+        b.iter(|| {
+            let task = DeliveryTask {
+                delivery_id: Uuid::now_v7(),
+                record_id: Uuid::now_v7(),
+                attempt: 1,
+                work: Work::Action {
+                    action: Action::RequestAdmission,
+                },
+                record: record.clone(),
+                upstream: Vec::new(),
+            };
+            runtime.block_on(sink.deliver(&task)).expect("delivered")
+        })
+    });
+    group.finish();
+    running.task.abort();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
