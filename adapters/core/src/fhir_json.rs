@@ -39,6 +39,29 @@ pub fn read_strictly<T: Serialize + DeserializeOwned>(
     }
 }
 
+/// What a FHIR server's refusal says: each issue's location and diagnostics from its
+/// `OperationOutcome`, or the start of the body when it is not one.
+pub fn outcome_diagnostics(body: &[u8]) -> String {
+    if let Ok(outcome) = serde_json::from_slice::<Value>(body)
+        && let Some(issues) = outcome["issue"].as_array()
+    {
+        return issues
+            .iter()
+            .map(|i| {
+                let at = i["expression"][0].as_str().unwrap_or_default();
+                let text = i["diagnostics"].as_str().unwrap_or_default();
+                if at.is_empty() {
+                    text.to_string()
+                } else {
+                    format!("{at}: {text}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()
+}
+
 fn lost_paths(input: &Value, kept: &Value, at: &str, out: &mut Vec<Refused>) {
     match (input, kept) {
         (Value::Object(fields), Value::Object(kept)) => {
@@ -88,6 +111,13 @@ mod tests {
         tags: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
+    }
+
+    #[test]
+    fn diagnostics_come_from_the_operation_outcome() {
+        let body = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"required","diagnostics":"missing","expression":["HealthcareService.type"]}]}"#;
+        assert_eq!(outcome_diagnostics(body), "HealthcareService.type: missing");
+        assert_eq!(outcome_diagnostics(b"<html>"), "<html>");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! credentials), the four `Ror-*` headers on every call, search, create and JSON Patch.
 
 use bytes::Bytes;
+use crt_core::fhir_json::outcome_diagnostics;
 use crt_core::http::{HttpError, HttpsClient};
 use crt_core::oauth::{Access, AccessError, ClientCredentials, TokenError, encode, form};
 use http::Method;
@@ -28,28 +29,6 @@ pub struct RorClient {
     credentials: ClientCredentials,
     config: RorConfig,
     http: HttpsClient,
-}
-
-/// Diagnostics of an OperationOutcome, or the body's start.
-fn diagnostics(body: &[u8]) -> String {
-    if let Ok(outcome) = serde_json::from_slice::<Value>(body)
-        && let Some(issues) = outcome["issue"].as_array()
-    {
-        return issues
-            .iter()
-            .map(|i| {
-                let at = i["expression"][0].as_str().unwrap_or_default();
-                let text = i["diagnostics"].as_str().unwrap_or_default();
-                if at.is_empty() {
-                    text.to_string()
-                } else {
-                    format!("{at}: {text}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
-    String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()
 }
 
 impl RorClient {
@@ -105,7 +84,7 @@ impl RorClient {
         if !answer.status.is_success() {
             return Err(RorError::Refused {
                 status: answer.status.as_u16(),
-                diagnostics: diagnostics(&answer.body),
+                diagnostics: outcome_diagnostics(&answer.body),
             });
         }
         serde_json::from_slice(&answer.body).map_err(|e| RorError::Answer(e.to_string()))
@@ -169,16 +148,5 @@ impl RorClient {
             Bytes::from(body),
         )
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diagnostics_come_from_the_operation_outcome() {
-        let body = br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"required","diagnostics":"missing","expression":["HealthcareService.type"]}]}"#;
-        assert_eq!(diagnostics(body), "HealthcareService.type: missing");
     }
 }

@@ -2,6 +2,7 @@
 //! every call, a transaction to submit, a Task search to follow statuses.
 
 use bytes::Bytes;
+use crt_core::fhir_json::outcome_diagnostics;
 use crt_core::http::{HttpError, HttpsClient};
 use crt_core::oauth::{Access, AccessError, ClientCredentials, TokenError, form};
 use crt_core::sink::DeliveryError;
@@ -42,20 +43,6 @@ impl ClientError {
             other => DeliveryError::final_error("viatrajectoire", other.to_string()),
         }
     }
-}
-
-/// Diagnostics of an OperationOutcome, or the start of the body.
-fn diagnostics(body: &[u8]) -> String {
-    if let Ok(outcome) = serde_json::from_slice::<Value>(body)
-        && let Some(issues) = outcome["issue"].as_array()
-    {
-        return issues
-            .iter()
-            .filter_map(|i| i["diagnostics"].as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-    }
-    String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()
 }
 
 pub struct ViatrajectoireClient {
@@ -119,7 +106,7 @@ impl ViatrajectoireClient {
         if !answer.status.is_success() {
             return Err(ClientError::Refused {
                 status: answer.status.as_u16(),
-                diagnostics: diagnostics(&answer.body),
+                diagnostics: outcome_diagnostics(&answer.body),
             });
         }
         serde_json::from_slice(&answer.body).map_err(|e| ClientError::Answer(e.to_string()))
