@@ -109,15 +109,20 @@ fn bundle_url(offer: &Offer, part: Part) -> String {
     format!("urn:uuid:{id}")
 }
 
-/// One part as FHIR JSON.
-pub fn render(offer: &Offer, part: Part, links: &Links) -> Result<Value> {
-    let resource: Resource = match part {
+/// One part as fhir-sdk's model.
+fn resource(offer: &Offer, part: Part, links: &Links) -> Result<Resource> {
+    Ok(match part {
         Part::LegalEntity => legal_entity(offer)?.into(),
         Part::Establishment => establishment(offer, links)?.into(),
         Part::Location => location(offer, links)?.into(),
         Part::Volet1 | Part::Volet2 => healthcare_service(offer, part, links)?.into(),
-    };
-    serde_json::to_value(&resource).map_err(|e| ModelError::from_message(e.to_string()))
+    })
+}
+
+/// One part as FHIR JSON.
+pub fn render(offer: &Offer, part: Part, links: &Links) -> Result<Value> {
+    serde_json::to_value(resource(offer, part, links)?)
+        .map_err(|e| ModelError::from_message(e.to_string()))
 }
 
 /// Every part in a `collection` Bundle, for review or for another tool.
@@ -125,12 +130,10 @@ pub fn bundle(offer: &Offer) -> Result<Value> {
     let links = Links::in_bundle(offer);
     let mut entries = Vec::new();
     for part in Part::ALL {
-        let resource: Resource = serde_json::from_value(render(offer, part, &links)?)
-            .map_err(|e| ModelError::from_message(e.to_string()))?;
         entries.push(Some(
             BundleEntry::builder()
                 .full_url(bundle_url(offer, part))
-                .resource(resource)
+                .resource(resource(offer, part, &links)?)
                 .build()?,
         ));
     }

@@ -109,30 +109,59 @@ impl Report {
 /// Checks a resource or a Bundle of resources.
 pub fn check(value: &Value) -> Report {
     let mut report = Report::default();
-    if value["resourceType"] == "Bundle" {
-        if let Err(e) = serde_json::from_value::<Resource>(value.clone()) {
-            report.error("structure", "Bundle", format!("not an R4 Bundle: {e}"));
-            return report;
-        }
-        let entries = value["entry"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (i, entry) in entries.iter().enumerate() {
-            check_resource(
-                &entry["resource"],
-                &format!("Bundle.entry[{i}].resource"),
-                &mut report,
-            );
-        }
-    } else {
+    if value["resourceType"] != "Bundle" {
         check_resource(value, "", &mut report);
+        return report;
+    }
+    let entries = value["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let at = |i: usize| format!("Bundle.entry[{i}].resource");
+    match read_strictly::<Resource>(value, "Bundle") {
+        // The whole bundle reads: each entry's profile rules, without reading it again.
+        Ok(_) => {
+            for (i, entry) in entries.iter().enumerate() {
+                check_rules(&entry["resource"], &at(i), &mut report);
+            }
+        }
+        // Located per entry when an entry is at fault, else at the bundle's level.
+        Err(refused) => {
+            for (i, entry) in entries.iter().enumerate() {
+                check_resource(&entry["resource"], &at(i), &mut report);
+            }
+            if report.is_valid() {
+                for r in refused {
+                    report.error("structure", r.path, r.problem);
+                }
+            }
+        }
     }
     report
 }
 
 /// Checks one resource; `at` prefixes the expressions (empty at the top level).
 pub fn check_resource(value: &Value, at: &str, report: &mut Report) {
+    let path = if at.is_empty() {
+        value["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        at.to_string()
+    };
+    // The model ignores what it does not know; a FHIR server refuses it.
+    if let Err(refused) = read_strictly::<Resource>(value, &path) {
+        for r in refused {
+            report.error("structure", r.path, r.problem);
+        }
+        return;
+    }
+    check_rules(value, at, report);
+}
+
+/// The profile rules of one resource already read as FHIR R4.
+fn check_rules(value: &Value, at: &str, report: &mut Report) {
     let kind = value["resourceType"]
         .as_str()
         .unwrap_or_default()
@@ -149,13 +178,6 @@ pub fn check_resource(value: &Value, at: &str, report: &mut Report) {
             format!("{base}.{element}")
         }
     };
-    // The model ignores what it does not know; a FHIR server refuses it.
-    if let Err(refused) = read_strictly::<Resource>(value, &path("")) {
-        for r in refused {
-            report.error("structure", r.path, r.problem);
-        }
-        return;
-    }
     let expected_profile = match kind.as_str() {
         "Organization" => profile::ORGANIZATION,
         "Location" => profile::LOCATION,

@@ -185,7 +185,12 @@ fn check(file: &Path, validator: &RecordValidator) -> FileReport {
             .collect();
         return report;
     }
-    match validator.parse(&bytes) {
+    // JSON already read above is not read again; otherwise `parse` says where it breaks.
+    let checked = match json {
+        Some(value) => validator.validate_value(value),
+        None => validator.parse(&bytes),
+    };
+    match checked {
         Ok(_) => report.valid = true,
         Err(RecordError::Invalid(violations)) => report.violations = violations,
         Err(malformed @ RecordError::Malformed { .. }) => {
