@@ -8,6 +8,7 @@
 
 pub mod certificate;
 pub mod fhir_json;
+pub mod fhir_patient;
 pub mod http;
 pub mod identifiers;
 pub mod identity;

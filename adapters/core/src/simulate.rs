@@ -196,6 +196,73 @@ pub mod fhir {
             .unwrap_or_default()
     }
 
+    /// Now, as FHIR servers write `meta.lastUpdated`.
+    pub fn instant_now() -> String {
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    /// The instant of a `_lastUpdated=gt<instant>` search parameter; the refusal to
+    /// answer otherwise (only `gt` is served: readers follow changes after a cursor).
+    #[allow(clippy::result_large_err)]
+    pub fn updated_after(
+        parameter: &str,
+    ) -> Result<chrono::DateTime<chrono::Utc>, Response<Full<Bytes>>> {
+        let Some(instant) = parameter.strip_prefix("gt") else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "_lastUpdated takes gt<instant>",
+            ));
+        };
+        chrono::DateTime::parse_from_rfc3339(instant)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    format!("{instant:?} is not an instant"),
+                )
+            })
+    }
+
+    /// Whether a stored resource changed after `since`.
+    pub fn changed_after(resource: &Value, since: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+        since.is_none_or(|since| {
+            resource["meta"]["lastUpdated"]
+                .as_str()
+                .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+                .is_some_and(|u| u.with_timezone(&chrono::Utc) > since)
+        })
+    }
+
+    /// A `searchset` Bundle of `matches` (oldest change first) and `included` resources.
+    pub fn searchset(mut matches: Vec<Value>, included: Vec<Value>) -> Value {
+        matches.sort_by(|a, b| {
+            a["meta"]["lastUpdated"]
+                .as_str()
+                .cmp(&b["meta"]["lastUpdated"].as_str())
+        });
+        let entry = |resource: Value, mode: &str| {
+            let url = format!(
+                "{}/{}",
+                resource["resourceType"].as_str().unwrap_or_default(),
+                resource["id"].as_str().unwrap_or_default()
+            );
+            json!({"fullUrl": url, "resource": resource, "search": {"mode": mode}})
+        };
+        let mut bundle =
+            json!({"resourceType": "Bundle", "type": "searchset", "total": matches.len()});
+        let entries: Vec<Value> = matches
+            .into_iter()
+            .map(|r| entry(r, "match"))
+            .chain(included.into_iter().map(|r| entry(r, "include")))
+            .collect();
+        if !entries.is_empty() {
+            bundle["entry"] = Value::Array(entries);
+        }
+        bundle
+    }
+
     /// A FHIR resource as the answer.
     pub fn resource(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
         respond(status, "application/fhir+json", body.to_string())

@@ -51,19 +51,6 @@ pub fn structure_reference(record: &CrtRecord) -> Value {
     })
 }
 
-/// A DUI birth date (`00` for an unknown day or month) as a FHIR date.
-fn fhir_date(birth_date: &str) -> String {
-    match (
-        birth_date.get(0..4),
-        birth_date.get(5..7),
-        birth_date.get(8..10),
-    ) {
-        (Some(year), Some("00"), _) => year.to_string(),
-        (Some(year), Some(month), Some("00")) => format!("{year}-{month}"),
-        _ => birth_date.to_string(),
-    }
-}
-
 fn text(link: &str, label: &str, value: impl Into<String>) -> Value {
     json!({"linkId": link, "text": label, "answer": [{"valueString": value.into()}]})
 }
@@ -314,29 +301,6 @@ fn questionnaire_response(
     response
 }
 
-fn patient(record: &CrtRecord, ins: Option<&Ins>) -> Value {
-    let t = &record.beneficiary.identity;
-    let gender = match t.sex {
-        Sex::Male => "male",
-        Sex::Female => "female",
-        Sex::Undetermined => "unknown",
-    };
-    let mut patient = json!({
-        "resourceType": "Patient",
-        "name": [{"use": "official", "family": t.birth_name, "given": t.birth_given_names}],
-        "gender": gender,
-        "birthDate": fhir_date(&t.birth_date),
-    });
-    if let Some(ins) = ins {
-        patient["identifier"] = json!([{
-            "use": "official",
-            "system": format!("urn:oid:{}", ins.oid.as_str()),
-            "value": ins.number,
-        }]);
-    }
-    patient
-}
-
 /// The admission request for a record. `ins` is the INS the request may carry (qualified),
 /// `None` otherwise: the person is then described by the traits only.
 pub fn admission_bundle(
@@ -393,7 +357,7 @@ pub fn admission_bundle(
         }));
     }
     let entries = vec![
-        json!({"fullUrl": patient_url, "resource": patient(record, ins),
+        json!({"fullUrl": patient_url, "resource": crt_core::fhir_patient::patient(record, ins),
                "request": {"method": "POST", "url": "Patient"}}),
         json!({"fullUrl": admin_url,
                "resource": questionnaire_response(ADMINISTRATIVE, "N", administrative(record, ins), &patient_url, &structure, &now),
@@ -504,13 +468,6 @@ mod tests {
                 "{name} is out of date: run `UPDATE_SCHEMAS=1 cargo test -p crt-viatrajectoire published`"
             );
         }
-    }
-
-    #[test]
-    fn unknown_birth_days_and_months_become_partial_dates() {
-        assert_eq!(fhir_date("1941-00-00"), "1941");
-        assert_eq!(fhir_date("1941-03-00"), "1941-03");
-        assert_eq!(fhir_date("1941-03-12"), "1941-03-12");
     }
 
     #[test]

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, SecondsFormat, Utc};
 use crt_core::oauth::parse_form;
 use crt_core::simulate::fhir::{
     self, TokenDesk, bearer, body_of, content_type, refuse, unauthorised,
@@ -46,10 +45,6 @@ struct Resources {
 pub struct Platform {
     tokens: TokenDesk,
     resources: Mutex<Resources>,
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Platform {
@@ -84,7 +79,8 @@ impl Platform {
             .as_str()
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(1);
-        task["meta"] = json!({"versionId": (version + 1).to_string(), "lastUpdated": now()});
+        task["meta"] =
+            json!({"versionId": (version + 1).to_string(), "lastUpdated": fhir::instant_now()});
         Ok(task.clone())
     }
 }
@@ -250,29 +246,14 @@ fn read(platform: &Platform, structure: &str, kind: &str, id: &str) -> Response<
 }
 
 fn search(platform: &Platform, structure: &str, query: &str) -> Response<Full<Bytes>> {
-    let mut since: Option<DateTime<Utc>> = None;
+    let mut since = None;
     let mut identifier: Option<String> = None;
     for (name, value) in parse_form(query) {
         match name.as_str() {
-            "_lastUpdated" => {
-                let Some(instant) = value.strip_prefix("gt") else {
-                    return refuse(
-                        StatusCode::BAD_REQUEST,
-                        "invalid",
-                        "_lastUpdated takes gt<instant>",
-                    );
-                };
-                match DateTime::parse_from_rfc3339(instant) {
-                    Ok(t) => since = Some(t.with_timezone(&Utc)),
-                    Err(_) => {
-                        return refuse(
-                            StatusCode::BAD_REQUEST,
-                            "invalid",
-                            format!("{instant:?} is not an instant"),
-                        );
-                    }
-                }
-            }
+            "_lastUpdated" => match fhir::updated_after(&value) {
+                Ok(instant) => since = Some(instant),
+                Err(refusal) => return refusal,
+            },
             "identifier" => identifier = Some(value),
             "_sort" | "_count" => {}
             other => {
@@ -284,38 +265,18 @@ fn search(platform: &Platform, structure: &str, query: &str) -> Response<Full<By
             }
         }
     }
-    let mut tasks: Vec<Value> = platform
+    let tasks: Vec<Value> = platform
         .tasks()
         .into_iter()
         .filter(|t| t["requester"]["identifier"]["value"] == structure)
-        .filter(|t| {
-            since.is_none_or(|since| {
-                t["meta"]["lastUpdated"]
-                    .as_str()
-                    .and_then(|u| DateTime::parse_from_rfc3339(u).ok())
-                    .is_some_and(|u| u.with_timezone(&Utc) > since)
-            })
-        })
+        .filter(|t| fhir::changed_after(t, since))
         .filter(|t| {
             identifier
                 .as_deref()
                 .is_none_or(|wanted| has_identifier(t, wanted))
         })
         .collect();
-    tasks.sort_by(|a, b| {
-        a["meta"]["lastUpdated"]
-            .as_str()
-            .cmp(&b["meta"]["lastUpdated"].as_str())
-    });
-    let mut bundle = json!({"resourceType": "Bundle", "type": "searchset", "total": tasks.len()});
-    if !tasks.is_empty() {
-        bundle["entry"] = Value::Array(
-            tasks
-                .into_iter()
-                .map(|t| json!({"fullUrl": format!("Task/{}", t["id"].as_str().unwrap_or_default()), "resource": t, "search": {"mode": "match"}}))
-                .collect(),
-        );
-    }
+    let bundle = fhir::searchset(tasks, Vec::new());
     fhir::resource(StatusCode::OK, &bundle)
 }
 
@@ -401,7 +362,7 @@ async fn transaction(
             &json!({"resourceType": "Bundle", "type": "transaction-response", "entry": answers}),
         );
     }
-    let stamp = now();
+    let stamp = fhir::instant_now();
     let mut ids = BTreeMap::new();
     for entry in &entries {
         resources.next_id += 1;

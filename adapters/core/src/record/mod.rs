@@ -11,6 +11,7 @@ mod care;
 mod common;
 mod consent;
 mod dlu;
+mod liaison;
 mod plan;
 mod structure;
 mod volet2;
@@ -35,6 +36,7 @@ pub use dlu::{
     Facility, Impairment, MedicalDevice, Route, StateFinding, StateObservation, Treatment,
     Vaccination,
 };
+pub use liaison::{LiaisonEntry, LiaisonKind, LiaisonTopic};
 pub use plan::{PersonalisedPlan, PlanAction, PlanActionStatus, PlanDomain, PlanGoal, PlanProblem};
 pub use structure::{Crt, FINESS_PATTERN, PorteurKind, Region};
 pub use volet2::{
@@ -74,6 +76,10 @@ pub struct CrtRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 5000))]
     pub on_call_calls: Vec<OnCallCall>,
+    /// Liaison-book entries and alerts for the partners on the regional platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5000))]
+    pub liaison_book: Vec<LiaisonEntry>,
     #[serde(default)]
     pub consents: Consents,
     /// What the gateway is asked to do with the record.

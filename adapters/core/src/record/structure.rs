@@ -112,6 +112,27 @@ pub enum Region {
 }
 
 impl Region {
+    pub const ALL: [Region; 18] = [
+        Region::Guadeloupe,
+        Region::Martinique,
+        Region::Guyane,
+        Region::LaReunion,
+        Region::Mayotte,
+        Region::IleDeFrance,
+        Region::CentreValDeLoire,
+        Region::BourgogneFrancheComte,
+        Region::Normandie,
+        Region::HautsDeFrance,
+        Region::GrandEst,
+        Region::PaysDeLaLoire,
+        Region::Bretagne,
+        Region::NouvelleAquitaine,
+        Region::Occitanie,
+        Region::AuvergneRhoneAlpes,
+        Region::ProvenceAlpesCoteDAzur,
+        Region::Corse,
+    ];
+
     /// The INSEE region code.
     pub fn code(self) -> &'static str {
         match self {

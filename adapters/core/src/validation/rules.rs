@@ -160,6 +160,11 @@ fn unique_ids(record: &CrtRecord, out: &mut Violations) {
     );
     check(
         out,
+        "/liaison_book",
+        record.liaison_book.iter().map(|e| e.id.as_str()),
+    );
+    check(
+        out,
         "/beneficiary/contacts",
         record.beneficiary.contacts.iter().map(|c| c.id.as_str()),
     );
@@ -235,6 +240,9 @@ fn references(record: &CrtRecord, out: &mut Violations) {
     }
     for (i, x) in record.interventions.iter().enumerate() {
         professional(format!("/interventions/{i}/professional"), &x.professional);
+    }
+    for (i, entry) in record.liaison_book.iter().enumerate() {
+        professional(format!("/liaison_book/{i}/author"), &entry.author);
     }
     for (i, call) in record.on_call_calls.iter().enumerate() {
         if let Some(id) = call.answered_by.as_deref() {

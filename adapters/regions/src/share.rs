@@ -1,0 +1,563 @@
+//! A record as the regional platforms receive it: the mapping onto the ANS Cercle de
+//! soins guide written down in `schemas/regions/README.md`.
+//!
+//! Three FHIR R4 `transaction` Bundles, one per platform operation:
+//! - the care circle: `Patient`, the CRT's `Organization`, each professional as
+//!   `Practitioner` + `PractitionerRole`, each relative as `RelatedPerson`, and the
+//!   `CareTeam` (profile `cds-ihe-careteam`);
+//! - the summary: an `EpisodeOfCare` for the CRT's accompaniment and one
+//!   `DocumentReference` per document produced from the record (the CDA inline);
+//! - the liaison book: one `Communication` per entry.
+//!
+//! Every entry is a conditional update on a business identifier derived from the record
+//! (`PUT CareTeam?identifier=…`), so a repeated share replaces instead of adding. The
+//! identifiers live under the structure's OID root, the one its documents use: arc 3 is
+//! the beneficiary (as in the documents), arcs 4 to 9 the resources below.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use chrono::SecondsFormat;
+use crt_core::CrtRecord;
+use crt_core::oauth::encode;
+use crt_core::record::{
+    CareRole, Contact, ContactRole, DocumentKind, Ins, LiaisonEntry, LiaisonKind, Professional,
+};
+use crt_documents::{CdaModel, RenderContext, RenderedDocument, render};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// idNat_Struct: `1` + FINESS for the CRT's establishment.
+pub const ID_NAT_STRUCT: &str = "urn:oid:1.2.250.1.71.4.2.2";
+/// idNat_PS: `8` + RPPS.
+pub const ID_NAT_PS: &str = "urn:oid:1.2.250.1.71.4.2.1";
+pub const CARETEAM_PROFILE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/cds/StructureDefinition/cds-ihe-careteam";
+pub const RELATED_PERSON_PROFILE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/cds/StructureDefinition/cds-fr-related-person";
+pub const CARETEAM_ROLES: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/cds/CodeSystem/careteam-roles-cs";
+pub const ROLE_CLASS: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R260-HL7RoleClass/FHIR/TRE-R260-HL7RoleClass";
+pub const ROLE_CODE: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R216-HL7RoleCode/FHIR/TRE-R216-HL7RoleCode";
+pub const PROFESSION: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante";
+pub const LOINC: &str = "http://loinc.org";
+/// Code systems of the contract where no national one exists.
+pub const LIAISON_KIND: &str = "urn:crt-gateway:fhir:CodeSystem:liaison-kind";
+pub const LIAISON_TOPIC: &str = "urn:crt-gateway:fhir:CodeSystem:liaison-topic";
+pub const CRT_ACCOMPANIMENT: &str = "urn:crt-gateway:fhir:CodeSystem:crt-accompaniment";
+
+/// Arcs under the structure's OID root. Arc 3 is the documents' patient identifier.
+mod arc {
+    pub const PATIENT: u8 = 3;
+    pub const PRACTITIONER: u8 = 4;
+    pub const PRACTITIONER_ROLE: u8 = 5;
+    pub const RELATED_PERSON: u8 = 6;
+    pub const CARE_TEAM: u8 = 7;
+    pub const EPISODE: u8 = 8;
+    pub const COMMUNICATION: u8 = 9;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    #[error("rendering the {document} document: {message}")]
+    Render {
+        document: &'static str,
+        message: String,
+    },
+}
+
+/// What one share sends, with the documents already rendered.
+pub struct Share {
+    pub record: Arc<CrtRecord>,
+    /// The INS, when qualified: the beneficiary's identifier, and the condition for
+    /// documents (which name the patient by it).
+    pub ins: Option<Ins>,
+    pub documents: Vec<RenderedDocument>,
+    root: String,
+}
+
+/// One identifier of the contract: `system|value`, and the JSON of it.
+struct Business {
+    system: String,
+    value: String,
+}
+
+impl Business {
+    fn json(&self) -> Value {
+        json!({"system": self.system, "value": self.value})
+    }
+
+    /// The search that finds it: the conditional update URL and reference.
+    fn search(&self, kind: &str) -> String {
+        format!(
+            "{kind}?identifier={}",
+            encode(&format!("{}|{}", self.system, self.value))
+        )
+    }
+
+    /// A stable `urn:uuid:` for the entry's fullUrl within a transaction.
+    fn full_url(&self) -> String {
+        let name = format!("{}|{}", self.system, self.value);
+        format!(
+            "urn:uuid:{}",
+            Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())
+        )
+    }
+}
+
+fn entry(kind: &str, id: &Business, resource: Value) -> Value {
+    json!({
+        "fullUrl": id.full_url(),
+        "resource": resource,
+        "request": {"method": "PUT", "url": id.search(kind)},
+    })
+}
+
+fn transaction(entries: Vec<Value>) -> Value {
+    json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+}
+
+impl Share {
+    /// The share of `record`; documents are rendered when the INS is qualified.
+    pub fn new(record: Arc<CrtRecord>, ins: Option<Ins>) -> Result<Share, ShareError> {
+        let context = RenderContext::for_record(&record, None);
+        let mut documents = Vec::new();
+        if let Some(ins) = &ins {
+            let wanted = [
+                (DocumentKind::Dlu, record.dlu.is_some()),
+                (DocumentKind::Plan, record.plan.is_some()),
+            ];
+            for (kind, present) in wanted {
+                if !present {
+                    continue;
+                }
+                let model = CdaModel::for_record(kind, record.beneficiary.placement);
+                let document =
+                    render(&record, model, ins, &context).map_err(|e| ShareError::Render {
+                        document: kind.as_str(),
+                        message: e.to_string(),
+                    })?;
+                documents.push(document);
+            }
+        }
+        Ok(Share {
+            root: context.oid_root,
+            record,
+            ins,
+            documents,
+        })
+    }
+
+    fn business(&self, arc: u8, value: impl Into<String>) -> Business {
+        Business {
+            system: format!("urn:oid:{}.{arc}", self.root),
+            value: value.into(),
+        }
+    }
+
+    fn local(&self) -> &str {
+        &self.record.beneficiary.local_id
+    }
+
+    /// The system of the beneficiary's identifier on the platform (the documents' own).
+    pub fn patient_system(&self) -> String {
+        self.patient_id().system
+    }
+
+    fn patient_id(&self) -> Business {
+        self.business(arc::PATIENT, self.local())
+    }
+
+    fn organization_id(&self) -> Business {
+        Business {
+            system: ID_NAT_STRUCT.into(),
+            value: self.record.crt.id_nat_struct(),
+        }
+    }
+
+    fn member_value(&self, member: &str) -> String {
+        format!("{}/{member}", self.local())
+    }
+
+    fn practitioner_id(&self, professional: &Professional) -> Business {
+        match &professional.rpps {
+            Some(rpps) => Business {
+                system: ID_NAT_PS.into(),
+                value: format!("8{rpps}"),
+            },
+            None => self.business(arc::PRACTITIONER, self.member_value(&professional.id)),
+        }
+    }
+
+    fn role_id(&self, professional_id: &str) -> Business {
+        self.business(arc::PRACTITIONER_ROLE, self.member_value(professional_id))
+    }
+
+    fn care_team_id(&self) -> Business {
+        self.business(arc::CARE_TEAM, self.local())
+    }
+
+    /// When the CRT's accompaniment began: the volet 2 referral, or the record's date.
+    fn start(&self) -> String {
+        match &self.record.volet2 {
+            Some(volet2) => volet2.referral.received_on.to_string(),
+            None => self.record.source.updated_at.date_naive().to_string(),
+        }
+    }
+
+    fn patient(&self) -> Value {
+        let mut patient = crt_core::fhir_patient::patient(&self.record, self.ins.as_ref());
+        let local = json!({"use": "usual", "system": self.patient_system(), "value": self.local()});
+        match patient["identifier"].as_array_mut() {
+            Some(identifiers) => identifiers.push(local),
+            None => patient["identifier"] = json!([local]),
+        }
+        patient
+    }
+
+    fn organization(&self) -> Value {
+        let crt = &self.record.crt;
+        let mut organization = json!({
+            "resourceType": "Organization",
+            "identifier": [self.organization_id().json()],
+            "name": crt.name,
+        });
+        if let Some(phone) = &crt.phone {
+            organization["telecom"] = json!([{"system": "phone", "value": phone}]);
+        }
+        organization
+    }
+
+    fn practitioner(&self, professional: &Professional) -> Value {
+        json!({
+            "resourceType": "Practitioner",
+            "identifier": [self.practitioner_id(professional).json()],
+            "name": [{"family": professional.family_name, "given": [professional.given_name]}],
+        })
+    }
+
+    fn practitioner_role(&self, professional: &Professional) -> Value {
+        let mut role = json!({
+            "resourceType": "PractitionerRole",
+            "identifier": [self.role_id(&professional.id).json()],
+            "active": true,
+            "practitioner": {"reference": self.practitioner_id(professional).full_url()},
+        });
+        role["organization"] = match &professional.organisation {
+            Some(name) => json!({"display": name}),
+            None => json!({"reference": self.organization_id().full_url()}),
+        };
+        let mut code = json!({"text": care_role_label(professional.role)});
+        if let Some((g15, display)) = professional.profession.g15_code() {
+            code["coding"] = json!([{"system": PROFESSION, "code": g15, "display": display}]);
+        }
+        role["code"] = json!([code]);
+        let mut telecom = Vec::new();
+        if let Some(phone) = &professional.phone {
+            telecom.push(json!({"system": "phone", "value": phone}));
+        }
+        if let Some(address) = &professional.mssante_address {
+            telecom.push(json!({"system": "email", "value": address}));
+        }
+        if !telecom.is_empty() {
+            role["telecom"] = Value::Array(telecom);
+        }
+        role
+    }
+
+    fn related_person(&self, contact: &Contact) -> Value {
+        let mut relationship: Vec<Value> = contact
+            .roles
+            .iter()
+            .map(|role| {
+                let (code, display) = role_class(*role);
+                json!({"coding": [{"system": ROLE_CLASS, "code": code, "display": display}]})
+            })
+            .collect();
+        if let Some((code, display)) = contact.relationship.role_code() {
+            relationship
+                .push(json!({"coding": [{"system": ROLE_CODE, "code": code, "display": display}]}));
+        }
+        let mut telecom: Vec<Value> = contact
+            .phones
+            .iter()
+            .map(|p| json!({"system": "phone", "value": p}))
+            .collect();
+        if let Some(email) = &contact.email {
+            telecom.push(json!({"system": "email", "value": email}));
+        }
+        let mut person = json!({
+            "resourceType": "RelatedPerson",
+            "meta": {"profile": [RELATED_PERSON_PROFILE]},
+            "identifier": [self.business(arc::RELATED_PERSON, self.member_value(&contact.id)).json()],
+            "active": true,
+            "patient": {"reference": self.patient_id().full_url()},
+            "relationship": relationship,
+            "name": [{"use": "official", "family": contact.family_name, "given": [contact.given_name]}],
+        });
+        if !telecom.is_empty() {
+            person["telecom"] = Value::Array(telecom);
+        }
+        person
+    }
+
+    /// The contacts the care circle can name: the guide asks a way to reach each one.
+    fn reachable_contacts(&self) -> impl Iterator<Item = &Contact> {
+        self.record
+            .beneficiary
+            .contacts
+            .iter()
+            .filter(|c| !c.phones.is_empty() || c.email.is_some())
+    }
+
+    fn care_team(&self) -> Value {
+        let start = self.start();
+        let mut participants: Vec<Value> = self
+            .record
+            .care_circle
+            .iter()
+            .map(|p| {
+                let mut role = json!({"text": care_role_label(p.role)});
+                if p.role == CareRole::GeneralPractitioner {
+                    role["coding"] = json!([{"system": CARETEAM_ROLES, "code": "MT", "display": "Médecin Traitant"}]);
+                }
+                json!({
+                    "role": [role],
+                    "member": {"reference": self.role_id(&p.id).full_url()},
+                    "period": {"start": start},
+                })
+            })
+            .collect();
+        for contact in self.reachable_contacts() {
+            let roles: Vec<Value> = contact
+                .roles
+                .iter()
+                .filter_map(|role| careteam_role(*role))
+                .map(|(code, display)| {
+                    json!({"coding": [{"system": CARETEAM_ROLES, "code": code, "display": display}]})
+                })
+                .collect();
+            let mut participant = json!({
+                "member": {"reference": self.business(arc::RELATED_PERSON, self.member_value(&contact.id)).full_url()},
+                "period": {"start": start},
+            });
+            if !roles.is_empty() {
+                participant["role"] = Value::Array(roles);
+            }
+            participants.push(participant);
+        }
+        let status = match self.record.volet2.as_ref().and_then(|v| v.exit.as_ref()) {
+            Some(_) => "inactive",
+            None => "active",
+        };
+        let mut period = json!({"start": start});
+        if let Some(exit) = self.record.volet2.as_ref().and_then(|v| v.exit.as_ref()) {
+            period["end"] = json!(exit.date.to_string());
+        }
+        let mut team = json!({
+            "resourceType": "CareTeam",
+            "meta": {"profile": [CARETEAM_PROFILE]},
+            "identifier": [self.care_team_id().json()],
+            "status": status,
+            "name": format!("Cercle de soins ({})", self.record.crt.name),
+            "subject": {"reference": self.patient_id().full_url()},
+            "period": period,
+            "managingOrganization": [{"reference": self.organization_id().full_url()}],
+        });
+        if !participants.is_empty() {
+            team["participant"] = Value::Array(participants);
+        }
+        team
+    }
+
+    /// The care-circle transaction.
+    pub fn care_circle(&self) -> Value {
+        let mut entries = vec![
+            entry("Patient", &self.patient_id(), self.patient()),
+            entry("Organization", &self.organization_id(), self.organization()),
+        ];
+        for professional in &self.record.care_circle {
+            entries.push(entry(
+                "Practitioner",
+                &self.practitioner_id(professional),
+                self.practitioner(professional),
+            ));
+            entries.push(entry(
+                "PractitionerRole",
+                &self.role_id(&professional.id),
+                self.practitioner_role(professional),
+            ));
+        }
+        for contact in self.reachable_contacts() {
+            entries.push(entry(
+                "RelatedPerson",
+                &self.business(arc::RELATED_PERSON, self.member_value(&contact.id)),
+                self.related_person(contact),
+            ));
+        }
+        entries.push(entry("CareTeam", &self.care_team_id(), self.care_team()));
+        transaction(entries)
+    }
+
+    fn episode(&self) -> Value {
+        let record = &self.record;
+        let (code, display) = match &record.volet2 {
+            Some(_) => ("volet-2", "Accompagnement renforcé à domicile (volet 2)"),
+            None => (
+                "volet-1",
+                "Mission d'appui aux professionnels du territoire (volet 1)",
+            ),
+        };
+        let exit = record.volet2.as_ref().and_then(|v| v.exit.as_ref());
+        let mut period = json!({"start": self.start()});
+        if let Some(exit) = exit {
+            period["end"] = json!(exit.date.to_string());
+        }
+        json!({
+            "resourceType": "EpisodeOfCare",
+            "identifier": [self.business(arc::EPISODE, self.local()).json()],
+            "status": if exit.is_some() { "finished" } else { "active" },
+            "type": [{"coding": [{"system": CRT_ACCOMPANIMENT, "code": code, "display": display}]}],
+            "patient": {"reference": self.patient_id().search("Patient")},
+            "managingOrganization": {"reference": self.organization_id().search("Organization")},
+            "period": period,
+            "team": [{"reference": self.care_team_id().search("CareTeam")}],
+        })
+    }
+
+    fn document_reference(&self, document: &RenderedDocument) -> (Business, Value) {
+        let unique_id = match &document.id.extension {
+            Some(extension) => format!("{}^{extension}", document.id.root),
+            None => document.id.root.clone(),
+        };
+        let id = Business {
+            system: "urn:ietf:rfc:3986".into(),
+            value: format!("urn:oid:{}", document.set_id.root),
+        };
+        let type_code = document.model.type_code();
+        let format = document.model.format_code();
+        let resource = json!({
+            "resourceType": "DocumentReference",
+            "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": format!("urn:oid:{unique_id}")},
+            "identifier": [id.json()],
+            "status": "current",
+            "type": {"coding": [{"system": LOINC, "code": type_code.code, "display": type_code.display}]},
+            "subject": {"reference": self.patient_id().search("Patient")},
+            "date": document.effective_time.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "author": [{"reference": self.organization_id().search("Organization")}],
+            "description": document.title,
+            "content": [{
+                "attachment": {
+                    "contentType": "text/xml",
+                    "language": "fr-FR",
+                    "data": base64::engine::general_purpose::STANDARD.encode(&document.xml),
+                    "title": document.title,
+                },
+                "format": {"system": format.system, "code": format.code, "display": format.display},
+            }],
+        });
+        (id, resource)
+    }
+
+    /// The summary transaction: the accompaniment and the documents.
+    pub fn summary(&self) -> Value {
+        let mut entries = vec![entry(
+            "EpisodeOfCare",
+            &self.business(arc::EPISODE, self.local()),
+            self.episode(),
+        )];
+        for document in &self.documents {
+            let (id, resource) = self.document_reference(document);
+            entries.push(entry("DocumentReference", &id, resource));
+        }
+        transaction(entries)
+    }
+
+    fn communication(&self, liaison: &LiaisonEntry) -> Value {
+        let (priority, kind) = match liaison.kind {
+            LiaisonKind::Note => ("routine", "Note"),
+            LiaisonKind::Alert => ("urgent", "Alerte"),
+        };
+        json!({
+            "resourceType": "Communication",
+            "identifier": [self.business(arc::COMMUNICATION, self.member_value(&liaison.id)).json()],
+            "status": "completed",
+            "category": [{"coding": [{"system": LIAISON_KIND, "code": liaison.kind.as_str(), "display": kind}]}],
+            "priority": priority,
+            "subject": {"reference": self.patient_id().search("Patient")},
+            "topic": {"coding": [{"system": LIAISON_TOPIC, "code": liaison.topic.as_str(), "display": liaison.topic.label()}]},
+            "sent": liaison.written_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "sender": {"reference": self.role_id(&liaison.author).search("PractitionerRole")},
+            "payload": [{"contentString": liaison.text}],
+        })
+    }
+
+    /// The liaison-book transaction; `None` when the record has no entry.
+    pub fn entries(&self) -> Option<Value> {
+        if self.record.liaison_book.is_empty() {
+            return None;
+        }
+        let entries = self
+            .record
+            .liaison_book
+            .iter()
+            .map(|e| {
+                entry(
+                    "Communication",
+                    &self.business(arc::COMMUNICATION, self.member_value(&e.id)),
+                    self.communication(e),
+                )
+            })
+            .collect();
+        Some(transaction(entries))
+    }
+}
+
+/// The system of a CRT's own liaison entries, given the system of its patients: an entry
+/// under it was posted by the gateway, not by a partner.
+pub fn own_entry_system(patient_system: &str) -> Option<String> {
+    let root = patient_system.strip_suffix(&format!(".{}", arc::PATIENT))?;
+    Some(format!("{root}.{}", arc::COMMUNICATION))
+}
+
+/// The guide's participant roles for the relatives it names.
+fn careteam_role(role: ContactRole) -> Option<(&'static str, &'static str)> {
+    match role {
+        ContactRole::TrustedPerson => Some(("PC", "Personne de Confiance")),
+        ContactRole::Caregiver => Some(("AID", "Aidant")),
+        ContactRole::LegalRepresentative => Some(("RL", "Responsable légal")),
+        ContactRole::EmergencyContact => None,
+    }
+}
+
+/// The person's role (TRE_R260, HL7 RoleClass), as the documents use it.
+fn role_class(role: ContactRole) -> (&'static str, &'static str) {
+    match role {
+        ContactRole::EmergencyContact => ("ECON", "Personne à prévenir en cas d'urgence"),
+        ContactRole::TrustedPerson => ("NOK", "Personne de confiance"),
+        ContactRole::Caregiver => ("CAREGIVER", "Aidant"),
+        ContactRole::LegalRepresentative => ("GUARD", "Responsable légal"),
+    }
+}
+
+fn care_role_label(role: CareRole) -> &'static str {
+    match role {
+        CareRole::GeneralPractitioner => "Médecin traitant",
+        CareRole::CrtPhysician => "Médecin du dispositif CRT",
+        CareRole::CoordinatingPhysician => "Médecin coordonnateur",
+        CareRole::NurseCoordinator => "Infirmier coordinateur",
+        CareRole::Nurse => "Infirmier",
+        CareRole::CareAssistant => "Aide-soignant",
+        CareRole::HomeHelp => "Aide à domicile",
+        CareRole::SocialWorker => "Travailleur social",
+        CareRole::Psychologist => "Psychologue",
+        CareRole::Therapist => "Rééducateur",
+        CareRole::Pharmacist => "Pharmacien",
+        CareRole::DacCoordinator => "Coordinateur DAC",
+        CareRole::HospitalPhysician => "Médecin hospitalier",
+        CareRole::Other => "Autre intervenant",
+    }
+}
