@@ -38,6 +38,8 @@ pub struct Config {
     pub sinks: SinksConfig,
     /// Publishing CRT offers to the ROR (`crt-gateway ror publish`).
     pub ror: crt_ror::config::RorConfig,
+    /// The regional e-parcours platforms, one block each (`[regions.spico]`…).
+    pub regions: crt_regions::RegionsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -269,13 +271,27 @@ impl Config {
         if self.engine.workers == 0 || self.engine.lease_batch == 0 {
             return Err("engine.workers and engine.lease_batch must be at least 1".into());
         }
-        for (sink, timeout) in self.sinks.timeouts() {
+        let regions = self
+            .regions
+            .platforms()
+            .into_iter()
+            .filter(|(_, platform)| platform.enabled)
+            .map(|(dialect, platform)| {
+                (dialect.section, platform.retry.timeout.as_millis() as u64)
+            });
+        for (sink, timeout) in self.sinks.timeouts().into_iter().chain(regions) {
             if self.engine.lease_ms <= timeout {
                 return Err(format!(
                     "engine.lease_ms ({}) must exceed every sink's retry.timeout ({sink}: {timeout})",
                     self.engine.lease_ms
                 ));
             }
+        }
+        if let Some((region, first, second)) = self.regions.conflicts().first() {
+            return Err(format!(
+                "region {} is served by two platforms (regions.{first} and regions.{second}): give each region one",
+                region.code()
+            ));
         }
         if self.sinks.ins.enabled && !self.sandbox.enabled {
             for (key, missing) in [

@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod digest;
 pub mod engine;
+pub mod liaison;
 pub mod metrics;
 pub mod registry;
 pub mod routing;

@@ -10,6 +10,9 @@ use crt_dmp::config::StructureCertificates;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink};
 use crt_ins::{InsConfig, InsSink, InsiClient};
 use crt_mssante::{MssanteConfig, MssanteSink};
+use crt_regions::RegionSink;
+use crt_regions::client::FhirPlatform;
+use crt_regions::platform::RegionalPlatform;
 use crt_viatrajectoire::ViatrajectoireSink;
 use crt_viatrajectoire::client::ViatrajectoireClient;
 
@@ -30,6 +33,8 @@ pub enum RegistryError {
     Mssante(#[from] crt_mssante::sink::SetupError),
     #[error("viatrajectoire: {0}")]
     Viatrajectoire(#[from] crt_viatrajectoire::client::ClientError),
+    #[error("{0}")]
+    Region(#[from] crt_core::oauth::AccessError),
     #[error("{0}: the sandbox did not start its simulator")]
     NoSimulator(&'static str),
 }
@@ -43,6 +48,8 @@ pub struct Registry {
     mssante: Option<Arc<MssanteSink>>,
     /// The ViaTrajectoire client and how often to read statuses back, for the waiting list.
     viatrajectoire: Option<(Arc<ViatrajectoireClient>, std::time::Duration)>,
+    /// The regional platforms and how often to read partners' entries back.
+    platforms: Vec<(Arc<dyn RegionalPlatform>, std::time::Duration)>,
 }
 
 impl Registry {
@@ -96,6 +103,30 @@ impl Registry {
             registry.viatrajectoire = Some((client.clone(), viatrajectoire.poll_interval));
             registry = registry.with(ViatrajectoireSink::new(client, &viatrajectoire));
         }
+        for (dialect, platform) in config.regions.platforms() {
+            if !platform.enabled {
+                continue;
+            }
+            let platform = match sandbox {
+                Some(sandbox) => {
+                    let running = sandbox
+                        .region(dialect.name)
+                        .ok_or(RegistryError::NoSimulator(dialect.name))?;
+                    sandbox.pki.region_config(running, platform)
+                }
+                None => platform.clone(),
+            };
+            let client: Arc<dyn RegionalPlatform> =
+                Arc::new(FhirPlatform::new(dialect, &platform)?);
+            registry
+                .platforms
+                .push((client.clone(), platform.poll_interval));
+            let sink = RegionSink::new(client, platform.retry.clone());
+            for region in platform.regions_of(&dialect) {
+                registry = registry.with_region(region, sink.target());
+            }
+            registry = registry.with(sink);
+        }
         Ok(registry)
     }
 
@@ -130,6 +161,11 @@ impl Registry {
     /// The ViaTrajectoire client and its poll interval, when the target is enabled.
     pub fn viatrajectoire(&self) -> Option<&(Arc<ViatrajectoireClient>, std::time::Duration)> {
         self.viatrajectoire.as_ref()
+    }
+
+    /// The regional platforms in use, with their poll intervals, for the liaison reader.
+    pub fn platforms(&self) -> &[(Arc<dyn RegionalPlatform>, std::time::Duration)] {
+        &self.platforms
     }
 
     pub fn mssante(&self) -> Option<&Arc<MssanteSink>> {

@@ -21,6 +21,10 @@ use crt_viatrajectoire::simulator::{
     Platform, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ViatrajectoireSimulator,
 };
 
+use crt_regions::PlatformConfig;
+use crt_regions::platform::Dialect;
+use crt_regions::simulator::PlatformSimulator;
+
 use crate::certs::{StructureIssuer, files};
 use crate::config::Config;
 
@@ -84,6 +88,21 @@ impl TestPki {
         }
     }
 
+    /// `base` pointed at a regional platform's simulator, as the gateway's client.
+    pub fn region_config(&self, running: &Running, base: &PlatformConfig) -> PlatformConfig {
+        PlatformConfig {
+            base_url: Some(running.fhir_base()),
+            token_url: Some(running.token_url()),
+            client_id: Some(crt_regions::simulator::SANDBOX_CLIENT_ID.into()),
+            client_secret: Some(crt_regions::simulator::SANDBOX_CLIENT_SECRET.into()),
+            client_certificate: Some(self.path(files::CLIENT)),
+            client_key: Some(self.path(files::CLIENT_KEY)),
+            trust: Some(self.path(files::CHAIN)),
+            crl: Some(self.path(files::CRL)),
+            ..base.clone()
+        }
+    }
+
     /// `base` pointed at a ROR simulator: its URLs, its registered client, and the test
     /// PKI's client certificate and trust.
     pub fn ror_config(&self, running: &Running, base: &RorConfig) -> RorConfig {
@@ -135,6 +154,12 @@ pub struct Sandbox {
     pub ror: Option<(std::sync::Arc<Directory>, Running)>,
     /// ViaTrajectoire: a FHIR base, a token endpoint and a control endpoint.
     pub viatrajectoire: Option<(std::sync::Arc<Platform>, Running)>,
+    /// The regional platforms, one simulator each.
+    pub regions: Vec<(
+        Dialect,
+        std::sync::Arc<crt_regions::simulator::Platform>,
+        Running,
+    )>,
     /// The data directory, where the ROR simulator keeps what was published to it.
     data_dir: PathBuf,
 }
@@ -151,6 +176,7 @@ impl Sandbox {
             mssante: None,
             ror: None,
             viatrajectoire: None,
+            regions: Vec::new(),
             data_dir: config.storage.data_dir.clone(),
         };
         if config.sinks.ins.enabled {
@@ -164,6 +190,11 @@ impl Sandbox {
         }
         if config.sinks.viatrajectoire.enabled {
             sandbox.start_viatrajectoire().await?;
+        }
+        for (dialect, platform) in config.regions.platforms() {
+            if platform.enabled {
+                sandbox.start_region(dialect).await?;
+            }
         }
         Ok(sandbox)
     }
@@ -215,6 +246,30 @@ impl Sandbox {
         Ok(())
     }
 
+    async fn start_region(&mut self, dialect: Dialect) -> Result<(), SandboxError> {
+        let fail = |reason: String| SandboxError::Start {
+            name: dialect.name,
+            reason,
+        };
+        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
+        let simulator = PlatformSimulator::new(dialect, &tls).map_err(|e| fail(e.to_string()))?;
+        let platform = simulator.platform();
+        let running = simulator
+            .start(LOOPBACK.into())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.regions.push((dialect, platform, running));
+        Ok(())
+    }
+
+    /// The simulator of a regional platform, by its name.
+    pub fn region(&self, name: &str) -> Option<&Running> {
+        self.regions
+            .iter()
+            .find(|(d, _, _)| d.name == name)
+            .map(|(_, _, running)| running)
+    }
+
     /// Starts the ROR simulator. Its resources are kept in the data directory, so that
     /// successive `ror publish` runs see what earlier ones wrote.
     pub async fn start_ror(&mut self) -> Result<(), SandboxError> {
@@ -264,6 +319,8 @@ impl Sandbox {
         self.simulators.len()
             + usize::from(self.mssante.is_some())
             + usize::from(self.ror.is_some())
+            + usize::from(self.viatrajectoire.is_some())
+            + self.regions.len()
     }
 
     pub fn add(&mut self, simulator: RunningSimulator) {
@@ -281,6 +338,9 @@ impl Sandbox {
             running.task.abort();
         }
         if let Some((_, running)) = self.viatrajectoire {
+            running.task.abort();
+        }
+        for (_, _, running) in self.regions {
             running.task.abort();
         }
     }

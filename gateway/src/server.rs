@@ -40,6 +40,8 @@ pub struct Gateway {
     acknowledgements: Option<JoinHandle<()>>,
     /// Follows ViaTrajectoire statuses for the waiting lists.
     waiting: Option<JoinHandle<()>>,
+    /// Brings partners' liaison entries back, one reader per regional platform.
+    liaison: Vec<JoinHandle<()>>,
     sandbox: Option<Sandbox>,
 }
 
@@ -87,6 +89,18 @@ impl Gateway {
                 shutdown_rx.clone(),
             )
         });
+        let liaison = registry
+            .platforms()
+            .iter()
+            .map(|(platform, interval)| {
+                crate::liaison::spawn(
+                    platform.clone(),
+                    *interval,
+                    store.clone(),
+                    shutdown_rx.clone(),
+                )
+            })
+            .collect();
         let state = Arc::new(AppState {
             store: store.clone(),
             registry: registry.clone(),
@@ -111,6 +125,7 @@ impl Gateway {
             engine,
             acknowledgements,
             waiting,
+            liaison,
             sandbox,
         })
     }
@@ -136,6 +151,9 @@ impl Gateway {
             let _ = reader.await;
         }
         if let Some(reader) = self.waiting {
+            let _ = reader.await;
+        }
+        for reader in self.liaison {
             let _ = reader.await;
         }
         if let Some(sandbox) = self.sandbox {

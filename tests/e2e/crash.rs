@@ -30,6 +30,9 @@ fn sigkill_during_deliveries_then_restart_delivers_every_accepted_record_exactly
         ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
         ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
         ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
+        ("CRT_GATEWAY_REGIONS__PARCOURS__ENABLED", "false"),
+        ("CRT_GATEWAY_REGIONS__SPICO__ENABLED", "false"),
+        ("CRT_GATEWAY_REGIONS__EPARCOURS__ENABLED", "false"),
     ];
     let mut gateway = Gateway::start(data.path(), &env);
 

@@ -9,5 +9,6 @@ mod delivery;
 mod dmp;
 mod ins;
 mod mssante;
+mod regions;
 mod ror;
 mod viatrajectoire;

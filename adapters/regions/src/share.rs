@@ -561,3 +561,85 @@ fn care_role_label(role: CareRole) -> &'static str {
         CareRole::Other => "Autre intervenant",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::check_transaction;
+
+    fn example() -> Share {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let record: CrtRecord = serde_json::from_slice(
+            &std::fs::read(root.join("schemas/examples/home-admission-occitanie.json")).unwrap(),
+        )
+        .unwrap();
+        let ins = record.beneficiary.ins.clone();
+        Share::new(Arc::new(record), ins).unwrap()
+    }
+
+    #[test]
+    fn what_the_gateway_sends_keeps_the_rules() {
+        let share = example();
+        for bundle in [
+            share.care_circle(),
+            share.summary(),
+            share.entries().unwrap(),
+        ] {
+            assert_eq!(check_transaction(&bundle), Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn the_same_record_gives_the_same_identifiers() {
+        assert_eq!(example().care_circle(), example().care_circle());
+    }
+
+    #[test]
+    fn own_entries_are_told_from_the_patient_system() {
+        let share = example();
+        let own = own_entry_system(&share.patient_system()).unwrap();
+        let entries = share.entries().unwrap();
+        assert_eq!(
+            entries["entry"][0]["resource"]["identifier"][0]["system"],
+            own.as_str()
+        );
+        assert_eq!(own_entry_system("urn:oid:1.2.250.1.213.1.4.8"), None);
+    }
+
+    /// The contract's examples (`schemas/regions/examples/`) are what the code produces;
+    /// `UPDATE_SCHEMAS=1 cargo test -p crt-regions published` rewrites them.
+    #[test]
+    fn published_examples_are_what_the_code_produces() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let share = example();
+        let patient_system = share.patient_system();
+        let partner = crate::simulator::partner_entry_bundle(
+            &patient_system,
+            &share.record.beneficiary.local_id,
+            "visite-2026-02-14",
+            LiaisonKind::Alert,
+            "Chute dans la nuit, relevée par l'aidante ; hanche droite douloureuse.",
+        );
+        let mut partner = partner;
+        partner["entry"][0]["resource"]["sent"] = json!("2026-02-14T21:40:00.000Z");
+        let entries = share.entries().unwrap_or_default();
+        for (name, value) in [
+            ("care-circle.json", share.care_circle()),
+            ("summary.json", share.summary()),
+            ("liaison-book.json", entries),
+            ("partner-entry.json", partner),
+        ] {
+            let path = root.join("schemas/regions/examples").join(name);
+            let text = serde_json::to_string_pretty(&value).unwrap() + "\n";
+            if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            }
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap_or_default(),
+                text,
+                "{name} is out of date: run `UPDATE_SCHEMAS=1 cargo test -p crt-regions published`"
+            );
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! faster than a framework's macros.
 
 mod deliveries;
+mod liaison;
 mod ops;
 mod problem;
 mod records;
@@ -121,6 +122,9 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
         (["v1", "waiting-list"], &Method::GET) => {
             waiting::list(request.uri().query(), &state).await
         }
+        (["v1", "liaison-book"], &Method::GET) => {
+            liaison::list(request.uri().query(), &state).await
+        }
         (["healthz"], &Method::GET) => ops::health(),
         (["readyz"], &Method::GET) => ops::ready(&state).await,
         (["metrics"], &Method::GET) => ops::metrics(&state).await,
@@ -151,6 +155,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/deliveries/{id}/replay"),
     ("GET", "/v1/deliveries/{id}/artifacts/{name}"),
     ("GET", "/v1/waiting-list"),
+    ("GET", "/v1/liaison-book"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -7,17 +7,25 @@ use serde_json::json;
 use super::AppState;
 use super::problem::{Body, Problem};
 
+/// A `crt=` parameter: a FINESS number, or the answer that refuses it.
+pub(super) fn finess_parameter(value: &str) -> Result<String, Response<Body>> {
+    match crt_core::identifiers::check_finess(value) {
+        Ok(()) => Ok(value.to_string()),
+        Err(e) => Err(
+            Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")
+                .detail(format!("crt={value} is not a FINESS number: {e}"))
+                .into_response(),
+        ),
+    }
+}
+
 pub async fn list(query: Option<&str>, state: &AppState) -> Response<Body> {
     let mut crt = None;
     for (key, value) in crt_core::oauth::parse_form(query.unwrap_or_default()) {
         match key.as_str() {
-            "crt" => match crt_core::identifiers::check_finess(&value) {
-                Ok(()) => crt = Some(value),
-                Err(e) => {
-                    return Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")
-                        .detail(format!("crt={value} is not a FINESS number: {e}"))
-                        .into_response();
-                }
+            "crt" => match finess_parameter(&value) {
+                Ok(value) => crt = Some(value),
+                Err(response) => return response,
             },
             other => {
                 return Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")

@@ -119,6 +119,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What partners wrote in the liaison books on the regional platform, as the gateway
+    /// read it back (newest first).
+    LiaisonBook {
+        /// FINESS of the CRT's establishment.
+        #[arg(long)]
+        crt: String,
+        /// The DUI's local id of one beneficiary.
+        #[arg(long)]
+        beneficiary: Option<String>,
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+        /// Print the gateway's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
     /// Put a dead delivery back in the queue.
     Replay {
         /// Delivery id.
@@ -391,6 +406,12 @@ fn runtime(command: Command) -> Status {
             Command::WaitingList { crt, url, json } => {
                 records::waiting_list(crt.as_deref(), &url, json).await
             }
+            Command::LiaisonBook {
+                crt,
+                beneficiary,
+                url,
+                json,
+            } => records::liaison_book(&crt, beneficiary.as_deref(), &url, json).await,
             Command::Dmp {
                 command:
                     DmpCommand::Envelope {

@@ -125,32 +125,37 @@ pub fn problem_text(body: &Value, status: StatusCode) -> String {
     }
 }
 
-/// `waiting-list [--crt FINESS]`: the volet 2 waiting list a running gateway keeps.
-pub async fn waiting_list(crt: Option<&str>, url: &str, json: bool) -> Status {
-    let client = match ApiClient::new(url) {
-        Ok(client) => client,
-        Err(e) => return failed(e),
-    };
-    let path = match crt {
-        Some(crt) => format!("/v1/waiting-list?crt={crt}"),
-        None => "/v1/waiting-list".to_string(),
-    };
-    let answer = match client.get(&path).await {
-        Ok(answer) => answer,
-        Err(e) => return failed(e),
-    };
+/// GETs `path` from a running gateway: its JSON answer, or `Err` once the failure is
+/// reported. With `json`, the answer is printed as it is and `Ok(None)` returned.
+async fn fetch(url: &str, path: &str, json: bool) -> Result<Option<serde_json::Value>, Status> {
+    let client = ApiClient::new(url).map_err(failed)?;
+    let answer = client.get(path).await.map_err(failed)?;
     let body = answer.json();
     if answer.status != StatusCode::OK {
         eprintln!("error: {}", problem_text(&body, answer.status));
-        return Status::Failed;
+        return Err(Status::Failed);
     }
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&body).unwrap_or_default()
         );
-        return Status::Ok;
+        return Ok(None);
     }
+    Ok(Some(body))
+}
+
+/// `waiting-list [--crt FINESS]`: the volet 2 waiting list a running gateway keeps.
+pub async fn waiting_list(crt: Option<&str>, url: &str, json: bool) -> Status {
+    let path = match crt {
+        Some(crt) => format!("/v1/waiting-list?crt={}", crt_core::oauth::encode(crt)),
+        None => "/v1/waiting-list".to_string(),
+    };
+    let body = match fetch(url, &path, json).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return Status::Ok,
+        Err(status) => return status,
+    };
     let rows: Vec<Vec<String>> = body["entries"]
         .as_array()
         .map(|entries| {
@@ -181,5 +186,65 @@ pub async fn waiting_list(crt: Option<&str>, url: &str, json: bool) -> Status {
             &rows
         )
     );
+    Status::Ok
+}
+
+/// `liaison-book --crt FINESS [--beneficiary ID]`: partners' entries a running gateway
+/// read back from the regional platform.
+pub async fn liaison_book(crt: &str, beneficiary: Option<&str>, url: &str, json: bool) -> Status {
+    let mut path = format!("/v1/liaison-book?crt={}", crt_core::oauth::encode(crt));
+    if let Some(beneficiary) = beneficiary {
+        path.push_str(&format!(
+            "&beneficiary={}",
+            crt_core::oauth::encode(beneficiary)
+        ));
+    }
+    let body = match fetch(url, &path, json).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return Status::Ok,
+        Err(status) => return status,
+    };
+    let entries = body["entries"].as_array().cloned().unwrap_or_default();
+    if entries.is_empty() {
+        println!("no entry from partners yet");
+        return Status::Ok;
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            let text = |key: &str| e[key].as_str().unwrap_or("-").to_string();
+            vec![
+                text("written_at"),
+                text("beneficiary_ref"),
+                text("kind"),
+                text("topic"),
+                text("author"),
+                text("platform"),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &[
+                "written",
+                "beneficiary",
+                "kind",
+                "topic",
+                "author",
+                "platform"
+            ],
+            &rows
+        )
+    );
+    for entry in &entries {
+        println!(
+            "\n{} {} ({}):\n  {}",
+            entry["written_at"].as_str().unwrap_or("-"),
+            entry["author"].as_str().unwrap_or("-"),
+            entry["kind"].as_str().unwrap_or("-"),
+            entry["text"].as_str().unwrap_or_default()
+        );
+    }
     Status::Ok
 }

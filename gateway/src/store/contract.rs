@@ -386,3 +386,71 @@ pub(crate) async fn waiting_lists_keep_the_latest_status_of_each_request(store: 
     };
     assert!(!store.update_waiting(unknown).await.unwrap());
 }
+
+pub(crate) async fn partner_entries_are_kept_once_in_their_latest_version(store: &dyn Store) {
+    let entry = |remote: &str, beneficiary: &str, text: &str, changed: &str| PartnerEntry {
+        platform: "spico".into(),
+        remote_id: remote.into(),
+        crt_finess_et: "110008430".into(),
+        beneficiary_ref: beneficiary.into(),
+        kind: "alert".into(),
+        topic: "fall".into(),
+        author: "Cabinet infirmier".into(),
+        written_at: changed.into(),
+        text: text.into(),
+        changed_at: changed.into(),
+        received_at: 1_000,
+    };
+    let first = entry(
+        "Communication/1",
+        "IPP-1",
+        "first",
+        "2026-01-01T10:00:00.000Z",
+    );
+    assert!(store.keep_partner_entry(first.clone()).await.unwrap());
+    // Read again (a restart reads everything): nothing changes.
+    assert!(!store.keep_partner_entry(first).await.unwrap());
+    let edited = entry(
+        "Communication/1",
+        "IPP-1",
+        "edited",
+        "2026-01-01T11:00:00.000Z",
+    );
+    assert!(store.keep_partner_entry(edited).await.unwrap());
+    let other = entry(
+        "Communication/2",
+        "IPP-2",
+        "other",
+        "2026-01-01T12:00:00.000Z",
+    );
+    assert!(store.keep_partner_entry(other).await.unwrap());
+
+    let all = store
+        .partner_entries(PartnerEntryFilter {
+            crt: Some("110008430".into()),
+            beneficiary: None,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    let texts: Vec<&str> = all.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, ["other", "edited"]);
+    let one = store
+        .partner_entries(PartnerEntryFilter {
+            crt: Some("110008430".into()),
+            beneficiary: Some("IPP-1".into()),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    let elsewhere = store
+        .partner_entries(PartnerEntryFilter {
+            crt: Some("720004563".into()),
+            beneficiary: None,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert!(elsewhere.is_empty());
+}

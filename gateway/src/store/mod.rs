@@ -336,6 +336,32 @@ pub struct WaitingEntry {
     pub updated_at: Millis,
 }
 
+/// An entry a partner wrote in a beneficiary's liaison book on a regional platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartnerEntry {
+    pub platform: String,
+    pub remote_id: String,
+    pub crt_finess_et: String,
+    pub beneficiary_ref: String,
+    /// `note` or `alert`.
+    pub kind: String,
+    pub topic: String,
+    pub author: String,
+    pub written_at: String,
+    pub text: String,
+    /// When the platform last changed it.
+    pub changed_at: String,
+    pub received_at: Millis,
+}
+
+/// Which partner entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct PartnerEntryFilter {
+    pub crt: Option<String>,
+    pub beneficiary: Option<String>,
+    pub limit: usize,
+}
+
 /// What ViaTrajectoire says of a request now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitingUpdate {
@@ -398,6 +424,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// A CRT's waiting list (every CRT's when `crt` is `None`), by status then rank.
     fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>>;
+
+    /// Keeps a partner's entry; a newer version (`changed_at`) replaces the one kept.
+    /// `true` when the entry is new or changed.
+    fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// Partners' entries, newest written first.
+    fn partner_entries(
+        &self,
+        filter: PartnerEntryFilter,
+    ) -> BoxFuture<'_, StoreResult<Vec<PartnerEntry>>>;
 
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
 

@@ -17,11 +17,11 @@ use uuid::Uuid;
 use super::{
     AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
     DeliveryFilter, DeliveryState, DeliveryView, Dependency, Intake, IntakeOutcome, LeasedDelivery,
-    Millis, NewAcknowledgement, RecordView, ReplayOutcome, Settlement, Store, StoreError,
-    StoreResult, WaitingEntry, WaitingUpdate,
+    Millis, NewAcknowledgement, PartnerEntry, PartnerEntryFilter, RecordView, ReplayOutcome,
+    Settlement, Store, StoreError, StoreResult, WaitingEntry, WaitingUpdate,
 };
 
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -55,6 +55,7 @@ enum WriteOp {
     },
     Acknowledge(Box<NewAcknowledgement>),
     Waiting(Box<WaitingUpdate>),
+    PartnerEntry(Box<PartnerEntry>),
 }
 
 enum Written {
@@ -64,6 +65,7 @@ enum Written {
     Replayed(ReplayOutcome),
     Acknowledged(AcknowledgeOutcome),
     Waiting(bool),
+    PartnerEntry(bool),
 }
 
 impl SqliteStore {
@@ -136,10 +138,11 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 3] = [
+    let steps: [(i32, &str); 4] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
+        (4, include_str!("schema-4.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -256,7 +259,37 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::Replay { id, now } => replay(tx, id, now).map(Written::Replayed),
         WriteOp::Acknowledge(ack) => acknowledge(tx, &ack).map(Written::Acknowledged),
         WriteOp::Waiting(update) => update_waiting(tx, &update).map(Written::Waiting),
+        WriteOp::PartnerEntry(entry) => keep_partner_entry(tx, &entry).map(Written::PartnerEntry),
     }
+}
+
+fn keep_partner_entry(tx: &Connection, entry: &PartnerEntry) -> StoreResult<bool> {
+    let changed = tx
+        .prepare_cached(
+            "INSERT INTO partner_entries (platform, remote_id, crt_finess_et, beneficiary_ref, kind,
+                                          topic, author, written_at, body, changed_at, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (platform, remote_id) DO UPDATE SET
+               crt_finess_et = excluded.crt_finess_et, beneficiary_ref = excluded.beneficiary_ref,
+               kind = excluded.kind, topic = excluded.topic, author = excluded.author,
+               written_at = excluded.written_at, body = excluded.body,
+               changed_at = excluded.changed_at, received_at = excluded.received_at
+             WHERE excluded.changed_at > partner_entries.changed_at",
+        )?
+        .execute(params![
+            entry.platform,
+            entry.remote_id,
+            entry.crt_finess_et,
+            entry.beneficiary_ref,
+            entry.kind,
+            entry.topic,
+            entry.author,
+            entry.written_at,
+            entry.text,
+            entry.changed_at,
+            entry.received_at
+        ])?;
+    Ok(changed > 0)
 }
 
 fn update_waiting(tx: &Connection, update: &WaitingUpdate) -> StoreResult<bool> {
@@ -794,6 +827,54 @@ impl Store for SqliteStore {
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
             }
         })
+    }
+
+    fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::PartnerEntry(Box::new(entry))).await? {
+                Written::PartnerEntry(changed) => Ok(changed),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn partner_entries(
+        &self,
+        filter: PartnerEntryFilter,
+    ) -> BoxFuture<'_, StoreResult<Vec<PartnerEntry>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT platform, remote_id, crt_finess_et, beneficiary_ref, kind, topic, author,
+                        written_at, body, changed_at, received_at
+                   FROM partner_entries
+                  WHERE (?1 IS NULL OR crt_finess_et = ?1)
+                    AND (?2 IS NULL OR beneficiary_ref = ?2)
+                  ORDER BY written_at DESC, remote_id
+                  LIMIT ?3",
+            )?;
+            let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+            let rows =
+                statement.query_map(params![filter.crt, filter.beneficiary, limit], |row| {
+                    Ok(PartnerEntry {
+                        platform: row.get(0)?,
+                        remote_id: row.get(1)?,
+                        crt_finess_et: row.get(2)?,
+                        beneficiary_ref: row.get(3)?,
+                        kind: row.get(4)?,
+                        topic: row.get(5)?,
+                        author: row.get(6)?,
+                        written_at: row.get(7)?,
+                        text: row.get(8)?,
+                        changed_at: row.get(9)?,
+                        received_at: row.get(10)?,
+                    })
+                })?;
+            let mut entries = Vec::new();
+            for row in rows {
+                entries.push(row?);
+            }
+            Ok(entries)
+        }))
     }
 
     fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>> {

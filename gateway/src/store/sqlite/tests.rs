@@ -30,6 +30,7 @@ contract_tests!(
     retry_waits_until_due_and_dead_can_be_replayed,
     acknowledgements_are_recorded_once_against_their_delivery,
     waiting_lists_keep_the_latest_status_of_each_request,
+    partner_entries_are_kept_once_in_their_latest_version,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
