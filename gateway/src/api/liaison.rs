@@ -27,7 +27,7 @@ pub async fn list(query: Option<&str>, state: &AppState) -> Response<Body> {
         match key.as_str() {
             "crt" => match finess_parameter(&value) {
                 Ok(crt) => filter.crt = Some(crt),
-                Err(response) => return response,
+                Err(problem) => return problem.into_response(),
             },
             "beneficiary" if !value.is_empty() && value.len() <= 64 => {
                 filter.beneficiary = Some(value)

@@ -7,15 +7,14 @@ use serde_json::json;
 use super::AppState;
 use super::problem::{Body, Problem};
 
-/// A `crt=` parameter: a FINESS number, or the answer that refuses it.
-pub(super) fn finess_parameter(value: &str) -> Result<String, Response<Body>> {
+/// A `crt=` parameter: a FINESS number, or the problem that refuses it.
+pub(super) fn finess_parameter(value: &str) -> Result<String, Box<Problem>> {
     match crt_core::identifiers::check_finess(value) {
         Ok(()) => Ok(value.to_string()),
-        Err(e) => Err(
+        Err(e) => Err(Box::new(
             Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")
-                .detail(format!("crt={value} is not a FINESS number: {e}"))
-                .into_response(),
-        ),
+                .detail(format!("crt={value} is not a FINESS number: {e}")),
+        )),
     }
 }
 
@@ -25,7 +24,7 @@ pub async fn list(query: Option<&str>, state: &AppState) -> Response<Body> {
         match key.as_str() {
             "crt" => match finess_parameter(&value) {
                 Ok(value) => crt = Some(value),
-                Err(response) => return response,
+                Err(problem) => return problem.into_response(),
             },
             other => {
                 return Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")
