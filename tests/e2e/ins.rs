@@ -5,17 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, example, targets};
-
-fn deliveries(view: &Value, target: &str) -> Value {
-    view["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["target"] == target)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {target} delivery in {view}"))
-}
+use crate::support::{Gateway, delivery_to, example, targets};
 
 #[test]
 fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
@@ -26,7 +16,7 @@ fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
     assert_eq!(targets(&response.json()), ["journal", "dmp", "ins"]);
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
-    let ins = deliveries(&view, "ins");
+    let ins = delivery_to(&view, "ins");
     assert_eq!(ins["state"], "delivered", "{view}");
     assert_eq!(ins["receipt"]["details"]["status"], "RECUP");
     assert_eq!(
@@ -43,7 +33,7 @@ fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
             .unwrap()
             .contains("RECUP")
     );
-    assert_eq!(deliveries(&view, "dmp")["state"], "held", "{view}");
+    assert_eq!(delivery_to(&view, "dmp")["state"], "held", "{view}");
 
     let request = gateway.artifact(&ins, "insi-request.xml");
     assert_eq!(request.status, 200);
@@ -90,12 +80,12 @@ fn an_unavailable_teleservice_is_retried_then_dead_with_its_fault() {
     let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
-    let ins = deliveries(&view, "ins");
+    let ins = delivery_to(&view, "ins");
     assert_eq!(ins["state"], "dead", "{view}");
     assert_eq!(ins["attempts"], 2);
     assert_eq!(ins["last_error"]["code"], "soap-fault:siram_40");
     assert_eq!(ins["last_error"]["class"], "retryable");
-    let dmp = deliveries(&view, "dmp");
+    let dmp = delivery_to(&view, "dmp");
     assert_eq!(
         dmp["state"], "waiting",
         "released by a replay of the check: {view}"

@@ -7,17 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Gateway, cli, example};
+use crate::support::{Gateway, cli, delivery_to, example};
 
 fn mssante_delivery(gateway: &Gateway, record: &str) -> Value {
     let view = gateway.get_json(&format!("/v1/records/{record}"));
-    view["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["target"] == "mssante")
-        .cloned()
-        .expect("an mssante delivery")
+    delivery_to(&view, "mssante")
 }
 
 #[test]

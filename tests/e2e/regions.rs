@@ -12,7 +12,7 @@ use crt_regions::platform::DIALECTS;
 use crt_regions::simulator::{PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET, partner_entry_bundle};
 use serde_json::Value;
 
-use crate::support::{Gateway, cli, example, repo};
+use crate::support::{Gateway, cli, delivery_to, example, repo};
 
 /// The platform's FHIR base, from its sink's readiness check ("… reachable at URL").
 fn platform_base(gateway: &Gateway, platform: &str) -> String {
@@ -99,13 +99,7 @@ fn a_care_circle_is_shared_with_each_platform_and_partners_entries_come_back() {
         assert_eq!(response.status, 202, "{}", response.text());
         let id = response.json()["id"].as_str().unwrap().to_string();
         let view = gateway.wait_settled(&id, Duration::from_secs(30));
-        let delivery = view["deliveries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["target"] == format!("region:{platform}"))
-            .cloned()
-            .unwrap_or_else(|| panic!("a region:{platform} delivery: {view}"));
+        let delivery = delivery_to(&view, &format!("region:{platform}"));
         assert_eq!(delivery["state"], "delivered", "{delivery}");
         let details = &delivery["receipt"]["details"];
         assert_eq!(details["platform"], platform);
@@ -177,13 +171,7 @@ fn an_opposition_keeps_the_record_off_the_platform() {
     assert_eq!(response.status, 202, "{}", response.text());
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
-    let delivery = view["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["target"] == "region:parcours")
-        .cloned()
-        .expect("a region:parcours delivery");
+    let delivery = delivery_to(&view, "region:parcours");
     assert_eq!(delivery["receipt"]["outcome"], "declined", "{delivery}");
 
     let response = gateway.request("GET", "/v1/liaison-book", &[], b"");

@@ -262,6 +262,17 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// The (first) delivery to `target` in a record view.
+pub fn delivery_to(view: &Value, target: &str) -> Value {
+    view["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .find(|d| d["target"] == target)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {target} delivery in {view}"))
+}
+
 /// The targets of the deliveries in a record view or an intake answer, in order.
 pub fn targets(view: &Value) -> Vec<String> {
     view["deliveries"]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, cli, example, repo};
+use crate::support::{Gateway, cli, delivery_to, example, repo};
 
 /// The simulator's control endpoint, from the sink's readiness check
 /// ("ViaTrajectoire reachable at https://localhost:PORT/fhir").
@@ -87,13 +87,7 @@ fn submit_admission(data: &std::path::Path) -> (Gateway, String, Value, Value) {
     assert_eq!(response.status, 202, "{}", response.text());
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
-    let delivery = view["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["target"] == "viatrajectoire")
-        .cloned()
-        .expect("a viatrajectoire delivery");
+    let delivery = delivery_to(&view, "viatrajectoire");
     assert_eq!(delivery["state"], "delivered", "{delivery}");
     (gateway, crt, record, delivery)
 }

@@ -283,6 +283,42 @@ pub mod fhir {
         )
     }
 
+    /// A FHIR JSON request body: refused with 415 for another content type, 413 beyond
+    /// `limit` bytes, 400 when it is not JSON.
+    #[allow(clippy::result_large_err)]
+    pub async fn json_body(
+        request: Request<Incoming>,
+        limit: usize,
+    ) -> Result<Value, Response<Full<Bytes>>> {
+        if content_type(&request) != "application/fhir+json" {
+            return Err(refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "not-supported",
+                "expected application/fhir+json",
+            ));
+        }
+        let body = body_of(request, limit).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "structure",
+                format!("not JSON: {e}"),
+            )
+        })
+    }
+
+    /// 422 with an OperationOutcome of one issue per problem.
+    pub fn unprocessable(problems: &[String]) -> Response<Full<Bytes>> {
+        let issues: Vec<Value> = problems
+            .iter()
+            .map(|p| json!({"severity": "error", "code": "invalid", "diagnostics": p}))
+            .collect();
+        resource(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({"resourceType": "OperationOutcome", "issue": issues}),
+        )
+    }
+
     /// The request's body, refused with 413 beyond `limit` bytes.
     pub async fn body_of(
         request: Request<Incoming>,

@@ -373,6 +373,11 @@ impl Share {
         team
     }
 
+    /// How many members the CareTeam names: the professionals and the reachable contacts.
+    pub fn care_team_size(&self) -> usize {
+        self.record.care_circle.len() + self.reachable_contacts().count()
+    }
+
     /// The care-circle transaction.
     pub fn care_circle(&self) -> Value {
         let mut entries = vec![

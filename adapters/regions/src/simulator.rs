@@ -19,9 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use crt_core::oauth::parse_form;
-use crt_core::simulate::fhir::{
-    self, TokenDesk, bearer, body_of, content_type, refuse, unauthorised,
-};
+use crt_core::simulate::fhir::{self, TokenDesk, bearer, refuse, unauthorised};
 use crt_core::simulate::{self, Peer, Running, SimulatorTls};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -331,17 +329,6 @@ fn next_query(query: &str, offset: usize) -> String {
     pairs.join("&")
 }
 
-fn unprocessable(problems: &[String]) -> Response<Full<Bytes>> {
-    let issues: Vec<Value> = problems
-        .iter()
-        .map(|p| json!({"severity": "error", "code": "invalid", "diagnostics": p}))
-        .collect();
-    fhir::resource(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &json!({"resourceType": "OperationOutcome", "issue": issues}),
-    )
-}
-
 /// Rewrites every reference: entries of the transaction to their `Type/id`, conditional
 /// references to the one resource they find.
 fn resolve(
@@ -384,30 +371,13 @@ async fn transaction(
     platform: &Platform,
     client: &str,
 ) -> Response<Full<Bytes>> {
-    if content_type(&request) != "application/fhir+json" {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not-supported",
-            "expected application/fhir+json",
-        );
-    }
-    let body = match body_of(request, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let bundle: Value = match serde_json::from_slice(&body) {
-        Ok(bundle) => bundle,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "structure",
-                format!("not JSON: {e}"),
-            );
-        }
+    let bundle = match fhir::json_body(request, MAX_BODY_BYTES).await {
+        Ok(value) => value,
+        Err(refusal) => return refusal,
     };
     let problems = check_transaction(&bundle);
     if !problems.is_empty() {
-        return unprocessable(&problems);
+        return fhir::unprocessable(&problems);
     }
     let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
     let mut resources = platform.lock();
@@ -417,7 +387,7 @@ async fn transaction(
     for entry in &entries {
         let url = entry["request"]["url"].as_str().unwrap_or_default();
         let Some((kind, system, value)) = conditional(url) else {
-            return unprocessable(&[format!("{url}: not a conditional update")]);
+            return fhir::unprocessable(&[format!("{url}: not a conditional update")]);
         };
         let target = match resources.find(kind, &system, &value).as_slice() {
             [] => {
@@ -435,7 +405,7 @@ async fn transaction(
                 (key.clone(), false)
             }
             _ => {
-                return unprocessable(&[format!("{url}: matches several resources")]);
+                return fhir::unprocessable(&[format!("{url}: matches several resources")]);
             }
         };
         by_full_url.insert(
@@ -469,7 +439,7 @@ async fn transaction(
         written.push((key, created, resource));
     }
     if !problems.is_empty() {
-        return unprocessable(&problems);
+        return fhir::unprocessable(&problems);
     }
     let mut answers = Vec::new();
     for (key, created, resource) in written {

@@ -97,9 +97,9 @@ impl RegionSink {
         let details = serde_json::to_value(&shared)
             .map_err(|e| DeliveryError::final_error("encode", e.to_string()))?;
         let mut receipt = Receipt::delivered(format!(
-            "shared with {}: care circle of {} member(s), {} document(s), {} liaison entr(ies); {} created, {} updated",
+            "shared with {}: care circle of {} member(s), {} document(s), {} liaison-book entries; {} created, {} updated",
             dialect.title,
-            record.care_circle.len() + record.beneficiary.contacts.len(),
+            share.care_team_size(),
             shared.documents,
             record.liaison_book.len(),
             total.created,

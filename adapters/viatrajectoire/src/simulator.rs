@@ -15,9 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use crt_core::oauth::parse_form;
-use crt_core::simulate::fhir::{
-    self, TokenDesk, bearer, body_of, content_type, refuse, unauthorised,
-};
+use crt_core::simulate::fhir::{self, TokenDesk, bearer, body_of, refuse, unauthorised};
 use crt_core::simulate::{self, Peer, Running, SimulatorTls};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -294,37 +292,13 @@ async fn transaction(
     platform: &Platform,
     structure: &str,
 ) -> Response<Full<Bytes>> {
-    if content_type(&request) != "application/fhir+json" {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not-supported",
-            "expected application/fhir+json",
-        );
-    }
-    let body = match body_of(request, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let bundle: Value = match serde_json::from_slice(&body) {
-        Ok(bundle) => bundle,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "structure",
-                format!("not JSON: {e}"),
-            );
-        }
+    let bundle = match fhir::json_body(request, MAX_BODY_BYTES).await {
+        Ok(value) => value,
+        Err(refusal) => return refusal,
     };
     let problems = check_request(&bundle, structure);
     if !problems.is_empty() {
-        let issues: Vec<Value> = problems
-            .iter()
-            .map(|p| json!({"severity": "error", "code": "invalid", "diagnostics": p}))
-            .collect();
-        return fhir::resource(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &json!({"resourceType": "OperationOutcome", "issue": issues}),
-        );
+        return fhir::unprocessable(&problems);
     }
     let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
     let mut resources = platform.lock();

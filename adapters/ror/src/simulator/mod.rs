@@ -241,26 +241,9 @@ async fn create(
             format!("{resource_type} is not served"),
         );
     }
-    if content_type(&request) != "application/fhir+json" {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not-supported",
-            "expected application/fhir+json",
-        );
-    }
-    let body = match body_of(request, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
-    let resource: Value = match serde_json::from_slice(&body) {
-        Ok(resource) => resource,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "structure",
-                format!("not JSON: {e}"),
-            );
-        }
+    let resource = match fhir::json_body(request, MAX_BODY_BYTES).await {
+        Ok(value) => value,
+        Err(refusal) => return refusal,
     };
     if resource["resourceType"] != resource_type {
         return refuse(
