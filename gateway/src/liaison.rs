@@ -103,12 +103,16 @@ async fn read(
         .await
         .map_err(|e| e.to_string())?;
     let mut newest = cursor.map(str::to_string);
+    // An entry about a beneficiary whose share is not recorded yet (its receipt is being
+    // stored) is read again next time: the cursor stays before it for a while.
+    let mut held = false;
     for entry in entries {
         if !structures.contains_key(&entry.patient_system) {
             *structures = shared_structures(store, name).await?;
         }
         let Some(crt) = structures.get(&entry.patient_system) else {
             debug!(platform = name, entry = %entry.remote_id, "an entry about a beneficiary this gateway did not share");
+            held |= recent(&entry.changed_at);
             continue;
         };
         store
@@ -127,12 +131,21 @@ async fn read(
             })
             .await
             .map_err(|e| e.to_string())?;
-        if newest
-            .as_deref()
-            .is_none_or(|n| entry.changed_at.as_str() > n)
+        if !held
+            && newest
+                .as_deref()
+                .is_none_or(|n| entry.changed_at.as_str() > n)
         {
             newest = Some(entry.changed_at);
         }
     }
     Ok(newest)
+}
+
+/// How long an entry about an unknown beneficiary keeps the cursor before it.
+const HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+fn recent(changed_at: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(changed_at)
+        .is_ok_and(|at| chrono::Utc::now().signed_duration_since(at) < HOLD)
 }
