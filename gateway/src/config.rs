@@ -40,6 +40,30 @@ pub struct Config {
     pub ror: crt_ror::config::RorConfig,
     /// The regional e-parcours platforms, one block each (`[regions.spico]`…).
     pub regions: crt_regions::RegionsConfig,
+    /// The access trace.
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: the access trace (every API access and every exchange, hash-chained).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The key beneficiaries' pseudonyms are made with; created when absent. Keep it
+    /// apart from the database (and its backups): without it the trace names nobody.
+    /// Defaults to `<data_dir>/audit/pseudonym.key`.
+    pub pseudonym_key: Option<PathBuf>,
+    /// How long trace lines are kept, in days; nothing younger is ever removed. The
+    /// Occitanie framework asks for 20 years.
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            pseudonym_key: None,
+            retention_days: 7300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -358,6 +382,13 @@ impl Config {
             return Err("server.max_body_bytes must be at least 1024".into());
         }
         Ok(())
+    }
+
+    pub fn pseudonym_key_path(&self) -> PathBuf {
+        self.audit
+            .pseudonym_key
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("audit/pseudonym.key"))
     }
 
     pub fn journal_directory(&self) -> PathBuf {

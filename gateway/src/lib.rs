@@ -8,6 +8,7 @@
 
 pub mod acknowledgements;
 pub mod api;
+pub mod audit;
 pub mod certs;
 pub mod cli;
 pub mod client;

@@ -26,6 +26,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot prepare the sinks: {0}")]
     Sinks(#[from] crate::registry::RegistryError),
+    #[error("the pseudonym key {path}: {reason}")]
+    PseudonymKey { path: String, reason: String },
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
 }
@@ -55,6 +57,13 @@ impl Gateway {
         };
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.database_path())?);
         let registry = Arc::new(Registry::from_config(&config, sandbox.as_ref())?);
+        let key_path = config.pseudonym_key_path();
+        let pseudonyms = Arc::new(crate::audit::Pseudonyms::from_file(&key_path).map_err(|e| {
+            StartError::PseudonymKey {
+                path: key_path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?);
         let listener =
             TcpListener::bind(config.server.listen)
                 .await
@@ -70,13 +79,16 @@ impl Gateway {
         let wake = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
 
-        let engine = Arc::new(Engine::new(
-            store.clone(),
-            registry.clone(),
-            config.engine.clone(),
-            metrics.clone(),
-            wake.clone(),
-        ));
+        let engine = Arc::new(
+            Engine::new(
+                store.clone(),
+                registry.clone(),
+                config.engine.clone(),
+                metrics.clone(),
+                wake.clone(),
+            )
+            .with_pseudonyms(pseudonyms.clone()),
+        );
         let engine = tokio::spawn(engine.run(shutdown_rx.clone()));
         let acknowledgements = registry.mssante().and_then(|sink| {
             crate::acknowledgements::spawn(sink.clone(), store.clone(), shutdown_rx.clone())
@@ -108,6 +120,7 @@ impl Gateway {
             metrics,
             wake,
             config: config.server.clone(),
+            pseudonyms,
         });
         let api = tokio::spawn(api::serve(listener, state, shutdown_rx));
         info!(

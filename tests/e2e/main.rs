@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod audit;
 mod crash;
 mod delivery;
 mod dmp;

@@ -41,6 +41,8 @@ pub struct AppState {
     /// Wakes the engine when a record is accepted.
     pub wake: Arc<Notify>,
     pub config: ServerConfig,
+    /// Names beneficiaries in the access trace.
+    pub pseudonyms: Arc<crate::audit::Pseudonyms>,
 }
 
 /// Serves the API on `listener` until `shutdown` turns true; connections in progress are
@@ -87,7 +89,9 @@ pub async fn serve(
 
 async fn handle(request: Request<Incoming>, state: Arc<AppState>) -> Response<Body> {
     let timeout = Duration::from_millis(state.config.request_timeout_ms);
-    match tokio::time::timeout(timeout, route(request, state)).await {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let mut response = match tokio::time::timeout(timeout, route(request, state.clone())).await {
         Ok(response) => response,
         Err(_) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -95,6 +99,39 @@ async fn handle(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bo
             "Request timed out",
         )
         .into_response(),
+    };
+    let subject = response.extensions_mut().remove::<records::TraceSubject>();
+    if path.starts_with("/v1/") {
+        trace_access(&state, &method, &path, response.status(), subject).await;
+    }
+    response
+}
+
+/// One access-trace line per API call on `/v1/`: who, what, whose record, how it ended.
+async fn trace_access(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    subject: Option<records::TraceSubject>,
+) {
+    let action = match *method {
+        Method::GET => "read",
+        _ => "write",
+    };
+    let mut event =
+        crate::audit::TraceEvent::now("anonymous", format!("api.{action}"), "care-coordination");
+    event.object = Some(format!("{method} {path}"));
+    event.outcome = status.as_u16().to_string();
+    if let Some(subject) = subject {
+        event.beneficiary = Some(
+            state
+                .pseudonyms
+                .of(&subject.crt_finess_et, &subject.beneficiary_ref),
+        );
+    }
+    if let Err(e) = state.store.trace(vec![event]).await {
+        tracing::warn!(error = %e, "writing the access trace failed");
     }
 }
 

@@ -100,7 +100,12 @@ async fn accept_inner(
     match state.store.accept(intake).await {
         Ok(IntakeOutcome::Stored) => {
             state.wake.notify_one();
-            Ok(accepted(id, response, false))
+            let mut response = accepted(id, response, false);
+            response.extensions_mut().insert(TraceSubject {
+                crt_finess_et: record.crt.finess_et.clone(),
+                beneficiary_ref: record.beneficiary.local_id.clone(),
+            });
+            Ok(response)
         }
         Ok(IntakeOutcome::Replayed { response }) => {
             let first: Option<Uuid> = serde_json::from_slice::<serde_json::Value>(&response)
@@ -118,6 +123,13 @@ async fn accept_inner(
         )),
         Err(e) => Err(Problem::storage(e)),
     }
+}
+
+/// Whose record an answer was about, for the access trace (taken off before sending).
+#[derive(Debug, Clone)]
+pub struct TraceSubject {
+    pub crt_finess_et: String,
+    pub beneficiary_ref: String,
 }
 
 fn accepted(id: Uuid, body: Vec<u8>, replayed: bool) -> Response<Body> {
@@ -221,7 +233,14 @@ pub async fn show(id: &str, state: &AppState) -> Response<Body> {
         Err(problem) => return problem.into_response(),
     };
     match state.store.record(id).await {
-        Ok(Some(view)) => json(StatusCode::OK, &view),
+        Ok(Some(view)) => {
+            let mut response = json(StatusCode::OK, &view);
+            response.extensions_mut().insert(TraceSubject {
+                crt_finess_et: view.crt_finess_et.clone(),
+                beneficiary_ref: view.beneficiary_ref.clone(),
+            });
+            response
+        }
         Ok(None) => Problem::not_found(&format!("record {id}")).into_response(),
         Err(e) => Problem::storage(e).into_response(),
     }

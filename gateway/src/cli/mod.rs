@@ -4,6 +4,7 @@
 //! a rejected submission, a certificate warning); 2 it could not run (unreadable input,
 //! gateway unreachable, start-up failure).
 
+mod audit;
 mod certs;
 mod demo;
 mod dmp;
@@ -161,6 +162,11 @@ enum Command {
         #[command(subcommand)]
         command: MssanteCommand,
     },
+    /// The access trace: check that no line was changed or removed, export a period.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// ROR: a CRT's offer file as FHIR resources, published to the ROR (the sandbox
     /// simulator by default).
     Ror {
@@ -306,6 +312,27 @@ enum DmpCommand {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain of the whole trace; fails naming the first altered line.
+    Verify {
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// The trace lines of a period as JSON Lines (`--to` excluded).
+    Export {
+        /// A date (2026-11-01) or an RFC 3339 instant.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum CertsCommand {
     /// Write a test PKI shaped like IGC-Santé (tests and sandbox only).
     Generate {
@@ -430,6 +457,18 @@ fn runtime(command: Command) -> Status {
                         config,
                     },
             } => mssante::send(&record, kind, &to, config).await,
+            Command::Audit {
+                command: AuditCommand::Verify { config },
+            } => audit::verify(config).await,
+            Command::Audit {
+                command:
+                    AuditCommand::Export {
+                        from,
+                        to,
+                        out,
+                        config,
+                    },
+            } => audit::export(from.as_deref(), to.as_deref(), out.as_deref(), config).await,
             Command::Ror {
                 command:
                     RorCommand::Publish {

@@ -28,6 +28,7 @@ pub struct Engine {
     wake: Arc<Notify>,
     /// Names this process in leases.
     owner: String,
+    pseudonyms: Option<Arc<crate::audit::Pseudonyms>>,
 }
 
 impl Engine {
@@ -45,6 +46,7 @@ impl Engine {
             metrics,
             wake,
             owner: format!("{}-{}", hostname(), std::process::id()),
+            pseudonyms: None,
         }
     }
 
@@ -114,10 +116,49 @@ impl Engine {
         }
     }
 
+    /// Names beneficiaries in the access trace by pseudonym.
+    pub fn with_pseudonyms(mut self, pseudonyms: Arc<crate::audit::Pseudonyms>) -> Self {
+        self.pseudonyms = Some(pseudonyms);
+        self
+    }
+
+    /// The trace line of an attempt: the exchange with the target, its purpose, its end.
+    fn trace_event(
+        &self,
+        delivery: &LeasedDelivery,
+        record: Option<&CrtRecord>,
+        outcome: &str,
+    ) -> crate::audit::TraceEvent {
+        let purpose = match &delivery.work {
+            crt_core::sink::Work::Journal => "archive",
+            crt_core::sink::Work::VerifyIdentity => "identity-check",
+            crt_core::sink::Work::Action {
+                action: crt_core::record::Action::RequestAdmission,
+            } => "admission",
+            crt_core::sink::Work::Action { .. } => "care-coordination",
+        };
+        let mut event = crate::audit::TraceEvent::now(
+            "engine",
+            format!("exchange.{}", delivery.target),
+            purpose,
+        );
+        if let Some(record) = record {
+            event.structure = Some(record.crt.id_nat_struct());
+            event.beneficiary = self
+                .pseudonyms
+                .as_ref()
+                .map(|p| p.of(&record.crt.finess_et, &record.beneficiary.local_id));
+        }
+        event.object = Some(format!("delivery/{}", delivery.id));
+        event.outcome = outcome.to_string();
+        event
+    }
+
     /// One attempt of one delivery, settled in the store.
     async fn attempt(&self, delivery: LeasedDelivery) {
         let started_at = now_millis();
-        let settlement = self.run_sink(&delivery).await;
+        let record = serde_json::from_slice::<CrtRecord>(&delivery.payload);
+        let settlement = self.run_sink(&delivery, record.as_ref()).await;
         let outcome = match &settlement {
             Settlement::Done(receipt) => format!("{:?}", receipt.outcome).to_lowercase(),
             Settlement::Retry { .. } => "retry".to_string(),
@@ -134,7 +175,9 @@ impl Engine {
                 info!(delivery = %delivery.id, target = %delivery.target, attempt = delivery.attempt, code = %error.code, outcome, "delivery attempt failed")
             }
         }
+        let trace = self.trace_event(&delivery, record.as_ref().ok(), &outcome);
         let completion = Completion {
+            trace: Some(trace),
             delivery_id: delivery.id,
             lease: delivery.lease,
             attempt: delivery.attempt,
@@ -154,15 +197,19 @@ impl Engine {
         }
     }
 
-    async fn run_sink(&self, delivery: &LeasedDelivery) -> Settlement {
+    async fn run_sink(
+        &self,
+        delivery: &LeasedDelivery,
+        record: Result<&CrtRecord, &serde_json::Error>,
+    ) -> Settlement {
         let Some(sink) = self.registry.get(&delivery.target) else {
             return Settlement::Dead(DeliveryError::final_error(
                 "no-sink",
                 format!("no sink is configured for target {:?}", delivery.target),
             ));
         };
-        let record: CrtRecord = match serde_json::from_slice(&delivery.payload) {
-            Ok(record) => record,
+        let record: CrtRecord = match record {
+            Ok(record) => record.clone(),
             Err(e) => {
                 return Settlement::Dead(DeliveryError::final_error(
                     "stored-record",

@@ -35,6 +35,7 @@ pub(crate) fn intake(deliveries: &[(&str, &[usize])], key: Option<&str>, body: &
 
 fn done(lease: &LeasedDelivery, receipt: Receipt) -> Completion {
     Completion {
+        trace: None,
         delivery_id: lease.id,
         lease: lease.lease.clone(),
         attempt: lease.attempt,
@@ -226,6 +227,7 @@ pub(crate) async fn retry_waits_until_due_and_dead_can_be_replayed(store: &dyn S
     let leased = store.lease("w", 10, 1_500, 60_000).await.unwrap();
     let delivery = leased[0].id;
     let retry = Completion {
+        trace: None,
         settlement: Settlement::Retry {
             error: DeliveryError::retryable("timeout", "no answer in 30 s"),
             at: 10_000,
@@ -244,6 +246,7 @@ pub(crate) async fn retry_waits_until_due_and_dead_can_be_replayed(store: &dyn S
     let leased = store.lease("w", 10, 10_000, 60_000).await.unwrap();
     assert_eq!(leased[0].attempt, 2);
     let dead = Completion {
+        trace: None,
         settlement: Settlement::Dead(DeliveryError::final_error("rejected", "refused by target")),
         ..done(&leased[0], Receipt::delivered("unused"))
     };
@@ -453,4 +456,22 @@ pub(crate) async fn partner_entries_are_kept_once_in_their_latest_version(store:
         .await
         .unwrap();
     assert!(elsewhere.is_empty());
+}
+
+pub(crate) async fn the_trace_is_appended_in_order_and_chained(store: &dyn Store) {
+    let event = |outcome: &str| {
+        let mut event =
+            crate::audit::TraceEvent::now("engine", "exchange.dmp", "care-coordination");
+        event.outcome = outcome.into();
+        event
+    };
+    store.trace(vec![event("a"), event("b")]).await.unwrap();
+    store.trace(vec![event("c")]).await.unwrap();
+    let lines = store.trace_lines(0, 10).await.unwrap();
+    assert_eq!(lines.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let mut cursor = crate::audit::ChainCursor::default();
+    for line in &lines {
+        cursor.check(line).unwrap();
+    }
+    assert_eq!(store.trace_lines(2, 10).await.unwrap().len(), 1);
 }

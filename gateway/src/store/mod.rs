@@ -209,6 +209,8 @@ pub enum Settlement {
 
 #[derive(Debug, Clone)]
 pub struct Completion {
+    /// The access-trace line of the exchange, written with the outcome.
+    pub trace: Option<crate::audit::TraceEvent>,
     pub delivery_id: Uuid,
     pub lease: String,
     pub attempt: u32,
@@ -424,6 +426,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// A CRT's waiting list (every CRT's when `crt` is `None`), by status then rank.
     fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>>;
+
+    /// Appends events to the access trace, in order, chained by hash.
+    fn trace(&self, events: Vec<crate::audit::TraceEvent>) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Trace lines after sequence number `after`, in order.
+    fn trace_lines(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<crate::audit::TraceLine>>>;
 
     /// Keeps a partner's entry; a newer version (`changed_at`) replaces the one kept.
     /// `true` when the entry is new or changed.

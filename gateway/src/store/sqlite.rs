@@ -14,6 +14,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::audit::{TraceEvent, TraceLine};
+
 use super::{
     AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
     DeliveryFilter, DeliveryState, DeliveryView, Dependency, Intake, IntakeOutcome, LeasedDelivery,
@@ -21,7 +23,7 @@ use super::{
     Settlement, Store, StoreError, StoreResult, WaitingEntry, WaitingUpdate,
 };
 
-const SCHEMA_VERSION: i32 = 4;
+const SCHEMA_VERSION: i32 = 5;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -56,6 +58,7 @@ enum WriteOp {
     Acknowledge(Box<NewAcknowledgement>),
     Waiting(Box<WaitingUpdate>),
     PartnerEntry(Box<PartnerEntry>),
+    Trace(Vec<TraceEvent>),
 }
 
 enum Written {
@@ -66,6 +69,7 @@ enum Written {
     Acknowledged(AcknowledgeOutcome),
     Waiting(bool),
     PartnerEntry(bool),
+    Traced,
 }
 
 impl SqliteStore {
@@ -138,11 +142,12 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 4] = [
+    let steps: [(i32, &str); 5] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
         (4, include_str!("schema-4.sql")),
+        (5, include_str!("schema-5.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -260,7 +265,29 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::Acknowledge(ack) => acknowledge(tx, &ack).map(Written::Acknowledged),
         WriteOp::Waiting(update) => update_waiting(tx, &update).map(Written::Waiting),
         WriteOp::PartnerEntry(entry) => keep_partner_entry(tx, &entry).map(Written::PartnerEntry),
+        WriteOp::Trace(events) => append_trace(tx, &events).map(|()| Written::Traced),
     }
+}
+
+/// Appends events to the access trace, each chained to the line before.
+fn append_trace(tx: &Connection, events: &[TraceEvent]) -> StoreResult<()> {
+    let last: Option<(i64, String)> = tx
+        .prepare_cached("SELECT seq, hash FROM audit_trail ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (mut seq, mut prev) = last.unwrap_or((0, crate::audit::GENESIS.to_string()));
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO audit_trail (seq, entry, prev, hash) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for event in events {
+        let entry = serde_json::to_string(event)
+            .map_err(|e| StoreError::Database(format!("trace event: {e}")))?;
+        let hash = crate::audit::chain_hash(&prev, &entry);
+        seq += 1;
+        insert.execute(params![seq, entry, prev, hash])?;
+        prev = hash;
+    }
+    Ok(())
 }
 
 fn keep_partner_entry(tx: &Connection, entry: &PartnerEntry) -> StoreResult<bool> {
@@ -551,6 +578,9 @@ fn complete(tx: &Connection, completion: Completion) -> StoreResult<CompletionOu
     if changed == 0 {
         return Ok(not_applied);
     }
+    if let Some(event) = &completion.trace {
+        append_trace(tx, std::slice::from_ref(event))?;
+    }
     tx.prepare_cached(
         "INSERT OR REPLACE INTO attempts (delivery_id, attempt, started_at, finished_at, outcome, error_code)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -827,6 +857,40 @@ impl Store for SqliteStore {
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
             }
         })
+    }
+
+    fn trace(&self, events: Vec<TraceEvent>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(());
+            }
+            match self.write(WriteOp::Trace(events)).await? {
+                Written::Traced => Ok(()),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn trace_lines(&self, after: i64, limit: usize) -> BoxFuture<'_, StoreResult<Vec<TraceLine>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT seq, entry, prev, hash FROM audit_trail WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = statement.query_map(params![after, limit], |row| {
+                Ok(TraceLine {
+                    seq: row.get(0)?,
+                    entry: row.get(1)?,
+                    prev: row.get(2)?,
+                    hash: row.get(3)?,
+                })
+            })?;
+            let mut lines = Vec::new();
+            for row in rows {
+                lines.push(row?);
+            }
+            Ok(lines)
+        }))
     }
 
     fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>> {

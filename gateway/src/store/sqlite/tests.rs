@@ -31,6 +31,7 @@ contract_tests!(
     acknowledgements_are_recorded_once_against_their_delivery,
     waiting_lists_keep_the_latest_status_of_each_request,
     partner_entries_are_kept_once_in_their_latest_version,
+    the_trace_is_appended_in_order_and_chained,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

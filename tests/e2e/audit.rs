@@ -1,0 +1,81 @@
+//! The access trace through the binary: every API access and every exchange leaves a
+//! line that names the beneficiary by pseudonym only; `audit verify` holds on an
+//! untouched trace and names the line an edit or a deletion broke.
+
+use std::time::Duration;
+
+use crate::support::{Gateway, cli_with, example};
+
+fn edit(database: &std::path::Path, sql: &str) {
+    let conn = rusqlite::Connection::open(database).expect("database");
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS audit_trail_append_only_update; DROP TRIGGER IF EXISTS audit_trail_append_only_delete;",
+    )
+    .expect("the triggers can be dropped by someone with the file");
+    conn.execute_batch(sql).expect("edit");
+}
+
+#[test]
+fn every_access_and_exchange_is_traced_and_an_edit_is_found() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut gateway = Gateway::start(data.path(), &[]);
+    let body = example("home-volet2-pays-de-la-loire.json");
+    let response = gateway.post_record(&body, None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    gateway.wait_settled(&id, Duration::from_secs(30));
+    gateway.kill();
+
+    let data_dir = data.path().to_str().unwrap();
+    let env = [("CRT_GATEWAY_STORAGE__DATA_DIR", data_dir)];
+    let (code, text) = cli_with(&["audit", "verify"], &env);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("the chain holds"), "{text}");
+
+    let export = data.path().join("trace.jsonl");
+    let (code, text) = cli_with(
+        &[
+            "audit",
+            "export",
+            "--from",
+            "2020-01-01",
+            "-o",
+            export.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let lines = std::fs::read_to_string(&export).unwrap();
+    for expected in [
+        "\"api.write\"",
+        "\"api.read\"",
+        "\"exchange.dmp\"",
+        "\"exchange.mssante\"",
+        "\"beneficiary\":\"p-",
+    ] {
+        assert!(lines.contains(expected), "{expected} in {lines}");
+    }
+    // Pseudonyms only: no name, no INS, no local id.
+    for trait_ in ["Lefèvre", "LEFEVRE", "238047218104592", "IPP-000417"] {
+        assert!(!lines.contains(trait_), "{trait_} in the trace");
+    }
+    let database = data.path().join("crt-gateway.db");
+
+    // One line edited: verify fails and names it.
+    edit(
+        &database,
+        "UPDATE audit_trail SET entry = replace(entry, '\"outcome\":\"202\"', '\"outcome\":\"403\"') WHERE seq = 1;",
+    );
+    let (code, text) = cli_with(&["audit", "verify"], &env);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("trace line 1"), "{text}");
+
+    // A line removed further on is named too.
+    edit(
+        &database,
+        "UPDATE audit_trail SET entry = replace(entry, '\"outcome\":\"403\"', '\"outcome\":\"202\"') WHERE seq = 1; DELETE FROM audit_trail WHERE seq = 3;",
+    );
+    let (code, text) = cli_with(&["audit", "verify"], &env);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("trace line 3: missing"), "{text}");
+}
