@@ -21,6 +21,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+export CRT_GATEWAY_TOKEN
+CRT_GATEWAY_TOKEN=$(cat "$data/sandbox-api-token")
 record=schemas/examples/home-volet2-pays-de-la-loire.json
 echo "machine: $(nproc) cores, $(uname -m); record: $(wc -c <"$record") bytes"
 echo "== maximum rate, 64 connections, ${seconds} s"
@@ -31,4 +33,4 @@ echo "== fixed rate ${rate}/s, ${seconds} s"
   --duration "$seconds" --rate "$rate" --connections 256 --compare-bare
 echo "== store after the run"
 ls -l "$data"
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^crt_gateway_deliveries\{state="(pending|delivered|dead)"\}'
+curl -fsS -H "Authorization: Bearer $CRT_GATEWAY_TOKEN" "http://127.0.0.1:$port/metrics" | grep -E '^crt_gateway_deliveries\{state="(pending|delivered|dead)"\}'

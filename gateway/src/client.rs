@@ -11,6 +11,8 @@ use hyper_util::rt::TokioExecutor;
 /// Where the CLI finds the gateway unless told otherwise.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 pub const ENV_URL: &str = "CRT_GATEWAY_URL";
+/// The API token the CLI sends; without it, the sandbox's token in the data directory.
+pub const ENV_TOKEN: &str = "CRT_GATEWAY_TOKEN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -24,6 +26,8 @@ pub enum ClientError {
 pub struct ApiClient {
     base: String,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// `Bearer <token>`.
+    authorization: Option<String>,
 }
 
 /// An answer: status, headers of interest, body.
@@ -51,7 +55,22 @@ impl ApiClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(ApiClient { base, client })
+        let token = std::env::var(ENV_TOKEN).ok().or_else(|| {
+            let data_dir = std::env::var_os("CRT_GATEWAY_STORAGE__DATA_DIR")
+                .map_or_else(|| std::path::PathBuf::from("data"), Into::into);
+            std::fs::read_to_string(data_dir.join(crate::security::auth::SANDBOX_TOKEN_FILE)).ok()
+        });
+        Ok(ApiClient {
+            base,
+            client,
+            authorization: token.map(|t| format!("Bearer {}", t.trim())),
+        })
+    }
+
+    /// Sends `token` as the caller's credentials.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.authorization = Some(format!("Bearer {}", token.trim()));
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -95,6 +114,10 @@ impl ApiClient {
         let unreachable = |reason: String| ClientError::Unreachable {
             url: self.base.clone(),
             reason,
+        };
+        let request = match &self.authorization {
+            Some(value) => request.header(header::AUTHORIZATION, value),
+            None => request,
         };
         let request = request
             .body(Full::new(body))

@@ -75,6 +75,11 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Time allowed to read a request and write its answer.
     pub request_timeout_ms: u64,
+    /// Who may call the API.
+    pub auth: AuthConfig,
+    /// HTTPS for the API; with `client_trust`, every client presents an IGC-Santé
+    /// certificate (mutual TLS) and the calling structure is read from it.
+    pub tls: Option<ApiTlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -83,8 +88,51 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
+            auth: AuthConfig::default(),
+            tls: None,
         }
     }
+}
+
+/// `[server.auth]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Bearer tokens for local integrations (`crt-gateway token new` makes one).
+    pub tokens: Vec<ApiToken>,
+    /// Lets calls without credentials through (the health probes always are). Off.
+    pub allow_anonymous: bool,
+    /// The access policy; absent: the default one (`docs/security.md`).
+    pub policy: Option<PathBuf>,
+}
+
+/// One API token, kept as its SHA-256 only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    pub name: String,
+    /// SHA-256 of the token, hex.
+    pub sha256: String,
+    /// The structure (idNat_Struct) the token's holder calls for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structure: Option<String>,
+    /// `automate`: requests that name no professional act as the system itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+/// `[server.tls]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTlsConfig {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+    /// CA chain client certificates must chain to (IGC-Santé); absent: no client
+    /// certificates, tokens only.
+    #[serde(default)]
+    pub client_trust: Option<PathBuf>,
+    #[serde(default)]
+    pub crl: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod registry;
 pub mod routing;
 pub mod sandbox;
+pub mod security;
 pub mod server;
 pub mod sinks;
 pub mod store;

@@ -26,6 +26,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot prepare the sinks: {0}")]
     Sinks(#[from] crate::registry::RegistryError),
+    #[error("API security: {0}")]
+    Security(String),
     #[error("the pseudonym key {path}: {reason}")]
     PseudonymKey { path: String, reason: String },
     #[error("cannot listen on {addr}: {reason}")]
@@ -113,6 +115,7 @@ impl Gateway {
                 )
             })
             .collect();
+        let (authenticator, policy, tls) = api_security(&config)?;
         let state = Arc::new(AppState {
             store: store.clone(),
             registry: registry.clone(),
@@ -121,6 +124,9 @@ impl Gateway {
             wake,
             config: config.server.clone(),
             pseudonyms,
+            authenticator,
+            policy,
+            tls,
         });
         let api = tokio::spawn(api::serve(listener, state, shutdown_rx));
         info!(
@@ -174,6 +180,54 @@ impl Gateway {
         }
         info!("gateway stopped");
     }
+}
+
+/// Who may call the API: the configured tokens (and the sandbox's), the access policy,
+/// and the TLS acceptor when HTTPS is configured.
+fn api_security(
+    config: &Config,
+) -> Result<
+    (
+        crate::security::Authenticator,
+        crate::security::Policy,
+        Option<tokio_rustls::TlsAcceptor>,
+    ),
+    StartError,
+> {
+    let failed = |e: String| StartError::Security(e);
+    let mut extra = Vec::new();
+    if config.sandbox.enabled {
+        let token = crate::security::auth::sandbox_token(&config.storage.data_dir)
+            .map_err(|e| failed(format!("the sandbox API token: {e}")))?;
+        extra.push(crate::config::ApiToken {
+            name: "sandbox".into(),
+            sha256: crate::security::auth::token_digest(&token),
+            structure: None,
+            actor: Some("automate".into()),
+        });
+    }
+    let authenticator = crate::security::Authenticator::new(&config.server.auth, extra);
+    let policy = match &config.server.auth.policy {
+        Some(path) => crate::security::Policy::load(path).map_err(|e| failed(e.to_string()))?,
+        None => crate::security::Policy::default_policy(),
+    };
+    let tls = match &config.server.tls {
+        None => None,
+        Some(tls) => {
+            let identity = crt_core::tls::IdentityFiles {
+                certificate: tls.certificate.clone(),
+                key: tls.key.clone(),
+            };
+            let client_trust = tls
+                .client_trust
+                .as_deref()
+                .map(|trust| (trust, tls.crl.as_deref()));
+            let server = crt_core::tls::server_config(&identity, client_trust)
+                .map_err(|e| failed(format!("server.tls: {e}")))?;
+            Some(tokio_rustls::TlsAcceptor::from(server))
+        }
+    };
+    Ok((authenticator, policy, tls))
 }
 
 /// Runs until SIGINT or SIGTERM.

@@ -81,6 +81,7 @@ fn the_cli_submits_json_lines_and_reports_status() {
     let url = format!("http://{}", gateway.addr);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_crt-gateway"))
         .args(["submit", input.to_str().unwrap(), "--url", &url])
+        .env("CRT_GATEWAY_TOKEN", gateway.token())
         .output()
         .expect("submit runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -102,6 +103,7 @@ fn the_cli_submits_json_lines_and_reports_status() {
     // The same file again: the same idempotency keys, nothing stored twice.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_crt-gateway"))
         .args(["submit", input.to_str().unwrap(), "--url", &url])
+        .env("CRT_GATEWAY_TOKEN", gateway.token())
         .output()
         .expect("submit runs");
     assert!(String::from_utf8_lossy(&output.stdout).contains("2 accepted (2 already known)"));
@@ -113,6 +115,7 @@ fn the_cli_submits_json_lines_and_reports_status() {
     gateway.wait_settled(&first, Duration::from_secs(20));
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_crt-gateway"))
         .args(["status", &first, "--url", &url])
+        .env("CRT_GATEWAY_TOKEN", gateway.token())
         .output()
         .expect("status runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

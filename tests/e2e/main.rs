@@ -12,4 +12,5 @@ mod ins;
 mod mssante;
 mod regions;
 mod ror;
+mod security;
 mod viatrajectoire;

@@ -12,7 +12,7 @@ use crt_regions::platform::DIALECTS;
 use crt_regions::simulator::{PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET, partner_entry_bundle};
 use serde_json::Value;
 
-use crate::support::{Gateway, cli, delivery_to, example, repo};
+use crate::support::{Gateway, delivery_to, example, repo};
 
 /// The platform's FHIR base, from its sink's readiness check ("… reachable at URL").
 fn platform_base(gateway: &Gateway, platform: &str) -> String {
@@ -140,7 +140,7 @@ fn a_care_circle_is_shared_with_each_platform_and_partners_entries_come_back() {
         assert_eq!(entry["text"], text.as_str());
         assert_eq!(entry["crt_finess_et"], crt.as_str());
 
-        let (code, output) = cli(&["liaison-book", "--crt", &crt, "--url", &url]);
+        let (code, output) = gateway.cli(&["liaison-book", "--crt", &crt, "--url", &url]);
         assert_eq!(code, Some(0), "{output}");
         assert!(output.contains(&text), "{output}");
     }

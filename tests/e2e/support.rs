@@ -17,6 +17,13 @@ pub fn example(name: &str) -> Vec<u8> {
 }
 
 /// A gateway process and its data directory.
+/// The CRT's physician of the example records, as the actor headers name them.
+pub const CRT_PHYSICIAN: [(&str, &str); 3] = [
+    ("Crt-Actor-Id", "810002345675"),
+    ("Crt-Actor-Profession", "physician"),
+    ("Crt-Actor-Role", "crt_physician"),
+];
+
 pub struct Gateway {
     child: Child,
     pub addr: SocketAddr,
@@ -31,16 +38,24 @@ impl Gateway {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let addr = free_port();
-        let child = spawn(addr, data, &env);
-        let mut gateway = Gateway {
-            child,
-            addr,
-            data: data.to_path_buf(),
-            env,
-        };
-        gateway.wait_healthy();
-        gateway
+        // A free port can be taken by another test between the probe and the bind: then
+        // the gateway exits at once and starts again on another port.
+        for _ in 0..5 {
+            let addr = free_port();
+            let child = spawn(addr, data, &env);
+            let mut gateway = Gateway {
+                child,
+                addr,
+                data: data.to_path_buf(),
+                env: env.clone(),
+            };
+            match gateway.try_wait_healthy() {
+                Ok(()) => return gateway,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("gateway exited before answering:\n{log}"),
+            }
+        }
+        panic!("no free port for the gateway after 5 tries");
     }
 
     /// SIGKILL: no chance to finish anything.
@@ -57,23 +72,40 @@ impl Gateway {
     }
 
     fn wait_healthy(&mut self) {
+        if let Err(log) = self.try_wait_healthy() {
+            panic!("gateway exited before answering:\n{log}");
+        }
+    }
+
+    /// Waits for `/healthz`; the log when the process ended first.
+    fn try_wait_healthy(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let log =
                     std::fs::read_to_string(self.data.join("gateway.log")).unwrap_or_default();
-                panic!("gateway exited with {status} before answering:\n{log}");
+                return Err(format!("{status}: {log}"));
             }
             if let Ok(response) = try_request(self.addr, "GET", "/healthz", &[], b"")
                 && response.status == 200
+                && matches!(self.child.try_wait(), Ok(None))
             {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("gateway on {} did not become healthy", self.addr);
     }
 
+    /// The sandbox's API token, which the gateway wrote in its data directory.
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.data.join("sandbox-api-token"))
+            .expect("the sandbox API token")
+            .trim()
+            .to_string()
+    }
+
+    /// A request with the sandbox's token, unless `headers` bring their own credentials.
     pub fn request(
         &self,
         method: &str,
@@ -81,7 +113,26 @@ impl Gateway {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Response {
-        try_request(self.addr, method, path, headers, body).expect("HTTP exchange")
+        let bearer = format!("Bearer {}", self.token());
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            all.push(("Authorization", &bearer));
+        }
+        try_request(self.addr, method, path, &all, body).expect("HTTP exchange")
+    }
+
+    /// A request without credentials.
+    pub fn anonymous_request(&self, method: &str, path: &str) -> Response {
+        try_request(self.addr, method, path, &[], b"").expect("HTTP exchange")
+    }
+
+    /// Runs the binary with the sandbox's token, for commands that call this gateway.
+    pub fn cli(&self, args: &[&str]) -> (Option<i32>, String) {
+        let token = self.token();
+        cli_with(args, &[("CRT_GATEWAY_TOKEN", token.as_str())])
     }
 
     pub fn post_record(&self, body: &[u8], key: Option<&str>) -> Response {
@@ -98,13 +149,15 @@ impl Gateway {
         response.json()
     }
 
-    /// An artifact a delivery kept (`GET /v1/deliveries/{id}/artifacts/{name}`).
+    /// An artifact a delivery kept (`GET /v1/deliveries/{id}/artifacts/{name}`), read by
+    /// the CRT's physician: artifacts hold health documents, which the default access
+    /// policy keeps from systems.
     pub fn artifact(&self, delivery: &Value, name: &str) -> Response {
         let id = delivery["id"].as_str().expect("delivery id");
         self.request(
             "GET",
             &format!("/v1/deliveries/{id}/artifacts/{name}"),
-            &[],
+            &CRT_PHYSICIAN,
             b"",
         )
     }
@@ -144,7 +197,7 @@ impl Drop for Gateway {
     }
 }
 
-fn spawn(addr: SocketAddr, data: &Path, env: &[(String, String)]) -> Child {
+pub fn spawn(addr: SocketAddr, data: &Path, env: &[(String, String)]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crt-gateway"));
     command
         .args(["serve", "--listen", &addr.to_string(), "--data"])
@@ -172,7 +225,7 @@ fn spawn(addr: SocketAddr, data: &Path, env: &[(String, String)]) -> Child {
     command.spawn().expect("start crt-gateway")
 }
 
-fn free_port() -> SocketAddr {
+pub fn free_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address")
 }

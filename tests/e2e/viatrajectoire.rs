@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, cli, delivery_to, example, repo};
+use crate::support::{Gateway, delivery_to, example, repo};
 
 /// The simulator's control endpoint, from the sink's readiness check
 /// ("ViaTrajectoire reachable at https://localhost:PORT/fhir").
@@ -124,7 +124,7 @@ fn an_admission_request_goes_through_every_status_to_the_waiting_list() {
     }
 
     let url = format!("http://{}", gateway.addr);
-    let (code, text) = cli(&["waiting-list", "--crt", &crt, "--url", &url]);
+    let (code, text) = gateway.cli(&["waiting-list", "--crt", &crt, "--url", &url]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("admitted"), "{text}");
 

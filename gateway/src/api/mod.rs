@@ -30,6 +30,9 @@ use crate::registry::Registry;
 use crate::store::Store;
 
 pub use problem::{Body, Problem};
+
+use crate::security::auth::Refusal;
+use crate::security::{Access, Caller, Resource};
 pub use records::IDEMPOTENCY_KEY;
 
 /// What every request handler may use.
@@ -43,6 +46,10 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Names beneficiaries in the access trace.
     pub pseudonyms: Arc<crate::audit::Pseudonyms>,
+    pub authenticator: crate::security::Authenticator,
+    pub policy: crate::security::Policy,
+    /// HTTPS (and mutual TLS) for the API, when configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Serves the API on `listener` until `shutdown` turns true; connections in progress are
@@ -52,8 +59,10 @@ pub async fn serve(
     state: Arc<AppState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Connections in progress; each ends its current request when shutdown comes.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -67,31 +76,169 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
-        let service = service_fn(move |request| {
-            let state = state.clone();
-            async move { Ok::<_, Infallible>(handle(request, state).await) }
-        });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(10))
-            .max_buf_size(64 * 1024)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                debug!(%peer, error = %e, "connection ended with an error");
+        let stop = shutdown.clone();
+        match state.tls.clone() {
+            None => {
+                let peer = Arc::new(crt_core::simulate::Peer {
+                    address: Some(peer),
+                    certificate: None,
+                });
+                connections.spawn(serve_connection(TokioIo::new(stream), state, peer, stop));
             }
-        });
+            Some(acceptor) => {
+                // The handshake runs in the connection's own task, within 10 s, so that
+                // a slow client does not hold the accept loop.
+                connections.spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await;
+                    let stream = match handshake {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            debug!(%peer, error = %e, "TLS handshake refused");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let certificate = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .map(|c| c.as_ref().to_vec());
+                    let peer = Arc::new(crt_core::simulate::Peer {
+                        address: Some(peer),
+                        certificate,
+                    });
+                    serve_connection(TokioIo::new(stream), state, peer, stop).await;
+                });
+            }
+        }
     }
     info!("API stopped accepting connections");
-    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
 }
 
-async fn handle(request: Request<Incoming>, state: Arc<AppState>) -> Response<Body> {
-    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+/// One HTTP/1.1 connection with the API's limits: headers within 10 s, 64 KiB buffers.
+async fn serve_connection<I>(
+    io: I,
+    state: Arc<AppState>,
+    peer: Arc<crt_core::simulate::Peer>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let address = peer.address;
+    let service = service_fn(move |request| {
+        let state = state.clone();
+        let peer = peer.clone();
+        async move { Ok::<_, Infallible>(handle(request, state, peer).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .max_buf_size(64 * 1024)
+        .serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = ended {
+        debug!(peer = ?address, error = %e, "connection ended with an error");
+    }
+}
+
+/// What a route touches, for the access policy; `None` for the probes and unknown paths.
+fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)> {
+    let access = if *method == Method::GET {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    let resource = match segments {
+        ["v1", "records"] => Resource::Record,
+        ["v1", "records", _] | ["v1", "deliveries"] => Resource::Deliveries,
+        ["v1", "deliveries", _, "replay"] | ["metrics"] => Resource::Operations,
+        ["v1", "deliveries", _, "artifacts", name] => Resource::of_artifact(name),
+        ["v1", "waiting-list"] => Resource::AdmissionAdministrative,
+        ["v1", "liaison-book"] => Resource::LiaisonBook,
+        _ => return None,
+    };
+    Some((resource, access))
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    state: Arc<AppState>,
+    peer: Arc<crt_core::simulate::Peer>,
+) -> Response<Body> {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let mut response = match tokio::time::timeout(timeout, route(request, state.clone())).await {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let Some((resource, access)) = resource_of(&method, &segments) else {
+        // Health probes and unknown paths (404) need no credentials.
+        return answer(request, state).await;
+    };
+    let caller = match state.authenticator.authenticate(request.headers(), &peer) {
+        Ok(caller) => caller,
+        Err(refusal) => {
+            let (response, outcome) = refused(refusal);
+            trace_access(&state, None, &method, &path, outcome, None).await;
+            return response;
+        }
+    };
+    if let Err(denied) = state.policy.decide(&caller.actor, resource, access) {
+        let response = Problem::new(StatusCode::FORBIDDEN, "forbidden-by-policy", "Forbidden")
+            .detail(denied.to_string())
+            .into_response();
+        let outcome = format!("denied:{}.{}", resource.as_str(), access.as_str());
+        trace_access(&state, Some(&caller), &method, &path, outcome, None).await;
+        return response;
+    }
+    let mut response = answer(request, state.clone()).await;
+    let subject = response.extensions_mut().remove::<records::TraceSubject>();
+    let outcome = response.status().as_u16().to_string();
+    trace_access(&state, Some(&caller), &method, &path, outcome, subject).await;
+    response
+}
+
+/// The answer to a call refused before its route, and its trace outcome.
+fn refused(refusal: Refusal) -> (Response<Body>, String) {
+    match refusal {
+        Refusal::Unauthenticated(detail) => {
+            let mut response = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            )
+            .detail(detail)
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
+            (response, "denied:unauthenticated".to_string())
+        }
+        Refusal::Actor(detail) => (
+            Problem::new(StatusCode::BAD_REQUEST, "actor-required", "Actor required")
+                .detail(detail)
+                .into_response(),
+            "denied:actor".to_string(),
+        ),
+    }
+}
+
+/// The route's answer within the request timeout.
+async fn answer(request: Request<Incoming>, state: Arc<AppState>) -> Response<Body> {
+    let timeout = Duration::from_millis(state.config.request_timeout_ms);
+    match tokio::time::timeout(timeout, route(request, state.clone())).await {
         Ok(response) => response,
         Err(_) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -99,30 +246,33 @@ async fn handle(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bo
             "Request timed out",
         )
         .into_response(),
-    };
-    let subject = response.extensions_mut().remove::<records::TraceSubject>();
-    if path.starts_with("/v1/") {
-        trace_access(&state, &method, &path, response.status(), subject).await;
     }
-    response
 }
 
 /// One access-trace line per API call on `/v1/`: who, what, whose record, how it ended.
 async fn trace_access(
     state: &AppState,
+    caller: Option<&Caller>,
     method: &Method,
     path: &str,
-    status: StatusCode,
+    outcome: String,
     subject: Option<records::TraceSubject>,
 ) {
     let action = match *method {
         Method::GET => "read",
         _ => "write",
     };
-    let mut event =
-        crate::audit::TraceEvent::now("anonymous", format!("api.{action}"), "care-coordination");
+    let mut event = crate::audit::TraceEvent::now(
+        caller.map_or("unauthenticated", |c| c.principal.as_str()),
+        format!("api.{action}"),
+        "care-coordination",
+    );
+    if let Some(caller) = caller {
+        event.structure = caller.structure.clone();
+        event.actor = Some(caller.actor.describe());
+    }
     event.object = Some(format!("{method} {path}"));
-    event.outcome = status.as_u16().to_string();
+    event.outcome = outcome;
     if let Some(subject) = subject {
         event.beneficiary = Some(
             state

@@ -59,7 +59,8 @@ pub async fn run(out: &Path, examples: Option<PathBuf>, config_file: Option<Path
         return failed(format!("cannot clear {}: {e}", data.display()));
     }
     config.server.listen = ([127, 0, 0, 1], 0).into();
-    config.storage.data_dir = data;
+    config.storage.data_dir = data.clone();
+    let config_data_dir = data;
     config.storage.database = None;
     config.sinks.journal.directory = None;
     config.sandbox.enabled = true;
@@ -68,14 +69,18 @@ pub async fn run(out: &Path, examples: Option<PathBuf>, config_file: Option<Path
         Ok(gateway) => gateway,
         Err(e) => return failed(e),
     };
-    let status = drive(&gateway, &files, out).await;
+    let token = match crate::security::auth::sandbox_token(&config_data_dir) {
+        Ok(token) => token,
+        Err(e) => return failed(e),
+    };
+    let status = drive(&gateway, &token, &files, out).await;
     gateway.stop().await;
     status
 }
 
-async fn drive(gateway: &Gateway, files: &[PathBuf], out: &Path) -> Status {
+async fn drive(gateway: &Gateway, token: &str, files: &[PathBuf], out: &Path) -> Status {
     let client = match ApiClient::new(&format!("http://{}", gateway.addr())) {
-        Ok(client) => client,
+        Ok(client) => client.with_token(token),
         Err(e) => return failed(e),
     };
     println!(

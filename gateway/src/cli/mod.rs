@@ -162,6 +162,12 @@ enum Command {
         #[command(subcommand)]
         command: MssanteCommand,
     },
+    /// A new API token for a local integration, and the configuration block that
+    /// accepts it (only its SHA-256 is kept).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The access trace: check that no line was changed or removed, export a period.
     Audit {
         #[command(subcommand)]
@@ -312,6 +318,21 @@ enum DmpCommand {
 }
 
 #[derive(Subcommand)]
+enum TokenCommand {
+    New {
+        /// A name for the token's holder, as the access trace shows it.
+        #[arg(long)]
+        name: String,
+        /// The structure (idNat_Struct: 1 + FINESS) the holder calls for.
+        #[arg(long)]
+        structure: Option<String>,
+        /// Requests that name no professional act as the system itself.
+        #[arg(long)]
+        automate: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain of the whole trace; fails naming the first altered line.
     Verify {
@@ -382,6 +403,14 @@ pub fn main() -> ExitCode {
         Command::Ror {
             command: RorCommand::Render { offer, out },
         } => ror::render(&offer, &out),
+        Command::Token {
+            command:
+                TokenCommand::New {
+                    name,
+                    structure,
+                    automate,
+                },
+        } => new_token(&name, structure.as_deref(), automate),
         Command::Schema => {
             match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
                 Ok(text) => {
@@ -521,6 +550,7 @@ fn runtime(command: Command) -> Status {
             | Command::Mssante {
                 command: MssanteCommand::Package { .. },
             }
+            | Command::Token { .. }
             | Command::Ror {
                 command: RorCommand::Render { .. },
             } => Status::Failed,
@@ -529,6 +559,27 @@ fn runtime(command: Command) -> Status {
 }
 
 /// Reports why a command could not run.
+/// `token new`: the token on stdout's first line, then the block to configure.
+fn new_token(name: &str, structure: Option<&str>, automate: bool) -> Status {
+    let token = match crate::security::auth::new_token() {
+        Ok(token) => token,
+        Err(e) => return failed(e),
+    };
+    println!("{token}");
+    println!();
+    println!("# Give the token above to its holder; configure only this:");
+    println!("[[server.auth.tokens]]");
+    println!("name = {name:?}");
+    println!("sha256 = {:?}", crate::security::auth::token_digest(&token));
+    if let Some(structure) = structure {
+        println!("structure = {structure:?}");
+    }
+    if automate {
+        println!("actor = \"automate\"");
+    }
+    Status::Ok
+}
+
 fn failed(error: impl std::fmt::Display) -> Status {
     eprintln!("error: {error}");
     Status::Failed

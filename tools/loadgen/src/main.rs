@@ -45,7 +45,13 @@ struct Args {
     /// Print one JSON line per run instead of text.
     #[arg(long)]
     json: bool,
+    /// The gateway's API token (the sandbox writes its own in `<data>/sandbox-api-token`).
+    #[arg(long, env = "CRT_GATEWAY_TOKEN")]
+    token: Option<String>,
 }
+
+/// `Bearer <token>`, sent with every request when a token is given.
+static AUTHORIZATION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 struct Outcome {
     label: String,
@@ -102,6 +108,9 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(token) = &args.token {
+        let _ = AUTHORIZATION.set(format!("Bearer {}", token.trim()));
+    }
     let url = format!("{}/v1/records", args.url.trim_end_matches('/'));
     let gateway = run(&args, "gateway", &url, &template).await;
     gateway.print(args.json);
@@ -229,10 +238,11 @@ fn args_stride() -> usize {
 }
 
 async fn post(client: &Client<HttpConnector, Full<Bytes>>, url: &str, body: Bytes) -> bool {
-    let Ok(request) = Request::post(url)
-        .header("content-type", "application/json")
-        .body(Full::new(body))
-    else {
+    let mut request = Request::post(url).header("content-type", "application/json");
+    if let Some(authorization) = AUTHORIZATION.get() {
+        request = request.header("authorization", authorization.as_str());
+    }
+    let Ok(request) = request.body(Full::new(body)) else {
         return false;
     };
     match client.request(request).await {
