@@ -142,6 +142,11 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// SQLite database file; defaults to `<data_dir>/crt-gateway.db`.
     pub database: Option<PathBuf>,
+    /// The keys record payloads and artifacts are sealed with (AES-256-GCM), lines of
+    /// `<id> <64 hex digits>`, the first sealing; created when absent. Defaults to
+    /// `<data_dir>/storage.keys`; the `CRT_GATEWAY_STORAGE_KEYS` variable, when set,
+    /// holds the same lines instead (`;` between them). Keep it apart from backups.
+    pub keys: Option<PathBuf>,
 }
 
 impl Default for StorageConfig {
@@ -149,11 +154,28 @@ impl Default for StorageConfig {
         StorageConfig {
             data_dir: PathBuf::from("data"),
             database: None,
+            keys: None,
         }
     }
 }
 
 impl StorageConfig {
+    pub fn keys_path(&self) -> PathBuf {
+        self.keys
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("storage.keys"))
+    }
+
+    /// The sealer of payloads and artifacts at rest.
+    pub fn sealer(
+        &self,
+    ) -> Result<crate::store::sealing::Sealer, crate::store::sealing::SealError> {
+        match std::env::var("CRT_GATEWAY_STORAGE_KEYS") {
+            Ok(text) => crate::store::sealing::Sealer::parse(&text.replace(';', "\n")),
+            Err(_) => crate::store::sealing::Sealer::from_file(&self.keys_path()),
+        }
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.database
             .clone()

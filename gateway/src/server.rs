@@ -57,7 +57,13 @@ impl Gateway {
         } else {
             None
         };
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.storage.database_path())?);
+        let sealer = config
+            .storage
+            .sealer()
+            .map_err(|e| StartError::Security(e.to_string()))?;
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&config.storage.database_path())?.with_sealer(Arc::new(sealer)),
+        );
         let registry = Arc::new(Registry::from_config(&config, sandbox.as_ref())?);
         let key_path = config.pseudonym_key_path();
         let pseudonyms = Arc::new(crate::audit::Pseudonyms::from_file(&key_path).map_err(|e| {

@@ -267,5 +267,18 @@ fn logs_of_a_run_hold_no_identity_trait_or_health_data() {
         "Diabète",
     ] {
         assert!(!log.contains(secret), "the log contains {secret:?}");
+        // At rest, payloads and artifacts are sealed: the database files do not hold them.
+        // (The INS is kept in clear in the identity check's receipt and in MSSanté's
+        // recipient list, which the deliveries downstream read.)
+        if secret == "238047218104592" {
+            continue;
+        }
+        for file in ["crt-gateway.db", "crt-gateway.db-wal"] {
+            let bytes = std::fs::read(data.path().join(file)).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{file} holds {secret:?} in clear"
+            );
+        }
     }
 }

@@ -15,6 +15,7 @@
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod sealing;
 mod sqlite;
 
 use std::fmt;

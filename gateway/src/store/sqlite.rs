@@ -33,6 +33,8 @@ const MAX_READERS: usize = 8;
 pub struct SqliteStore {
     writer: mpsc::Sender<Write>,
     readers: Arc<ReadPool>,
+    /// Seals payloads and artifacts at rest; `None` keeps them as they are (tests).
+    sealer: Option<Arc<super::sealing::Sealer>>,
 }
 
 type Reply = oneshot::Sender<StoreResult<Written>>;
@@ -95,7 +97,37 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
             }),
+            sealer: None,
         })
+    }
+
+    /// Seals record payloads and delivery artifacts with `sealer` from now on; opens
+    /// what it sealed (and reads older unsealed values as they are).
+    pub fn with_sealer(mut self, sealer: Arc<super::sealing::Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    fn seal(&self, row: &str, plain: Vec<u8>) -> StoreResult<Vec<u8>> {
+        match &self.sealer {
+            Some(sealer) => sealer
+                .seal(row, &plain)
+                .map_err(|e| StoreError::Database(e.to_string())),
+            None => Ok(plain),
+        }
+    }
+
+    fn unseal(
+        sealer: Option<&super::sealing::Sealer>,
+        row: &str,
+        stored: Vec<u8>,
+    ) -> StoreResult<Vec<u8>> {
+        match sealer {
+            Some(sealer) => sealer
+                .open(row, stored)
+                .map_err(|e| StoreError::Corrupt(format!("{row}: {e}"))),
+            None => Ok(stored),
+        }
     }
 
     async fn write(&self, op: WriteOp) -> StoreResult<Written> {
@@ -789,8 +821,10 @@ fn delivery_views(
 }
 
 impl Store for SqliteStore {
-    fn accept(&self, intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
+    fn accept(&self, mut intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
         Box::pin(async move {
+            let row = format!("record:{}", intake.record.id);
+            intake.record.payload = self.seal(&row, std::mem::take(&mut intake.record.payload))?;
             match self.write(WriteOp::Accept(Box::new(intake))).await? {
                 Written::Intake(outcome) => Ok(outcome),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
@@ -814,14 +848,30 @@ impl Store for SqliteStore {
                 lease_until,
             };
             match self.write(op).await? {
-                Written::Leased(leased) => Ok(leased),
+                Written::Leased(mut leased) => {
+                    for delivery in &mut leased {
+                        let row = format!("record:{}", delivery.record_id);
+                        let stored = std::mem::take(&mut delivery.payload);
+                        delivery.payload = Self::unseal(self.sealer.as_deref(), &row, stored)?;
+                    }
+                    Ok(leased)
+                }
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
             }
         })
     }
 
-    fn complete(&self, completion: Completion) -> BoxFuture<'_, StoreResult<CompletionOutcome>> {
+    fn complete(
+        &self,
+        mut completion: Completion,
+    ) -> BoxFuture<'_, StoreResult<CompletionOutcome>> {
         Box::pin(async move {
+            if let Settlement::Done(receipt) = &mut completion.settlement {
+                for artifact in &mut receipt.artifacts {
+                    let row = format!("artifact:{}:{}", completion.delivery_id, artifact.name);
+                    artifact.content = self.seal(&row, std::mem::take(&mut artifact.content))?;
+                }
+            }
             match self.write(WriteOp::Complete(Box::new(completion))).await? {
                 Written::Completed(outcome) => Ok(outcome),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
@@ -1012,11 +1062,15 @@ impl Store for SqliteStore {
     }
 
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+        let sealer = self.sealer.clone();
         Box::pin(self.read(move |conn| {
-            Ok(conn
+            let stored: Option<Vec<u8>> = conn
                 .prepare_cached("SELECT payload FROM records WHERE id = ?1")?
                 .query_row([id.to_string()], |row| row.get(0))
-                .optional()?)
+                .optional()?;
+            stored
+                .map(|stored| Self::unseal(sealer.as_deref(), &format!("record:{id}"), stored))
+                .transpose()
         }))
     }
 
@@ -1039,8 +1093,9 @@ impl Store for SqliteStore {
         delivery_id: Uuid,
         name: String,
     ) -> BoxFuture<'_, StoreResult<Option<Artifact>>> {
+        let sealer = self.sealer.clone();
         Box::pin(self.read(move |conn| {
-            Ok(conn
+            let stored = conn
                 .prepare_cached(
                     "SELECT name, media_type, content FROM artifacts WHERE delivery_id = ?1 AND name = ?2",
                 )?
@@ -1051,7 +1106,14 @@ impl Store for SqliteStore {
                         content: row.get(2)?,
                     })
                 })
-                .optional()?)
+                .optional()?;
+            stored
+                .map(|mut artifact| {
+                    let row = format!("artifact:{delivery_id}:{}", artifact.name);
+                    artifact.content = Self::unseal(sealer.as_deref(), &row, artifact.content)?;
+                    Ok(artifact)
+                })
+                .transpose()
         }))
     }
 

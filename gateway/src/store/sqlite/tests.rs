@@ -53,3 +53,61 @@ async fn reopening_keeps_what_was_committed() {
     let store = SqliteStore::open(&path).expect("reopen");
     assert_eq!(store.record_payload(id).await.unwrap().unwrap(), b"kept");
 }
+
+#[tokio::test]
+async fn payloads_and_artifacts_are_sealed_at_rest() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gateway.db");
+    let sealer = crate::store::sealing::Sealer::parse(
+        "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+    )
+    .unwrap();
+    let store = SqliteStore::open(&path)
+        .expect("open")
+        .with_sealer(Arc::new(sealer));
+    let intake = contract::intake(&[("journal", &[])], None, "Lefevre-secret");
+    let id = intake.record.id;
+    store.accept(intake).await.expect("accept");
+    assert_eq!(
+        store.record_payload(id).await.unwrap().unwrap(),
+        b"Lefevre-secret"
+    );
+    let leased = store.lease("test", 10, 1_000, 60_000).await.unwrap();
+    assert_eq!(leased[0].payload, b"Lefevre-secret");
+    let receipt =
+        crt_core::sink::Receipt::delivered("ok").with_artifact(crt_core::sink::Artifact {
+            name: "dlu.xml".into(),
+            media_type: "text/xml".into(),
+            content: b"<ClinicalDocument>Lefevre-secret</ClinicalDocument>".to_vec(),
+        });
+    store
+        .complete(crate::store::Completion {
+            trace: None,
+            delivery_id: leased[0].id,
+            lease: leased[0].lease.clone(),
+            attempt: 1,
+            started_at: 1_000,
+            finished_at: 1_001,
+            settlement: crate::store::Settlement::Done(receipt),
+        })
+        .await
+        .unwrap();
+    let artifact = store
+        .artifact(leased[0].id, "dlu.xml".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&artifact.content).contains("Lefevre-secret"));
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let payload: Vec<u8> = conn
+        .query_row("SELECT payload FROM records", [], |row| row.get(0))
+        .unwrap();
+    let content: Vec<u8> = conn
+        .query_row("SELECT content FROM artifacts", [], |row| row.get(0))
+        .unwrap();
+    for stored in [payload, content] {
+        assert!(stored.starts_with(b"crt-sealed:1:"));
+        assert!(!stored.windows(14).any(|w| w == b"Lefevre-secret"));
+    }
+}

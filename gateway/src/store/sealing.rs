@@ -1,0 +1,192 @@
+//! Record payloads and delivery artifacts at rest: sealed with AES-256-GCM before they
+//! reach the database, opened when read back.
+//!
+//! A sealed value is `crt-sealed:1:` + the key's id (one byte) + a random 96-bit nonce +
+//! the ciphertext and its tag. The associated data names the row (`record:<id>`,
+//! `artifact:<delivery>:<name>`), so a sealed value copied to another row does not open.
+//!
+//! Keys live in a file of lines `<id> <64 hex digits>` (ids 1 to 255); the first line is
+//! the key new values are sealed with, the others still open older values. Rotating is
+//! adding a line at the top; values sealed before stay readable as long as their key's
+//! line is kept. A value without the prefix (written before sealing was on) is read as is.
+
+use std::path::Path;
+
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+
+const PREFIX: &[u8] = b"crt-sealed:1:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("storage keys: {0}")]
+    Keys(String),
+    #[error("a stored value sealed with key {0}, which the key file no longer holds")]
+    UnknownKey(u8),
+    #[error("a stored value does not open: it was altered, or moved from another row")]
+    Altered,
+    #[error("no randomness for a nonce")]
+    Random,
+}
+
+pub struct Sealer {
+    /// The first is the one values are sealed with.
+    keys: Vec<(u8, LessSafeKey)>,
+}
+
+fn key(bytes: &[u8]) -> Result<LessSafeKey, SealError> {
+    UnboundKey::new(&AES_256_GCM, bytes)
+        .map(LessSafeKey::new)
+        .map_err(|_| SealError::Keys("a key is 32 bytes (64 hex digits)".into()))
+}
+
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl Sealer {
+    /// Keys from the text of a key file.
+    pub fn parse(text: &str) -> Result<Sealer, SealError> {
+        let mut keys = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = || {
+                SealError::Keys(format!(
+                    "line {}: expected `<id> <64 hex digits>`",
+                    number + 1
+                ))
+            };
+            let (id, hex) = line.split_once(' ').ok_or_else(bad)?;
+            let id: u8 = id.parse().ok().filter(|id| *id > 0).ok_or_else(bad)?;
+            let bytes = hex_bytes(hex.trim()).ok_or_else(bad)?;
+            if keys.iter().any(|(known, _)| *known == id) {
+                return Err(SealError::Keys(format!("key {id} is given twice")));
+            }
+            keys.push((id, key(&bytes)?));
+        }
+        if keys.is_empty() {
+            return Err(SealError::Keys("no key".into()));
+        }
+        Ok(Sealer { keys })
+    }
+
+    /// The keys in `path`, created (one random key, owner-only) when absent.
+    pub fn from_file(path: &Path) -> Result<Sealer, SealError> {
+        if !path.exists() {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).map_err(|_| SealError::Random)?;
+            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let text = format!(
+                "# crt-gateway storage keys: `<id> <key>`, the first seals, all open.\n1 {hex}\n"
+            );
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| SealError::Keys(e.to_string()))?;
+            }
+            crate::audit::write_private(path, text.as_bytes())
+                .map_err(|e| SealError::Keys(format!("{}: {e}", path.display())))?;
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SealError::Keys(format!("{}: {e}", path.display())))?;
+        Sealer::parse(&text)
+    }
+
+    pub fn seal(&self, row: &str, plain: &[u8]) -> Result<Vec<u8>, SealError> {
+        let (id, key) = &self.keys[0];
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| SealError::Random)?;
+        let mut sealed = Vec::with_capacity(PREFIX.len() + 1 + NONCE_LEN + plain.len() + 16);
+        sealed.extend_from_slice(PREFIX);
+        sealed.push(*id);
+        sealed.extend_from_slice(&nonce);
+        let mut body = plain.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(row.as_bytes()),
+            &mut body,
+        )
+        .map_err(|_| SealError::Altered)?;
+        sealed.extend_from_slice(&body);
+        Ok(sealed)
+    }
+
+    pub fn open(&self, row: &str, stored: Vec<u8>) -> Result<Vec<u8>, SealError> {
+        let Some(rest) = stored.strip_prefix(PREFIX) else {
+            return Ok(stored);
+        };
+        let (&id, rest) = rest.split_first().ok_or(SealError::Altered)?;
+        if rest.len() < NONCE_LEN {
+            return Err(SealError::Altered);
+        }
+        let (nonce, body) = rest.split_at(NONCE_LEN);
+        let key = self
+            .keys
+            .iter()
+            .find(|(known, _)| *known == id)
+            .map(|(_, key)| key)
+            .ok_or(SealError::UnknownKey(id))?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Altered)?;
+        let mut body = body.to_vec();
+        let plain = key
+            .open_in_place(nonce, Aad::from(row.as_bytes()), &mut body)
+            .map_err(|_| SealError::Altered)?;
+        Ok(plain.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const TWO: &str = "2 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+
+    #[test]
+    fn a_sealed_value_opens_only_in_its_row() {
+        let sealer = Sealer::parse(ONE).unwrap();
+        let sealed = sealer.seal("record:a", b"{\"name\":\"Lefevre\"}").unwrap();
+        assert!(!sealed.windows(7).any(|w| w == b"Lefevre"));
+        assert_eq!(
+            sealer.open("record:a", sealed.clone()).unwrap(),
+            b"{\"name\":\"Lefevre\"}"
+        );
+        assert!(matches!(
+            sealer.open("record:b", sealed),
+            Err(SealError::Altered)
+        ));
+    }
+
+    #[test]
+    fn rotation_keeps_older_values_readable() {
+        let old = Sealer::parse(ONE).unwrap();
+        let sealed = old.seal("record:a", b"x").unwrap();
+        let rotated = Sealer::parse(&format!("{TWO}\n{ONE}\n")).unwrap();
+        assert_eq!(rotated.open("record:a", sealed.clone()).unwrap(), b"x");
+        assert_eq!(rotated.seal("record:a", b"y").unwrap()[PREFIX.len()], 2);
+        let dropped = Sealer::parse(TWO).unwrap();
+        assert!(matches!(
+            dropped.open("record:a", sealed),
+            Err(SealError::UnknownKey(1))
+        ));
+    }
+
+    #[test]
+    fn values_from_before_sealing_are_read_as_they_are() {
+        let sealer = Sealer::parse(ONE).unwrap();
+        assert_eq!(sealer.open("record:a", b"{}".to_vec()).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn bad_key_files_are_refused() {
+        assert!(Sealer::parse("").is_err());
+        assert!(Sealer::parse("1 abcd").is_err());
+        assert!(Sealer::parse(&format!("{ONE}\n{ONE}")).is_err());
+    }
+}
