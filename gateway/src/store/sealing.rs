@@ -40,7 +40,7 @@ fn key(bytes: &[u8]) -> Result<LessSafeKey, SealError> {
 }
 
 fn hex_bytes(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
