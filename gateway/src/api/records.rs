@@ -1,7 +1,7 @@
 //! `POST /v1/records` (intake) and `GET /v1/records/{id}`.
 
 use bytes::Bytes;
-use crt_core::RecordError;
+use crt_core::{CrtRecord, RecordError};
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -100,6 +100,7 @@ async fn accept_inner(
     match state.store.accept(intake).await {
         Ok(IntakeOutcome::Stored) => {
             state.wake.notify_one();
+            trace_consent_changes(state, &record, id).await;
             let mut response = accepted(id, response, false);
             response.extensions_mut().insert(TraceSubject {
                 crt_finess_et: record.crt.finess_et.clone(),
@@ -122,6 +123,81 @@ async fn accept_inner(
             "this Idempotency-Key was used for a different body; use a new key for a new record",
         )),
         Err(e) => Err(Problem::storage(e)),
+    }
+}
+
+/// A trace line for each consent or opposition this record changes against the
+/// beneficiary's previous record: the decision, who recorded it, when.
+async fn trace_consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) {
+    let previous = match state
+        .store
+        .previous_payload(
+            record.crt.finess_et.clone(),
+            record.beneficiary.local_id.clone(),
+            id,
+        )
+        .await
+    {
+        Ok(previous) => previous.and_then(|p| serde_json::from_slice::<CrtRecord>(&p).ok()),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the previous record for consent changes failed");
+            None
+        }
+    };
+    let before = previous.map(|p| p.consents).unwrap_or_default();
+    let now = &record.consents;
+    let targets = [
+        ("dmp_feeding", &before.dmp_feeding, &now.dmp_feeding),
+        (
+            "regional_platform",
+            &before.regional_platform,
+            &now.regional_platform,
+        ),
+        (
+            "mssante_to_patient",
+            &before.mssante_to_patient,
+            &now.mssante_to_patient,
+        ),
+        (
+            "viatrajectoire",
+            &before.viatrajectoire,
+            &now.viatrajectoire,
+        ),
+    ];
+    let mut events = Vec::new();
+    for (target, before, now) in targets {
+        let Some(choice) = now else { continue };
+        if before.as_ref().map(|b| b.decision) == Some(choice.decision) {
+            continue;
+        }
+        let mut event =
+            crate::audit::TraceEvent::now("record", format!("consent.{target}"), "consent");
+        event.structure = Some(record.crt.id_nat_struct());
+        event.actor = Some(
+            match record
+                .professional(&choice.recorded_by)
+                .and_then(|p| p.rpps.as_deref())
+            {
+                Some(rpps) => format!("8{rpps}"),
+                None => format!("local:{}", choice.recorded_by),
+            },
+        );
+        event.beneficiary = Some(
+            state
+                .pseudonyms
+                .of(&record.crt.finess_et, &record.beneficiary.local_id),
+        );
+        event.object = Some(format!("record/{id}"));
+        let decision = if choice.is_opposed() {
+            "opposed"
+        } else {
+            "granted"
+        };
+        event.outcome = format!("{decision} ({})", choice.recorded_at.to_rfc3339());
+        events.push(event);
+    }
+    if let Err(e) = state.store.trace(events).await {
+        tracing::warn!(error = %e, "writing consent changes to the access trace failed");
     }
 }
 

@@ -450,6 +450,14 @@ pub trait Store: Send + Sync + 'static {
 
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
 
+    /// The payload of the beneficiary's record received before `id`, if any.
+    fn previous_payload(
+        &self,
+        crt_finess_et: String,
+        beneficiary_ref: String,
+        id: Uuid,
+    ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
+
     /// The stored payload of a record, as received.
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
 

@@ -19,3 +19,7 @@ CREATE TRIGGER audit_trail_append_only_delete BEFORE DELETE ON audit_trail
 BEGIN
     SELECT RAISE(ABORT, 'the access trace is append-only');
 END;
+
+-- The records of one beneficiary, newest first: consent changes are traced against the
+-- previous record.
+CREATE INDEX records_beneficiary ON records (crt_finess_et, beneficiary_ref, received_at);

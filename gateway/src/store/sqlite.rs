@@ -1061,6 +1061,34 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn previous_payload(
+        &self,
+        crt_finess_et: String,
+        beneficiary_ref: String,
+        id: Uuid,
+    ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+        let sealer = self.sealer.clone();
+        Box::pin(self.read(move |conn| {
+            let stored: Option<(String, Vec<u8>)> = conn
+                .prepare_cached(
+                    "SELECT id, payload FROM records
+                      WHERE crt_finess_et = ?1 AND beneficiary_ref = ?2 AND id <> ?3
+                        AND received_at <= (SELECT received_at FROM records WHERE id = ?3)
+                      ORDER BY received_at DESC, id DESC LIMIT 1",
+                )?
+                .query_row(
+                    params![crt_finess_et, beneficiary_ref, id.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            stored
+                .map(|(id, stored)| {
+                    Self::unseal(sealer.as_deref(), &format!("record:{id}"), stored)
+                })
+                .transpose()
+        }))
+    }
+
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
         let sealer = self.sealer.clone();
         Box::pin(self.read(move |conn| {
