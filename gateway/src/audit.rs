@@ -14,6 +14,8 @@ use ring::hmac;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::digest::hex;
+
 /// The hash the first line chains to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -78,10 +80,6 @@ pub fn chain_hash(prev: &str, entry: &str) -> String {
     digest.update(b"\n");
     digest.update(entry.as_bytes());
     hex(&digest.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where the chain does not hold.
@@ -163,12 +161,10 @@ impl Pseudonyms {
     /// The key in `path`, created (32 random bytes, owner-only) when absent.
     pub fn from_file(path: &Path) -> std::io::Result<Self> {
         if !path.exists() {
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret).map_err(std::io::Error::other)?;
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            write_private(path, hex(&secret).as_bytes())?;
+            write_private(path, crate::digest::random_hex_32()?.as_bytes())?;
         }
         let text = std::fs::read_to_string(path)?;
         Ok(Pseudonyms::new(text.trim().as_bytes()))

@@ -4,7 +4,6 @@
 
 use crt_core::simulate::Peer;
 use http::HeaderMap;
-use sha2::{Digest, Sha256};
 
 use super::actor::Actor;
 use crate::config::{ApiToken, AuthConfig};
@@ -38,9 +37,7 @@ pub const SANDBOX_TOKEN_FILE: &str = "sandbox-api-token";
 
 /// A new random token (256 bits, hex).
 pub fn new_token() -> std::io::Result<String> {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(std::io::Error::other)?;
-    Ok(secret.iter().map(|b| format!("{b:02x}")).collect())
+    crate::digest::random_hex_32()
 }
 
 /// The sandbox's token in `data_dir`, made on first use: the default run's CLI and demo
@@ -56,10 +53,7 @@ pub fn sandbox_token(data_dir: &std::path::Path) -> std::io::Result<String> {
 
 /// The SHA-256 (hex) a token is configured by.
 pub fn token_digest(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(token.trim().as_bytes())
 }
 
 impl Authenticator {

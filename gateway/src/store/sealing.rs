@@ -81,9 +81,7 @@ impl Sealer {
     /// The keys in `path`, created (one random key, owner-only) when absent.
     pub fn from_file(path: &Path) -> Result<Sealer, SealError> {
         if !path.exists() {
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret).map_err(|_| SealError::Random)?;
-            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = crate::digest::random_hex_32().map_err(|_| SealError::Random)?;
             let text = format!(
                 "# crt-gateway storage keys: `<id> <key>`, the first seals, all open.\n1 {hex}\n"
             );
