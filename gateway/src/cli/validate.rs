@@ -17,6 +17,9 @@ const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 pub enum Format {
     Text,
     Json,
+    /// JUnit XML: one test case per file, its violations as the failure; CI servers and
+    /// test-campaign tools read it.
+    Junit,
 }
 
 #[derive(Serialize)]
@@ -33,6 +36,7 @@ pub fn run(files: &[PathBuf], format: Format) -> Status {
     let validator = crate::server::record_validator();
     let reports: Vec<FileReport> = files.iter().map(|file| check(file, &validator)).collect();
     match format {
+        Format::Junit => println!("{}", junit(&reports)),
         Format::Json => match serde_json::to_string_pretty(&reports) {
             Ok(text) => println!("{text}"),
             Err(e) => eprintln!("error: {e}"),
@@ -64,6 +68,56 @@ pub fn run(files: &[PathBuf], format: Format) -> Status {
     } else {
         Status::Ok
     }
+}
+
+/// The reports as a JUnit XML test suite: a file that cannot be read is an error, an
+/// invalid one a failure listing its violations.
+fn junit(reports: &[FileReport]) -> String {
+    let failures = reports
+        .iter()
+        .filter(|r| r.error.is_none() && !r.valid)
+        .count();
+    let errors = reports.iter().filter(|r| r.error.is_some()).count();
+    let (tests, failures, errors) = (
+        reports.len().to_string(),
+        failures.to_string(),
+        errors.to_string(),
+    );
+    let mut xml = crt_core::xml::XmlWriter::new();
+    xml.declaration().open(
+        "testsuite",
+        &[
+            ("name", "crt-gateway validate"),
+            ("tests", &tests),
+            ("failures", &failures),
+            ("errors", &errors),
+        ],
+    );
+    for report in reports {
+        let attributes = [
+            ("classname", report.kind.as_str()),
+            ("name", report.file.as_str()),
+        ];
+        match (&report.error, report.valid) {
+            (None, true) => {
+                xml.empty("testcase", &attributes);
+            }
+            (Some(error), _) => {
+                xml.open("testcase", &attributes)
+                    .leaf("error", &[("message", "cannot be checked")], error)
+                    .close("testcase");
+            }
+            (None, false) => {
+                let message = format!("{} violation(s)", report.violations.len());
+                let lines: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
+                xml.open("testcase", &attributes)
+                    .leaf("failure", &[("message", &message)], &lines.join("\n"))
+                    .close("testcase");
+            }
+        }
+    }
+    xml.close("testsuite");
+    String::from_utf8_lossy(&xml.finish()).into_owned()
 }
 
 fn check(file: &Path, validator: &RecordValidator) -> FileReport {
@@ -202,4 +256,49 @@ fn check(file: &Path, validator: &RecordValidator) -> FileReport {
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junit_reports_a_case_per_file_and_escapes_what_it_quotes() {
+        let reports = vec![
+            FileReport {
+                file: "ok.json".into(),
+                kind: "CRT record".into(),
+                valid: true,
+                error: None,
+                violations: Vec::new(),
+            },
+            FileReport {
+                file: "bad.json".into(),
+                kind: "CRT record".into(),
+                valid: false,
+                error: None,
+                violations: vec![Violation {
+                    pointer: "/crt/name".into(),
+                    rule: "minLength".into(),
+                    message: "expected <b> & more".into(),
+                }],
+            },
+            FileReport {
+                file: "gone.json".into(),
+                kind: "CRT record".into(),
+                valid: false,
+                error: Some("not found".into()),
+                violations: Vec::new(),
+            },
+        ];
+        let xml = junit(&reports);
+        assert!(
+            xml.contains(r#"tests="3" failures="1" errors="1""#),
+            "{xml}"
+        );
+        assert!(xml.contains("expected &lt;b&gt; &amp; more"), "{xml}");
+        crt_core::xml::parse(xml.as_bytes(), crt_core::xml::Limits::default())
+            .expect("well-formed");
+        assert_eq!(xml.matches("<testcase").count(), 3);
+    }
 }
