@@ -25,17 +25,23 @@ fn bench(c: &mut Criterion) {
     let record = Arc::new(record);
     let ins = record.beneficiary.ins.clone();
     let share = Share::new(record.clone(), ins.clone()).expect("share");
-    let care_circle = share.care_circle();
+    let care_circle = share.build_care_circle();
 
     let mut group = c.benchmark_group("regions");
     group.throughput(Throughput::Elements(1));
     group.bench_function("build_share_with_documents", |b| {
         b.iter(|| {
             let share = Share::new(record.clone(), ins.clone()).expect("share");
-            (share.care_circle(), share.summary(), share.entries())
+            (
+                share.care_circle().clone(),
+                share.summary().clone(),
+                share.entries().cloned(),
+            )
         })
     });
-    group.bench_function("build_care_circle", |b| b.iter(|| share.care_circle()));
+    group.bench_function("build_care_circle", |b| {
+        b.iter(|| share.build_care_circle())
+    });
     group.bench_function("check_care_circle", |b| {
         b.iter(|| check_transaction(&care_circle))
     });

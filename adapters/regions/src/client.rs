@@ -263,14 +263,14 @@ impl RegionalPlatform for FhirPlatform {
         &'a self,
         share: &'a Share,
     ) -> BoxFuture<'a, Result<Written, PlatformError>> {
-        Box::pin(async move { self.transaction(&share.care_circle()).await })
+        Box::pin(async move { self.transaction(share.care_circle()).await })
     }
 
     fn push_summary<'a>(
         &'a self,
         share: &'a Share,
     ) -> BoxFuture<'a, Result<Written, PlatformError>> {
-        Box::pin(async move { self.transaction(&share.summary()).await })
+        Box::pin(async move { self.transaction(share.summary()).await })
     }
 
     fn post_entries<'a>(
@@ -279,7 +279,7 @@ impl RegionalPlatform for FhirPlatform {
     ) -> BoxFuture<'a, Result<Written, PlatformError>> {
         Box::pin(async move {
             match share.entries() {
-                Some(bundle) => self.transaction(&bundle).await,
+                Some(bundle) => self.transaction(bundle).await,
                 None => Ok(Written::default()),
             }
         })

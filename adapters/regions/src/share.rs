@@ -77,6 +77,13 @@ pub struct Share {
     pub ins: Option<Ins>,
     pub documents: Vec<RenderedDocument>,
     root: String,
+    bundles: std::sync::OnceLock<Bundles>,
+}
+
+struct Bundles {
+    care_circle: Value,
+    summary: Value,
+    entries: Option<Value>,
 }
 
 /// One identifier of the contract: `system|value`, and the JSON of it.
@@ -148,6 +155,7 @@ impl Share {
             record,
             ins,
             documents,
+            bundles: std::sync::OnceLock::new(),
         })
     }
 
@@ -379,7 +387,32 @@ impl Share {
     }
 
     /// The care-circle transaction.
-    pub fn care_circle(&self) -> Value {
+    pub fn care_circle(&self) -> &Value {
+        &self.bundles().care_circle
+    }
+
+    /// The summary transaction: the accompaniment and the documents.
+    pub fn summary(&self) -> &Value {
+        &self.bundles().summary
+    }
+
+    /// The liaison-book transaction; `None` when the record has no entry.
+    pub fn entries(&self) -> Option<&Value> {
+        self.bundles().entries.as_ref()
+    }
+
+    /// The three transactions, built on first use: the platform sends them and the sink
+    /// keeps them, from the same build (the summary carries the documents inline).
+    fn bundles(&self) -> &Bundles {
+        self.bundles.get_or_init(|| Bundles {
+            care_circle: self.build_care_circle(),
+            summary: self.build_summary(),
+            entries: self.build_entries(),
+        })
+    }
+
+    /// The care-circle transaction, built again (benchmarks).
+    pub fn build_care_circle(&self) -> Value {
         let mut entries = vec![
             entry("Patient", &self.patient_id(), self.patient()),
             entry("Organization", &self.organization_id(), self.organization()),
@@ -467,8 +500,7 @@ impl Share {
         (id, resource)
     }
 
-    /// The summary transaction: the accompaniment and the documents.
-    pub fn summary(&self) -> Value {
+    fn build_summary(&self) -> Value {
         let mut entries = vec![entry(
             "EpisodeOfCare",
             &self.business(arc::EPISODE, self.local()),
@@ -500,8 +532,7 @@ impl Share {
         })
     }
 
-    /// The liaison-book transaction; `None` when the record has no entry.
-    pub fn entries(&self) -> Option<Value> {
+    fn build_entries(&self) -> Option<Value> {
         if self.record.liaison_book.is_empty() {
             return None;
         }
@@ -590,7 +621,7 @@ mod tests {
             share.summary(),
             share.entries().unwrap(),
         ] {
-            assert_eq!(check_transaction(&bundle), Vec::<String>::new());
+            assert_eq!(check_transaction(bundle), Vec::<String>::new());
         }
     }
 
@@ -627,10 +658,10 @@ mod tests {
         );
         let mut partner = partner;
         partner["entry"][0]["resource"]["sent"] = json!("2026-02-14T21:40:00.000Z");
-        let entries = share.entries().unwrap_or_default();
+        let entries = share.entries().cloned().unwrap_or_default();
         for (name, value) in [
-            ("care-circle.json", share.care_circle()),
-            ("summary.json", share.summary()),
+            ("care-circle.json", share.care_circle().clone()),
+            ("summary.json", share.summary().clone()),
             ("liaison-book.json", entries),
             ("partner-entry.json", partner),
         ] {

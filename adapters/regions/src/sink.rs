@@ -106,7 +106,7 @@ impl RegionSink {
             total.updated,
         ))
         .with_details(details);
-        let bundles: [(&str, Option<Value>); 3] = [
+        let bundles: [(&str, Option<&Value>); 3] = [
             ("care-circle.json", Some(share.care_circle())),
             ("summary.json", Some(share.summary())),
             ("liaison-book.json", share.entries()),

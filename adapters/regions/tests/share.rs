@@ -201,7 +201,7 @@ async fn the_simulator_refuses_what_the_mapping_forbids() {
     assert_eq!(refused.into_delivery_error().class, ErrorClass::Final);
 
     // A CareTeam without its profile's required elements.
-    let mut bundle = share.care_circle();
+    let mut bundle = share.care_circle().clone();
     let entries = bundle["entry"].as_array_mut().unwrap();
     let team = entries.last_mut().unwrap();
     team["resource"].as_object_mut().unwrap().remove("period");
@@ -213,14 +213,14 @@ async fn the_simulator_refuses_what_the_mapping_forbids() {
     assert!(error.contains("XX is not in careteam-roles-cs"), "{error}");
 
     // An element FHIR R4 does not have.
-    let mut bundle = share.care_circle();
+    let mut bundle = share.care_circle().clone();
     bundle["entry"][0]["resource"]["nickname"] = json!("Mamie");
     let error = client.transaction(&bundle).await.unwrap_err().to_string();
     assert!(error.contains("nickname"), "{error}");
 
     // An entry about a patient the platform does not know.
     let summary_first = client
-        .transaction(&share.summary())
+        .transaction(share.summary())
         .await
         .unwrap_err()
         .to_string();
@@ -231,7 +231,7 @@ async fn the_simulator_refuses_what_the_mapping_forbids() {
 
     // Another client may not overwrite what the gateway wrote.
     client
-        .transaction(&share.care_circle())
+        .transaction(share.care_circle())
         .await
         .expect("shared");
     let partner = FhirPlatform::new(
@@ -240,7 +240,7 @@ async fn the_simulator_refuses_what_the_mapping_forbids() {
     )
     .expect("partner");
     let error = partner
-        .transaction(&share.care_circle())
+        .transaction(share.care_circle())
         .await
         .unwrap_err()
         .to_string();

@@ -126,6 +126,13 @@ async fn accept_inner(
     }
 }
 
+/// The consents of a stored record, the rest of it skipped.
+#[derive(serde::Deserialize)]
+struct ConsentsOf {
+    #[serde(default)]
+    consents: crt_core::record::Consents,
+}
+
 /// A trace line for each consent or opposition this record changes against the
 /// beneficiary's previous record: the decision, who recorded it, when.
 async fn trace_consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) {
@@ -138,7 +145,8 @@ async fn trace_consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) {
         )
         .await
     {
-        Ok(previous) => previous.and_then(|p| serde_json::from_slice::<CrtRecord>(&p).ok()),
+        // Only the consents are wanted: read nothing else of the previous record.
+        Ok(previous) => previous.and_then(|p| serde_json::from_slice::<ConsentsOf>(&p).ok()),
         Err(e) => {
             tracing::warn!(error = %e, "reading the previous record for consent changes failed");
             None

@@ -157,7 +157,7 @@ impl Engine {
     /// One attempt of one delivery, settled in the store.
     async fn attempt(&self, delivery: LeasedDelivery) {
         let started_at = now_millis();
-        let record = serde_json::from_slice::<CrtRecord>(&delivery.payload);
+        let record = serde_json::from_slice::<CrtRecord>(&delivery.payload).map(Arc::new);
         let settlement = self.run_sink(&delivery, record.as_ref()).await;
         let outcome = match &settlement {
             Settlement::Done(receipt) => format!("{:?}", receipt.outcome).to_lowercase(),
@@ -175,7 +175,7 @@ impl Engine {
                 info!(delivery = %delivery.id, target = %delivery.target, attempt = delivery.attempt, code = %error.code, outcome, "delivery attempt failed")
             }
         }
-        let trace = self.trace_event(&delivery, record.as_ref().ok(), &outcome);
+        let trace = self.trace_event(&delivery, record.as_deref().ok(), &outcome);
         let completion = Completion {
             trace: Some(trace),
             delivery_id: delivery.id,
@@ -200,7 +200,7 @@ impl Engine {
     async fn run_sink(
         &self,
         delivery: &LeasedDelivery,
-        record: Result<&CrtRecord, &serde_json::Error>,
+        record: Result<&Arc<CrtRecord>, &serde_json::Error>,
     ) -> Settlement {
         let Some(sink) = self.registry.get(&delivery.target) else {
             return Settlement::Dead(DeliveryError::final_error(
@@ -208,8 +208,8 @@ impl Engine {
                 format!("no sink is configured for target {:?}", delivery.target),
             ));
         };
-        let record: CrtRecord = match record {
-            Ok(record) => record.clone(),
+        let record = match record {
+            Ok(record) => Arc::clone(record),
             Err(e) => {
                 return Settlement::Dead(DeliveryError::final_error(
                     "stored-record",
@@ -222,7 +222,7 @@ impl Engine {
             record_id: delivery.record_id,
             attempt: delivery.attempt,
             work: delivery.work.clone(),
-            record: Arc::new(record),
+            record,
             upstream: delivery
                 .upstream
                 .iter()
