@@ -226,6 +226,25 @@ pub enum StateFinding {
 }
 
 impl StateFinding {
+    /// Every finding of the value set, in its order.
+    pub const ALL: [StateFinding; 15] = [
+        StateFinding::AbleToCommunicate,
+        StateFinding::WellOriented,
+        StateFinding::Disoriented,
+        StateFinding::Agitation,
+        StateFinding::UncooperativeBehaviour,
+        StateFinding::SuicidalBehaviour,
+        StateFinding::PoorVision,
+        StateFinding::HearingLoss,
+        StateFinding::LanguageDisorder,
+        StateFinding::Falls,
+        StateFinding::Wandering,
+        StateFinding::RunningAway,
+        StateFinding::PhysicalRestraint,
+        StateFinding::PressureUlcerRisk,
+        StateFinding::FoodAspiration,
+    ];
+
     /// SNOMED CT code and the value set's French label.
     pub fn snomed(self) -> (&'static str, &'static str) {
         match self {
@@ -312,6 +331,24 @@ pub enum AttachedDocumentKind {
 }
 
 impl AttachedDocumentKind {
+    /// Every code of the checklist, in its order.
+    pub const ALL: [AttachedDocumentKind; 14] = [
+        Self::CarteVitaleCertificate,
+        Self::MutualInsuranceCertificate,
+        Self::IdentityCardCopy,
+        Self::AggirGrid,
+        Self::AdvanceDirectivesCopy,
+        Self::CurrentPrescriptions,
+        Self::MedicationAdministrationChart,
+        Self::RecentLaboratoryResults,
+        Self::LastHospitalisationReport,
+        Self::MultiresistantBacteriaSheet,
+        Self::CareFollowUpRecord,
+        Self::PacemakerRecord,
+        Self::BloodGroupCard,
+        Self::EhpadCareCapabilities,
+    ];
+
     /// Checklist code and its label in the value set.
     pub fn checklist_code(self) -> (&'static str, &'static str) {
         match self {

@@ -7,15 +7,13 @@ use crt_core::record::{Condition, Ins, Route, Terminology};
 
 use super::write::{Cda, Header};
 use super::{
-    CdaModel, InstanceId, RenderContext, RenderError, RenderedDocument, author, date,
-    facility_type, practice_setting,
+    CHECKLIST, CdaModel, InstanceId, RenderContext, RenderError, RenderedDocument, SNOMED, author,
+    date, facility_type, practice_setting,
 };
 
-const SNOMED: &str = "2.16.840.1.113883.6.96";
 const CIS: &str = "1.2.250.1.213.2.3.1";
 const ATC: &str = "2.16.840.1.113883.6.73";
 const EDQM: &str = "0.4.0.127.0.16.1.1.2.1";
-const CHECKLIST: &str = "1.2.250.1.213.1.1.4.322";
 
 pub(super) fn render(
     record: &CrtRecord,

@@ -32,6 +32,9 @@ pub struct Code {
 }
 
 pub const LOINC: &str = "2.16.840.1.113883.6.1";
+pub const SNOMED: &str = "2.16.840.1.113883.6.96";
+/// TA_ASIP, the code system of the DLU checklist (JDV_ChecklistDLU_CISIS).
+pub const CHECKLIST: &str = "1.2.250.1.213.1.1.4.322";
 /// TRE_A06 formatCode system.
 pub const FORMAT_CODE_SYSTEM: &str = "1.2.250.1.213.1.1.4.2.282";
 /// TRE_A01 CadreExercice (practiceSettingCode).

@@ -12,7 +12,9 @@ use crt_core::identifiers::is_oid;
 use crt_core::record::InsOid;
 use crt_core::xml::{self, Element, Limits};
 
-use crate::cda::CdaModel;
+use crate::cda::{CdaModel, OID_ID_NAT_STRUCT, OID_RPPS};
+
+mod dlu;
 
 const HL7: &str = "urn:hl7-org:v3";
 const LIMITS: Limits = Limits {
@@ -20,8 +22,6 @@ const LIMITS: Limits = Limits {
     max_depth: 64,
     max_elements: 500_000,
 };
-const RPPS_OID: &str = "1.2.250.1.71.4.2.1";
-const STRUCTURE_OID: &str = "1.2.250.1.71.4.2.2";
 const CONFIDENTIALITY: &str = "2.16.840.1.113883.5.25";
 
 /// What the checks found: the model recognised from the templateIds, and the problems.
@@ -145,6 +145,7 @@ pub fn check(bytes: &[u8]) -> Report {
     }
     let model = header(&mut checker, &root);
     body(&mut checker, &root);
+    dlu::check(&mut checker, &root, model);
     Report {
         model,
         problems: checker.problems,
@@ -247,7 +248,7 @@ fn header(c: &mut Checker, root: &Element) -> Option<&'static str> {
         c.time(author.child(HL7, "time"), &format!("{at}/time"));
         let assigned = author.child(HL7, "assignedAuthor");
         match assigned.and_then(|a| a.child(HL7, "id")) {
-            Some(id) if id.attribute("root") == Some(RPPS_OID) => {
+            Some(id) if id.attribute("root") == Some(OID_RPPS) => {
                 if !id
                     .attribute("extension")
                     .is_some_and(|e| e.len() == 12 && e.starts_with('8'))
@@ -262,7 +263,7 @@ fn header(c: &mut Checker, root: &Element) -> Option<&'static str> {
             _ => c.problem(
                 &format!("{at}/assignedAuthor/id"),
                 "author",
-                format!("the author is identified by its RPPS ({RPPS_OID})"),
+                format!("the author is identified by its RPPS ({OID_RPPS})"),
             ),
         }
         structure(
@@ -355,7 +356,7 @@ fn patient(c: &mut Checker, root: &Element) {
 fn structure(c: &mut Checker, organisation: Option<&Element>, at: &str) {
     let id = organisation.and_then(|o| o.child(HL7, "id"));
     let valid = id.is_some_and(|id| {
-        id.attribute("root") == Some(STRUCTURE_OID)
+        id.attribute("root") == Some(OID_ID_NAT_STRUCT)
             && id
                 .attribute("extension")
                 .is_some_and(crt_core::certificate::looks_like_id_nat_struct)
@@ -364,7 +365,7 @@ fn structure(c: &mut Checker, organisation: Option<&Element>, at: &str) {
         c.problem(
             &format!("{at}/id"),
             "structure",
-            format!("the structure is identified by its idNat_Struct ({STRUCTURE_OID})"),
+            format!("the structure is identified by its idNat_Struct ({OID_ID_NAT_STRUCT})"),
         );
     }
 }
