@@ -13,6 +13,7 @@ pub mod certs;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod conformity;
 pub mod digest;
 pub mod engine;
 pub mod liaison;

@@ -160,6 +160,19 @@ fn the_cli_renders_checks_and_builds_what_would_be_sent() {
     assert!(body.contains("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"));
     assert!(envelope.join("plan.xml").is_file());
     assert!(envelope.join("submission-signature.xml").is_file());
+
+    // The request validates as an ITI-41 submission: metadata, signature, documents.
+    let request = envelope.join("iti41-request.mime");
+    let (code, text) = cli(&["validate", request.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("valid ITI-41 Provide and Register"), "{text}");
+    let tampered = out.path().join("tampered.mime");
+    std::fs::write(&tampered, body.replacen("<title>", "<title>X", 1)).unwrap();
+    let (code, page) = cli(&["validate", "--format", "html", tampered.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{page}");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains(">Invalid</span>"), "{page}");
+    assert!(page.contains("does not match the document"), "{page}");
 }
 
 #[test]

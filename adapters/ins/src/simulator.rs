@@ -245,7 +245,8 @@ fn result_code(code: &str, label: &str) -> Vec<u8> {
     })
 }
 
-fn found(person: &Person) -> Vec<u8> {
+/// The answer for one identity found (`CodeCR 00`), as the teleservice writes it.
+pub fn found(person: &Person) -> Vec<u8> {
     envelope(|w| {
         w.open("RESULTAT", &[("xmlns", RESULTAT)])
             .open("CR", &[])

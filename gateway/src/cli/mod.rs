@@ -142,9 +142,9 @@ enum Command {
         #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
         url: String,
     },
-    /// Validate files offline: CRT records (JSON), CDA documents (XML), IHE XDM archives
-    /// (ZIP), MSSanté messages (.eml), offer files (.yaml) and FHIR resources or bundles
-    /// against the ROR rules (JSON with a resourceType).
+    /// Validate files offline: CRT records (JSON), CDA documents (XML), ITI-41 requests
+    /// (SOAP or MTOM), INSi requests and answers, IHE XDM archives (ZIP), MSSanté messages
+    /// (.eml), offer files (.yaml) and FHIR resources or bundles against the ROR rules.
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
