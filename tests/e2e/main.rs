@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod audit;
+mod conformance;
 mod crash;
 mod delivery;
 mod dmp;

@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::sink::DeliveryError;
+use crate::transcript::{self, Exchange};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -105,9 +106,30 @@ impl HttpsClient {
         body: Bytes,
     ) -> Result<HttpAnswer, HttpError> {
         let timeout = self.timeout;
-        tokio::time::timeout(timeout, self.exchange(method, url, headers, body))
-            .await
-            .map_err(|_| HttpError::Timeout(timeout.as_millis()))?
+        if !transcript::active() {
+            return tokio::time::timeout(timeout, self.exchange(method, url, headers, body))
+                .await
+                .map_err(|_| HttpError::Timeout(timeout.as_millis()))?;
+        }
+        let (body, tampered) = transcript::tampered(body);
+        let method_name = method.to_string();
+        let answer =
+            tokio::time::timeout(timeout, self.exchange(method, url, headers, body.clone()))
+                .await
+                .map_err(|_| HttpError::Timeout(timeout.as_millis()))
+                .and_then(|answer| answer);
+        transcript::record(Exchange {
+            method: method_name,
+            url: url.to_string(),
+            request_headers: transcript::headers(headers),
+            request_body: body,
+            status: answer.as_ref().ok().map(|a| a.status.as_u16()),
+            response_content_type: answer.as_ref().ok().and_then(|a| a.content_type.clone()),
+            response_body: answer.as_ref().map(|a| a.body.clone()).unwrap_or_default(),
+            error: answer.as_ref().err().map(ToString::to_string),
+            tampered,
+        });
+        answer
     }
 
     async fn exchange(

@@ -19,6 +19,7 @@ pub mod simulate;
 pub mod sink;
 pub mod soap;
 pub mod tls;
+pub mod transcript;
 pub mod validation;
 pub mod xml;
 

@@ -405,17 +405,47 @@ impl MssanteSink {
 
     /// Sends a composed message from its sender's mailbox.
     pub async fn transmit(&self, composed: &Composed) -> Result<smtp::Sent, DeliveryError> {
-        smtp::send(
+        let recording = crt_core::transcript::active();
+        let (data, tampered) = if recording {
+            crt_core::transcript::tampered(composed.bytes.clone().into())
+        } else {
+            (Default::default(), false)
+        };
+        let sent = smtp::send(
             &self.endpoint,
             composed.sender.tls.clone(),
             &self.config.hello,
             &composed.from,
             &composed.recipients,
-            &composed.bytes,
+            if recording { &data } else { &composed.bytes },
             self.config.retry.timeout,
         )
-        .await
-        .map_err(|e| {
+        .await;
+        if recording {
+            let recipients: Vec<String> = composed
+                .recipients
+                .iter()
+                .map(|r| format!("<{r}>"))
+                .collect();
+            crt_core::transcript::record(crt_core::transcript::Exchange {
+                method: "SMTP".into(),
+                url: format!("smtps://{}:{}", self.endpoint.host, self.endpoint.port),
+                request_headers: vec![
+                    ("MAIL FROM".into(), format!("<{}>", composed.from)),
+                    ("RCPT TO".into(), recipients.join(", ")),
+                ],
+                request_body: data,
+                status: sent.as_ref().ok().map(|_| 250),
+                response_content_type: None,
+                response_body: match &sent {
+                    Ok(sent) => sent.answer.clone().into(),
+                    Err(_) => Default::default(),
+                },
+                error: sent.as_ref().err().map(ToString::to_string),
+                tampered,
+            });
+        }
+        sent.map_err(|e| {
             let code = match &e {
                 smtp::SmtpError::Handshake(..) => "tls-handshake",
                 smtp::SmtpError::Connect(..) => "connect",

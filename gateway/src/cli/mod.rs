@@ -6,6 +6,7 @@
 
 mod audit;
 mod certs;
+mod conformance;
 mod demo;
 mod dmp;
 mod ins;
@@ -151,6 +152,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: validate::Format,
     },
+    /// Conformity campaigns: run scenario suites against the sandbox or a platform and
+    /// write a report (HTML for people, JSON, JUnit for CI servers).
+    Conformance {
+        #[command(subcommand)]
+        command: ConformanceCommand,
+    },
     /// DMP: the documents and the request the gateway would send for a record.
     Dmp {
         #[command(subcommand)]
@@ -285,6 +292,40 @@ enum MssanteCommand {
         to: String,
         #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConformanceCommand {
+    /// Run scenario suites. Each scenario states the requirement it checks; the report
+    /// shows, per requirement, whether the target met it, with the messages exchanged.
+    /// Exit code 0 when every requirement is met, 1 when one is not, 2 when the campaign
+    /// could not run.
+    Run {
+        /// Suites to run, comma-separated: ins, dmp, mssante, ror, viatrajectoire, region.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "ins,dmp,mssante,ror,viatrajectoire,region"
+        )]
+        suite: Vec<String>,
+        /// A gateway configuration naming the platforms to test (URLs, certificates);
+        /// without it, the sandbox's simulators.
+        #[arg(long, value_name = "FILE")]
+        target: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "html")]
+        format: conformance::Format,
+        /// Where to write the report.
+        #[arg(
+            short,
+            long,
+            value_name = "FILE",
+            default_value = "conformance-report.html"
+        )]
+        out: PathBuf,
+        /// The directory of the scenario files (`<suite>.toml`).
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
     },
 }
 
@@ -452,6 +493,16 @@ fn runtime(command: Command) -> Status {
                 examples,
                 config,
             } => demo::run(&out, examples, config).await,
+            Command::Conformance {
+                command:
+                    ConformanceCommand::Run {
+                        suite,
+                        target,
+                        format,
+                        out,
+                        scenarios,
+                    },
+            } => conformance::run(&suite, target.as_deref(), format, &out, scenarios).await,
             Command::Submit {
                 input,
                 url,
