@@ -116,7 +116,8 @@ pub struct ApiToken {
     /// The structure (idNat_Struct) the token's holder calls for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub structure: Option<String>,
-    /// `automate`: requests that name no professional act as the system itself.
+    /// `automate`: requests that name no professional act as the system itself;
+    /// `operator`: a person who runs the gateway (deliveries, replay, file validation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
 }

@@ -211,6 +211,14 @@ fn api_security(
             structure: None,
             actor: Some("automate".into()),
         });
+        let operator = crate::security::auth::sandbox_operator_token(&config.storage.data_dir)
+            .map_err(|e| failed(format!("the sandbox operator token: {e}")))?;
+        extra.push(crate::config::ApiToken {
+            name: "sandbox-operator".into(),
+            sha256: crate::security::auth::token_digest(&operator),
+            structure: None,
+            actor: Some("operator".into()),
+        });
     }
     let authenticator = crate::security::Authenticator::new(&config.server.auth, extra);
     let policy = match &config.server.auth.policy {

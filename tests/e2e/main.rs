@@ -14,4 +14,5 @@ mod mssante;
 mod regions;
 mod ror;
 mod security;
+mod ui;
 mod viatrajectoire;

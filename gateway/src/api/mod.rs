@@ -8,6 +8,8 @@ mod liaison;
 mod ops;
 mod problem;
 mod records;
+mod ui;
+mod validate;
 mod waiting;
 
 use std::convert::Infallible;
@@ -169,6 +171,7 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "deliveries", _, "artifacts", name] => Resource::of_artifact(name),
         ["v1", "waiting-list"] => Resource::AdmissionAdministrative,
         ["v1", "liaison-book"] => Resource::LiaisonBook,
+        ["v1", "validate"] => Resource::Validation,
         _ => return None,
     };
     Some((resource, access))
@@ -312,6 +315,9 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
         (["v1", "liaison-book"], &Method::GET) => {
             liaison::list(request.uri().query(), &state).await
         }
+        (["v1", "validate"], &Method::POST) => validate::validate(request, &state).await,
+        (["ui"], &Method::GET) => ui::file(""),
+        (["ui", name], &Method::GET) => ui::file(name),
         (["healthz"], &Method::GET) => ops::health(),
         (["readyz"], &Method::GET) => ops::ready(&state).await,
         (["metrics"], &Method::GET) => ops::metrics(&state).await,
@@ -343,6 +349,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/deliveries/{id}/artifacts/{name}"),
     ("GET", "/v1/waiting-list"),
     ("GET", "/v1/liaison-book"),
+    ("POST", "/v1/validate"),
+    ("GET", "/ui/"),
+    ("GET", "/ui/{name}"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -283,14 +283,19 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, Problem> {
+/// The request body, refused (413) beyond `limit` bytes, declared or read.
+pub(super) async fn read_body(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+) -> Result<Bytes, Problem> {
     let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body-too-large",
             "Body too large",
         )
-        .detail(format!("a record may be at most {limit} bytes"))
+        .detail(format!("the body may be at most {limit} bytes"))
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)

@@ -368,8 +368,12 @@ enum TokenCommand {
         #[arg(long)]
         structure: Option<String>,
         /// Requests that name no professional act as the system itself.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "operator")]
         automate: bool,
+        /// The holder runs the gateway: deliveries, replay, file validation (`/ui/`), no
+        /// health content.
+        #[arg(long)]
+        operator: bool,
     },
 }
 
@@ -450,8 +454,9 @@ pub fn main() -> ExitCode {
                     name,
                     structure,
                     automate,
+                    operator,
                 },
-        } => new_token(&name, structure.as_deref(), automate),
+        } => new_token(&name, structure.as_deref(), automate, operator),
         Command::Schema => {
             match serde_json::to_string_pretty(&crt_core::validation::record_schema()) {
                 Ok(text) => {
@@ -611,7 +616,7 @@ fn runtime(command: Command) -> Status {
 
 /// Reports why a command could not run.
 /// `token new`: the token on stdout's first line, then the block to configure.
-fn new_token(name: &str, structure: Option<&str>, automate: bool) -> Status {
+fn new_token(name: &str, structure: Option<&str>, automate: bool, operator: bool) -> Status {
     let token = match crate::security::auth::new_token() {
         Ok(token) => token,
         Err(e) => return failed(e),
@@ -624,6 +629,9 @@ fn new_token(name: &str, structure: Option<&str>, automate: bool) -> Status {
     println!("sha256 = {:?}", crate::security::auth::token_digest(&token));
     if let Some(structure) = structure {
         println!("structure = {structure:?}");
+    }
+    if operator {
+        println!("actor = \"operator\"");
     }
     if automate {
         println!("actor = \"automate\"");

@@ -1,5 +1,6 @@
 //! The professional acting: every request names them (headers), or the caller is a system
-//! acting for its structure (a token declared `actor = "automate"`).
+//! acting for its structure (a token declared `actor = "automate"`), or an operator of the
+//! gateway (a token declared `actor = "operator"`).
 
 use crt_core::record::{CareRole, Profession};
 use http::HeaderMap;
@@ -15,6 +16,9 @@ pub const ACTOR_ROLE: &str = "crt-actor-role";
 pub enum Actor {
     /// A system acting for its structure.
     Automate,
+    /// A person who runs the gateway (the structure's or the GRADeS's technical team):
+    /// follows the deliveries and replays them, never reads health content.
+    Operator,
     Professional {
         id: String,
         profession: String,
@@ -27,6 +31,7 @@ impl Actor {
     pub fn describe(&self) -> String {
         match self {
             Actor::Automate => "automate".into(),
+            Actor::Operator => "operator".into(),
             Actor::Professional {
                 id,
                 profession,

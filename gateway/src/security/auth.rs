@@ -34,6 +34,8 @@ pub struct Authenticator {
 
 /// Where the sandbox keeps its API token, in the data directory.
 pub const SANDBOX_TOKEN_FILE: &str = "sandbox-api-token";
+/// Where the sandbox keeps the token of its operator (for `/ui/`).
+pub const SANDBOX_OPERATOR_TOKEN_FILE: &str = "sandbox-operator-token";
 
 /// A new random token (256 bits, hex).
 pub fn new_token() -> std::io::Result<String> {
@@ -43,10 +45,20 @@ pub fn new_token() -> std::io::Result<String> {
 /// The sandbox's token in `data_dir`, made on first use: the default run's CLI and demo
 /// find it there, so that `cargo run` works with authentication on.
 pub fn sandbox_token(data_dir: &std::path::Path) -> std::io::Result<String> {
-    let path = data_dir.join(SANDBOX_TOKEN_FILE);
+    kept_token(&data_dir.join(SANDBOX_TOKEN_FILE))
+}
+
+/// The sandbox operator's token in `data_dir`, made on first use: what `/ui/` asks for.
+pub fn sandbox_operator_token(data_dir: &std::path::Path) -> std::io::Result<String> {
+    kept_token(&data_dir.join(SANDBOX_OPERATOR_TOKEN_FILE))
+}
+
+fn kept_token(path: &std::path::Path) -> std::io::Result<String> {
     if !path.exists() {
-        std::fs::create_dir_all(data_dir)?;
-        crate::audit::write_private(&path, new_token()?.as_bytes())?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        crate::audit::write_private(path, new_token()?.as_bytes())?;
     }
     Ok(std::fs::read_to_string(path)?.trim().to_string())
 }
@@ -105,7 +117,11 @@ impl Authenticator {
             (
                 format!("token:{}", token.name),
                 token.structure.clone(),
-                (token.actor.as_deref() == Some("automate")).then_some(Actor::Automate),
+                match token.actor.as_deref() {
+                    Some("automate") => Some(Actor::Automate),
+                    Some("operator") => Some(Actor::Operator),
+                    _ => None,
+                },
             )
         } else if self.allow_anonymous {
             ("anonymous".to_string(), None, None)

@@ -25,6 +25,8 @@ pub enum Resource {
     AdmissionMedical,
     CareCircle,
     LiaisonBook,
+    /// Checking a file offline (`POST /v1/validate`): nothing stored is read.
+    Validation,
 }
 
 impl Resource {
@@ -41,6 +43,7 @@ impl Resource {
             Resource::AdmissionMedical => "admission_medical",
             Resource::CareCircle => "care_circle",
             Resource::LiaisonBook => "liaison_book",
+            Resource::Validation => "validation",
         }
     }
 
@@ -89,7 +92,7 @@ pub struct Rule {
     pub professions: Vec<String>,
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Callers that are not people: `automate`.
+    /// Callers that are not named professionals: `automate`, `operator`.
     #[serde(default)]
     pub principals: Vec<String>,
     pub resources: Vec<Resource>,
@@ -102,6 +105,7 @@ impl Rule {
             && self.access.contains(&access)
             && match actor {
                 Actor::Automate => self.principals.iter().any(|p| p == "automate"),
+                Actor::Operator => self.principals.iter().any(|p| p == "operator"),
                 Actor::Professional {
                     profession, role, ..
                 } => {
@@ -252,6 +256,40 @@ mod tests {
         assert!(
             policy
                 .decide(&Actor::Automate, Resource::Dlu, Access::Read)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn operators_follow_and_replay_deliveries_but_read_no_health_content() {
+        let policy = Policy::default_policy();
+        for (resource, access) in [
+            (Resource::Deliveries, Access::Read),
+            (Resource::Operations, Access::Write),
+            (Resource::Validation, Access::Write),
+        ] {
+            assert!(policy.decide(&Actor::Operator, resource, access).is_ok());
+        }
+        for resource in [
+            Resource::Record,
+            Resource::Dlu,
+            Resource::Plan,
+            Resource::LiaisonBook,
+        ] {
+            assert!(
+                policy
+                    .decide(&Actor::Operator, resource, Access::Read)
+                    .is_err()
+            );
+        }
+        let nurse = Actor::Professional {
+            id: "810003456786".into(),
+            profession: "nurse".into(),
+            role: None,
+        };
+        assert!(
+            policy
+                .decide(&nurse, Resource::Operations, Access::Write)
                 .is_err()
         );
     }

@@ -1,0 +1,280 @@
+//! `/ui/` in a real headless browser (Debian's chromium, driven by chromedriver over the
+//! WebDriver protocol): an operator uploads files and reads the verdict from the page, then
+//! replays a dead delivery.
+//!
+//! Runs when chromedriver is found (`CRT_CHROMEDRIVER`, or `/usr/bin/chromedriver`, which
+//! `.ci/run` installs); on CI its absence is a failure, elsewhere the test says it skipped.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Gateway, example, free_port, try_request};
+
+/// One WebDriver call: chromedriver keeps connections open whatever the request says, so
+/// the answer is read by its Content-Length. Returns (status, JSON body).
+fn webdriver(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, Value)> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(body)?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("status line {line:?}")))?;
+    let mut length = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Browser {
+    driver: Child,
+    addr: SocketAddr,
+    session: String,
+}
+
+impl Browser {
+    fn start() -> Option<Browser> {
+        let driver = std::env::var_os("CRT_CHROMEDRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+        if !driver.is_file() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromedriver is missing: .ci/run installs chromium and chromium-driver"
+            );
+            eprintln!("chromedriver not found: the browser test is skipped");
+            return None;
+        }
+        let addr = free_port();
+        let child = Command::new(driver)
+            .arg(format!("--port={}", addr.port()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let mut browser = Browser {
+            driver: child,
+            addr,
+            session: String::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while webdriver(addr, "GET", "/status", b"").is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not answer");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let binary = std::env::var("CRT_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let session = browser.command(
+            "POST",
+            "/session",
+            json!({ "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": binary,
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+                }
+            }}}),
+        );
+        browser.session = session["sessionId"]
+            .as_str()
+            .expect("a session")
+            .to_string();
+        Some(browser)
+    }
+
+    fn command(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let (status, value) =
+            webdriver(self.addr, method, path, body.as_bytes()).expect("WebDriver exchange");
+        assert_eq!(status, 200, "{method} {path}: {value}");
+        value["value"].clone()
+    }
+
+    fn session(&self, method: &str, path: &str, body: Value) -> Value {
+        self.command(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn open(&self, url: &str) {
+        self.session("POST", "/url", json!({ "url": url }));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let found = self.session(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {found}"))
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.session(
+            "POST",
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.session("POST", &format!("/element/{element}/click"), json!({}));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.session("GET", &format!("/element/{element}/text"), Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The text of `css` once `ready` accepts it.
+    fn wait_text(&self, css: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.text(css);
+            if ready(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{css}: still {text:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Uploads `file` through the page and returns the verdict it shows.
+    fn validate(&self, file: &Path) -> String {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        self.type_into("#file", &file.display().to_string());
+        self.click("#validate");
+        self.wait_text("#kind", |text| text.starts_with(&name));
+        self.text("#verdict")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = webdriver(
+                self.addr,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                b"",
+            );
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[test]
+fn an_operator_validates_files_and_replays_a_dead_delivery_in_the_browser() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let journal = data.path().join("journal-target");
+    let journal_dir = journal.to_string_lossy().to_string();
+    let gateway = Gateway::start(
+        data.path(),
+        &[
+            ("CRT_GATEWAY_SINKS__JOURNAL__DIRECTORY", &journal_dir),
+            ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS", "1"),
+        ],
+    );
+    // The page and its files come with a policy that lets only themselves run.
+    let page = try_request(gateway.addr, "GET", "/ui/", &[], b"").expect("the page");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("script-src 'self'"))
+    );
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+
+    // A dead delivery: the journal's directory becomes a file.
+    std::fs::remove_dir_all(&journal).unwrap();
+    std::fs::write(&journal, b"not a directory").unwrap();
+    let id = gateway
+        .post_record(&example("exit-normandie.json"), None)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(20));
+    assert_eq!(view["deliveries"][0]["state"], "dead", "{view}");
+
+    browser.open(&format!("http://{}/ui/", gateway.addr));
+    let token = std::fs::read_to_string(data.path().join("sandbox-operator-token")).unwrap();
+    browser.type_into("#token", token.trim());
+    browser.click("#token-use");
+    browser.wait_text("#token-state", |t| t.contains("Token set"));
+
+    // A CDA document with defects: the verdict and the violations on the page.
+    let files = tempfile::tempdir().expect("temp dir");
+    let broken = files.path().join("broken-dlu.xml");
+    std::fs::write(
+        &broken,
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><realmCode code=\"US\"/></ClinicalDocument>",
+    )
+    .unwrap();
+    assert_eq!(browser.validate(&broken), "Invalid");
+    let violations = browser.text("#violations");
+    assert!(violations.contains("realmCode"), "{violations}");
+    // A valid record.
+    let record = crate::support::repo()
+        .join("schemas/examples/exit-normandie.json")
+        .canonicalize()
+        .expect("the example");
+    assert_eq!(browser.validate(&record), "Valid");
+    assert!(browser.text("#kind").contains("CRT record"));
+
+    // The dead delivery, replayed once the target is fixed.
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::create_dir_all(&journal).unwrap();
+    browser.click("#show");
+    browser.wait_text("#deliveries-state", |t| t.starts_with("1 dead"));
+    assert!(browser.text("#deliveries").contains("journal"));
+    browser.click("#deliveries .replay");
+    browser.wait_text("#deliveries tbody tr", |t| t.contains("Replayed"));
+    let view = gateway.wait_settled(&id, Duration::from_secs(20));
+    assert_eq!(view["deliveries"][0]["state"], "delivered", "{view}");
+}
