@@ -142,6 +142,13 @@ impl Gateway {
             targets = ?registry.sinks().map(|s| s.target().to_string()).collect::<Vec<_>>(),
             "gateway listening"
         );
+        if config.sandbox.enabled {
+            info!(
+                page = %format!("http://{addr}/ui/"),
+                token = %config.storage.data_dir.join(crate::security::auth::SANDBOX_OPERATOR_TOKEN_FILE).display(),
+                "operator page (its token is in the file named)"
+            );
+        }
         Ok(Gateway {
             addr,
             store,
