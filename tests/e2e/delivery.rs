@@ -2,25 +2,12 @@
 
 use std::time::Duration;
 
-use crate::support::{Gateway, example};
+use crate::support::{Gateway, example, fix_journal, gateway_with_failing_journal};
 
 #[test]
 fn a_failing_target_ends_dead_and_replay_delivers_it_once_fixed() {
     let data = tempfile::tempdir().expect("temp dir");
-    let journal = data.path().join("journal-target");
-    let journal_dir = journal.to_string_lossy().to_string();
-    let gateway = Gateway::start(
-        data.path(),
-        &[
-            ("CRT_GATEWAY_SINKS__JOURNAL__DIRECTORY", &journal_dir),
-            ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS", "3"),
-            ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__INITIAL_BACKOFF", "50"),
-            ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_BACKOFF", "100"),
-        ],
-    );
-    // Break the target: its directory becomes a file.
-    std::fs::remove_dir_all(&journal).unwrap();
-    std::fs::write(&journal, b"not a directory").unwrap();
+    let (gateway, journal) = gateway_with_failing_journal(data.path(), "3");
 
     let id = gateway
         .post_record(&example("exit-normandie.json"), None)
@@ -44,8 +31,7 @@ fn a_failing_target_ends_dead_and_replay_delivers_it_once_fixed() {
 
     // Replaying a delivery that is not dead is refused.
     let delivery_id = delivery["id"].as_str().unwrap().to_string();
-    std::fs::remove_file(&journal).unwrap();
-    std::fs::create_dir_all(&journal).unwrap();
+    fix_journal(&journal);
     let replay = gateway.request(
         "POST",
         &format!("/v1/deliveries/{delivery_id}/replay"),

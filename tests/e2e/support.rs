@@ -254,6 +254,35 @@ impl Response {
     }
 }
 
+/// A gateway whose journal target fails: its directory is a file, so every journal
+/// delivery ends dead after `max_attempts`. [`Gateway`] and the path to fix with
+/// [`fix_journal`].
+pub fn gateway_with_failing_journal(data: &Path, max_attempts: &str) -> (Gateway, PathBuf) {
+    let journal = data.join("journal-target");
+    let journal_dir = journal.to_string_lossy().to_string();
+    let gateway = Gateway::start(
+        data,
+        &[
+            ("CRT_GATEWAY_SINKS__JOURNAL__DIRECTORY", &journal_dir),
+            (
+                "CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS",
+                max_attempts,
+            ),
+            ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__INITIAL_BACKOFF", "50"),
+            ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_BACKOFF", "100"),
+        ],
+    );
+    std::fs::remove_dir_all(&journal).expect("the journal directory");
+    std::fs::write(&journal, b"not a directory").expect("break the journal target");
+    (gateway, journal)
+}
+
+/// Makes the journal target of [`gateway_with_failing_journal`] work again.
+pub fn fix_journal(journal: &Path) {
+    std::fs::remove_file(journal).expect("the broken target");
+    std::fs::create_dir_all(journal).expect("the journal directory");
+}
+
 /// One request on its own connection (`Connection: close`), read to the end.
 pub fn try_request(
     addr: SocketAddr,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, example, free_port, try_request};
+use crate::support::{example, fix_journal, free_port, gateway_with_failing_journal, try_request};
 
 /// One WebDriver call: chromedriver keeps connections open whatever the request says, so
 /// the answer is read by its Content-Length. Returns (status, JSON body).
@@ -210,15 +210,7 @@ impl Drop for Browser {
 #[test]
 fn an_operator_validates_files_and_replays_a_dead_delivery_in_the_browser() {
     let data = tempfile::tempdir().expect("temp dir");
-    let journal = data.path().join("journal-target");
-    let journal_dir = journal.to_string_lossy().to_string();
-    let gateway = Gateway::start(
-        data.path(),
-        &[
-            ("CRT_GATEWAY_SINKS__JOURNAL__DIRECTORY", &journal_dir),
-            ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__MAX_ATTEMPTS", "1"),
-        ],
-    );
+    let (gateway, journal) = gateway_with_failing_journal(data.path(), "1");
     // The page and its files come with a policy that lets only themselves run.
     let page = try_request(gateway.addr, "GET", "/ui/", &[], b"").expect("the page");
     assert_eq!(page.status, 200);
@@ -230,9 +222,7 @@ fn an_operator_validates_files_and_replays_a_dead_delivery_in_the_browser() {
         return;
     };
 
-    // A dead delivery: the journal's directory becomes a file.
-    std::fs::remove_dir_all(&journal).unwrap();
-    std::fs::write(&journal, b"not a directory").unwrap();
+    // A dead delivery: the journal's target fails.
     let id = gateway
         .post_record(&example("exit-normandie.json"), None)
         .json()["id"]
@@ -268,8 +258,7 @@ fn an_operator_validates_files_and_replays_a_dead_delivery_in_the_browser() {
     assert!(browser.text("#kind").contains("CRT record"));
 
     // The dead delivery, replayed once the target is fixed.
-    std::fs::remove_file(&journal).unwrap();
-    std::fs::create_dir_all(&journal).unwrap();
+    fix_journal(&journal);
     browser.click("#show");
     browser.wait_text("#deliveries-state", |t| t.starts_with("1 dead"));
     assert!(browser.text("#deliveries").contains("journal"));

@@ -60,6 +60,22 @@ fn benches(c: &mut Criterion) {
         b.iter(|| crt_documents::check::check(black_box(&document.xml)))
     });
     group.finish();
+
+    // The official ANS example of DLU-EHPAD-DLU 2022.01 (1.1 MB, embedded PDF), when the
+    // conformance kit is at hand: the header, sections and the model's schematron rules.
+    let kit = std::env::var_os("CONFORMANCE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    if let Ok(official) = std::fs::read(kit.join("examples/DLU-EHPAD-DLU_2022.01.xml")) {
+        let mut group = c.benchmark_group("check");
+        group.throughput(Throughput::Bytes(official.len() as u64));
+        group.bench_function("official-dlu-ehpad", |b| {
+            b.iter(|| crt_documents::check::check(black_box(&official)))
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(documents, benches);

@@ -46,6 +46,16 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail(format!("no {what}"))
     }
 
+    /// A failure of the gateway itself (500), with what failed.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        )
+        .detail(error.to_string())
+    }
+
     pub fn storage(error: impl std::fmt::Display) -> Self {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -70,13 +80,7 @@ impl Problem {
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_vec(value) {
         Ok(body) => bytes(status, "application/json", body),
-        Err(e) => Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-        )
-        .detail(e.to_string())
-        .into_response(),
+        Err(e) => Problem::internal(e).into_response(),
     }
 }
 

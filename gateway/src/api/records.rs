@@ -75,14 +75,7 @@ async fn accept_inner(
             })
             .collect(),
     };
-    let response = serde_json::to_vec(&answer).map_err(|e| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-        )
-        .detail(e.to_string())
-    })?;
+    let response = serde_json::to_vec(&answer).map_err(Problem::internal)?;
     let intake = Intake {
         record: NewRecord {
             id,

@@ -25,13 +25,7 @@ pub async fn validate(request: Request<Incoming>, state: &AppState) -> Response<
         tokio::task::spawn_blocking(move || inspect::inspect(&name, &bytes, &validator)).await;
     match report {
         Ok(report) => json(StatusCode::OK, &report),
-        Err(e) => Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-        )
-        .detail(e.to_string())
-        .into_response(),
+        Err(e) => Problem::internal(e).into_response(),
     }
 }
 
@@ -43,7 +37,7 @@ fn file_name(query: &str) -> String {
         .find(|(key, _)| *key == "name")
         .map(|(_, value)| value)
         .unwrap_or("");
-    let decoded = percent_decode(raw);
+    let decoded = crt_core::oauth::decode(raw);
     let name: String = decoded
         .chars()
         .filter(|c| !c.is_control())
@@ -54,40 +48,6 @@ fn file_name(query: &str) -> String {
     } else {
         name
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            byte => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -219,24 +219,40 @@ fn sections(c: &mut Checker, root: &Element) {
     }
 }
 
-/// Every element below `element`, with its path from the root, depth first.
-fn walk<'a>(element: &'a Element, path: &str, visit: &mut impl FnMut(&'a Element, &str)) {
-    let mut seen: Vec<(&str, usize)> = Vec::new();
+/// The elements from below the root down to the one visited.
+type Trail<'a> = Vec<&'a Element>;
+
+/// Visits every element below `element`, depth first, with its trail. The trail becomes a
+/// path only when a problem is found ([`path`]): most documents have none.
+fn walk<'a>(
+    element: &'a Element,
+    trail: &mut Trail<'a>,
+    visit: &mut impl FnMut(&'a Element, &Trail<'a>),
+) {
     for child in &element.children {
-        let index = match seen.iter_mut().find(|(name, _)| *name == child.name) {
-            Some((_, n)) => {
-                *n += 1;
-                *n
-            }
-            None => {
-                seen.push((&child.name, 1));
-                1
-            }
-        };
-        let child_path = format!("{path}/{}[{index}]", child.name);
-        visit(child, &child_path);
-        walk(child, &child_path, visit);
+        trail.push(child);
+        visit(child, trail);
+        walk(child, trail, visit);
+        trail.pop();
     }
+}
+
+/// The trail as a path from the root, each step with its rank among same-named siblings.
+fn path(root: &Element, trail: &Trail<'_>) -> String {
+    let mut out = String::from("/ClinicalDocument");
+    let mut parent = root;
+    for element in trail {
+        let rank = parent
+            .children
+            .iter()
+            .take_while(|sibling| !std::ptr::eq(*sibling, *element))
+            .filter(|sibling| sibling.name == element.name)
+            .count()
+            + 1;
+        out.push_str(&format!("/{}[{rank}]", element.name));
+        parent = element;
+    }
+    out
 }
 
 fn has_template(element: &Element, root: &str) -> bool {
@@ -252,13 +268,13 @@ fn value_sets(c: &mut Checker, root: &Element) {
         .collect();
     let findings: Vec<&str> = StateFinding::ALL.iter().map(|f| f.snomed().0).collect();
     let mut found: Vec<(String, String)> = Vec::new();
-    walk(root, "/ClinicalDocument", &mut |element, path| {
+    walk(root, &mut Vec::new(), &mut |element, trail| {
         if element.is(HL7, "observation")
             && has_template(element, CHECKLIST_ENTRY)
             && let Some(value) = element.child(HL7, "value")
             && let Some(problem) = outside(value, CHECKLIST, &checklist, "JDV_ChecklistDLU_CISIS")
         {
-            found.push((format!("{path}/value"), problem));
+            found.push((format!("{}/value", path(root, trail)), problem));
         }
         if element.is(HL7, "section") && has_template(element, EVENTS_SECTION) {
             for (i, entry) in element.children(HL7, "entry").enumerate() {
@@ -272,7 +288,10 @@ fn value_sets(c: &mut Checker, root: &Element) {
                     && let Some(problem) =
                         outside(code, SNOMED, &findings, "JDV_ObservationEtatPatient_CISIS")
                 {
-                    found.push((format!("{path}/entry[{}]/observation/code", i + 1), problem));
+                    found.push((
+                        format!("{}/entry[{}]/observation/code", path(root, trail), i + 1),
+                        problem,
+                    ));
                 }
             }
         }
@@ -300,4 +319,32 @@ fn outside(element: &Element, system: &str, codes: &[&str], value_set: &str) -> 
     let code_system = element.attribute("codeSystem").unwrap_or_default();
     (code_system != system || !codes.contains(&code))
         .then(|| format!("{code:?} in {code_system:?} is not in {value_set} (codes of {system})"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_code_outside_a_value_set_is_named_by_its_path() {
+        let (_, document) = crate::cda::tests::example_documents()
+            .into_iter()
+            .find(|(name, _)| name.ends_with(".dlu-ehpad.xml"))
+            .expect("a DLU-EHPAD");
+        let xml = String::from_utf8(document.xml).expect("UTF-8");
+        let broken = xml.replacen("code=\"DLU_0", "code=\"DLU_9", 1);
+        let report = crate::check::check(broken.as_bytes());
+        let problem = report
+            .problems
+            .iter()
+            .find(|p| p.rule == "value-set")
+            .expect("a value-set problem");
+        assert!(
+            problem
+                .pointer
+                .starts_with("/ClinicalDocument/component[1]/structuredBody[1]/component[")
+                && problem.pointer.ends_with("]/observation[1]/value"),
+            "{}",
+            problem.pointer
+        );
+        assert!(problem.message.contains("JDV_ChecklistDLU_CISIS"));
+    }
 }
