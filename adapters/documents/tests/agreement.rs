@@ -31,6 +31,7 @@ struct Mutation {
     defect: String,
     reference: String,
     rule: String,
+    official: String,
     #[serde(default)]
     after: Option<String>,
     find: String,
@@ -99,8 +100,14 @@ fn generated() -> Vec<(String, Vec<u8>)> {
     documents
 }
 
-/// The official kit's verdict per file name (`true` = passes), from `check_cda.py`.
-fn official_verdicts(python: &std::ffi::OsStr, dir: &Path) -> BTreeMap<String, bool> {
+/// What the official kit said of one file: passed, and its error lines.
+struct Official {
+    passed: bool,
+    errors: Vec<String>,
+}
+
+/// The official kit's verdict per file name, from `check_cda.py`.
+fn official_verdicts(python: &std::ffi::OsStr, dir: &Path) -> BTreeMap<String, Official> {
     let output = Command::new(python)
         .arg(repo().join("tests/conformance/check_cda.py"))
         .arg(dir)
@@ -114,16 +121,28 @@ fn official_verdicts(python: &std::ffi::OsStr, dir: &Path) -> BTreeMap<String, b
         String::from_utf8_lossy(&output.stderr)
     );
     let mut verdicts = BTreeMap::new();
+    let mut current: Option<String> = None;
     for line in stdout.lines() {
-        let (passed, rest) = if let Some(rest) = line.strip_prefix("ok ") {
-            (true, rest)
-        } else if let Some(rest) = line.strip_prefix("FAIL ") {
-            (false, rest)
+        let verdict = if let Some(rest) = line.strip_prefix("ok ") {
+            Some((true, rest))
         } else {
-            continue;
+            line.strip_prefix("FAIL ").map(|rest| (false, rest))
         };
-        if let Some((name, _)) = rest.trim_start().split_once(':') {
-            verdicts.insert(name.to_string(), passed);
+        if let Some((passed, rest)) = verdict
+            && let Some((name, _)) = rest.trim_start().split_once(':')
+        {
+            verdicts.insert(
+                name.to_string(),
+                Official {
+                    passed,
+                    errors: Vec::new(),
+                },
+            );
+            current = Some(name.to_string());
+        } else if line.starts_with("ERROR")
+            && let Some(official) = current.as_ref().and_then(|name| verdicts.get_mut(name))
+        {
+            official.errors.push(line.to_string());
         }
     }
     eprintln!("{stdout}");
@@ -138,8 +157,8 @@ fn project_rules_and_official_kit_agree() {
     )
     .expect("mutations.toml is valid");
     let dir = tempfile::tempdir().expect("temp dir");
-    // name → (expected to pass, the project's rule a failure must name)
-    let mut expected: BTreeMap<String, (bool, Option<&str>)> = BTreeMap::new();
+    // name → (expected to pass, the project's rule and the kit's error a failure must name)
+    let mut expected: BTreeMap<String, (bool, Option<(&str, &str)>)> = BTreeMap::new();
     let mut documents = generated();
     assert!(documents.len() >= 5, "documents from the examples");
     for (name, _) in &documents {
@@ -157,7 +176,13 @@ fn project_rules_and_official_kit_agree() {
                     mutation.name
                 );
                 let name = format!("mutated-{}.dlu-ehpad.xml", mutation.name);
-                expected.insert(name.clone(), (false, Some(&mutation.rule)));
+                expected.insert(
+                    name.clone(),
+                    (
+                        false,
+                        Some((mutation.rule.as_str(), mutation.official.as_str())),
+                    ),
+                );
                 documents.push((name, mutation.apply(&official).into_bytes()));
             }
             expected.insert("official.dlu-ehpad.xml".into(), (true, None));
@@ -180,7 +205,7 @@ fn project_rules_and_official_kit_agree() {
                 report.problems
             ));
         }
-        if let Some(rule) = rule
+        if let Some((rule, _)) = rule
             && !report.problems.iter().any(|p| p.rule == rule)
         {
             disagreements.push(format!(
@@ -193,13 +218,23 @@ fn project_rules_and_official_kit_agree() {
     match std::env::var_os("CRT_CDA_PYTHON") {
         Some(python) => {
             let verdicts = official_verdicts(&python, dir.path());
-            for (name, (pass, _)) in &expected {
+            for (name, (pass, rule)) in &expected {
                 match verdicts.get(name) {
-                    Some(verdict) if verdict == pass => {}
-                    Some(_) => disagreements.push(format!(
+                    Some(official) if official.passed != *pass => disagreements.push(format!(
                         "{name}: the official kit says {}",
                         if *pass { "invalid" } else { "valid" }
                     )),
+                    // One defect each: the kit reports one error, the one the mutation names.
+                    Some(official) => {
+                        if let Some((_, says)) = rule
+                            && (official.errors.len() != 1 || !official.errors[0].contains(says))
+                        {
+                            disagreements.push(format!(
+                                "{name}: the official kit was expected to report one error with {says:?}, it reported {:?}",
+                                official.errors
+                            ));
+                        }
+                    }
                     None => disagreements.push(format!("{name}: no verdict from the official kit")),
                 }
             }

@@ -90,6 +90,7 @@ impl Session {
             let tcp = TcpStream::connect(&authority)
                 .await
                 .map_err(|e| ImapError::Connect(authority.clone(), e))?;
+            let _ = tcp.set_nodelay(true);
             let name = ServerName::try_from(endpoint.host.clone())
                 .map_err(|e| ImapError::Protocol(e.to_string()))?;
             TlsConnector::from(tls)

@@ -30,6 +30,7 @@ pub(super) async fn listen(
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let operator = operator.clone();
         tokio::spawn(async move {
