@@ -149,6 +149,19 @@ fn official_verdicts(python: &std::ffi::OsStr, dir: &Path) -> BTreeMap<String, O
     verdicts
 }
 
+/// What a document of the corpus must give: pass, or fail with the project's rule and the
+/// kit's error a mutation names.
+#[derive(Clone, Copy)]
+struct Expected<'a> {
+    pass: bool,
+    named: Option<(&'a str, &'a str)>,
+}
+
+const PASSES: Expected<'static> = Expected {
+    pass: true,
+    named: None,
+};
+
 #[test]
 fn project_rules_and_official_kit_agree() {
     let corpus: Corpus = toml::from_str(
@@ -157,12 +170,11 @@ fn project_rules_and_official_kit_agree() {
     )
     .expect("mutations.toml is valid");
     let dir = tempfile::tempdir().expect("temp dir");
-    // name → (expected to pass, the project's rule and the kit's error a failure must name)
-    let mut expected: BTreeMap<String, (bool, Option<(&str, &str)>)> = BTreeMap::new();
+    let mut expected: BTreeMap<String, Expected<'_>> = BTreeMap::new();
     let mut documents = generated();
     assert!(documents.len() >= 5, "documents from the examples");
     for (name, _) in &documents {
-        expected.insert(name.clone(), (true, None));
+        expected.insert(name.clone(), PASSES);
     }
     match kit() {
         Some(kit) => {
@@ -178,14 +190,14 @@ fn project_rules_and_official_kit_agree() {
                 let name = format!("mutated-{}.dlu-ehpad.xml", mutation.name);
                 expected.insert(
                     name.clone(),
-                    (
-                        false,
-                        Some((mutation.rule.as_str(), mutation.official.as_str())),
-                    ),
+                    Expected {
+                        pass: false,
+                        named: Some((mutation.rule.as_str(), mutation.official.as_str())),
+                    },
                 );
                 documents.push((name, mutation.apply(&official).into_bytes()));
             }
-            expected.insert("official.dlu-ehpad.xml".into(), (true, None));
+            expected.insert("official.dlu-ehpad.xml".into(), PASSES);
             documents.push(("official.dlu-ehpad.xml".into(), official.into_bytes()));
         }
         None => eprintln!(
@@ -197,7 +209,7 @@ fn project_rules_and_official_kit_agree() {
     for (name, xml) in &documents {
         std::fs::write(dir.path().join(name), xml).expect("write");
         let report = check::check(xml);
-        let (pass, rule) = expected[name];
+        let Expected { pass, named } = expected[name];
         if report.problems.is_empty() != pass {
             disagreements.push(format!(
                 "{name}: the project's rules say {}: {:?}",
@@ -205,7 +217,7 @@ fn project_rules_and_official_kit_agree() {
                 report.problems
             ));
         }
-        if let Some((rule, _)) = rule
+        if let Some((rule, _)) = named
             && !report.problems.iter().any(|p| p.rule == rule)
         {
             disagreements.push(format!(
@@ -218,7 +230,7 @@ fn project_rules_and_official_kit_agree() {
     match std::env::var_os("CRT_CDA_PYTHON") {
         Some(python) => {
             let verdicts = official_verdicts(&python, dir.path());
-            for (name, (pass, rule)) in &expected {
+            for (name, Expected { pass, named }) in &expected {
                 match verdicts.get(name) {
                     Some(official) if official.passed != *pass => disagreements.push(format!(
                         "{name}: the official kit says {}",
@@ -226,7 +238,7 @@ fn project_rules_and_official_kit_agree() {
                     )),
                     // One defect each: the kit reports one error, the one the mutation names.
                     Some(official) => {
-                        if let Some((_, says)) = rule
+                        if let Some((_, says)) = named
                             && (official.errors.len() != 1 || !official.errors[0].contains(says))
                         {
                             disagreements.push(format!(
