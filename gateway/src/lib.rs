@@ -16,6 +16,7 @@ pub mod config;
 pub mod conformity;
 pub mod digest;
 pub mod engine;
+pub mod indicators;
 pub mod liaison;
 pub mod metrics;
 pub mod registry;

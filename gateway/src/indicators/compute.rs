@@ -1,0 +1,284 @@
+//! The indicators of one CRT over one period, from its [`Activity`]. Each definition is
+//! written in `docs/indicators.md` with the text it implements; the doc comments here say
+//! the same in short.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate};
+use crt_core::record::{
+    DecisionOutcome, ExitReason, InterventionStatus, OnCallOutcome, ReferralSource,
+};
+use serde::Serialize;
+
+use super::activity::{Accompaniment, Activity};
+
+/// The places of a CRT's volet 2: 25 people accompanied at the same time.
+pub const CAPACITY: usize = 25;
+/// The volet 2 forfait per beneficiary and month.
+pub const FORFAIT_EUR: u32 = 900;
+
+/// A period, both days included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> {
+        self.from.iter_days().take_while(move |day| *day <= self.to)
+    }
+}
+
+/// How long a step of admission took, in days, over the accompaniments that went through
+/// it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delay {
+    pub count: usize,
+    pub median_days: Option<f64>,
+    pub mean_days: Option<f64>,
+    pub max_days: Option<i64>,
+}
+
+impl Delay {
+    fn of(mut days: Vec<i64>) -> Delay {
+        days.sort_unstable();
+        let count = days.len();
+        let median_days = match count {
+            0 => None,
+            n if n % 2 == 1 => Some(days[n / 2] as f64),
+            n => Some((days[n / 2 - 1] + days[n / 2]) as f64 / 2.0),
+        };
+        Delay {
+            count,
+            median_days,
+            mean_days: (count > 0).then(|| days.iter().sum::<i64>() as f64 / count as f64),
+            max_days: days.last().copied(),
+        }
+    }
+}
+
+/// The delays of admission, for the accompaniments that started in the period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delays {
+    pub referral_to_home_visit: Delay,
+    pub home_visit_to_decision: Delay,
+    pub decision_to_start: Delay,
+    pub referral_to_start: Delay,
+}
+
+/// Accompaniments at the same time, day by day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Occupancy {
+    pub capacity: usize,
+    /// One count per day of the period, in order.
+    pub daily: Vec<usize>,
+    pub max: usize,
+    pub mean: f64,
+    pub days_over_capacity: usize,
+}
+
+/// Beneficiary-months of one calendar month: the beneficiaries accompanied at least one
+/// day of it (within the period).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForfaitMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub beneficiaries: usize,
+    pub amount_eur: u64,
+}
+
+/// Counts by hour of the day (local time) and by outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ByHour<K: Ord> {
+    pub total: usize,
+    pub by_hour: [usize; 24],
+    pub by_outcome: BTreeMap<K, usize>,
+}
+
+/// Every indicator of one CRT over one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Indicators {
+    pub period: Period,
+    /// Distinct beneficiaries accompanied at least one day of the period: a person
+    /// accompanied over two periods counts once.
+    pub file_active: usize,
+    /// Accompaniments that started in the period.
+    pub admissions: usize,
+    /// Accompaniments that ended in the period, by reason (the five exit cases).
+    pub exits: BTreeMap<ExitReason, usize>,
+    /// Referrals received in the period, by source.
+    pub referrals: BTreeMap<ReferralSource, usize>,
+    /// Decisions taken in the period, by outcome.
+    pub decisions: BTreeMap<DecisionOutcome, usize>,
+    pub delays: Delays,
+    /// The file active by GIR level (`1`…`6`, `unknown`).
+    pub gir: BTreeMap<String, usize>,
+    pub occupancy: Occupancy,
+    pub forfait: Vec<ForfaitMonth>,
+    pub forfait_total_eur: u64,
+    pub on_call: ByHour<OnCallOutcome>,
+    pub on_call_by_reason: BTreeMap<crt_core::record::OnCallReason, usize>,
+    pub home_visits: ByHour<InterventionStatus>,
+}
+
+const EXIT_REASONS: [ExitReason; 5] = [
+    ExitReason::HospitalisedOverThreeMonths,
+    ExitReason::BeneficiaryChoice,
+    ExitReason::MovedToEhpadOrUsld,
+    ExitReason::CriteriaNoLongerMet,
+    ExitReason::NoAddedValue,
+];
+
+fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    (to - from).num_days()
+}
+
+/// The indicators of `activity` over `period`, against `capacity` places.
+pub fn compute(activity: &Activity, period: Period, capacity: usize) -> Indicators {
+    let accompanied: Vec<&Accompaniment> = activity
+        .accompaniments
+        .iter()
+        .filter(|a| a.overlaps(period.from, period.to))
+        .collect();
+
+    // One GIR per person: the one of their latest accompaniment in the period.
+    let mut people: BTreeMap<&str, &Accompaniment> = BTreeMap::new();
+    for accompaniment in &accompanied {
+        let entry = people
+            .entry(&accompaniment.beneficiary)
+            .or_insert(accompaniment);
+        if accompaniment.start_on > entry.start_on {
+            *entry = accompaniment;
+        }
+    }
+    let mut gir: BTreeMap<String, usize> = (1..=6).map(|level| (level.to_string(), 0)).collect();
+    gir.insert("unknown".into(), 0);
+    for person in people.values() {
+        let key = person
+            .gir
+            .map_or_else(|| "unknown".to_string(), |level| level.to_string());
+        *gir.entry(key).or_default() += 1;
+    }
+
+    let started: Vec<&Accompaniment> = activity
+        .accompaniments
+        .iter()
+        .filter(|a| a.start_on.is_some_and(|day| period.contains(day)))
+        .collect();
+    let mut exits: BTreeMap<ExitReason, usize> = EXIT_REASONS.iter().map(|r| (*r, 0)).collect();
+    for (reason, _) in activity
+        .accompaniments
+        .iter()
+        .filter_map(|a| a.exit)
+        .filter(|(_, day)| period.contains(*day))
+    {
+        *exits.entry(reason).or_default() += 1;
+    }
+    let mut referrals = BTreeMap::new();
+    let mut decisions = BTreeMap::new();
+    for accompaniment in &activity.accompaniments {
+        if period.contains(accompaniment.referred_on) {
+            *referrals.entry(accompaniment.referral_source).or_default() += 1;
+        }
+        if let Some((outcome, day)) = accompaniment.decision
+            && period.contains(day)
+        {
+            *decisions.entry(outcome).or_default() += 1;
+        }
+    }
+
+    let delay = |step: fn(&Accompaniment) -> Option<i64>| {
+        Delay::of(started.iter().filter_map(|a| step(a)).collect())
+    };
+    let delays = Delays {
+        referral_to_home_visit: delay(|a| a.home_visit_on.map(|d| days_between(a.referred_on, d))),
+        home_visit_to_decision: delay(|a| Some(days_between(a.home_visit_on?, a.decision?.1))),
+        decision_to_start: delay(|a| Some(days_between(a.decision?.1, a.start_on?))),
+        referral_to_start: delay(|a| a.start_on.map(|d| days_between(a.referred_on, d))),
+    };
+
+    let daily: Vec<usize> = period
+        .days()
+        .map(|day| {
+            accompanied
+                .iter()
+                .filter(|a| a.covers(day))
+                .map(|a| a.beneficiary.as_str())
+                .collect::<BTreeSet<_>>()
+                .len()
+        })
+        .collect();
+    let occupancy = Occupancy {
+        capacity,
+        max: daily.iter().copied().max().unwrap_or(0),
+        mean: if daily.is_empty() {
+            0.0
+        } else {
+            daily.iter().sum::<usize>() as f64 / daily.len() as f64
+        },
+        days_over_capacity: daily.iter().filter(|count| **count > capacity).count(),
+        daily,
+    };
+
+    let mut months: BTreeMap<(i32, u32), BTreeSet<&str>> = BTreeMap::new();
+    for day in period.days() {
+        let month = months.entry((day.year(), day.month())).or_default();
+        for accompaniment in accompanied.iter().filter(|a| a.covers(day)) {
+            month.insert(&accompaniment.beneficiary);
+        }
+    }
+    let forfait: Vec<ForfaitMonth> = months
+        .into_iter()
+        .map(|((year, month), beneficiaries)| ForfaitMonth {
+            month: format!("{year:04}-{month:02}"),
+            beneficiaries: beneficiaries.len(),
+            amount_eur: beneficiaries.len() as u64 * u64::from(FORFAIT_EUR),
+        })
+        .collect();
+    let forfait_total_eur = forfait.iter().map(|m| m.amount_eur).sum();
+
+    let mut on_call = ByHour {
+        total: 0,
+        by_hour: [0; 24],
+        by_outcome: BTreeMap::new(),
+    };
+    let mut on_call_by_reason = BTreeMap::new();
+    for call in activity.calls.iter().filter(|c| period.contains(c.on)) {
+        on_call.total += 1;
+        on_call.by_hour[call.hour as usize] += 1;
+        *on_call.by_outcome.entry(call.outcome).or_default() += 1;
+        *on_call_by_reason.entry(call.reason).or_default() += 1;
+    }
+    let mut home_visits = ByHour {
+        total: 0,
+        by_hour: [0; 24],
+        by_outcome: BTreeMap::new(),
+    };
+    for visit in activity.visits.iter().filter(|v| period.contains(v.on)) {
+        home_visits.total += 1;
+        home_visits.by_hour[visit.hour as usize] += 1;
+        *home_visits.by_outcome.entry(visit.status).or_default() += 1;
+    }
+
+    Indicators {
+        period,
+        file_active: people.len(),
+        admissions: started.len(),
+        exits,
+        referrals,
+        decisions,
+        delays,
+        gir,
+        occupancy,
+        forfait,
+        forfait_total_eur,
+        on_call,
+        on_call_by_reason,
+        home_visits,
+    }
+}
