@@ -12,6 +12,7 @@ mod dmp;
 mod ins;
 mod mssante;
 mod regions;
+mod reports;
 mod ror;
 mod security;
 mod ui;

@@ -8,6 +8,7 @@ mod liaison;
 mod ops;
 mod problem;
 mod records;
+mod reports;
 mod ui;
 mod validate;
 mod waiting;
@@ -172,6 +173,7 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "waiting-list"] => Resource::AdmissionAdministrative,
         ["v1", "liaison-book"] => Resource::LiaisonBook,
         ["v1", "validate"] => Resource::Validation,
+        ["v1", "reports", _] => Resource::Reports,
         _ => return None,
     };
     Some((resource, access))
@@ -316,6 +318,9 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
             liaison::list(request.uri().query(), &state).await
         }
         (["v1", "validate"], &Method::POST) => validate::validate(request, &state).await,
+        (["v1", "reports", "activity"], &Method::GET) => {
+            reports::activity(request.uri().query(), &state).await
+        }
         (["ui"], &Method::GET) => ui::file(""),
         (["ui", name], &Method::GET) => ui::file(name),
         (["healthz"], &Method::GET) => ops::health(),
@@ -350,6 +355,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/waiting-list"),
     ("GET", "/v1/liaison-book"),
     ("POST", "/v1/validate"),
+    ("GET", "/v1/reports/activity"),
     ("GET", "/ui/"),
     ("GET", "/ui/{name}"),
     ("GET", "/healthz"),

@@ -121,6 +121,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A CRT's activity indicators over a period, from the records its DUIs sent (file
+    /// active, admissions and exits, delays, occupancy, forfait months, on-call calls).
+    Report {
+        /// FINESS of the CRT's establishment.
+        #[arg(long)]
+        crt: String,
+        /// First day of the period (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// Last day of the period, included (YYYY-MM-DD).
+        #[arg(long)]
+        to: String,
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+        /// Print the gateway's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
     /// What partners wrote in the liaison books on the regional platform, as the gateway
     /// read it back (newest first).
     LiaisonBook {
@@ -518,6 +536,13 @@ fn runtime(command: Command) -> Status {
             Command::WaitingList { crt, url, json } => {
                 records::waiting_list(crt.as_deref(), &url, json).await
             }
+            Command::Report {
+                crt,
+                from,
+                to,
+                url,
+                json,
+            } => records::report(&crt, &from, &to, &url, json).await,
             Command::LiaisonBook {
                 crt,
                 beneficiary,

@@ -27,6 +27,8 @@ pub enum Resource {
     LiaisonBook,
     /// Checking a file offline (`POST /v1/validate`): nothing stored is read.
     Validation,
+    /// Activity indicators: counts, no beneficiary named.
+    Reports,
 }
 
 impl Resource {
@@ -44,6 +46,7 @@ impl Resource {
             Resource::CareCircle => "care_circle",
             Resource::LiaisonBook => "liaison_book",
             Resource::Validation => "validation",
+            Resource::Reports => "reports",
         }
     }
 

@@ -461,6 +461,13 @@ pub trait Store: Send + Sync + 'static {
     /// The stored payload of a record, as received.
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
 
+    /// Every record version a CRT's DUIs sent, oldest first: what the activity indicators
+    /// are computed from.
+    fn crt_record_payloads(
+        &self,
+        crt_finess_et: String,
+    ) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>>;
+
     fn deliveries(&self, filter: DeliveryFilter) -> BoxFuture<'_, StoreResult<Vec<DeliveryView>>>;
 
     fn artifact(

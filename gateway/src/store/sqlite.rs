@@ -1102,6 +1102,32 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn crt_record_payloads(
+        &self,
+        crt_finess_et: String,
+    ) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>> {
+        let sealer = self.sealer.clone();
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id, payload FROM records WHERE crt_finess_et = ?1
+                  ORDER BY received_at, id",
+            )?;
+            let rows = statement.query_map([&crt_finess_et], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut payloads = Vec::new();
+            for row in rows {
+                let (id, stored) = row?;
+                payloads.push(Self::unseal(
+                    sealer.as_deref(),
+                    &format!("record:{id}"),
+                    stored,
+                )?);
+            }
+            Ok(payloads)
+        }))
+    }
+
     fn deliveries(&self, filter: DeliveryFilter) -> BoxFuture<'_, StoreResult<Vec<DeliveryView>>> {
         Box::pin(self.read(move |conn| {
             let state = filter.state.map(|s| s.as_str().to_string());

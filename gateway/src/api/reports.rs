@@ -1,0 +1,102 @@
+//! `GET /v1/reports/activity?crt=FINESS&from=DATE&to=DATE`: a CRT's activity indicators
+//! over a period (counts only: no beneficiary is named).
+
+use chrono::NaiveDate;
+use http::{Response, StatusCode};
+
+use super::AppState;
+use super::problem::{Body, Problem, json};
+use crate::indicators::{self, CAPACITY, Period};
+
+/// A report covers at most this many days (five years and a leap day).
+const MAX_DAYS: i64 = 5 * 365 + 1;
+
+pub async fn activity(query: Option<&str>, state: &AppState) -> Response<Body> {
+    let (crt, period) = match parse(query.unwrap_or("")) {
+        Ok(parsed) => parsed,
+        Err(detail) => {
+            return Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")
+                .detail(detail)
+                .into_response();
+        }
+    };
+    match indicators::for_crt(state.store.as_ref(), &crt, period, CAPACITY).await {
+        Ok(indicators) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "crt": crt, "indicators": indicators }),
+        ),
+        Err(indicators::ReportError::Store(e)) => Problem::storage(e).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+fn parse(query: &str) -> Result<(String, Period), String> {
+    let (mut crt, mut from, mut to) = (None, None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let date = || {
+            NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map_err(|_| format!("{key}={value}: expected a date YYYY-MM-DD"))
+        };
+        match key {
+            "crt" => crt = Some(value.to_string()),
+            "from" => from = Some(date()?),
+            "to" => to = Some(date()?),
+            other => return Err(format!("unknown parameter {other:?} (crt, from, to)")),
+        }
+    }
+    let crt = crt.ok_or("crt=FINESS is required")?;
+    crt_core::identifiers::check_finess(&crt)
+        .map_err(|e| format!("crt={crt}: expected the FINESS of the CRT's establishment: {e}"))?;
+    let (from, to) = (
+        from.ok_or("from=YYYY-MM-DD is required")?,
+        to.ok_or("to=YYYY-MM-DD is required")?,
+    );
+    if to < from {
+        return Err("to must not be before from".into());
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(format!("a report covers at most {MAX_DAYS} days"));
+    }
+    Ok((crt, Period { from, to }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_names_each_fault() {
+        assert!(parse("crt=110008430&from=2025-01-01&to=2025-12-31").is_ok());
+        assert!(
+            parse("from=2025-01-01&to=2025-12-31")
+                .unwrap_err()
+                .contains("crt=")
+        );
+        assert!(
+            parse("crt=12&from=2025-01-01&to=2025-12-31")
+                .unwrap_err()
+                .contains("FINESS")
+        );
+        assert!(
+            parse("crt=110008430&from=2025-13-01&to=2025-12-31")
+                .unwrap_err()
+                .contains("from=")
+        );
+        assert!(
+            parse("crt=110008430&from=2025-02-01&to=2025-01-01")
+                .unwrap_err()
+                .contains("before")
+        );
+        assert!(
+            parse("crt=110008430&from=2000-01-01&to=2025-01-01")
+                .unwrap_err()
+                .contains("at most")
+        );
+        assert!(
+            parse("crt=110008430&from=2025-01-01&to=2025-12-31&x=1")
+                .unwrap_err()
+                .contains("unknown")
+        );
+    }
+}
