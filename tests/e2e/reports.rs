@@ -51,6 +51,57 @@ fn a_crt_activity_report_counts_the_records_it_was_sent() {
         "{text}"
     );
 
+    // The page with its charts, as a browser shows it.
+    let out = tempfile::tempdir().expect("temp dir");
+    let page = out.path().join("report.html");
+    let (code, text) = gateway.cli(&[
+        "report",
+        "--crt",
+        &crt,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+        "--format",
+        "html",
+        "--audience",
+        "external",
+        "-o",
+        page.to_str().unwrap(),
+        "--url",
+        &url,
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("&lt; 5"), "small counts leave the CRT hidden");
+    let csv = gateway.request(
+        "GET",
+        &format!("/v1/reports/activity?crt={crt}&from=2026-01-01&to=2026-12-31&format=csv"),
+        &[],
+        b"",
+    );
+    assert_eq!(csv.status, 200);
+    assert!(csv.text().starts_with("section,item,value\r\n"));
+    assert!(
+        csv.text().contains("volet2,file_active,1\r\n"),
+        "{}",
+        csv.text()
+    );
+    if let Some(browser) = crate::ui::Browser::start() {
+        browser.open(&format!(
+            "file://{}",
+            page.canonicalize().unwrap().display()
+        ));
+        assert!(browser.count("svg.chart") >= 5, "the page has its charts");
+        assert!(browser.text("h1").contains(&crt));
+        let png = browser.screenshot();
+        assert!(png.starts_with(b"\x89PNG"), "a screenshot");
+        std::fs::write(out.path().join("report.png"), &png).unwrap();
+        if let Some(keep) = std::env::var_os("CRT_KEEP_SCREENSHOT") {
+            std::fs::write(keep, png).unwrap();
+        }
+    }
+
     let bad = gateway.request(
         "GET",
         &format!("/v1/reports/activity?crt={crt}&from=2026-02-01&to=2026-01-01"),

@@ -60,14 +60,14 @@ fn webdriver(
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Browser {
+pub struct Browser {
     driver: Child,
     addr: SocketAddr,
     session: String,
 }
 
 impl Browser {
-    fn start() -> Option<Browser> {
+    pub fn start() -> Option<Browser> {
         let driver = std::env::var_os("CRT_CHROMEDRIVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
@@ -104,7 +104,7 @@ impl Browser {
                 "browserName": "chrome",
                 "goog:chromeOptions": {
                     "binary": binary,
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1800"]
                 }
             }}}),
         );
@@ -131,7 +131,7 @@ impl Browser {
         self.command(method, &format!("/session/{}{path}", self.session), body)
     }
 
-    fn open(&self, url: &str) {
+    pub fn open(&self, url: &str) {
         self.session("POST", "/url", json!({ "url": url }));
     }
 
@@ -161,7 +161,27 @@ impl Browser {
         self.session("POST", &format!("/element/{element}/click"), json!({}));
     }
 
-    fn text(&self, css: &str) -> String {
+    /// How many elements `css` selects.
+    pub fn count(&self, css: &str) -> usize {
+        self.session(
+            "POST",
+            "/elements",
+            json!({ "using": "css selector", "value": css }),
+        )
+        .as_array()
+        .map_or(0, Vec::len)
+    }
+
+    /// A PNG of the page as shown.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = self.session("GET", "/screenshot", Value::Null);
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().expect("a screenshot"))
+            .expect("base64")
+    }
+
+    pub fn text(&self, css: &str) -> String {
         let element = self.find(css);
         self.session("GET", &format!("/element/{element}/text"), Value::Null)
             .as_str()

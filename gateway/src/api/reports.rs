@@ -5,14 +5,35 @@ use chrono::NaiveDate;
 use http::{Response, StatusCode};
 
 use super::AppState;
-use super::problem::{Body, Problem, json};
-use crate::indicators::{self, CAPACITY, Period};
+use super::problem::{Body, Problem, bytes, json};
+use crate::indicators::{self, Audience, CAPACITY, Period, render};
+
+/// What a report is asked for.
+#[derive(Debug)]
+struct Query {
+    crt: String,
+    period: Period,
+    format: Format,
+    audience: Audience,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Json,
+    Html,
+    Csv,
+}
 
 /// A report covers at most this many days (five years and a leap day).
 const MAX_DAYS: i64 = 5 * 365 + 1;
 
 pub async fn activity(query: Option<&str>, state: &AppState) -> Response<Body> {
-    let (crt, period) = match parse(query.unwrap_or("")) {
+    let Query {
+        crt,
+        period,
+        format,
+        audience,
+    } = match parse(query.unwrap_or("")) {
         Ok(parsed) => parsed,
         Err(detail) => {
             return Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")
@@ -21,17 +42,35 @@ pub async fn activity(query: Option<&str>, state: &AppState) -> Response<Body> {
         }
     };
     match indicators::for_crt(state.store.as_ref(), &crt, period, CAPACITY).await {
-        Ok(indicators) => json(
-            StatusCode::OK,
-            &serde_json::json!({ "crt": crt, "indicators": indicators }),
-        ),
+        Ok(indicators) => match format {
+            Format::Json => json(
+                StatusCode::OK,
+                &serde_json::json!({ "crt": crt, "audience": audience, "indicators": indicators }),
+            ),
+            Format::Html => {
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let page = render::html(&crt, &indicators, audience, &now);
+                bytes(
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    page.into_bytes(),
+                )
+            }
+            Format::Csv => bytes(
+                StatusCode::OK,
+                "text/csv; charset=utf-8",
+                render::csv(&crt, &indicators, audience).into_bytes(),
+            ),
+        },
         Err(indicators::ReportError::Store(e)) => Problem::storage(e).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }
 
-fn parse(query: &str) -> Result<(String, Period), String> {
+fn parse(query: &str) -> Result<Query, String> {
     let (mut crt, mut from, mut to) = (None, None, None);
+    let mut format = Format::Json;
+    let mut audience = Audience::Internal;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let date = || {
@@ -42,7 +81,26 @@ fn parse(query: &str) -> Result<(String, Period), String> {
             "crt" => crt = Some(value.to_string()),
             "from" => from = Some(date()?),
             "to" => to = Some(date()?),
-            other => return Err(format!("unknown parameter {other:?} (crt, from, to)")),
+            "format" => {
+                format = match value {
+                    "json" => Format::Json,
+                    "html" => Format::Html,
+                    "csv" => Format::Csv,
+                    _ => return Err(format!("format={value}: expected json, html or csv")),
+                }
+            }
+            "audience" => {
+                audience = match value {
+                    "internal" => Audience::Internal,
+                    "external" => Audience::External,
+                    _ => return Err(format!("audience={value}: expected internal or external")),
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unknown parameter {other:?} (crt, from, to, format, audience)"
+                ));
+            }
         }
     }
     let crt = crt.ok_or("crt=FINESS is required")?;
@@ -58,7 +116,12 @@ fn parse(query: &str) -> Result<(String, Period), String> {
     if (to - from).num_days() >= MAX_DAYS {
         return Err(format!("a report covers at most {MAX_DAYS} days"));
     }
-    Ok((crt, Period { from, to }))
+    Ok(Query {
+        crt,
+        period: Period { from, to },
+        format,
+        audience,
+    })
 }
 
 #[cfg(test)]

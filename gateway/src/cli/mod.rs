@@ -12,6 +12,7 @@ mod dmp;
 mod ins;
 mod mssante;
 mod records;
+mod report;
 mod ror;
 mod submit;
 mod table;
@@ -133,11 +134,16 @@ enum Command {
         /// Last day of the period, included (YYYY-MM-DD).
         #[arg(long)]
         to: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: report::Format,
+        /// Who reads it: `external` (the ARS, the CNSA) shows counts from 1 to 4 as "< 5".
+        #[arg(long, value_enum, default_value = "internal")]
+        audience: crate::indicators::Audience,
+        /// Write the report to this file (html, csv, json) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
         #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
         url: String,
-        /// Print the gateway's JSON answer.
-        #[arg(long)]
-        json: bool,
     },
     /// What partners wrote in the liaison books on the regional platform, as the gateway
     /// read it back (newest first).
@@ -540,9 +546,22 @@ fn runtime(command: Command) -> Status {
                 crt,
                 from,
                 to,
+                format,
+                audience,
+                out,
                 url,
-                json,
-            } => records::report(&crt, &from, &to, &url, json).await,
+            } => {
+                report::run(report::Request {
+                    crt: &crt,
+                    from: &from,
+                    to: &to,
+                    format,
+                    audience,
+                    out: out.as_deref(),
+                    url: &url,
+                })
+                .await
+            }
             Command::LiaisonBook {
                 crt,
                 beneficiary,

@@ -127,7 +127,11 @@ pub fn problem_text(body: &Value, status: StatusCode) -> String {
 
 /// GETs `path` from a running gateway: its JSON answer, or `Err` once the failure is
 /// reported. With `json`, the answer is printed as it is and `Ok(None)` returned.
-async fn fetch(url: &str, path: &str, json: bool) -> Result<Option<serde_json::Value>, Status> {
+pub(super) async fn fetch(
+    url: &str,
+    path: &str,
+    json: bool,
+) -> Result<Option<serde_json::Value>, Status> {
     let client = ApiClient::new(url).map_err(failed)?;
     let answer = client.get(path).await.map_err(failed)?;
     let body = answer.json();
@@ -146,66 +150,6 @@ async fn fetch(url: &str, path: &str, json: bool) -> Result<Option<serde_json::V
 }
 
 /// `waiting-list [--crt FINESS]`: the volet 2 waiting list a running gateway keeps.
-/// `report --crt --from --to`: the headline indicators as a table (`--json` for all).
-pub async fn report(crt: &str, from: &str, to: &str, url: &str, json: bool) -> Status {
-    let encode = crt_core::oauth::encode;
-    let path = format!(
-        "/v1/reports/activity?crt={}&from={}&to={}",
-        encode(crt),
-        encode(from),
-        encode(to)
-    );
-    let body = match fetch(url, &path, json).await {
-        Ok(Some(body)) => body,
-        Ok(None) => return Status::Ok,
-        Err(status) => return status,
-    };
-    let i = &body["indicators"];
-    let number = |value: &serde_json::Value| match value.as_f64() {
-        Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.1}"),
-        None => "-".into(),
-    };
-    let sum = |value: &serde_json::Value| {
-        value
-            .as_object()
-            .map_or(0, |map| {
-                map.values().filter_map(|v| v.as_u64()).sum::<u64>()
-            })
-            .to_string()
-    };
-    let rows = vec![
-        vec![
-            "file active (distinct beneficiaries)".into(),
-            number(&i["file_active"]),
-        ],
-        vec!["admissions".into(), number(&i["admissions"])],
-        vec!["exits".into(), sum(&i["exits"])],
-        vec!["referrals".into(), sum(&i["referrals"])],
-        vec![
-            "median days, referral to start".into(),
-            number(&i["delays"]["referral_to_start"]["median_days"]),
-        ],
-        vec![
-            format!(
-                "most accompanied at once (of {})",
-                number(&i["occupancy"]["capacity"])
-            ),
-            number(&i["occupancy"]["max"]),
-        ],
-        vec![
-            "mean accompanied at once".into(),
-            number(&i["occupancy"]["mean"]),
-        ],
-        vec!["forfait (EUR)".into(), number(&i["forfait_total_eur"])],
-        vec!["on-call calls".into(), number(&i["on_call"]["total"])],
-        vec!["home visits".into(), number(&i["home_visits"]["total"])],
-    ];
-    println!("CRT {crt}, {from} to {to}");
-    print!("{}", table::render(&["indicator", "value"], &rows));
-    Status::Ok
-}
-
 pub async fn waiting_list(crt: Option<&str>, url: &str, json: bool) -> Status {
     let path = match crt {
         Some(crt) => format!("/v1/waiting-list?crt={}", crt_core::oauth::encode(crt)),

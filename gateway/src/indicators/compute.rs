@@ -82,14 +82,18 @@ pub struct Occupancy {
     pub days_over_capacity: usize,
 }
 
-/// Beneficiary-months of one calendar month: the beneficiaries accompanied at least one
-/// day of it (within the period).
+/// One calendar month of the period (the part of it inside the period).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ForfaitMonth {
+pub struct Month {
     /// `YYYY-MM`.
     pub month: String,
+    /// Beneficiaries accompanied at least one day of the month: the month's file active and
+    /// its forfait beneficiary-months.
     pub beneficiaries: usize,
-    pub amount_eur: u64,
+    pub admissions: usize,
+    pub exits: usize,
+    /// `beneficiaries` × the forfait.
+    pub forfait_eur: u64,
 }
 
 /// Counts by hour of the day (local time) and by outcome.
@@ -119,7 +123,8 @@ pub struct Indicators {
     /// The file active by GIR level (`1`…`6`, `unknown`).
     pub gir: BTreeMap<String, usize>,
     pub occupancy: Occupancy,
-    pub forfait: Vec<ForfaitMonth>,
+    /// Month by month: file active, admissions, exits, forfait.
+    pub months: Vec<Month>,
     pub forfait_total_eur: u64,
     pub on_call: ByHour<OnCallOutcome>,
     pub on_call_by_reason: BTreeMap<crt_core::record::OnCallReason, usize>,
@@ -232,15 +237,29 @@ pub fn compute(activity: &Activity, period: Period, capacity: usize) -> Indicato
             month.insert(&accompaniment.beneficiary);
         }
     }
-    let forfait: Vec<ForfaitMonth> = months
+    let month_of = |day: NaiveDate| format!("{:04}-{:02}", day.year(), day.month());
+    let months: Vec<Month> = months
         .into_iter()
-        .map(|((year, month), beneficiaries)| ForfaitMonth {
-            month: format!("{year:04}-{month:02}"),
-            beneficiaries: beneficiaries.len(),
-            amount_eur: beneficiaries.len() as u64 * u64::from(FORFAIT_EUR),
+        .map(|((year, month), beneficiaries)| {
+            let name = format!("{year:04}-{month:02}");
+            Month {
+                admissions: started
+                    .iter()
+                    .filter(|a| a.start_on.is_some_and(|d| month_of(d) == name))
+                    .count(),
+                exits: activity
+                    .accompaniments
+                    .iter()
+                    .filter_map(|a| a.exit)
+                    .filter(|(_, d)| period.contains(*d) && month_of(*d) == name)
+                    .count(),
+                beneficiaries: beneficiaries.len(),
+                forfait_eur: beneficiaries.len() as u64 * u64::from(FORFAIT_EUR),
+                month: name,
+            }
         })
         .collect();
-    let forfait_total_eur = forfait.iter().map(|m| m.amount_eur).sum();
+    let forfait_total_eur = months.iter().map(|m| m.forfait_eur).sum();
 
     let mut on_call = ByHour {
         total: 0,
@@ -275,7 +294,7 @@ pub fn compute(activity: &Activity, period: Period, capacity: usize) -> Indicato
         delays,
         gir,
         occupancy,
-        forfait,
+        months,
         forfait_total_eur,
         on_call,
         on_call_by_reason,

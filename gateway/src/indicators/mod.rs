@@ -3,13 +3,16 @@
 //! versions into what happened, once each; [`compute`] counts it over a period.
 
 pub mod activity;
+mod chart;
 pub mod compute;
+pub mod render;
 
 #[cfg(test)]
 mod tests;
 
 pub use activity::Activity;
 pub use compute::{CAPACITY, FORFAIT_EUR, Indicators, Period, compute};
+pub use render::Audience;
 
 use crate::store::{Store, StoreError};
 

@@ -419,9 +419,19 @@ fn every_indicator_matches_an_independent_count_on_a_synthetic_year() {
                 .map(|t| t.beneficiary.as_str())
                 .collect::<BTreeSet<_>>()
                 .len();
-            let got_month = &got.forfait[(month - 1) as usize];
+            let got_month = &got.months[(month - 1) as usize];
             assert_eq!(got_month.month, format!("2025-{month:02}"));
             assert_eq!(got_month.beneficiaries, count, "{crt} forfait {month}");
+            let admitted = mine
+                .iter()
+                .filter(|t| t.start.is_some_and(|s| s >= first && s <= last))
+                .count();
+            assert_eq!(got_month.admissions, admitted, "{crt} admissions {month}");
+            let left = mine
+                .iter()
+                .filter(|t| t.exit.is_some_and(|(_, e)| e >= first && e <= last))
+                .count();
+            assert_eq!(got_month.exits, left, "{crt} exits {month}");
             total += count as u64 * 900;
         }
         assert_eq!(got.forfait_total_eur, total);
