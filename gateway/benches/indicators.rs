@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
             payloads
                 .iter()
                 .map(|p| serde_json::from_slice::<CrtRecord>(p).expect("record"))
-                .count()
+                .collect::<Vec<_>>()
         })
     });
     group.bench_function("activity", |b| b.iter(|| Activity::from_versions(&records)));
