@@ -113,15 +113,42 @@ fn format_value(value: f64) -> String {
     }
 }
 
-/// One bar per label, its value written above it.
-pub fn bars(series: &Series<'_>) -> String {
+/// A chart begun: its title, axes and labels written, and its geometry.
+struct Plot {
+    out: String,
+    /// The value at the top of the scale.
+    top: f64,
+    plot_height: f64,
+    /// Points (or bars) in the chart, at least 1.
+    n: usize,
+    /// The width given to each.
+    slot: f64,
+}
+
+fn begin(series: &Series<'_>) -> Plot {
     let mut out = String::new();
     open(&mut out, series.title);
     let top = scale_max(series);
     frame(&mut out, series, top);
-    let plot_height = HEIGHT - TOP - BOTTOM;
     let n = series.values.len().max(1);
-    let slot = (WIDTH - LEFT - RIGHT) / n as f64;
+    Plot {
+        out,
+        top,
+        plot_height: HEIGHT - TOP - BOTTOM,
+        n,
+        slot: (WIDTH - LEFT - RIGHT) / n as f64,
+    }
+}
+
+/// One bar per label, its value written above it.
+pub fn bars(series: &Series<'_>) -> String {
+    let Plot {
+        mut out,
+        top,
+        plot_height,
+        n,
+        slot,
+    } = begin(series);
     for (i, value) in series.values.iter().enumerate() {
         let x = LEFT + slot * i as f64 + slot * 0.15;
         if let Some(limit) = series.hide_below
@@ -159,13 +186,13 @@ pub fn bars(series: &Series<'_>) -> String {
 
 /// A line through one point per label.
 pub fn line(series: &Series<'_>) -> String {
-    let mut out = String::new();
-    open(&mut out, series.title);
-    let top = scale_max(series);
-    frame(&mut out, series, top);
-    let plot_height = HEIGHT - TOP - BOTTOM;
-    let n = series.values.len().max(1);
-    let slot = (WIDTH - LEFT - RIGHT) / n as f64;
+    let Plot {
+        mut out,
+        top,
+        plot_height,
+        slot,
+        ..
+    } = begin(series);
     let point = |i: usize, value: f64| {
         format!(
             "{:.1},{:.1}",
