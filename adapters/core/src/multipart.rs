@@ -185,8 +185,9 @@ fn find_delimiter(body: &[u8], delimiter: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if from > haystack.len() {
+/// Where `needle` first occurs in `haystack` at or after `from`; never for an empty needle.
+pub fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || from > haystack.len() {
         return None;
     }
     haystack[from..]

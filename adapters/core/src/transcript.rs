@@ -112,7 +112,7 @@ pub fn tampered(body: Bytes) -> (Bytes, bool) {
             let Some(tamper) = state.tamper.as_ref() else {
                 return (body.clone(), false);
             };
-            let Some(at) = find(&body, tamper.find.as_bytes()) else {
+            let Some(at) = crate::multipart::find(&body, tamper.find.as_bytes(), 0) else {
                 return (body.clone(), false);
             };
             let mut altered = Vec::with_capacity(body.len() + tamper.replace.len());
@@ -123,13 +123,6 @@ pub fn tampered(body: Bytes) -> (Bytes, bool) {
             (Bytes::from(altered), true)
         })
         .unwrap_or((body, false))
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Request headers as recorded: names kept, credentials masked.

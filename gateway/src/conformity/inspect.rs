@@ -51,14 +51,6 @@ impl FileReport {
     }
 }
 
-fn violation(pointer: impl Into<String>, rule: &str, message: impl Into<String>) -> Violation {
-    Violation {
-        pointer: pointer.into(),
-        rule: rule.to_string(),
-        message: message.into(),
-    }
-}
-
 /// Checks `bytes`, named `file` (its extension helps tell `.eml` and `.yaml` apart).
 pub fn inspect(file: &str, bytes: &[u8], validator: &RecordValidator) -> FileReport {
     if bytes.len() > MAX_FILE_BYTES {
@@ -104,7 +96,7 @@ fn xdm(file: &str, bytes: &[u8]) -> FileReport {
     let violations = checked
         .problems
         .into_iter()
-        .map(|p| violation(p.path, p.rule, p.message))
+        .map(|p| Violation::new(p.path, p.rule, p.message))
         .collect();
     FileReport::new(file, &kind).with(violations)
 }
@@ -122,7 +114,7 @@ fn message(file: &str, bytes: &[u8]) -> FileReport {
         Err(problems) => FileReport::new(file, "MSSanté message").with(
             problems
                 .into_iter()
-                .map(|message| violation("", "mssante-message", message))
+                .map(|message| Violation::new("", "mssante-message", message))
                 .collect(),
         ),
     }
@@ -163,7 +155,7 @@ fn xml_file(file: &str, bytes: &[u8]) -> FileReport {
         Some("RegistryResponse") => iti41_answer(file, bytes),
         Some("RESULTAT") | Some("Fault") => insi_answer(file, bytes),
         Some(_) if action_is_insi(&root) => insi_request(file, bytes),
-        other => FileReport::new(file, "SOAP envelope").with(vec![violation(
+        other => FileReport::new(file, "SOAP envelope").with(vec![Violation::new(
             "/Envelope/Body",
             "soap-operation",
             format!(
@@ -218,11 +210,11 @@ fn iti41(file: &str, content_type: &str, bytes: &[u8]) -> FileReport {
     let refusal = |refusal: Refusal| match refusal {
         Refusal::Fault {
             subcode, reason, ..
-        } => vec![violation("/Envelope", subcode, reason)],
+        } => vec![Violation::new("/Envelope", subcode, reason)],
         Refusal::Registry(problems) => problems
             .into_iter()
             .map(|p| {
-                violation(
+                Violation::new(
                     "/Envelope/Body/ProvideAndRegisterDocumentSetRequest",
                     p.code,
                     p.context,
@@ -253,7 +245,7 @@ fn iti41(file: &str, content_type: &str, bytes: &[u8]) -> FileReport {
         if let Some(signature) = signatures.first()
             && let Err(e) = crt_dmp::xades::verify_submission(&signature.document, &documents)
         {
-            violations.push(violation(
+            violations.push(Violation::new(
                 "submission-set signature",
                 "signature",
                 e.to_string(),
@@ -292,7 +284,7 @@ fn iti41_answer(file: &str, bytes: &[u8]) -> FileReport {
             let kind = format!("{kind} ({status}, {} error(s))", outcome.errors.len());
             FileReport::new(file, &kind).with(Vec::new())
         }
-        Err(e) => FileReport::new(file, kind).with(vec![violation(
+        Err(e) => FileReport::new(file, kind).with(vec![Violation::new(
             "/Envelope/Body/RegistryResponse",
             "iti41-answer",
             e.to_string(),
@@ -306,7 +298,7 @@ fn insi_answer(file: &str, bytes: &[u8]) -> FileReport {
             let kind = format!("INSi answer (CodeCR {})", answer.code());
             FileReport::new(file, &kind).with(Vec::new())
         }
-        Err(e) => FileReport::new(file, "INSi answer").with(vec![violation(
+        Err(e) => FileReport::new(file, "INSi answer").with(vec![Violation::new(
             "/Envelope/Body",
             "insi-answer",
             e.to_string(),
@@ -317,7 +309,7 @@ fn insi_answer(file: &str, bytes: &[u8]) -> FileReport {
 fn insi_request(file: &str, bytes: &[u8]) -> FileReport {
     match crt_ins::rules::read_request(bytes) {
         Ok(_) => FileReport::new(file, "INSi request").with(Vec::new()),
-        Err(fault) => FileReport::new(file, "INSi request").with(vec![violation(
+        Err(fault) => FileReport::new(file, "INSi request").with(vec![Violation::new(
             "/Envelope",
             "insi-request",
             format!("{}: {}", fault.code, fault.reason),
@@ -332,7 +324,7 @@ fn offer_file(file: &str, bytes: &[u8]) -> FileReport {
             e.problems()
                 .into_iter()
                 .map(|p| {
-                    violation(
+                    Violation::new(
                         format!("line {}, {}", p.line, p.pointer),
                         &p.rule,
                         p.message,
@@ -353,7 +345,7 @@ fn fhir(file: &str, value: &serde_json::Value) -> FileReport {
         checked
             .issues
             .into_iter()
-            .map(|i| violation(i.expression, i.code, i.diagnostics))
+            .map(|i| Violation::new(i.expression, i.code, i.diagnostics))
             .collect(),
     )
 }
@@ -373,7 +365,7 @@ fn record(
         Ok(_) => Vec::new(),
         Err(RecordError::Invalid(violations)) => violations,
         Err(malformed @ RecordError::Malformed { .. }) => {
-            vec![violation("", "json", malformed.to_string())]
+            vec![Violation::new("", "json", malformed.to_string())]
         }
     };
     FileReport::new(file, "CRT record").with(violations)

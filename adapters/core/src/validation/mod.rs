@@ -57,6 +57,20 @@ pub struct Violation {
     pub message: String,
 }
 
+impl Violation {
+    pub fn new(
+        pointer: impl Into<String>,
+        rule: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Violation {
+        Violation {
+            pointer: pointer.into(),
+            rule: rule.into(),
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let pointer = if self.pointer.is_empty() {
@@ -79,11 +93,7 @@ impl Violations {
         rule: impl Into<String>,
         message: impl Into<String>,
     ) {
-        self.0.push(Violation {
-            pointer: pointer.into(),
-            rule: rule.into(),
-            message: message.into(),
-        });
+        self.0.push(Violation::new(pointer, rule, message));
     }
 
     pub fn is_empty(&self) -> bool {

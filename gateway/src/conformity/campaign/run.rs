@@ -491,9 +491,9 @@ impl Observation {
             failures.push(format!("Expected the answer to mention {needle:?}."));
         }
         if let Some(needle) = &expect.answer_contains {
-            let found = exchanges
-                .iter()
-                .any(|e| find(&e.response_body, needle.as_bytes()));
+            let found = exchanges.iter().any(|e| {
+                crt_core::multipart::find(&e.response_body, needle.as_bytes(), 0).is_some()
+            });
             if !found {
                 failures.push(format!("Expected an answer containing {needle:?}."));
             }
@@ -524,10 +524,6 @@ impl Observation {
         }
         failures
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn outcome_word(outcome: Outcome) -> &'static str {
