@@ -6,7 +6,7 @@
 use chrono::{Duration, NaiveDate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crt_core::CrtRecord;
-use crt_gateway::indicators::{Activity, Audience, CAPACITY, Period, compute, render};
+use crt_gateway::indicators::{Activity, Audience, Period, Settings, compute, render};
 
 fn payloads() -> Vec<Vec<u8>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -51,7 +51,7 @@ fn bench(c: &mut Criterion) {
         .map(|p| serde_json::from_slice(p).expect("record"))
         .collect();
     let activity = Activity::from_versions(&records);
-    let indicators = compute(&activity, period, CAPACITY);
+    let indicators = compute(&activity, period, &Settings::standard(0));
 
     let mut group = c.benchmark_group("report");
     group.sample_size(10);
@@ -62,7 +62,11 @@ fn bench(c: &mut Criterion) {
                 .iter()
                 .map(|p| serde_json::from_slice(p).expect("record"))
                 .collect();
-            let indicators = compute(&Activity::from_versions(&records), period, CAPACITY);
+            let indicators = compute(
+                &Activity::from_versions(&records),
+                period,
+                &Settings::standard(0),
+            );
             render::html("720004563", &indicators, Audience::External, "now")
         })
     });
@@ -80,7 +84,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("activity", |b| b.iter(|| Activity::from_versions(&records)));
     group.bench_function("indicators", |b| {
-        b.iter(|| compute(&activity, period, CAPACITY))
+        b.iter(|| compute(&activity, period, &Settings::standard(0)))
     });
     group.bench_function("html", |b| {
         b.iter(|| render::html("720004563", &indicators, Audience::External, "now"))

@@ -82,9 +82,19 @@ impl ApiClient {
         body: Bytes,
         idempotency_key: Option<&str>,
     ) -> Result<Answer, ClientError> {
+        self.post_json("/v1/records", body, idempotency_key).await
+    }
+
+    /// Posts a JSON document to `path`.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: Bytes,
+        idempotency_key: Option<&str>,
+    ) -> Result<Answer, ClientError> {
         let mut request = Request::builder()
             .method(Method::POST)
-            .uri(format!("{}/v1/records", self.base))
+            .uri(format!("{}{path}", self.base))
             .header(header::CONTENT_TYPE, "application/json");
         if let Some(key) = idempotency_key {
             request = request.header(crate::api::IDEMPOTENCY_KEY, key);

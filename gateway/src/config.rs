@@ -42,6 +42,29 @@ pub struct Config {
     pub regions: crt_regions::RegionsConfig,
     /// The access trace.
     pub audit: AuditConfig,
+    /// The activity reports.
+    pub reports: ReportsConfig,
+}
+
+/// `[reports]`: what the activity reports are measured against.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// The part of each CRT's annual allocation earmarked for the volet 2 forfait, in EUR,
+    /// by FINESS of the CRT's establishment. A CRT not listed is measured against a full
+    /// volet 2: 25 places × 900 EUR × 12 months = 270,000 EUR.
+    pub volet2_allocation_eur: std::collections::BTreeMap<String, u64>,
+}
+
+impl ReportsConfig {
+    /// The settings of a report on `crt` made at `now`.
+    pub fn settings(&self, crt: &str, now: crate::store::Millis) -> crate::indicators::Settings {
+        let mut settings = crate::indicators::Settings::standard(now);
+        if let Some(allocation) = self.volet2_allocation_eur.get(crt) {
+            settings.volet2_allocation_eur = *allocation;
+        }
+        settings
+    }
 }
 
 /// `[audit]`: the access trace (every API access and every exchange, hash-chained).
@@ -363,6 +386,11 @@ impl Config {
 
     /// Rules between values that types cannot express.
     fn check(&self) -> Result<(), String> {
+        for crt in self.reports.volet2_allocation_eur.keys() {
+            crt_core::identifiers::check_finess(crt).map_err(|e| {
+                format!("reports.volet2_allocation_eur: {crt:?} is not a FINESS number: {e}")
+            })?;
+        }
         if self.engine.workers == 0 || self.engine.lease_batch == 0 {
             return Err("engine.workers and engine.lease_batch must be at least 1".into());
         }

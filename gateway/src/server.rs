@@ -133,6 +133,7 @@ impl Gateway {
             authenticator,
             policy,
             tls,
+            reports: config.reports.clone(),
         });
         let api = tokio::spawn(api::serve(listener, state, shutdown_rx));
         info!(

@@ -21,6 +21,7 @@ pub mod soap;
 pub mod tls;
 pub mod transcript;
 pub mod validation;
+pub mod volet1;
 pub mod xml;
 
 pub use record::CrtRecord;

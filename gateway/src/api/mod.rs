@@ -11,6 +11,7 @@ mod records;
 mod reports;
 mod ui;
 mod validate;
+mod volet1;
 mod waiting;
 
 use std::convert::Infallible;
@@ -53,6 +54,7 @@ pub struct AppState {
     pub policy: crate::security::Policy,
     /// HTTPS (and mutual TLS) for the API, when configured.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub reports: crate::config::ReportsConfig,
 }
 
 /// Serves the API on `listener` until `shutdown` turns true; connections in progress are
@@ -174,6 +176,7 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "liaison-book"] => Resource::LiaisonBook,
         ["v1", "validate"] => Resource::Validation,
         ["v1", "reports", _] => Resource::Reports,
+        ["v1", "volet1", "actions"] => Resource::Activity,
         _ => return None,
     };
     Some((resource, access))
@@ -321,6 +324,7 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
         (["v1", "reports", "activity"], &Method::GET) => {
             reports::activity(request.uri().query(), &state).await
         }
+        (["v1", "volet1", "actions"], &Method::POST) => volet1::accept(request, &state).await,
         (["ui"], &Method::GET) => ui::file(""),
         (["ui", name], &Method::GET) => ui::file(name),
         (["healthz"], &Method::GET) => ops::health(),
@@ -356,6 +360,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/liaison-book"),
     ("POST", "/v1/validate"),
     ("GET", "/v1/reports/activity"),
+    ("POST", "/v1/volet1/actions"),
     ("GET", "/ui/"),
     ("GET", "/ui/{name}"),
     ("GET", "/healthz"),

@@ -46,15 +46,7 @@ async fn accept_inner(
     let key = idempotency_key(&parts.headers)?;
     let body = read_body(&parts.headers, body, state.config.max_body_bytes).await?;
 
-    let record = state.validator.parse(&body).map_err(|e| match e {
-        RecordError::Malformed {
-            line,
-            column,
-            message,
-        } => Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
-            .detail(format!("line {line}, column {column}: {message}")),
-        RecordError::Invalid(violations) => invalid(violations),
-    })?;
+    let record = state.validator.parse(&body).map_err(refusal)?;
     let deliveries = routing::plan(&record, &state.registry).map_err(|v| invalid(v.into_vec()))?;
 
     let id = Uuid::now_v7();
@@ -220,6 +212,20 @@ fn accepted(id: Uuid, body: Vec<u8>, replayed: bool) -> Response<Body> {
     response
 }
 
+/// The answer to a body that is not a valid document: 400 malformed JSON, or 422 with
+/// every violation.
+pub(super) fn refusal(error: RecordError) -> Problem {
+    match error {
+        RecordError::Malformed {
+            line,
+            column,
+            message,
+        } => Problem::new(StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+            .detail(format!("line {line}, column {column}: {message}")),
+        RecordError::Invalid(violations) => invalid(violations),
+    }
+}
+
 fn invalid(violations: Vec<crt_core::Violation>) -> Problem {
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -233,7 +239,7 @@ fn invalid(violations: Vec<crt_core::Violation>) -> Problem {
     .violations(violations)
 }
 
-fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
     let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -6,7 +6,7 @@ use http::{Response, StatusCode};
 
 use super::AppState;
 use super::problem::{Body, Problem, bytes, json};
-use crate::indicators::{self, Audience, CAPACITY, Period, render};
+use crate::indicators::{self, Audience, Period, render};
 
 /// What a report is asked for.
 #[derive(Debug)]
@@ -22,7 +22,10 @@ enum Format {
     Json,
     Html,
     Csv,
+    Xlsx,
 }
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A report covers at most this many days (five years and a leap day).
 const MAX_DAYS: i64 = 5 * 365 + 1;
@@ -41,11 +44,29 @@ pub async fn activity(query: Option<&str>, state: &AppState) -> Response<Body> {
                 .into_response();
         }
     };
-    match indicators::for_crt(state.store.as_ref(), &crt, period, CAPACITY).await {
+    let settings = state.reports.settings(&crt, crate::store::now_millis());
+    match indicators::for_crt(state.store.as_ref(), &crt, period, settings).await {
         Ok(indicators) => match format {
+            // What leaves the CRT is the figures, small counts hidden; the CRT's own tools
+            // also get every indicator as it is (the daily occupancy included).
+            Format::Json if audience == Audience::External => json(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "crt": crt,
+                    "audience": audience,
+                    "period": indicators.period,
+                    "figures": crate::indicators::figures::figures(&crt, &indicators, audience),
+                }),
+            ),
             Format::Json => json(
                 StatusCode::OK,
-                &serde_json::json!({ "crt": crt, "audience": audience, "indicators": indicators }),
+                &serde_json::json!({
+                    "crt": crt,
+                    "audience": audience,
+                    "period": indicators.period,
+                    "figures": crate::indicators::figures::figures(&crt, &indicators, audience),
+                    "indicators": indicators,
+                }),
             ),
             Format::Html => {
                 let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -61,6 +82,10 @@ pub async fn activity(query: Option<&str>, state: &AppState) -> Response<Body> {
                 "text/csv; charset=utf-8",
                 render::csv(&crt, &indicators, audience).into_bytes(),
             ),
+            Format::Xlsx => match render::xlsx(&crt, &indicators, audience) {
+                Ok(workbook) => bytes(StatusCode::OK, XLSX, workbook),
+                Err(e) => Problem::internal(e).into_response(),
+            },
         },
         Err(indicators::ReportError::Store(e)) => Problem::storage(e).into_response(),
         Err(e) => Problem::internal(e).into_response(),
@@ -86,7 +111,10 @@ fn parse(query: &str) -> Result<Query, String> {
                     "json" => Format::Json,
                     "html" => Format::Html,
                     "csv" => Format::Csv,
-                    _ => return Err(format!("format={value}: expected json, html or csv")),
+                    "xlsx" => Format::Xlsx,
+                    _ => {
+                        return Err(format!("format={value}: expected json, html, csv or xlsx"));
+                    }
                 }
             }
             "audience" => {

@@ -99,6 +99,9 @@ enum Command {
         /// Records in flight at once.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// The documents are volet 1 actions (`crt-volet1-action.schema.json`), not records.
+        #[arg(long)]
+        volet1: bool,
     },
     /// Show a record's deliveries, states and receipts.
     Status {
@@ -536,7 +539,15 @@ fn runtime(command: Command) -> Status {
                 input,
                 url,
                 concurrency,
-            } => submit::run(&input, &url, concurrency).await,
+                volet1,
+            } => {
+                let kind = if volet1 {
+                    submit::Kind::Volet1Action
+                } else {
+                    submit::Kind::Record
+                };
+                submit::run(&input, &url, concurrency, kind).await
+            }
             Command::Status { id, url, json } => records::status(id, &url, json).await,
             Command::Replay { id, url } => records::replay(id, &url).await,
             Command::WaitingList { crt, url, json } => {

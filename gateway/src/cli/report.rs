@@ -1,5 +1,5 @@
 //! `report --crt FINESS --from DATE --to DATE`: a CRT's activity indicators from a running
-//! gateway, as a table (default), JSON, an HTML page with charts, or CSV.
+//! gateway, as a table (default), JSON, an HTML page with charts, CSV or a workbook.
 
 use std::path::Path;
 
@@ -19,6 +19,8 @@ pub enum Format {
     Html,
     /// `section,item,value`, for a spreadsheet.
     Csv,
+    /// A workbook (figures, months, days), for the survey spreadsheets; needs `-o`.
+    Xlsx,
 }
 
 pub struct Request<'a> {
@@ -37,7 +39,11 @@ pub async fn run(request: Request<'_>) -> Status {
         Format::Table | Format::Json => "json",
         Format::Html => "html",
         Format::Csv => "csv",
+        Format::Xlsx => "xlsx",
     };
+    if request.format == Format::Xlsx && request.out.is_none() {
+        return failed("--format xlsx writes a file: give it with -o FILE");
+    }
     let audience = match request.audience {
         Audience::Internal => "internal",
         Audience::External => "external",
@@ -82,49 +88,57 @@ pub async fn run(request: Request<'_>) -> Status {
     }
 }
 
+/// The headline figures, read from the report's figures (already written for the
+/// audience asked for).
 fn headline(crt: &str, from: &str, to: &str, body: &serde_json::Value) -> Status {
-    let i = &body["indicators"];
-    let number = |value: &serde_json::Value| match (value.as_f64(), value.as_str()) {
-        (Some(v), _) if v.fract() == 0.0 => format!("{v:.0}"),
-        (Some(v), _) => format!("{v:.1}"),
-        (None, Some(text)) => text.to_string(),
-        _ => "-".into(),
+    let figures = body["figures"].as_array().cloned().unwrap_or_default();
+    let value = |section: &str, item: &str| {
+        figures
+            .iter()
+            .find(|f| f["section"] == section && f["item"] == item)
+            .map_or_else(
+                || "-".to_string(),
+                |f| match &f["value"] {
+                    serde_json::Value::Number(n) if n.is_f64() => {
+                        format!("{:.1}", n.as_f64().unwrap_or_default())
+                    }
+                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::String(text) => text.clone(),
+                    _ => "-".to_string(),
+                },
+            )
     };
-    let sum = |value: &serde_json::Value| {
-        value
-            .as_object()
-            .map_or(0, |map| {
-                map.values().filter_map(|v| v.as_u64()).sum::<u64>()
-            })
-            .to_string()
-    };
-    let rows = vec![
-        vec![
-            "file active (distinct beneficiaries)".into(),
-            number(&i["file_active"]),
-        ],
-        vec!["admissions".into(), number(&i["admissions"])],
-        vec!["exits".into(), sum(&i["exits"])],
-        vec!["referrals".into(), sum(&i["referrals"])],
-        vec![
-            "median days, referral to start".into(),
-            number(&i["delays"]["referral_to_start"]["median_days"]),
-        ],
-        vec![
-            format!(
-                "most accompanied at once (of {})",
-                number(&i["occupancy"]["capacity"])
-            ),
-            number(&i["occupancy"]["max"]),
-        ],
-        vec![
-            "mean accompanied at once".into(),
-            number(&i["occupancy"]["mean"]),
-        ],
-        vec!["forfait (EUR)".into(), number(&i["forfait_total_eur"])],
-        vec!["on-call calls".into(), number(&i["on_call"]["total"])],
-        vec!["home visits".into(), number(&i["home_visits"]["total"])],
-    ];
+    let rows: Vec<Vec<String>> = [
+        (
+            "file active (distinct beneficiaries)",
+            "volet2",
+            "file_active",
+        ),
+        ("admissions", "volet2", "admissions"),
+        ("exits", "volet2", "exits"),
+        ("referrals", "volet2", "referrals"),
+        (
+            "median days, referral to start",
+            "delays",
+            "referral_to_start_median_days",
+        ),
+        ("most accompanied at once (of 25)", "occupancy", "max"),
+        ("mean accompanied at once", "occupancy", "mean"),
+        ("forfait (EUR)", "forfait", "total_eur"),
+        (
+            "volet 2 allocation (EUR)",
+            "forfait",
+            "volet2_allocation_eur",
+        ),
+        ("on-call calls", "on_call", "total"),
+        ("home visits", "home_visits", "total"),
+        ("qualified identity (%)", "identity", "qualified_percent"),
+        ("admission requests open now", "waiting_list", "open_now"),
+        ("volet 1 actions held", "volet1", "held_actions"),
+    ]
+    .iter()
+    .map(|(label, section, item)| vec![label.to_string(), value(section, item)])
+    .collect();
     println!("CRT {crt}, {from} to {to}");
     print!("{}", table::render(&["indicator", "value"], &rows));
     Status::Ok

@@ -1,5 +1,6 @@
-//! `submit FILE|-`: send records to a running gateway, one JSON document or JSON Lines,
-//! several at a time, with a progress line and a summary.
+//! `submit FILE|-`: send records (or, with `--volet1`, volet 1 actions) to a running
+//! gateway, one JSON document or JSON Lines, several at a time, with a progress line and a
+//! summary.
 
 use std::io::{IsTerminal, Read, Write};
 use std::sync::Arc;
@@ -23,7 +24,26 @@ enum Outcome {
     Failed(String),
 }
 
-pub async fn run(input: &str, url: &str, concurrency: usize) -> Status {
+/// What the documents are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// CRT records (`POST /v1/records`, answered 202).
+    Record,
+    /// Volet 1 actions (`POST /v1/volet1/actions`, answered 200).
+    Volet1Action,
+}
+
+impl Kind {
+    fn route(self) -> (&'static str, StatusCode) {
+        match self {
+            Kind::Record => ("/v1/records", StatusCode::ACCEPTED),
+            Kind::Volet1Action => ("/v1/volet1/actions", StatusCode::OK),
+        }
+    }
+}
+
+pub async fn run(input: &str, url: &str, concurrency: usize, kind: Kind) -> Status {
+    let (path, success) = kind.route();
     let client = match ApiClient::new(url) {
         Ok(client) => client,
         Err(e) => {
@@ -50,9 +70,10 @@ pub async fn run(input: &str, url: &str, concurrency: usize) -> Status {
             // The same document always gets the same key, so submitting a file twice does
             // not create records twice.
             let key = format!("submit-{}", &sha256_hex(&document)[..32]);
-            match client.post_record(document, Some(&key)).await {
-                Ok(answer) if answer.status == StatusCode::ACCEPTED => Outcome::Accepted {
-                    replayed: answer.replayed,
+            match client.post_json(path, document, Some(&key)).await {
+                Ok(answer) if answer.status == success => Outcome::Accepted {
+                    // A volet 1 action older than the one kept is known already.
+                    replayed: answer.replayed || answer.json()["kept"] == false,
                 },
                 Ok(answer) => {
                     let body = answer.json();

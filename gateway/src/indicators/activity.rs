@@ -12,10 +12,13 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use crt_core::CrtRecord;
+
+use crate::store::{Exchange, WaitingEntry};
 use crt_core::record::{
-    DecisionOutcome, ExitReason, InterventionKind, InterventionStatus, OnCallOutcome, OnCallReason,
-    ReferralSource,
+    DecisionOutcome, ExitReason, IdentityStatus, InterventionKind, InterventionStatus,
+    OnCallOutcome, OnCallReason, ReferralSource,
 };
+use crt_core::volet1::Volet1Action;
 
 /// One volet 2 period of one beneficiary, from its referral to its exit.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,12 +73,20 @@ pub struct Visit {
     pub status: InterventionStatus,
 }
 
-/// Everything one CRT's records say, each thing once.
+/// Everything one CRT's records say, each thing once, and what the gateway did with them.
 #[derive(Debug, Clone, Default)]
 pub struct Activity {
     pub accompaniments: Vec<Accompaniment>,
     pub calls: Vec<Call>,
     pub visits: Vec<Visit>,
+    /// The identity status the newest record of each beneficiary gives.
+    pub identity: BTreeMap<String, IdentityStatus>,
+    /// The CRT's volet 1 actions, the newest version of each.
+    pub volet1: Vec<Volet1Action>,
+    /// The deliveries of the CRT's records.
+    pub exchanges: Vec<Exchange>,
+    /// The CRT's volet 2 admission requests, as ViaTrajectoire last gave them.
+    pub waiting: Vec<WaitingEntry>,
 }
 
 impl Activity {
@@ -86,8 +97,10 @@ impl Activity {
         let mut accompaniments = BTreeMap::new();
         let mut calls = BTreeMap::new();
         let mut visits = BTreeMap::new();
+        let mut identity = BTreeMap::new();
         for record in records {
             let beneficiary = &record.beneficiary.local_id;
+            identity.insert(beneficiary.clone(), record.beneficiary.identity_status);
             if let Some(volet2) = &record.volet2 {
                 let key = (beneficiary.clone(), volet2.referral.received_on);
                 accompaniments.insert(
@@ -139,6 +152,8 @@ impl Activity {
             accompaniments: accompaniments.into_values().collect(),
             calls: calls.into_values().collect(),
             visits: visits.into_values().collect(),
+            identity,
+            ..Activity::default()
         }
     }
 }

@@ -11,11 +11,39 @@ use crt_core::record::{
 use serde::Serialize;
 
 use super::activity::{Accompaniment, Activity};
+use super::services::{self, IdentityShare, TargetExchanges, WaitingList};
+use super::volet1::{self, Volet1};
+use crate::store::Millis;
 
 /// The places of a CRT's volet 2: 25 people accompanied at the same time.
 pub const CAPACITY: usize = 25;
 /// The volet 2 forfait per beneficiary and month.
 pub const FORFAIT_EUR: u32 = 900;
+/// What the forfait of a full volet 2 comes to in a year (25 places, 12 months): the
+/// allocation assumed for a CRT whose own is not configured.
+pub const FULL_VOLET2_EUR: u64 = CAPACITY as u64 * FORFAIT_EUR as u64 * 12;
+
+/// What a report is computed against, besides the activity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Places accompanied at the same time.
+    pub capacity: usize,
+    /// The part of the CRT's annual allocation earmarked for the volet 2 forfait, in EUR.
+    pub volet2_allocation_eur: u64,
+    /// When the report is made: open waiting-list requests are counted up to then.
+    pub now: Millis,
+}
+
+impl Settings {
+    /// The specification's figures: 25 places, a full year's forfait as the allocation.
+    pub fn standard(now: Millis) -> Settings {
+        Settings {
+            capacity: CAPACITY,
+            volet2_allocation_eur: FULL_VOLET2_EUR,
+            now,
+        }
+    }
+}
 
 /// A period, both days included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,7 +73,7 @@ pub struct Delay {
 }
 
 impl Delay {
-    fn of(mut days: Vec<i64>) -> Delay {
+    pub(super) fn of(mut days: Vec<i64>) -> Delay {
         days.sort_unstable();
         let count = days.len();
         let median_days = match count {
@@ -126,9 +154,20 @@ pub struct Indicators {
     /// Month by month: file active, admissions, exits, forfait.
     pub months: Vec<Month>,
     pub forfait_total_eur: u64,
+    /// The volet 2 allocation for the period: the annual one × the period's days ÷ 365.
+    pub volet2_allocation_eur: u64,
+    /// `forfait_total_eur` over `volet2_allocation_eur`, in percent.
+    pub forfait_percent_of_allocation: Option<f64>,
     pub on_call: ByHour<OnCallOutcome>,
     pub on_call_by_reason: BTreeMap<crt_core::record::OnCallReason, usize>,
     pub home_visits: ByHour<InterventionStatus>,
+    /// The file active whose identity is qualified.
+    pub identity: IdentityShare,
+    /// Deliveries to each national service created in the period.
+    pub exchanges: BTreeMap<String, TargetExchanges>,
+    /// Volet 2 admission requests through ViaTrajectoire.
+    pub waiting_list: WaitingList,
+    pub volet1: Volet1,
 }
 
 const EXIT_REASONS: [ExitReason; 5] = [
@@ -143,8 +182,9 @@ fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
     (to - from).num_days()
 }
 
-/// The indicators of `activity` over `period`, against `capacity` places.
-pub fn compute(activity: &Activity, period: Period, capacity: usize) -> Indicators {
+/// The indicators of `activity` over `period`.
+pub fn compute(activity: &Activity, period: Period, settings: &Settings) -> Indicators {
+    let capacity = settings.capacity;
     let accompanied: Vec<&Accompaniment> = activity
         .accompaniments
         .iter()
@@ -259,7 +299,9 @@ pub fn compute(activity: &Activity, period: Period, capacity: usize) -> Indicato
             }
         })
         .collect();
-    let forfait_total_eur = months.iter().map(|m| m.forfait_eur).sum();
+    let forfait_total_eur: u64 = months.iter().map(|m| m.forfait_eur).sum();
+    let period_days = period.days().count() as u64;
+    let volet2_allocation_eur = (settings.volet2_allocation_eur * period_days + 182) / 365;
 
     let mut on_call = ByHour {
         total: 0,
@@ -284,6 +326,7 @@ pub fn compute(activity: &Activity, period: Period, capacity: usize) -> Indicato
         *home_visits.by_outcome.entry(visit.status).or_default() += 1;
     }
 
+    let file_active: BTreeSet<&str> = people.keys().copied().collect();
     Indicators {
         period,
         file_active: people.len(),
@@ -296,8 +339,20 @@ pub fn compute(activity: &Activity, period: Period, capacity: usize) -> Indicato
         occupancy,
         months,
         forfait_total_eur,
+        volet2_allocation_eur,
+        forfait_percent_of_allocation: (volet2_allocation_eur > 0)
+            .then(|| forfait_total_eur as f64 * 100.0 / volet2_allocation_eur as f64),
         on_call,
         on_call_by_reason,
         home_visits,
+        identity: services::identity_share(
+            &file_active,
+            &activity.identity,
+            &activity.exchanges,
+            period,
+        ),
+        exchanges: services::exchanges(&activity.exchanges, period),
+        waiting_list: services::waiting_list(&activity.waiting, period, settings.now),
+        volet1: volet1::volet1(&activity.volet1, period),
     }
 }

@@ -5,13 +5,17 @@
 pub mod activity;
 mod chart;
 pub mod compute;
+pub mod figures;
 pub mod render;
+pub mod services;
+pub mod volet1;
+mod xlsx;
 
 #[cfg(test)]
 mod tests;
 
 pub use activity::Activity;
-pub use compute::{CAPACITY, FORFAIT_EUR, Indicators, Period, compute};
+pub use compute::{CAPACITY, FORFAIT_EUR, FULL_VOLET2_EUR, Indicators, Period, Settings, compute};
 pub use render::Audience;
 
 use crate::store::{Store, StoreError};
@@ -25,14 +29,20 @@ pub enum ReportError {
 }
 
 /// The indicators of the CRT `crt_finess_et` over `period`, from every record version its
-/// DUIs sent.
+/// DUIs sent, the deliveries they made, its waiting list and its volet 1 actions.
 pub async fn for_crt(
     store: &dyn Store,
     crt_finess_et: &str,
     period: Period,
-    capacity: usize,
+    settings: Settings,
 ) -> Result<Indicators, ReportError> {
-    let payloads = store.crt_record_payloads(crt_finess_et.to_string()).await?;
+    let crt = crt_finess_et.to_string();
+    let (payloads, exchanges, waiting, actions) = tokio::try_join!(
+        store.crt_record_payloads(crt.clone()),
+        store.crt_exchanges(crt.clone()),
+        store.waiting_list(Some(crt.clone())),
+        store.volet1_actions(crt),
+    )?;
     // Reading thousands of records is CPU work: off the async workers.
     tokio::task::spawn_blocking(move || {
         let records = payloads
@@ -40,11 +50,18 @@ pub async fn for_crt(
             .map(|payload| serde_json::from_slice::<crt_core::CrtRecord>(payload))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ReportError::Unreadable(e.to_string()))?;
-        Ok(compute(
-            &Activity::from_versions(&records),
-            period,
-            capacity,
-        ))
+        let volet1 = actions
+            .iter()
+            .map(|payload| serde_json::from_slice(payload))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ReportError::Unreadable(e.to_string()))?;
+        let activity = Activity {
+            volet1,
+            exchanges,
+            waiting,
+            ..Activity::from_versions(&records)
+        };
+        Ok(compute(&activity, period, &settings))
     })
     .await
     .map_err(|e| ReportError::Unreadable(e.to_string()))?

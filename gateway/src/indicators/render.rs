@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::chart::{self, Series};
 use super::compute::Indicators;
+use super::figures::{self, SMALL};
 use crate::conformity::report::Html;
 
 /// Who the report is for.
@@ -19,25 +20,13 @@ pub enum Audience {
     External,
 }
 
-/// Below this, a count is not shown to an external reader.
-const SMALL: usize = 5;
-
-/// A count as the audience may read it.
-pub fn count(value: usize, audience: Audience) -> String {
-    if audience == Audience::External && (1..SMALL).contains(&value) {
-        format!("< {SMALL}")
-    } else {
-        value.to_string()
-    }
+/// A count of people as the audience may read it.
+fn count(value: usize, audience: Audience) -> String {
+    figures::people(value, audience).text()
 }
 
-/// The mean occupancy, hidden with the maximum when that is a small count.
 fn mean(indicators: &Indicators, audience: Audience) -> String {
-    if audience == Audience::External && (1..SMALL).contains(&indicators.occupancy.max) {
-        format!("< {SMALL}")
-    } else {
-        format!("{:.1}", indicators.occupancy.mean)
-    }
+    figures::mean_occupancy(indicators, audience).text()
 }
 
 fn days(value: Option<f64>) -> String {
@@ -134,6 +123,26 @@ pub fn html(crt: &str, indicators: &Indicators, audience: Audience, generated_at
             (
                 "Forfait (EUR)".into(),
                 indicators.forfait_total_eur.to_string(),
+            ),
+            (
+                "Volet 2 allocation for the period (EUR)".into(),
+                indicators.volet2_allocation_eur.to_string(),
+            ),
+            (
+                "Forfait, share of the allocation (%)".into(),
+                days(indicators.forfait_percent_of_allocation),
+            ),
+            (
+                "File active with a qualified identity (%)".into(),
+                figures::qualified_share(indicators, audience).text(),
+            ),
+            (
+                "Admission requests open now (ViaTrajectoire)".into(),
+                c(indicators.waiting_list.open_now),
+            ),
+            (
+                "Volet 1 actions held".into(),
+                indicators.volet1.held.actions.to_string(),
             ),
             ("On-call calls".into(), c(indicators.on_call.total)),
             ("Home visits".into(), c(indicators.home_visits.total)),
@@ -324,6 +333,10 @@ pub fn html(crt: &str, indicators: &Indicators, audience: Audience, generated_at
             .collect::<Vec<_>>(),
     );
 
+    exchanges_section(&mut html, indicators, audience, hide);
+    waiting_section(&mut html, indicators, audience);
+    volet1_section(&mut html, indicators, audience);
+
     html.push("<h2>GIR of the file active</h2>");
     table(
         &mut html,
@@ -337,128 +350,251 @@ pub fn html(crt: &str, indicators: &Indicators, audience: Audience, generated_at
     html.finish()
 }
 
-/// The report as CSV: `section,item,value`, one row per figure.
-pub fn csv(crt: &str, indicators: &Indicators, audience: Audience) -> String {
+/// What was sent to each national service, and the INS qualified share.
+fn exchanges_section(
+    html: &mut Html,
+    indicators: &Indicators,
+    audience: Audience,
+    hide: Option<f64>,
+) {
     let c = |value: usize| count(value, audience);
-    let mut rows: Vec<(String, String, String)> = vec![
-        ("crt".into(), "finess".into(), crt.into()),
-        (
-            "period".into(),
-            "from".into(),
-            indicators.period.from.to_string(),
-        ),
-        (
-            "period".into(),
-            "to".into(),
-            indicators.period.to.to_string(),
-        ),
-        (
-            "volet2".into(),
-            "file_active".into(),
-            c(indicators.file_active),
-        ),
-        (
-            "volet2".into(),
-            "admissions".into(),
-            c(indicators.admissions),
-        ),
-    ];
-    for (reason, n) in &indicators.exits {
-        rows.push(("exits".into(), words(reason), c(*n)));
-    }
-    for (source, n) in &indicators.referrals {
-        rows.push(("referrals".into(), words(source), c(*n)));
-    }
-    for (outcome, n) in &indicators.decisions {
-        rows.push(("decisions".into(), words(outcome), c(*n)));
-    }
-    for (name, delay) in [
-        (
-            "referral_to_home_visit",
-            &indicators.delays.referral_to_home_visit,
-        ),
-        (
-            "home_visit_to_decision",
-            &indicators.delays.home_visit_to_decision,
-        ),
-        ("decision_to_start", &indicators.delays.decision_to_start),
-        ("referral_to_start", &indicators.delays.referral_to_start),
-    ] {
+    html.push("<h2>Exchanges with the national services</h2>");
+    let targets: Vec<String> = indicators.exchanges.keys().cloned().collect();
+    let delivered: Vec<f64> = indicators
+        .exchanges
+        .values()
+        .map(|e| e.delivered as f64)
+        .collect();
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for (target, e) in &indicators.exchanges {
         rows.push((
-            "delay_median_days".into(),
-            name.into(),
-            days(delay.median_days),
+            target.clone(),
+            format!(
+                "{} / {} / {} / {} / {}",
+                c(e.delivered),
+                c(e.declined),
+                c(e.held),
+                c(e.dead),
+                c(e.in_progress)
+            ),
         ));
+        for (document, n) in &e.documents {
+            rows.push((format!("{target}: {document} delivered"), c(*n)));
+        }
     }
-    for (level, n) in &indicators.gir {
-        rows.push(("gir".into(), level.clone(), c(*n)));
-    }
-    rows.push((
-        "occupancy".into(),
-        "max".into(),
-        c(indicators.occupancy.max),
-    ));
-    rows.push((
-        "occupancy".into(),
-        "mean".into(),
-        mean(indicators, audience),
-    ));
-    rows.push((
-        "occupancy".into(),
-        "days_over_capacity".into(),
-        indicators.occupancy.days_over_capacity.to_string(),
-    ));
-    for month in &indicators.months {
-        rows.push((
-            "month_file_active".into(),
-            month.month.clone(),
-            c(month.beneficiaries),
-        ));
-        rows.push((
-            "month_admissions".into(),
-            month.month.clone(),
-            c(month.admissions),
-        ));
-        rows.push(("month_exits".into(), month.month.clone(), c(month.exits)));
-        rows.push((
-            "month_forfait_eur".into(),
-            month.month.clone(),
-            month.forfait_eur.to_string(),
-        ));
-    }
-    rows.push((
-        "forfait".into(),
-        "total_eur".into(),
-        indicators.forfait_total_eur.to_string(),
-    ));
-    for (hour, n) in indicators.on_call.by_hour.iter().enumerate() {
-        rows.push(("on_call_by_hour".into(), format!("{hour:02}"), c(*n)));
-    }
-    for (outcome, n) in &indicators.on_call.by_outcome {
-        rows.push(("on_call_by_outcome".into(), words(outcome), c(*n)));
-    }
-    for (status, n) in &indicators.home_visits.by_outcome {
-        rows.push(("home_visits_by_status".into(), words(status), c(*n)));
-    }
-    let mut out = String::from("section,item,value\r\n");
-    for (section, item, value) in rows {
-        out.push_str(&format!(
-            "{},{},{}\r\n",
-            field(&section),
-            field(&item),
-            field(&value)
-        ));
-    }
-    out
+    figure(
+        html,
+        &chart::bars(&Series {
+            title: "Deliveries accepted by each service",
+            labels: &targets,
+            values: &delivered,
+            reference: None,
+            hide_below: hide,
+        }),
+        (
+            "service",
+            "delivered / declined / held / dead / in progress",
+        ),
+        &rows,
+    );
+    let identity = &indicators.identity;
+    table(
+        html,
+        ("identity (INS)", "beneficiaries"),
+        &[
+            ("file active".into(), c(identity.file_active)),
+            ("qualified identity".into(), c(identity.qualified)),
+            (
+                "share qualified (%)".into(),
+                figures::qualified_share(indicators, audience).text(),
+            ),
+        ],
+    );
 }
 
-/// A CSV field, quoted when it must be (RFC 4180).
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+/// The ViaTrajectoire admission requests: where they stand now, and how long they wait.
+fn waiting_section(html: &mut Html, indicators: &Indicators, audience: Audience) {
+    let c = |value: usize| count(value, audience);
+    let waiting = &indicators.waiting_list;
+    html.push("<h2>Waiting list (ViaTrajectoire)</h2>");
+    let mut rows: Vec<(String, String)> = vec![
+        ("requests sent in the period".into(), c(waiting.requested)),
+        ("admitted in the period".into(), c(waiting.admitted)),
+        ("open now".into(), c(waiting.open_now)),
+    ];
+    rows.extend(
+        waiting
+            .by_status_now
+            .iter()
+            .map(|(status, n)| (format!("now {}", status.replace('_', " ")), c(*n))),
+    );
+    table(html, ("requests", "count"), &rows);
+    table(
+        html,
+        ("days", "median / mean / longest (count)"),
+        &[
+            (
+                "request → admission".into(),
+                delay_text(&waiting.request_to_admission, audience),
+            ),
+            (
+                "open requests, waiting so far".into(),
+                delay_text(&waiting.open_waiting, audience),
+            ),
+        ],
+    );
+}
+
+/// The volet 1 actions by field and theme, with their participants.
+fn volet1_section(html: &mut Html, indicators: &Indicators, audience: Audience) {
+    let c = |value: u32| count(value as usize, audience);
+    let volet1 = &indicators.volet1;
+    html.push("<h2>Volet 1: actions for the territory</h2>");
+    let fields: Vec<String> = volet1.by_field.keys().map(words).collect();
+    let held: Vec<f64> = volet1.by_field.values().map(|h| h.actions as f64).collect();
+    figure(
+        html,
+        &chart::bars(&Series {
+            title: "Actions held in each field",
+            labels: &fields,
+            values: &held,
+            reference: None,
+            hide_below: None,
+        }),
+        ("field", "actions / sessions / participants"),
+        &volet1
+            .by_field
+            .iter()
+            .map(|(field, h)| {
+                (
+                    words(field),
+                    format!(
+                        "{} / {} / {}",
+                        h.actions,
+                        h.sessions,
+                        c(h.participants.total())
+                    ),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let who = &volet1.held.participants;
+    table(
+        html,
+        ("volet 1", "value"),
+        &[
+            (
+                "fields covered (of 3)".into(),
+                volet1.fields_covered.to_string(),
+            ),
+            ("actions held".into(), volet1.held.actions.to_string()),
+            ("sessions".into(), volet1.held.sessions.to_string()),
+            ("hours".into(), format!("{:.1}", volet1.hours)),
+            ("planned".into(), volet1.planned.to_string()),
+            ("cancelled".into(), volet1.cancelled.to_string()),
+            (
+                "offered free transport".into(),
+                volet1.transport_offered.to_string(),
+            ),
+            ("older people at home".into(), c(who.older_people_at_home)),
+            ("EHPAD residents".into(), c(who.ehpad_residents)),
+            ("caregivers".into(), c(who.caregivers)),
+            ("professionals".into(), c(who.professionals)),
+            (
+                "of whom volet 2 beneficiaries".into(),
+                c(who.volet2_beneficiaries),
+            ),
+        ],
+    );
+    table(
+        html,
+        ("theme", "actions / participants"),
+        &volet1
+            .by_theme
+            .iter()
+            .map(|(theme, h)| {
+                (
+                    words(theme),
+                    format!("{} / {}", h.actions, c(h.participants.total())),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+}
+
+fn delay_text(delay: &super::compute::Delay, audience: Audience) -> String {
+    format!(
+        "{} / {} / {} ({})",
+        days(delay.median_days),
+        days(delay.mean_days),
+        delay.max_days.map_or_else(|| "–".into(), |d| d.to_string()),
+        count(delay.count, audience)
+    )
+}
+
+/// The report as a spreadsheet: every figure (as the CSV), the months, the days.
+pub fn xlsx(
+    crt: &str,
+    indicators: &Indicators,
+    audience: Audience,
+) -> Result<Vec<u8>, super::xlsx::XlsxError> {
+    use super::figures::{Cell, people};
+    use super::xlsx::{Sheet, workbook};
+    let figures = figures::figures(crt, indicators, audience)
+        .into_iter()
+        .map(|f| vec![Cell::Text(f.section), Cell::Text(f.item), f.value])
+        .collect();
+    let months = indicators
+        .months
+        .iter()
+        .map(|m| {
+            vec![
+                Cell::Text(m.month.clone()),
+                people(m.beneficiaries, audience),
+                people(m.admissions, audience),
+                people(m.exits, audience),
+                Cell::Integer(m.forfait_eur),
+            ]
+        })
+        .collect();
+    let daily = indicators
+        .period
+        .days()
+        .zip(&indicators.occupancy.daily)
+        .map(|(day, n)| vec![Cell::Text(day.to_string()), people(*n, audience)])
+        .collect();
+    let header = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+    workbook(&[
+        Sheet {
+            name: "Figures".into(),
+            header: header(&["section", "item", "value"]),
+            rows: figures,
+            widths: vec![26, 40, 14],
+        },
+        Sheet {
+            name: "Months".into(),
+            header: header(&[
+                "month",
+                "file active",
+                "admissions",
+                "exits",
+                "forfait (EUR)",
+            ]),
+            rows: months,
+            widths: vec![10, 12, 12, 8, 14],
+        },
+        Sheet {
+            name: "Daily occupancy".into(),
+            header: header(&["day", "accompanied"]),
+            rows: daily,
+            widths: vec![12, 12],
+        },
+    ])
+}
+
+/// The report as CSV: `section,item,value`, one row per figure.
+pub fn csv(crt: &str, indicators: &Indicators, audience: Audience) -> String {
+    figures::csv(&figures::figures(crt, indicators, audience))
 }
 
 #[cfg(test)]
@@ -479,20 +615,19 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        compute(&Activity::from_versions([&record]), period, 25)
+        compute(
+            &Activity::from_versions([&record]),
+            period,
+            &crate::indicators::Settings::standard(0),
+        )
     }
 
     #[test]
     fn small_counts_leave_the_crt_as_less_than_five() {
-        assert_eq!(count(0, Audience::External), "0");
-        assert_eq!(count(3, Audience::External), "< 5");
-        assert_eq!(count(5, Audience::External), "5");
-        assert_eq!(count(3, Audience::Internal), "3");
         let csv = csv("110008430", &indicators(), Audience::External);
         assert!(csv.contains("volet2,file_active,< 5\r\n"), "{csv}");
         let csv = super::csv("110008430", &indicators(), Audience::Internal);
         assert!(csv.contains("volet2,file_active,1\r\n"), "{csv}");
-        assert_eq!(field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crt_core::record::{
     Referral, ReferralSource, Volet2,
 };
 
-use super::{Activity, Period, compute};
+use super::{Activity, Period, Settings, compute};
 
 /// A small deterministic generator (xorshift64*), so that the year is the same every run.
 struct Dice(u64);
@@ -274,7 +274,7 @@ fn every_indicator_matches_an_independent_count_on_a_synthetic_year() {
     };
     for crt in ["110008430", "310000013", "520000016"] {
         let activity = Activity::from_versions(versions.iter().filter(|r| r.crt.finess_et == crt));
-        let got = compute(&activity, period, 25);
+        let got = compute(&activity, period, &Settings::standard(0));
         let mine: Vec<&Truth> = truths.iter().filter(|t| t.crt == crt).collect();
         let (from, to) = (period.from, period.to);
         let accompanied_in = |t: &Truth, a: NaiveDate, b: NaiveDate| {
@@ -479,4 +479,402 @@ fn a_later_version_replaces_an_earlier_one_and_two_periods_stay_two() {
             .iter()
             .all(|a| a.home_visit_on.is_some())
     );
+}
+
+fn millis(day: NaiveDate, hour: u32) -> crate::store::Millis {
+    day.and_hms_opt(hour, 0, 0)
+        .expect("time")
+        .and_utc()
+        .timestamp_millis()
+}
+
+#[test]
+fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
+    use crate::store::{DeliveryState, Exchange, WaitingEntry};
+    use crt_core::record::{Action, Channel, DocumentKind, IdentityStatus};
+    use crt_core::sink::{Receipt, Work};
+    use crt_core::volet1::{Participants, Volet1Action, Volet1Field, Volet1Status, Volet1Theme};
+
+    let (versions, _, _) = synthetic_year(0xE8C4_A26E);
+    let crt = "310000013";
+    let period = Period {
+        from: day(0),
+        to: day(364),
+    };
+    let mut dice = Dice(99);
+    let mut activity = Activity::from_versions(versions.iter().filter(|r| r.crt.finess_et == crt));
+    let file_active: BTreeSet<String> = activity
+        .accompaniments
+        .iter()
+        .filter(|a| a.overlaps(period.from, period.to))
+        .map(|a| a.beneficiary.clone())
+        .collect();
+    assert!(file_active.len() > 30);
+
+    // Identity: the newest record says QUAL for some; an INS check qualifies others, some of
+    // them only after the period, which must not count.
+    let mut qualified = 0;
+    let mut exchanges = Vec::new();
+    let works = [
+        ("dmp", Some(DocumentKind::Dlu)),
+        ("dmp", Some(DocumentKind::Plan)),
+        ("mssante", Some(DocumentKind::Dlu)),
+        ("viatrajectoire", None),
+        ("region:spico", None),
+    ];
+    let states = [
+        DeliveryState::Delivered,
+        DeliveryState::Delivered,
+        DeliveryState::Declined,
+        DeliveryState::Held,
+        DeliveryState::Dead,
+        DeliveryState::Pending,
+    ];
+    // (target, state, document, in period): the truth of each delivery.
+    let mut truth: Vec<(String, DeliveryState, Option<DocumentKind>, bool)> = Vec::new();
+    for person in activity.identity.keys().cloned().collect::<Vec<_>>() {
+        let by_record = dice.below(4) == 0;
+        let status = if by_record {
+            IdentityStatus::Qualified
+        } else {
+            IdentityStatus::Provisional
+        };
+        activity.identity.insert(person.clone(), status);
+        let check = dice.below(3);
+        let checked_on = if check == 2 { day(400) } else { day(100) };
+        exchanges.push(Exchange {
+            delivery_id: uuid::Uuid::now_v7(),
+            beneficiary_ref: person.clone(),
+            target: "ins".into(),
+            work: Work::VerifyIdentity,
+            state: DeliveryState::Delivered,
+            created_at: millis(checked_on, 9),
+            updated_at: millis(checked_on, 9),
+            receipt: Some(
+                Receipt::delivered("checked").with_details(serde_json::json!({
+                    "status": if check == 1 { "RECUP" } else { "QUAL" }
+                })),
+            ),
+        });
+        truth.push((
+            "ins".into(),
+            DeliveryState::Delivered,
+            None,
+            period.contains(checked_on),
+        ));
+        if file_active.contains(&person) && (by_record || check == 0) {
+            qualified += 1;
+        }
+        for _ in 0..dice.below(5) {
+            let (target, document) = dice.pick(&works);
+            let state = dice.pick(&states);
+            let on = day(dice.below(420) as i64 - 30);
+            let work = match document {
+                Some(document) => Work::Action {
+                    action: Action::SendDocument {
+                        document,
+                        to: vec![if target == "dmp" {
+                            Channel::Dmp
+                        } else {
+                            Channel::Mssante
+                        }],
+                    },
+                },
+                None if target == "viatrajectoire" => Work::Action {
+                    action: Action::RequestAdmission,
+                },
+                None => Work::Action {
+                    action: Action::ShareWithRegion,
+                },
+            };
+            exchanges.push(Exchange {
+                delivery_id: uuid::Uuid::now_v7(),
+                beneficiary_ref: person.clone(),
+                target: target.into(),
+                work,
+                state,
+                created_at: millis(on, 12),
+                updated_at: millis(on, 13),
+                receipt: None,
+            });
+            truth.push((target.into(), state, document, period.contains(on)));
+        }
+        // The journal is the gateway's own: never an exchange.
+        exchanges.push(Exchange {
+            delivery_id: uuid::Uuid::now_v7(),
+            beneficiary_ref: person.clone(),
+            target: "journal".into(),
+            work: Work::Journal,
+            state: DeliveryState::Delivered,
+            created_at: millis(day(10), 8),
+            updated_at: millis(day(10), 8),
+            receipt: None,
+        });
+    }
+    activity.exchanges = exchanges;
+
+    // Waiting list: requests sent over the year and after, in every status.
+    let statuses = [
+        "sent",
+        "received",
+        "waiting_list",
+        "admission_proposed",
+        "accepted",
+        "refused",
+        "cancelled",
+        "admitted",
+    ];
+    let now = millis(day(420), 12);
+    let mut requests = Vec::new();
+    for n in 0..80 {
+        let requested = day(dice.below(400) as i64 - 20);
+        let status = dice.pick(&statuses);
+        let changed = requested + Duration::days(dice.below(90) as i64);
+        requests.push((requested, status, changed));
+        activity.waiting.push(WaitingEntry {
+            delivery_id: uuid::Uuid::now_v7(),
+            record_id: uuid::Uuid::now_v7(),
+            crt_finess_et: crt.into(),
+            source_ref: format!("dossier-{n}"),
+            beneficiary_ref: format!("B-{n}"),
+            task: format!("Task/{n}"),
+            status: status.into(),
+            rank: None,
+            reason: None,
+            status_at: format!("{changed}T14:00:00+01:00"),
+            updated_at: now,
+            requested_at: millis(requested, 10),
+        });
+    }
+
+    // Volet 1: actions in each status and field, some outside the period.
+    let themes = [
+        (
+            Volet1Field::AccessToCareAndPrevention,
+            Volet1Theme::FallPrevention,
+        ),
+        (
+            Volet1Field::AccessToCareAndPrevention,
+            Volet1Theme::Telehealth,
+        ),
+        (
+            Volet1Field::FightingIsolation,
+            Volet1Theme::CaregiverSupport,
+        ),
+        (
+            Volet1Field::ProfessionalPractices,
+            Volet1Theme::ProfessionalTraining,
+        ),
+    ];
+    let template: Volet1Action = serde_json::from_str(
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../schemas/examples/volet1/actions.jsonl"
+        ))
+        .expect("examples")
+        .lines()
+        .next()
+        .expect("one"),
+    )
+    .expect("action");
+    let mut held_actions = 0;
+    let mut held_people = 0u32;
+    let mut caregivers = 0u32;
+    let mut by_field: BTreeMap<Volet1Field, usize> = BTreeMap::new();
+    let mut planned = 0;
+    let mut minutes = 0u32;
+    for n in 0..60 {
+        let (field, theme) = dice.pick(&themes);
+        let status = dice.pick(&[
+            Volet1Status::Held,
+            Volet1Status::Held,
+            Volet1Status::Planned,
+        ]);
+        let on = day(dice.below(400) as i64 - 20);
+        let participants = if status == Volet1Status::Held {
+            Participants {
+                older_people_at_home: dice.below(12) as u32,
+                ehpad_residents: dice.below(5) as u32,
+                caregivers: dice.below(6) as u32,
+                professionals: dice.below(9) as u32,
+                volet2_beneficiaries: 0,
+            }
+        } else {
+            Participants::default()
+        };
+        let length = 30 * (1 + dice.below(8) as u32);
+        if period.contains(on) {
+            match status {
+                Volet1Status::Held => {
+                    held_actions += 1;
+                    held_people += participants.older_people_at_home
+                        + participants.ehpad_residents
+                        + participants.caregivers
+                        + participants.professionals;
+                    caregivers += participants.caregivers;
+                    *by_field.entry(field).or_default() += 1;
+                    minutes += length;
+                }
+                _ => planned += 1,
+            }
+        }
+        activity.volet1.push(Volet1Action {
+            field,
+            theme,
+            status,
+            held_on: on,
+            participants,
+            duration_minutes: Some(length),
+            sessions: None,
+            title: format!("action {n}"),
+            ..template.clone()
+        });
+    }
+
+    let got = compute(&activity, period, &Settings::standard(now));
+
+    assert_eq!(got.identity.file_active, file_active.len());
+    assert_eq!(got.identity.qualified, qualified);
+    let percent = got.identity.qualified_percent.expect("a share");
+    assert!((percent - qualified as f64 * 100.0 / file_active.len() as f64).abs() < 1e-9);
+
+    assert!(!got.exchanges.contains_key("journal"));
+    for target in ["ins", "dmp", "mssante", "viatrajectoire", "region:spico"] {
+        let mine = || {
+            truth
+                .iter()
+                .filter(move |(t, _, _, inside)| t == target && *inside)
+        };
+        let counted = &got.exchanges[target];
+        let state = |s: DeliveryState| mine().filter(|(_, st, _, _)| *st == s).count();
+        assert_eq!(
+            counted.delivered,
+            state(DeliveryState::Delivered),
+            "{target}"
+        );
+        assert_eq!(counted.declined, state(DeliveryState::Declined), "{target}");
+        assert_eq!(counted.held, state(DeliveryState::Held), "{target}");
+        assert_eq!(counted.dead, state(DeliveryState::Dead), "{target}");
+        assert_eq!(
+            counted.in_progress,
+            state(DeliveryState::Pending),
+            "{target}"
+        );
+        for document in [DocumentKind::Dlu, DocumentKind::Plan] {
+            let delivered = mine()
+                .filter(|(_, st, d, _)| *st == DeliveryState::Delivered && *d == Some(document))
+                .count();
+            assert_eq!(
+                counted
+                    .documents
+                    .get(document.as_str())
+                    .copied()
+                    .unwrap_or(0),
+                delivered,
+                "{target} {document:?}"
+            );
+        }
+    }
+
+    let open = [
+        "sent",
+        "received",
+        "waiting_list",
+        "admission_proposed",
+        "accepted",
+    ];
+    let waiting = &got.waiting_list;
+    assert_eq!(
+        waiting.open_now,
+        requests.iter().filter(|(_, s, _)| open.contains(s)).count()
+    );
+    for status in statuses {
+        assert_eq!(
+            waiting.by_status_now[status],
+            requests.iter().filter(|(_, s, _)| *s == status).count()
+        );
+    }
+    assert_eq!(
+        waiting.requested,
+        requests
+            .iter()
+            .filter(|(r, _, _)| period.contains(*r))
+            .count()
+    );
+    let admitted: Vec<i64> = requests
+        .iter()
+        .filter(|(_, s, c)| *s == "admitted" && period.contains(*c))
+        .map(|(r, _, c)| (*c - *r).num_days())
+        .collect();
+    assert_eq!(waiting.admitted, admitted.len());
+    assert_eq!(waiting.request_to_admission.median_days, median(admitted));
+    let waited: Vec<i64> = requests
+        .iter()
+        .filter(|(_, s, _)| open.contains(s))
+        .map(|(r, _, _)| (day(420) - *r).num_days())
+        .collect();
+    assert_eq!(waiting.open_waiting.max_days, waited.iter().copied().max());
+
+    let volet1 = &got.volet1;
+    assert_eq!(volet1.held.actions, held_actions);
+    assert_eq!(volet1.held.participants.total(), held_people);
+    assert_eq!(volet1.held.participants.caregivers, caregivers);
+    assert_eq!(volet1.planned, planned);
+    assert!((volet1.hours - f64::from(minutes) / 60.0).abs() < 1e-9);
+    for field in Volet1Field::ALL {
+        assert_eq!(
+            volet1.by_field[&field].actions,
+            by_field.get(&field).copied().unwrap_or(0)
+        );
+    }
+    assert_eq!(volet1.fields_covered, by_field.len());
+
+    // Forfait against the allocation: a full volet 2 over 365 days is the year's 270,000.
+    assert_eq!(got.volet2_allocation_eur, 270_000);
+    let share = got.forfait_percent_of_allocation.expect("a share");
+    assert!((share - got.forfait_total_eur as f64 / 2_700.0).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn the_store_gives_each_crt_its_own_records_in_order() {
+    use crate::store::{Intake, NewRecord, SqliteStore, Store};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("gateway.db")).expect("open");
+    let (versions, _, _) = synthetic_year(0x5707E);
+    for (n, record) in versions.iter().enumerate() {
+        store
+            .accept(Intake {
+                record: NewRecord {
+                    id: uuid::Uuid::now_v7(),
+                    received_at: 1_000 + n as i64,
+                    crt_finess_et: record.crt.finess_et.clone(),
+                    beneficiary_ref: record.beneficiary.local_id.clone(),
+                    source_ref: record.source.record_ref.clone(),
+                    body_sha256: format!("{n}"),
+                    payload: serde_json::to_vec(record).expect("JSON"),
+                },
+                deliveries: Vec::new(),
+                idempotency_key: None,
+                response: Vec::new(),
+            })
+            .await
+            .expect("stored");
+    }
+    let period = Period {
+        from: day(0),
+        to: day(364),
+    };
+    let settings = Settings::standard(0);
+    for crt in ["110008430", "310000013", "520000016"] {
+        let from_store = super::for_crt(&store, crt, period, settings)
+            .await
+            .expect("report");
+        let in_memory = compute(
+            &Activity::from_versions(versions.iter().filter(|r| r.crt.finess_et == crt)),
+            period,
+            &settings,
+        );
+        assert_eq!(from_store, in_memory, "{crt}");
+        assert!(from_store.file_active > 0);
+    }
 }

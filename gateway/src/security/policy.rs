@@ -29,6 +29,8 @@ pub enum Resource {
     Validation,
     /// Activity indicators: counts, no beneficiary named.
     Reports,
+    /// The CRT's volet 1 actions: counts of participants, no one named.
+    Activity,
 }
 
 impl Resource {
@@ -47,6 +49,7 @@ impl Resource {
             Resource::LiaisonBook => "liaison_book",
             Resource::Validation => "validation",
             Resource::Reports => "reports",
+            Resource::Activity => "activity",
         }
     }
 

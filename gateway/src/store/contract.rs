@@ -376,6 +376,7 @@ pub(crate) async fn waiting_lists_keep_the_latest_status_of_each_request(store: 
         ("waiting_list", Some(3))
     );
     assert_eq!(list[0].source_ref, "dossier-1");
+    assert_eq!(list[0].requested_at, 1_000);
     assert!(
         store
             .waiting_list(Some("750712184".into()))
@@ -474,4 +475,84 @@ pub(crate) async fn the_trace_is_appended_in_order_and_chained(store: &dyn Store
         cursor.check(line).unwrap();
     }
     assert_eq!(store.trace_lines(2, 10).await.unwrap().len(), 1);
+}
+
+pub(crate) async fn volet1_actions_keep_the_newest_version_of_each(store: &dyn Store) {
+    let action = |crt: &str, reference: &str, updated_at: Millis, body: &str| NewVolet1Action {
+        crt_finess_et: crt.into(),
+        source_ref: reference.into(),
+        updated_at,
+        received_at: 9_000,
+        payload: body.as_bytes().to_vec(),
+    };
+    assert!(
+        store
+            .keep_volet1_action(action("110008430", "a-1", 2_000, "first"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .keep_volet1_action(action("110008430", "a-1", 3_000, "second"))
+            .await
+            .unwrap()
+    );
+    // A version older than the one kept, read late, changes nothing.
+    assert!(
+        !store
+            .keep_volet1_action(action("110008430", "a-1", 1_000, "stale"))
+            .await
+            .unwrap()
+    );
+    // The same version again is kept again (a retried post).
+    assert!(
+        store
+            .keep_volet1_action(action("110008430", "a-1", 3_000, "second"))
+            .await
+            .unwrap()
+    );
+    store
+        .keep_volet1_action(action("110008430", "a-2", 1_000, "other"))
+        .await
+        .unwrap();
+    store
+        .keep_volet1_action(action("720004563", "a-1", 1_000, "elsewhere"))
+        .await
+        .unwrap();
+    let kept = store.volet1_actions("110008430".into()).await.unwrap();
+    assert_eq!(kept, [b"second".to_vec(), b"other".to_vec()]);
+    assert!(
+        store
+            .volet1_actions("750712184".into())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub(crate) async fn exchanges_list_a_crts_deliveries_with_their_receipts(store: &dyn Store) {
+    let first = intake(&[("ins", &[]), ("dmp", &[0])], None, "exchanges");
+    let (ins, dmp) = (first.deliveries[0].id, first.deliveries[1].id);
+    store.accept(first).await.unwrap();
+    let leased = store.lease("w", 10, 1_000, 60_000).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    let receipt = Receipt::delivered("identity qualified")
+        .with_details(serde_json::json!({ "status": "QUAL" }));
+    store.complete(done(&leased[0], receipt)).await.unwrap();
+    let exchanges = store.crt_exchanges("720004563".into()).await.unwrap();
+    assert_eq!(exchanges.len(), 2);
+    let of = |id: Uuid| exchanges.iter().find(|e| e.delivery_id == id).unwrap();
+    assert_eq!(of(ins).state, DeliveryState::Delivered);
+    assert_eq!(of(ins).beneficiary_ref, "IPP-1");
+    assert_eq!(of(ins).receipt.as_ref().unwrap().details["status"], "QUAL");
+    assert_eq!(of(dmp).state, DeliveryState::Pending);
+    assert!(of(dmp).receipt.is_none());
+    assert_eq!(of(dmp).work, Work::Journal);
+    assert!(
+        store
+            .crt_exchanges("750712184".into())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

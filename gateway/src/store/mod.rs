@@ -337,6 +337,35 @@ pub struct WaitingEntry {
     /// When ViaTrajectoire last changed the request.
     pub status_at: String,
     pub updated_at: Millis,
+    /// When the gateway was asked to send the request (the delivery's creation).
+    pub requested_at: Millis,
+}
+
+/// A volet 1 action as a DUI sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVolet1Action {
+    pub crt_finess_et: String,
+    /// The DUI's identifier of the action.
+    pub source_ref: String,
+    /// When the DUI last changed it: an older version than the one kept is ignored.
+    pub updated_at: Millis,
+    pub received_at: Millis,
+    /// The JSON as received.
+    pub payload: Vec<u8>,
+}
+
+/// One delivery of a CRT's record, as the activity report counts exchanges.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub delivery_id: Uuid,
+    pub beneficiary_ref: String,
+    pub target: String,
+    pub work: Work,
+    pub state: DeliveryState,
+    pub created_at: Millis,
+    /// When it last changed (for a settled delivery: when it settled).
+    pub updated_at: Millis,
+    pub receipt: Option<Receipt>,
 }
 
 /// An entry a partner wrote in a beneficiary's liaison book on a regional platform.
@@ -460,6 +489,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// The stored payload of a record, as received.
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
+
+    /// Keeps a volet 1 action; a version older than the one kept (`updated_at`) is
+    /// ignored. `true` when it was kept.
+    fn keep_volet1_action(&self, action: NewVolet1Action) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// The newest version of each of a CRT's volet 1 actions, as received.
+    fn volet1_actions(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>>;
+
+    /// Every delivery of a CRT's records, oldest first.
+    fn crt_exchanges(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Exchange>>>;
 
     /// Every record version a CRT's DUIs sent, oldest first: what the activity indicators
     /// are computed from.

@@ -18,12 +18,13 @@ use crate::audit::{TraceEvent, TraceLine};
 
 use super::{
     AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
-    DeliveryFilter, DeliveryState, DeliveryView, Dependency, Intake, IntakeOutcome, LeasedDelivery,
-    Millis, NewAcknowledgement, PartnerEntry, PartnerEntryFilter, RecordView, ReplayOutcome,
-    Settlement, Store, StoreError, StoreResult, WaitingEntry, WaitingUpdate,
+    DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake, IntakeOutcome,
+    LeasedDelivery, Millis, NewAcknowledgement, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
+    RecordView, ReplayOutcome, Settlement, Store, StoreError, StoreResult, WaitingEntry,
+    WaitingUpdate,
 };
 
-const SCHEMA_VERSION: i32 = 5;
+const SCHEMA_VERSION: i32 = 6;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -60,6 +61,7 @@ enum WriteOp {
     Acknowledge(Box<NewAcknowledgement>),
     Waiting(Box<WaitingUpdate>),
     PartnerEntry(Box<PartnerEntry>),
+    Volet1(Box<NewVolet1Action>),
     Trace(Vec<TraceEvent>),
 }
 
@@ -71,6 +73,7 @@ enum Written {
     Acknowledged(AcknowledgeOutcome),
     Waiting(bool),
     PartnerEntry(bool),
+    Volet1(bool),
     Traced,
 }
 
@@ -174,12 +177,13 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 5] = [
+    let steps: [(i32, &str); 6] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
         (4, include_str!("schema-4.sql")),
         (5, include_str!("schema-5.sql")),
+        (6, include_str!("schema-6.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -297,6 +301,7 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::Acknowledge(ack) => acknowledge(tx, &ack).map(Written::Acknowledged),
         WriteOp::Waiting(update) => update_waiting(tx, &update).map(Written::Waiting),
         WriteOp::PartnerEntry(entry) => keep_partner_entry(tx, &entry).map(Written::PartnerEntry),
+        WriteOp::Volet1(action) => keep_volet1_action(tx, &action).map(Written::Volet1),
         WriteOp::Trace(events) => append_trace(tx, &events).map(|()| Written::Traced),
     }
 }
@@ -347,6 +352,26 @@ fn keep_partner_entry(tx: &Connection, entry: &PartnerEntry) -> StoreResult<bool
             entry.text,
             entry.changed_at,
             entry.received_at
+        ])?;
+    Ok(changed > 0)
+}
+
+fn keep_volet1_action(tx: &Connection, action: &NewVolet1Action) -> StoreResult<bool> {
+    let changed = tx
+        .prepare_cached(
+            "INSERT INTO volet1_actions (crt_finess_et, source_ref, updated_at, received_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (crt_finess_et, source_ref) DO UPDATE SET
+               updated_at = excluded.updated_at, received_at = excluded.received_at,
+               payload = excluded.payload
+             WHERE excluded.updated_at >= volet1_actions.updated_at",
+        )?
+        .execute(params![
+            action.crt_finess_et,
+            action.source_ref,
+            action.updated_at,
+            action.received_at,
+            action.payload
         ])?;
     Ok(changed > 0)
 }
@@ -995,7 +1020,8 @@ impl Store for SqliteStore {
         Box::pin(self.read(move |conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT w.delivery_id, d.record_id, r.crt_finess_et, r.source_ref, r.beneficiary_ref,
-                        w.task, w.status, w.rank, w.reason, w.status_at, w.updated_at
+                        w.task, w.status, w.rank, w.reason, w.status_at, w.updated_at,
+                        d.created_at
                    FROM waiting_list w
                    JOIN deliveries d ON d.id = w.delivery_id
                    JOIN records r ON r.id = d.record_id
@@ -1022,6 +1048,7 @@ impl Store for SqliteStore {
                         reason: row.get(8)?,
                         status_at: row.get(9)?,
                         updated_at: row.get(10)?,
+                        requested_at: row.get(11)?,
                     },
                 ))
             })?;
@@ -1099,6 +1126,65 @@ impl Store for SqliteStore {
             stored
                 .map(|stored| Self::unseal(sealer.as_deref(), &format!("record:{id}"), stored))
                 .transpose()
+        }))
+    }
+
+    fn keep_volet1_action(&self, action: NewVolet1Action) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Volet1(Box::new(action))).await? {
+                Written::Volet1(kept) => Ok(kept),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn volet1_actions(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT payload FROM volet1_actions WHERE crt_finess_et = ?1 ORDER BY source_ref",
+            )?;
+            let rows = statement.query_map([&crt_finess_et], |row| row.get::<_, Vec<u8>>(0))?;
+            rows.map(|row| row.map_err(StoreError::from)).collect()
+        }))
+    }
+
+    fn crt_exchanges(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Exchange>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT d.id, r.beneficiary_ref, d.target, d.work, d.state, d.created_at,
+                        d.updated_at, d.receipt
+                   FROM records r JOIN deliveries d ON d.record_id = r.id
+                  WHERE r.crt_finess_et = ?1
+                  ORDER BY d.created_at, d.id",
+            )?;
+            let rows = statement.query_map([&crt_finess_et], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Millis>(5)?,
+                    row.get::<_, Millis>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                ))
+            })?;
+            let mut exchanges = Vec::new();
+            for row in rows {
+                let (id, beneficiary_ref, target, work, state, created_at, updated_at, receipt) =
+                    row?;
+                exchanges.push(Exchange {
+                    delivery_id: parse_uuid(&id)?,
+                    beneficiary_ref,
+                    target,
+                    work: from_json(&work)?,
+                    state: parse_state(&state)?,
+                    created_at,
+                    updated_at,
+                    receipt: receipt.as_deref().map(from_json).transpose()?,
+                });
+            }
+            Ok(exchanges)
         }))
     }
 

@@ -194,7 +194,8 @@ impl Default for RecordValidator {
 }
 
 /// serde_json's message without the position, which [`RecordError::Malformed`] carries.
-fn malformed_message(error: &serde_json::Error) -> String {
+/// serde_json's message without its trailing position, which the caller reports apart.
+pub(crate) fn malformed_message(error: &serde_json::Error) -> String {
     let text = error.to_string();
     match text.rfind(" at line ") {
         Some(cut) => text[..cut].to_string(),

@@ -32,6 +32,8 @@ contract_tests!(
     waiting_lists_keep_the_latest_status_of_each_request,
     partner_entries_are_kept_once_in_their_latest_version,
     the_trace_is_appended_in_order_and_chained,
+    volet1_actions_keep_the_newest_version_of_each,
+    exchanges_list_a_crts_deliveries_with_their_receipts,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
