@@ -1,7 +1,8 @@
 //! The activity report of a CRT for a year from 10,000 stored record versions (100
-//! beneficiaries, each record sent 100 times as its DUI updates it): reading the payloads,
-//! the activity, the indicators, the HTML page (`cargo bench -p crt-gateway --bench
-//! indicators`).
+//! beneficiaries, each record sent 100 times as its DUI updates it, each version with its
+//! four deliveries): the whole report read from a sealed SQLite store, then its steps
+//! (reading the payloads, the activity, the indicators, the HTML page, the workbook)
+//! (`cargo bench -p crt-gateway --bench indicators`).
 
 use chrono::{Duration, NaiveDate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -88,6 +89,114 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("html", |b| {
         b.iter(|| render::html("720004563", &indicators, Audience::External, "now"))
+    });
+    group.bench_function("xlsx", |b| {
+        b.iter(|| render::xlsx("720004563", &indicators, Audience::Internal).expect("workbook"))
+    });
+    group.finish();
+
+    from_the_store(c, &payloads, period);
+}
+
+/// The report as the API makes it: every version and delivery read from a sealed store.
+fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
+    use crt_core::record::{Action, Channel, DocumentKind};
+    use crt_core::sink::{Receipt, Work};
+    use crt_gateway::store::{Intake, NewDelivery, NewRecord, SqliteStore, Store};
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sealer = crt_gateway::store::sealing::Sealer::parse(
+        "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+    )
+    .expect("key");
+    let store = SqliteStore::open(&dir.path().join("gateway.db"))
+        .expect("store")
+        .with_sealer(std::sync::Arc::new(sealer));
+    runtime.block_on(async {
+        for (n, payload) in payloads.iter().enumerate() {
+            let record: CrtRecord = serde_json::from_slice(payload).expect("record");
+            let work = |document| Work::Action {
+                action: Action::SendDocument {
+                    document,
+                    to: vec![Channel::Dmp],
+                },
+            };
+            let deliveries = [
+                ("journal", Work::Journal),
+                ("ins", Work::VerifyIdentity),
+                ("dmp", work(DocumentKind::Dlu)),
+                ("dmp", work(DocumentKind::Plan)),
+            ]
+            .into_iter()
+            .map(|(target, work)| NewDelivery {
+                id: uuid::Uuid::now_v7(),
+                target: target.into(),
+                work,
+                depends_on: Vec::new(),
+            })
+            .collect();
+            store
+                .accept(Intake {
+                    record: NewRecord {
+                        id: uuid::Uuid::now_v7(),
+                        received_at: 1_735_700_000_000 + n as i64 * 1_000,
+                        crt_finess_et: record.crt.finess_et.clone(),
+                        beneficiary_ref: record.beneficiary.local_id.clone(),
+                        source_ref: record.source.record_ref.clone(),
+                        body_sha256: n.to_string(),
+                        payload: payload.clone(),
+                    },
+                    deliveries,
+                    idempotency_key: None,
+                    response: Vec::new(),
+                })
+                .await
+                .expect("stored");
+        }
+        // Every delivery settled with a receipt, as after a year of work.
+        loop {
+            let leased = store
+                .lease("bench", 512, i64::MAX / 4, i64::MAX / 2)
+                .await
+                .expect("lease");
+            if leased.is_empty() {
+                break;
+            }
+            for lease in leased {
+                let receipt = Receipt::delivered("done")
+                    .with_details(serde_json::json!({ "status": "QUAL" }));
+                store
+                    .complete(crt_gateway::store::Completion {
+                        trace: None,
+                        delivery_id: lease.id,
+                        lease: lease.lease,
+                        attempt: lease.attempt,
+                        started_at: 0,
+                        finished_at: 1,
+                        settlement: crt_gateway::store::Settlement::Done(receipt),
+                    })
+                    .await
+                    .expect("settled");
+            }
+        }
+    });
+    let crt = serde_json::from_slice::<CrtRecord>(&payloads[0])
+        .expect("record")
+        .crt
+        .finess_et;
+    let mut group = c.benchmark_group("report-from-store");
+    group.sample_size(10);
+    group.bench_function("whole_year_10000_versions_40000_deliveries", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let indicators =
+                    crt_gateway::indicators::for_crt(&store, &crt, period, Settings::standard(0))
+                        .await
+                        .expect("report");
+                render::html(&crt, &indicators, Audience::External, "now")
+            })
+        })
     });
     group.finish();
 }

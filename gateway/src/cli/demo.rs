@@ -157,6 +157,9 @@ async fn drive(gateway: &Gateway, token: &str, files: &[PathBuf], out: &Path) ->
         written,
         out.display()
     );
+    if let Err(e) = activity_reports(&client, files, out).await {
+        return failed(format!("activity reports: {e}"));
+    }
     let offer_status = match gateway.sandbox() {
         Some(sandbox) => publish_example_offer(sandbox, out).await,
         None => Status::Ok,
@@ -220,6 +223,76 @@ async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
         }
         Err(e) => failed(format!("ROR: {e}")),
     }
+}
+
+/// The CRT's side: the example volet 1 actions posted, then each CRT's activity report
+/// for the year of its records written as a page for the ARS (small counts hidden) and as
+/// a workbook for the CRT's team: `<out>/reports/<FINESS>-<year>.{html,xlsx}`.
+async fn activity_reports(client: &ApiClient, files: &[PathBuf], out: &Path) -> Result<(), String> {
+    let actions = default_examples().join("volet1/actions.jsonl");
+    let mut posted = 0;
+    if let Ok(text) = std::fs::read_to_string(&actions) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let answer = client
+                .post_json("/v1/volet1/actions", Bytes::from(line.to_string()), None)
+                .await
+                .map_err(|e| e.to_string())?;
+            if answer.status != StatusCode::OK {
+                return Err(problem_text(&answer.json(), answer.status));
+            }
+            posted += 1;
+        }
+    }
+    // Each CRT of the examples, over the calendar year its records were last updated in.
+    let mut crts = std::collections::BTreeMap::new();
+    for file in files {
+        let Ok(record) = std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()))
+        else {
+            continue;
+        };
+        let (Some(crt), Some(year)) = (
+            record["crt"]["finess_et"].as_str(),
+            record["source"]["updated_at"]
+                .as_str()
+                .and_then(|t| t.get(..4)),
+        ) else {
+            continue;
+        };
+        let entry = crts
+            .entry(crt.to_string())
+            .or_insert_with(|| year.to_string());
+        if year > entry.as_str() {
+            *entry = year.to_string();
+        }
+    }
+    let dir = out.join("reports");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (crt, year) in &crts {
+        for (format, audience, extension) in
+            [("html", "external", "html"), ("xlsx", "internal", "xlsx")]
+        {
+            let answer = client
+                .get(&format!(
+                    "/v1/reports/activity?crt={crt}&from={year}-01-01&to={year}-12-31&format={format}&audience={audience}"
+                ))
+                .await
+                .map_err(|e| e.to_string())?;
+            if answer.status != StatusCode::OK {
+                return Err(problem_text(&answer.json(), answer.status));
+            }
+            let path = dir.join(format!("{crt}-{year}.{extension}"));
+            std::fs::write(&path, &answer.body).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    println!(
+        "
+{posted} volet 1 action(s) posted; activity reports of {} CRT(s) (page for the ARS, workbook for the team) in {}",
+        crts.len(),
+        dir.display()
+    );
+    Ok(())
 }
 
 /// Polls every record until none of its deliveries can still move on its own.
