@@ -166,6 +166,10 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// SQLite database file; defaults to `<data_dir>/crt-gateway.db`.
     pub database: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user:password@host:5432/crt_gateway`), used
+    /// instead of SQLite when set: several gateway instances can share it. Every
+    /// instance then needs the same storage keys and pseudonym key.
+    pub database_url: Option<String>,
     /// The keys record payloads and artifacts are sealed with (AES-256-GCM), lines of
     /// `<id> <64 hex digits>`, the first sealing; created when absent. Defaults to
     /// `<data_dir>/storage.keys`; the `CRT_GATEWAY_STORAGE_KEYS` variable, when set,
@@ -178,6 +182,7 @@ impl Default for StorageConfig {
         StorageConfig {
             data_dir: PathBuf::from("data"),
             database: None,
+            database_url: None,
             keys: None,
         }
     }
@@ -197,6 +202,14 @@ impl StorageConfig {
         match std::env::var("CRT_GATEWAY_STORAGE_KEYS") {
             Ok(text) => crate::store::sealing::Sealer::parse(&text.replace(';', "\n")),
             Err(_) => crate::store::sealing::Sealer::from_file(&self.keys_path()),
+        }
+    }
+
+    /// The database, as logs may name it (a PostgreSQL URL without its password).
+    pub fn shown(&self) -> String {
+        match &self.database_url {
+            Some(url) => crate::store::shown_url(url),
+            None => self.database_path().display().to_string(),
         }
     }
 
@@ -386,6 +399,20 @@ impl Config {
 
     /// Rules between values that types cannot express.
     fn check(&self) -> Result<(), String> {
+        if self.storage.database_url.is_some() {
+            // Instances sharing a database must open each other's payloads and name the
+            // same beneficiary with the same pseudonym: keys made per instance would not.
+            if self.storage.keys.is_none() && std::env::var_os("CRT_GATEWAY_STORAGE_KEYS").is_none()
+            {
+                return Err("storage.database_url is set: give every instance the same storage keys (storage.keys or CRT_GATEWAY_STORAGE_KEYS)".into());
+            }
+            if self.audit.pseudonym_key.is_none() {
+                return Err(
+                    "storage.database_url is set: give every instance the same audit.pseudonym_key"
+                        .into(),
+                );
+            }
+        }
         for crt in self.reports.volet2_allocation_eur.keys() {
             crt_core::identifiers::check_finess(crt).map_err(|e| {
                 format!("reports.volet2_allocation_eur: {crt:?} is not a FINESS number: {e}")

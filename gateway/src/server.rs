@@ -16,7 +16,7 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::sandbox::{Sandbox, SandboxError};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -61,9 +61,7 @@ impl Gateway {
             .storage
             .sealer()
             .map_err(|e| StartError::Security(e.to_string()))?;
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&config.storage.database_path())?.with_sealer(Arc::new(sealer)),
-        );
+        let store = crate::store::open(&config.storage, Some(Arc::new(sealer))).await?;
         let registry = Arc::new(Registry::from_config(&config, sandbox.as_ref())?);
         let key_path = config.pseudonym_key_path();
         let pseudonyms = Arc::new(crate::audit::Pseudonyms::from_file(&key_path).map_err(|e| {
@@ -138,7 +136,7 @@ impl Gateway {
         let api = tokio::spawn(api::serve(listener, state, shutdown_rx));
         info!(
             %addr,
-            database = %config.storage.database_path().display(),
+            database = %config.storage.shown(),
             sandbox = config.sandbox.enabled,
             targets = ?registry.sinks().map(|s| s.target().to_string()).collect::<Vec<_>>(),
             "gateway listening"

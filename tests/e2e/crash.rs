@@ -80,7 +80,7 @@ fn sigkill_during_deliveries_then_restart_delivers_every_accepted_record_exactly
 }
 
 /// (record id, delivery id) of each complete journal entry; partial files are not entries.
-fn journal_entries(dir: &std::path::Path) -> Vec<(String, String)> {
+pub fn journal_entries(dir: &std::path::Path) -> Vec<(String, String)> {
     std::fs::read_dir(dir)
         .expect("journal")
         .filter_map(|entry| {

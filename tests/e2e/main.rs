@@ -14,6 +14,7 @@ mod mssante;
 mod regions;
 mod reports;
 mod ror;
+mod scale;
 mod security;
 mod ui;
 mod viatrajectoire;

@@ -4,20 +4,23 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::audit::{ChainCursor, TraceEvent};
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
 use super::{Status, failed, load_config};
 
 const PAGE: usize = 5000;
 
-fn open(config_file: Option<PathBuf>) -> Result<SqliteStore, Status> {
+/// The trace is read as stored: no payload is opened, so no key is needed.
+async fn open(config_file: Option<PathBuf>) -> Result<std::sync::Arc<dyn Store>, Status> {
     let config = load_config(config_file)?;
-    SqliteStore::open(&config.storage.database_path()).map_err(failed)
+    crate::store::open(&config.storage, None)
+        .await
+        .map_err(failed)
 }
 
 /// Walks the whole chain; names the first line that does not hold.
 pub async fn verify(config_file: Option<PathBuf>) -> Status {
-    let store = match open(config_file) {
+    let store = match open(config_file).await {
         Ok(store) => store,
         Err(status) => return status,
     };
@@ -74,7 +77,7 @@ pub async fn export(
         (Ok(from), Ok(to)) => (from, to),
         (Err(status), _) | (_, Err(status)) => return status,
     };
-    let store = match open(config_file) {
+    let store = match open(config_file).await {
         Ok(store) => store,
         Err(status) => return status,
     };

@@ -15,6 +15,7 @@
 
 #[cfg(test)]
 pub(crate) mod contract;
+mod postgres;
 pub mod sealing;
 mod sqlite;
 
@@ -25,7 +26,32 @@ use crt_core::sink::{Artifact, BoxFuture, DeliveryError, Receipt, Work};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use postgres::{PostgresStore, shown as shown_url};
 pub use sqlite::SqliteStore;
+
+/// The store the configuration names: PostgreSQL when `storage.database_url` is set (several
+/// instances may share it), the embedded SQLite file otherwise.
+pub async fn open(
+    storage: &crate::config::StorageConfig,
+    sealer: Option<std::sync::Arc<sealing::Sealer>>,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
+    Ok(match &storage.database_url {
+        Some(url) => {
+            let store = PostgresStore::connect(url).await?;
+            std::sync::Arc::new(match sealer {
+                Some(sealer) => store.with_sealer(sealer),
+                None => store,
+            })
+        }
+        None => {
+            let store = SqliteStore::open(&storage.database_path())?;
+            std::sync::Arc::new(match sealer {
+                Some(sealer) => store.with_sealer(sealer),
+                None => store,
+            })
+        }
+    })
+}
 
 /// Milliseconds since the Unix epoch, the store's unit of time.
 pub type Millis = i64;
@@ -56,6 +82,24 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Columns that hold JSON (works, receipts, errors) are written and read by these, in
+/// every backend.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn parse_uuid(text: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
+}
+
+pub(crate) fn parse_state(text: &str) -> StoreResult<DeliveryState> {
+    text.parse().map_err(StoreError::Corrupt)
+}
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -11,6 +11,7 @@
 //! line is kept. A value without the prefix (written before sealing was on) is read as is.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
@@ -26,6 +27,37 @@ pub enum SealError {
     Altered,
     #[error("no randomness for a nonce")]
     Random,
+}
+
+/// What a backend does to the values it keeps at rest: seal them with a [`Sealer`], or,
+/// without one (tests), keep them as they are.
+#[derive(Clone, Default)]
+pub struct AtRest(Option<Arc<Sealer>>);
+
+impl AtRest {
+    pub fn new(sealer: Arc<Sealer>) -> AtRest {
+        AtRest(Some(sealer))
+    }
+
+    /// The value to store for `row`.
+    pub fn seal(&self, row: &str, plain: Vec<u8>) -> super::StoreResult<Vec<u8>> {
+        match &self.0 {
+            Some(sealer) => sealer
+                .seal(row, &plain)
+                .map_err(|e| super::StoreError::Database(e.to_string())),
+            None => Ok(plain),
+        }
+    }
+
+    /// The value `row` was given, from what is stored.
+    pub fn open(&self, row: &str, stored: Vec<u8>) -> super::StoreResult<Vec<u8>> {
+        match &self.0 {
+            Some(sealer) => sealer
+                .open(row, stored)
+                .map_err(|e| super::StoreError::Corrupt(format!("{row}: {e}"))),
+            None => Ok(stored),
+        }
+    }
 }
 
 pub struct Sealer {

@@ -16,12 +16,13 @@ use uuid::Uuid;
 
 use crate::audit::{TraceEvent, TraceLine};
 
+use super::sealing::AtRest;
 use super::{
     AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
     DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake, IntakeOutcome,
     LeasedDelivery, Millis, NewAcknowledgement, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
     RecordView, ReplayOutcome, Settlement, Store, StoreError, StoreResult, WaitingEntry,
-    WaitingUpdate,
+    WaitingUpdate, from_json, parse_state, parse_uuid, to_json,
 };
 
 const SCHEMA_VERSION: i32 = 6;
@@ -34,8 +35,8 @@ const MAX_READERS: usize = 8;
 pub struct SqliteStore {
     writer: mpsc::Sender<Write>,
     readers: Arc<ReadPool>,
-    /// Seals payloads and artifacts at rest; `None` keeps them as they are (tests).
-    sealer: Option<Arc<super::sealing::Sealer>>,
+    /// Seals payloads and artifacts at rest (or keeps them as they are, in tests).
+    at_rest: AtRest,
 }
 
 type Reply = oneshot::Sender<StoreResult<Written>>;
@@ -100,37 +101,15 @@ impl SqliteStore {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
             }),
-            sealer: None,
+            at_rest: AtRest::default(),
         })
     }
 
     /// Seals record payloads and delivery artifacts with `sealer` from now on; opens
     /// what it sealed (and reads older unsealed values as they are).
     pub fn with_sealer(mut self, sealer: Arc<super::sealing::Sealer>) -> Self {
-        self.sealer = Some(sealer);
+        self.at_rest = AtRest::new(sealer);
         self
-    }
-
-    fn seal(&self, row: &str, plain: Vec<u8>) -> StoreResult<Vec<u8>> {
-        match &self.sealer {
-            Some(sealer) => sealer
-                .seal(row, &plain)
-                .map_err(|e| StoreError::Database(e.to_string())),
-            None => Ok(plain),
-        }
-    }
-
-    fn unseal(
-        sealer: Option<&super::sealing::Sealer>,
-        row: &str,
-        stored: Vec<u8>,
-    ) -> StoreResult<Vec<u8>> {
-        match sealer {
-            Some(sealer) => sealer
-                .open(row, stored)
-                .map_err(|e| StoreError::Corrupt(format!("{row}: {e}"))),
-            None => Ok(stored),
-        }
     }
 
     async fn write(&self, op: WriteOp) -> StoreResult<Written> {
@@ -849,7 +828,9 @@ impl Store for SqliteStore {
     fn accept(&self, mut intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
         Box::pin(async move {
             let row = format!("record:{}", intake.record.id);
-            intake.record.payload = self.seal(&row, std::mem::take(&mut intake.record.payload))?;
+            intake.record.payload = self
+                .at_rest
+                .seal(&row, std::mem::take(&mut intake.record.payload))?;
             match self.write(WriteOp::Accept(Box::new(intake))).await? {
                 Written::Intake(outcome) => Ok(outcome),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
@@ -877,7 +858,7 @@ impl Store for SqliteStore {
                     for delivery in &mut leased {
                         let row = format!("record:{}", delivery.record_id);
                         let stored = std::mem::take(&mut delivery.payload);
-                        delivery.payload = Self::unseal(self.sealer.as_deref(), &row, stored)?;
+                        delivery.payload = self.at_rest.open(&row, stored)?;
                     }
                     Ok(leased)
                 }
@@ -894,7 +875,9 @@ impl Store for SqliteStore {
             if let Settlement::Done(receipt) = &mut completion.settlement {
                 for artifact in &mut receipt.artifacts {
                     let row = format!("artifact:{}:{}", completion.delivery_id, artifact.name);
-                    artifact.content = self.seal(&row, std::mem::take(&mut artifact.content))?;
+                    artifact.content = self
+                        .at_rest
+                        .seal(&row, std::mem::take(&mut artifact.content))?;
                 }
             }
             match self.write(WriteOp::Complete(Box::new(completion))).await? {
@@ -1094,7 +1077,7 @@ impl Store for SqliteStore {
         beneficiary_ref: String,
         id: Uuid,
     ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
-        let sealer = self.sealer.clone();
+        let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
             let stored: Option<(String, Vec<u8>)> = conn
                 .prepare_cached(
@@ -1109,22 +1092,20 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             stored
-                .map(|(id, stored)| {
-                    Self::unseal(sealer.as_deref(), &format!("record:{id}"), stored)
-                })
+                .map(|(id, stored)| at_rest.open(&format!("record:{id}"), stored))
                 .transpose()
         }))
     }
 
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
-        let sealer = self.sealer.clone();
+        let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
             let stored: Option<Vec<u8>> = conn
                 .prepare_cached("SELECT payload FROM records WHERE id = ?1")?
                 .query_row([id.to_string()], |row| row.get(0))
                 .optional()?;
             stored
-                .map(|stored| Self::unseal(sealer.as_deref(), &format!("record:{id}"), stored))
+                .map(|stored| at_rest.open(&format!("record:{id}"), stored))
                 .transpose()
         }))
     }
@@ -1192,7 +1173,7 @@ impl Store for SqliteStore {
         &self,
         crt_finess_et: String,
     ) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>> {
-        let sealer = self.sealer.clone();
+        let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT id, payload FROM records WHERE crt_finess_et = ?1
@@ -1204,11 +1185,7 @@ impl Store for SqliteStore {
             let mut payloads = Vec::new();
             for row in rows {
                 let (id, stored) = row?;
-                payloads.push(Self::unseal(
-                    sealer.as_deref(),
-                    &format!("record:{id}"),
-                    stored,
-                )?);
+                payloads.push(at_rest.open(&format!("record:{id}"), stored)?);
             }
             Ok(payloads)
         }))
@@ -1233,7 +1210,7 @@ impl Store for SqliteStore {
         delivery_id: Uuid,
         name: String,
     ) -> BoxFuture<'_, StoreResult<Option<Artifact>>> {
-        let sealer = self.sealer.clone();
+        let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
             let stored = conn
                 .prepare_cached(
@@ -1250,7 +1227,7 @@ impl Store for SqliteStore {
             stored
                 .map(|mut artifact| {
                     let row = format!("artifact:{delivery_id}:{}", artifact.name);
-                    artifact.content = Self::unseal(sealer.as_deref(), &row, artifact.content)?;
+                    artifact.content = at_rest.open(&row, artifact.content)?;
                     Ok(artifact)
                 })
                 .transpose()
@@ -1290,22 +1267,6 @@ impl Store for SqliteStore {
             Ok(())
         }))
     }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn parse_uuid(text: &str) -> StoreResult<Uuid> {
-    Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
-}
-
-fn parse_state(text: &str) -> StoreResult<DeliveryState> {
-    text.parse().map_err(StoreError::Corrupt)
 }
 
 #[cfg(test)]

@@ -1,0 +1,145 @@
+//! The store contract against PostgreSQL. Needs a server: `CRT_TEST_POSTGRES_URL`
+//! (`.ci/run` starts one on loopback); each test works in a schema of its own.
+
+use std::sync::Arc;
+
+use super::PostgresStore;
+use crate::store::{Store, contract};
+
+/// A store on a fresh schema of the test server, or `None` (the test is skipped) when no
+/// server is configured outside CI.
+async fn store() -> Option<PostgresStore> {
+    let Some(url) = std::env::var_os("CRT_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CRT_TEST_POSTGRES_URL is missing: .ci/run starts a PostgreSQL server"
+        );
+        eprintln!("CRT_TEST_POSTGRES_URL is not set: the PostgreSQL tests are skipped");
+        return None;
+    };
+    let url = url.to_string_lossy().to_string();
+    let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
+    let config: tokio_postgres::Config = url.parse().expect("CRT_TEST_POSTGRES_URL");
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("the test server answers");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("a schema");
+    let mut config = config;
+    config.options(format!("-c search_path={schema}"));
+    Some(
+        PostgresStore::connect_with(config, "test server")
+            .await
+            .expect("connect"),
+    )
+}
+
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                if let Some(store) = store().await {
+                    contract::$name(&store).await;
+                }
+            }
+        )*
+    };
+}
+
+contract_tests!(
+    accepted_record_is_readable_with_its_deliveries,
+    idempotency_key_replays_the_first_answer_or_conflicts,
+    delivered_upstream_releases_dependents,
+    hold_reason_holds_everything_downstream,
+    expired_lease_is_taken_again_and_the_old_holder_cannot_settle,
+    retry_waits_until_due_and_dead_can_be_replayed,
+    acknowledgements_are_recorded_once_against_their_delivery,
+    waiting_lists_keep_the_latest_status_of_each_request,
+    partner_entries_are_kept_once_in_their_latest_version,
+    the_trace_is_appended_in_order_and_chained,
+    volet1_actions_keep_the_newest_version_of_each,
+    exchanges_list_a_crts_deliveries_with_their_receipts,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_intakes_are_all_stored() {
+    if let Some(store) = store().await {
+        contract::concurrent_intakes_are_all_stored(Arc::new(store)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_same_key_posted_at_once_stores_one_record() {
+    let Some(store) = store().await else { return };
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .accept(contract::intake(
+                    &[("journal", &[])],
+                    Some("same"),
+                    "same body",
+                ))
+                .await
+                .expect("accept")
+        }));
+    }
+    let mut stored = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            crate::store::IntakeOutcome::Stored => stored += 1,
+            crate::store::IntakeOutcome::Replayed { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(stored, 1);
+    let leased = store.lease("w", 100, 2_000, 60_000).await.unwrap();
+    assert_eq!(leased.len(), 1, "one record, one delivery");
+}
+
+#[tokio::test]
+async fn instances_leasing_at_once_never_share_a_delivery() {
+    let Some(store) = store().await else { return };
+    let store = Arc::new(store);
+    for n in 0..200 {
+        store
+            .accept(contract::intake(
+                &[("journal", &[])],
+                None,
+                &format!("record {n}"),
+            ))
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let leased = store
+                    .lease(&format!("w{worker}"), 7, 2_000, 60_000)
+                    .await
+                    .unwrap();
+                if leased.is_empty() {
+                    return mine;
+                }
+                mine.extend(leased.into_iter().map(|l| l.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 200);
+    assert_eq!(distinct.len(), 200, "no delivery leased twice");
+}
