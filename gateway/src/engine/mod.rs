@@ -271,4 +271,6 @@ fn hostname() -> String {
 }
 
 #[cfg(test)]
+mod faults;
+#[cfg(test)]
 mod tests;

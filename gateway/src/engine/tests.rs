@@ -52,7 +52,7 @@ impl Sink for Carrier {
     }
 }
 
-fn example(name: &str) -> CrtRecord {
+pub(super) fn example(name: &str) -> CrtRecord {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../schemas/examples")
         .join(name);
