@@ -98,6 +98,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Time allowed to read a request and write its answer.
     pub request_timeout_ms: u64,
+    /// Deliveries not settled yet (all instances together) above which new records are
+    /// refused with 429 and `Retry-After`, until the backlog comes down; 0: no limit.
+    pub max_backlog: u64,
     /// Who may call the API.
     pub auth: AuthConfig,
     /// HTTPS for the API; with `client_trust`, every client presents an IGC-Santé
@@ -111,6 +114,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
+            max_backlog: 200_000,
             auth: AuthConfig::default(),
             tls: None,
         }

@@ -9,6 +9,7 @@
 pub mod acknowledgements;
 pub mod api;
 pub mod audit;
+pub mod backlog;
 pub mod certs;
 pub mod cli;
 pub mod client;

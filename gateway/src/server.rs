@@ -46,6 +46,8 @@ pub struct Gateway {
     waiting: Option<JoinHandle<()>>,
     /// Brings partners' liaison entries back, one reader per regional platform.
     liaison: Vec<JoinHandle<()>>,
+    /// Reads the backlog for back-pressure on intake.
+    backlog: JoinHandle<()>,
     sandbox: Option<Sandbox>,
 }
 
@@ -119,6 +121,8 @@ impl Gateway {
                 )
             })
             .collect();
+        let backlog = crate::backlog::Backlog::new(config.server.max_backlog);
+        let backlog_reader = backlog.spawn(store.clone(), shutdown_rx.clone());
         let (authenticator, policy, tls) = api_security(&config)?;
         let state = Arc::new(AppState {
             store: store.clone(),
@@ -132,6 +136,7 @@ impl Gateway {
             policy,
             tls,
             reports: config.reports.clone(),
+            backlog,
         });
         let api = tokio::spawn(api::serve(listener, state, shutdown_rx));
         info!(
@@ -157,6 +162,7 @@ impl Gateway {
             acknowledgements,
             waiting,
             liaison,
+            backlog: backlog_reader,
             sandbox,
         })
     }
@@ -187,6 +193,7 @@ impl Gateway {
         for reader in self.liaison {
             let _ = reader.await;
         }
+        let _ = self.backlog.await;
         if let Some(sandbox) = self.sandbox {
             sandbox.stop();
         }

@@ -9,6 +9,7 @@ mod conformance;
 mod crash;
 mod delivery;
 mod dmp;
+mod faults;
 mod ins;
 mod mssante;
 mod regions;

@@ -55,6 +55,8 @@ pub struct AppState {
     /// HTTPS (and mutual TLS) for the API, when configured.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub reports: crate::config::ReportsConfig,
+    /// Deliveries waiting to be made, for back-pressure on intake.
+    pub backlog: Arc<crate::backlog::Backlog>,
 }
 
 /// Serves the API on `listener` until `shutdown` turns true; connections in progress are

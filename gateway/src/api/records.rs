@@ -41,6 +41,9 @@ async fn accept_inner(
     request: Request<Incoming>,
     state: &AppState,
 ) -> Result<Response<Body>, Problem> {
+    if let Some(seconds) = state.backlog.refusal() {
+        return Ok(busy(seconds, state.backlog.unsettled()));
+    }
     let (parts, body) = request.into_parts();
     check_content_type(&parts.headers)?;
     let key = idempotency_key(&parts.headers)?;
@@ -208,6 +211,23 @@ fn accepted(id: Uuid, body: Vec<u8>, replayed: bool) -> Response<Body> {
     }
     if replayed && let Ok(value) = "true".parse() {
         response.headers_mut().insert("idempotent-replayed", value);
+    }
+    response
+}
+
+/// 429: too many deliveries wait already; nothing was read or stored.
+fn busy(retry_after: u64, unsettled: u64) -> Response<Body> {
+    let mut response = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "backlog-full",
+        "Too many deliveries waiting",
+    )
+    .detail(format!(
+        "{unsettled} deliveries wait to be made, over the configured server.max_backlog; nothing was stored: send the record again in {retry_after} s"
+    ))
+    .into_response();
+    if let Ok(value) = retry_after.to_string().parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
