@@ -236,6 +236,9 @@ pub struct EngineConfig {
     pub poll_interval_ms: u64,
     /// Deliveries leased in one round trip to the store.
     pub lease_batch: usize,
+    /// On shutdown, how long attempts in progress may take to finish; those still running
+    /// then are stopped and their leases given back, for another instance to take at once.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -245,6 +248,7 @@ impl Default for EngineConfig {
             lease_ms: 120_000,
             poll_interval_ms: 500,
             lease_batch: 64,
+            shutdown_grace_ms: 20_000,
         }
     }
 }

@@ -233,3 +233,64 @@ fn a_full_disk_gets_503_and_every_202_stays_readable() {
     let after = gateway.post_record(&record(9999), None);
     assert_eq!(after.status, 202, "{}", after.text());
 }
+
+#[test]
+fn sigterm_stops_cleanly_and_gives_back_the_leases_it_holds() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut env = JOURNAL_ONLY.to_vec();
+    env.extend([
+        // Attempts that outlast the grace period.
+        ("CRT_GATEWAY_SINKS__JOURNAL__DELAY_MS", "60000"),
+        ("CRT_GATEWAY_SINKS__JOURNAL__RETRY__TIMEOUT", "90000"),
+        ("CRT_GATEWAY_ENGINE__SHUTDOWN_GRACE_MS", "300"),
+        ("CRT_GATEWAY_ENGINE__WORKERS", "2"),
+        ("CRT_GATEWAY_ENGINE__POLL_INTERVAL_MS", "100"),
+    ]);
+    let mut gateway = Gateway::start(data.path(), &env);
+    // As many records as workers: each is in progress when SIGTERM comes.
+    for n in 0..2 {
+        assert_eq!(gateway.post_record(&record(n), None).status, 202);
+    }
+    let leased = || gateway_leased(&gateway);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while leased().len() < 2 {
+        assert!(Instant::now() < deadline, "no delivery leased");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let held = leased();
+    let status = gateway.terminate(Duration::from_secs(15));
+    assert!(status.success(), "exit status {status}");
+
+    // Given back: the next start takes them again at once, long before the two-minute
+    // lease would have expired.
+    gateway.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for id in &held {
+        loop {
+            let attempts = gateway.get_json("/v1/deliveries?limit=100")["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["id"] == id.as_str())
+                .map(|d| d["attempts"].as_u64().unwrap_or(0))
+                .unwrap_or(0);
+            if attempts >= 2 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "delivery {id} was not given back"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn gateway_leased(gateway: &Gateway) -> Vec<String> {
+    gateway.get_json("/v1/deliveries?state=leased&limit=100")["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["id"].as_str().map(str::to_string))
+        .collect()
+}

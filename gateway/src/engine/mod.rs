@@ -5,7 +5,8 @@
 //! point loses nothing: a delivery whose outcome was not recorded is leased again when its
 //! lease expires, and the sink recognises the repeated attempt by the delivery id.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crt_core::CrtRecord;
@@ -13,6 +14,7 @@ use crt_core::sink::{DeliveryError, DeliveryTask, UpstreamReceipt};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
+use uuid::Uuid;
 
 use crate::config::EngineConfig;
 use crate::metrics::Metrics;
@@ -54,6 +56,8 @@ impl Engine {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let workers = Arc::new(Semaphore::new(self.config.workers));
         let mut running = JoinSet::new();
+        // The leases of the attempts in progress, to give back if shutdown cuts them.
+        let in_flight: Arc<Mutex<HashMap<Uuid, String>>> = Arc::default();
         let poll = Duration::from_millis(self.config.poll_interval_ms);
         info!(workers = self.config.workers, owner = %self.owner, "delivery engine started");
         loop {
@@ -95,14 +99,48 @@ impl Engine {
                     break;
                 };
                 let engine = self.clone();
+                let id = delivery.id;
+                if let Ok(mut leases) = in_flight.lock() {
+                    leases.insert(id, delivery.lease.clone());
+                }
+                let in_flight = in_flight.clone();
                 running.spawn(async move {
                     engine.attempt(delivery).await;
+                    if let Ok(mut leases) = in_flight.lock() {
+                        leases.remove(&id);
+                    }
                     drop(permit);
                 });
             }
         }
         info!(in_flight = running.len(), "delivery engine stopping");
-        while running.join_next().await.is_some() {}
+        let grace = Duration::from_millis(self.config.shutdown_grace_ms);
+        let finished = tokio::time::timeout(grace, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            running.abort_all();
+            while running.join_next().await.is_some() {}
+            let cut: Vec<(Uuid, String)> = in_flight
+                .lock()
+                .map(|mut leases| leases.drain().collect())
+                .unwrap_or_default();
+            let mut released = 0;
+            for (id, lease) in cut {
+                match self.store.release(id, lease, now_millis()).await {
+                    Ok(true) => released += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(delivery = %id, error = %e, "giving a lease back failed; it will expire")
+                    }
+                }
+            }
+            info!(
+                released,
+                "attempts still running after the grace period were stopped and their leases given back"
+            );
+        }
     }
 
     /// How long to sleep when nothing is ready: until the next due time, at most `poll`.

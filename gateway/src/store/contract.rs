@@ -556,3 +556,35 @@ pub(crate) async fn exchanges_list_a_crts_deliveries_with_their_receipts(store: 
             .is_empty()
     );
 }
+
+pub(crate) async fn a_released_lease_is_ready_again_at_once(store: &dyn Store) {
+    store
+        .accept(intake(&[("journal", &[])], None, "released"))
+        .await
+        .unwrap();
+    let leased = store.lease("w1", 10, 1_000, 60_000).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    // Another holder's token releases nothing.
+    assert!(
+        !store
+            .release(leased[0].id, "w2/other".into(), 1_500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .release(leased[0].id, leased[0].lease.clone(), 1_500)
+            .await
+            .unwrap()
+    );
+    // Ready now, long before the lease would have expired; the attempt was counted.
+    let again = store.lease("w2", 10, 1_600, 60_000).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt, 2);
+    // The first holder, gone, cannot settle it any more.
+    let outcome = store
+        .complete(done(&leased[0], Receipt::delivered("late")))
+        .await
+        .unwrap();
+    assert!(!outcome.applied);
+}

@@ -485,6 +485,15 @@ pub trait Store: Send + Sync + 'static {
 
     fn complete(&self, completion: Completion) -> BoxFuture<'_, StoreResult<CompletionOutcome>>;
 
+    /// Gives a lease back before it expires (an instance shutting down): the delivery is
+    /// ready again at once, its attempt counted. `false` when the lease was no longer held.
+    fn release(
+        &self,
+        delivery_id: Uuid,
+        lease: String,
+        now: Millis,
+    ) -> BoxFuture<'_, StoreResult<bool>>;
+
     /// Puts a dead delivery back to pending with a fresh attempt count.
     fn replay(&self, delivery_id: Uuid, now: Millis) -> BoxFuture<'_, StoreResult<ReplayOutcome>>;
 

@@ -783,6 +783,22 @@ impl Store for PostgresStore {
         })
     }
 
+    fn release(&self, id: Uuid, lease: String, now: Millis) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let changed = client
+                .execute(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = $1,
+                            lease_owner = NULL, lease_until = NULL, updated_at = $1
+                      WHERE id = $2 AND state = 'leased' AND lease_owner = $3",
+                    &[&now, &id, &lease],
+                )
+                .await
+                .map_err(db)?;
+            Ok(changed == 1)
+        })
+    }
+
     fn replay(&self, id: Uuid, now: Millis) -> BoxFuture<'_, StoreResult<ReplayOutcome>> {
         Box::pin(async move {
             let client = self.client().await?;

@@ -59,6 +59,11 @@ enum WriteOp {
         id: Uuid,
         now: Millis,
     },
+    Release {
+        id: Uuid,
+        lease: String,
+        now: Millis,
+    },
     Acknowledge(Box<NewAcknowledgement>),
     Waiting(Box<WaitingUpdate>),
     PartnerEntry(Box<PartnerEntry>),
@@ -71,6 +76,7 @@ enum Written {
     Leased(Vec<LeasedDelivery>),
     Completed(CompletionOutcome),
     Replayed(ReplayOutcome),
+    Released(bool),
     Acknowledged(AcknowledgeOutcome),
     Waiting(bool),
     PartnerEntry(bool),
@@ -277,6 +283,7 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         } => lease(tx, &owner, limit, now, lease_until).map(Written::Leased),
         WriteOp::Complete(completion) => complete(tx, *completion).map(Written::Completed),
         WriteOp::Replay { id, now } => replay(tx, id, now).map(Written::Replayed),
+        WriteOp::Release { id, lease, now } => release(tx, id, &lease, now).map(Written::Released),
         WriteOp::Acknowledge(ack) => acknowledge(tx, &ack).map(Written::Acknowledged),
         WriteOp::Waiting(update) => update_waiting(tx, &update).map(Written::Waiting),
         WriteOp::PartnerEntry(entry) => keep_partner_entry(tx, &entry).map(Written::PartnerEntry),
@@ -685,6 +692,17 @@ fn complete(tx: &Connection, completion: Completion) -> StoreResult<CompletionOu
     })
 }
 
+fn release(tx: &Connection, id: Uuid, lease: &str, now: Millis) -> StoreResult<bool> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, lease_owner = NULL,
+                    lease_until = NULL, updated_at = ?1
+              WHERE id = ?2 AND state = 'leased' AND lease_owner = ?3",
+        )?
+        .execute(params![now, id.to_string(), lease])?;
+    Ok(changed == 1)
+}
+
 fn replay(tx: &Connection, id: Uuid, now: Millis) -> StoreResult<ReplayOutcome> {
     let id = id.to_string();
     let changed = tx
@@ -882,6 +900,15 @@ impl Store for SqliteStore {
             }
             match self.write(WriteOp::Complete(Box::new(completion))).await? {
                 Written::Completed(outcome) => Ok(outcome),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn release(&self, id: Uuid, lease: String, now: Millis) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Release { id, lease, now }).await? {
+                Written::Released(released) => Ok(released),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
             }
         })

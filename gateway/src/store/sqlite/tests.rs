@@ -34,6 +34,7 @@ contract_tests!(
     the_trace_is_appended_in_order_and_chained,
     volet1_actions_keep_the_newest_version_of_each,
     exchanges_list_a_crts_deliveries_with_their_receipts,
+    a_released_lease_is_ready_again_at_once,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
