@@ -28,6 +28,8 @@ pub struct ApiClient {
     client: Client<HttpConnector, Full<Bytes>>,
     /// `Bearer <token>`.
     authorization: Option<String>,
+    /// The professional acting: id, profession, role.
+    actor: Option<(String, String, Option<String>)>,
 }
 
 /// An answer: status, headers of interest, body.
@@ -64,12 +66,23 @@ impl ApiClient {
             base,
             client,
             authorization: token.map(|t| format!("Bearer {}", t.trim())),
+            actor: None,
         })
     }
 
     /// Sends `token` as the caller's credentials.
     pub fn with_token(mut self, token: &str) -> Self {
         self.authorization = Some(format!("Bearer {}", token.trim()));
+        self
+    }
+
+    /// Names the professional acting (the `Crt-Actor-*` headers) on every request.
+    pub fn with_actor(mut self, id: &str, profession: &str, role: Option<&str>) -> Self {
+        self.actor = Some((
+            id.to_string(),
+            profession.to_string(),
+            role.map(str::to_string),
+        ));
         self
     }
 
@@ -125,10 +138,18 @@ impl ApiClient {
             url: self.base.clone(),
             reason,
         };
-        let request = match &self.authorization {
+        let mut request = match &self.authorization {
             Some(value) => request.header(header::AUTHORIZATION, value),
             None => request,
         };
+        if let Some((id, profession, role)) = &self.actor {
+            request = request
+                .header("crt-actor-id", id)
+                .header("crt-actor-profession", profession);
+            if let Some(role) = role {
+                request = request.header("crt-actor-role", role);
+            }
+        }
         let request = request
             .body(Full::new(body))
             .map_err(|e| unreachable(e.to_string()))?;

@@ -8,6 +8,7 @@ mod audit;
 mod conformance;
 mod crash;
 mod delivery;
+mod demo;
 mod dmp;
 mod faults;
 mod ins;

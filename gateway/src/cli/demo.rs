@@ -24,6 +24,8 @@ use crt_ror::publish::publish;
 use crt_ror::simulator::{Registration, RorSimulator};
 
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The CRT physician of the example records (RPPS, profession, role).
+const DEMO_PHYSICIAN: (&str, &str, &str) = ("810002345675", "physician", "crt_physician");
 
 struct Submitted {
     example: String,
@@ -147,7 +149,13 @@ async fn drive(gateway: &Gateway, token: &str, files: &[PathBuf], out: &Path) ->
         table::render(&["record", "target", "state", "receipt"], &rows)
     );
 
-    let written = match write_artifacts(&client, &submitted, &records, out).await {
+    // Artifacts hold health documents, which the access policy keeps from systems: the demo
+    // reads them as the example CRTs' physician.
+    let physician =
+        client
+            .clone()
+            .with_actor(DEMO_PHYSICIAN.0, DEMO_PHYSICIAN.1, Some(DEMO_PHYSICIAN.2));
+    let written = match write_artifacts(&physician, &submitted, &records, out).await {
         Ok(written) => written,
         Err(e) => return failed(e),
     };
@@ -361,6 +369,12 @@ async fn write_artifacts(
                     .get(&format!("/v1/deliveries/{id}/artifacts/{name}"))
                     .await
                     .map_err(|e| e.to_string())?;
+                if answer.status != StatusCode::OK {
+                    return Err(format!(
+                        "artifact {name}: {}",
+                        problem_text(&answer.json(), answer.status)
+                    ));
+                }
                 let dir = out.join(&entry.example).join(&target);
                 std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 let path = dir.join(name);
