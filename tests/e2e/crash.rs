@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Gateway, example};
+use crate::support::{Gateway, JOURNAL_ONLY, example};
 
 #[test]
 fn sigkill_during_deliveries_then_restart_delivers_every_accepted_record_exactly_once() {
     let data = tempfile::tempdir().expect("temp dir");
     let journal = data.path().join("journal-target");
     let journal_dir = journal.to_string_lossy().to_string();
-    let env = [
+    let mut env = JOURNAL_ONLY.to_vec();
+    env.extend([
         (
             "CRT_GATEWAY_SINKS__JOURNAL__DIRECTORY",
             journal_dir.as_str(),
@@ -25,15 +26,7 @@ fn sigkill_during_deliveries_then_restart_delivers_every_accepted_record_exactly
         // Short leases, so that deliveries held by the killed process come back quickly.
         ("CRT_GATEWAY_ENGINE__LEASE_MS", "1500"),
         ("CRT_GATEWAY_ENGINE__POLL_INTERVAL_MS", "100"),
-        // The journal alone: every delivery is one the test can count.
-        ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
-        ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
-        ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
-        ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
-        ("CRT_GATEWAY_REGIONS__PARCOURS__ENABLED", "false"),
-        ("CRT_GATEWAY_REGIONS__SPICO__ENABLED", "false"),
-        ("CRT_GATEWAY_REGIONS__EPARCOURS__ENABLED", "false"),
-    ];
+    ]);
     let mut gateway = Gateway::start(data.path(), &env);
 
     let template: Value = serde_json::from_slice(&example("exit-normandie.json")).unwrap();

@@ -8,18 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Gateway, example, free_port, repo};
-
-/// The journal alone, so that every delivery is one the test controls.
-const JOURNAL_ONLY: [(&str, &str); 7] = [
-    ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
-    ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
-    ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
-    ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
-    ("CRT_GATEWAY_REGIONS__PARCOURS__ENABLED", "false"),
-    ("CRT_GATEWAY_REGIONS__SPICO__ENABLED", "false"),
-    ("CRT_GATEWAY_REGIONS__EPARCOURS__ENABLED", "false"),
-];
+use crate::support::{Gateway, JOURNAL_ONLY, example, free_port, repo};
 
 fn record(n: usize) -> Vec<u8> {
     let mut record: Value = serde_json::from_slice(&example("exit-normandie.json")).unwrap();

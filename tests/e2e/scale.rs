@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::crash::journal_entries;
-use crate::support::{Gateway, cli_with, example};
+use crate::support::{Gateway, JOURNAL_ONLY, cli_with, example};
 
 /// A fresh database on the test server, and its URL; `None` outside CI without a server.
 fn fresh_database() -> Option<String> {
@@ -58,7 +58,8 @@ fn three_instances_share_one_database_and_a_killed_one_loses_nothing() {
         keys.to_string_lossy().to_string(),
         pseudonym.to_string_lossy().to_string(),
     );
-    let env = [
+    let mut env = JOURNAL_ONLY.to_vec();
+    env.extend([
         ("CRT_GATEWAY_STORAGE__DATABASE_URL", database.as_str()),
         ("CRT_GATEWAY_STORAGE__KEYS", keys.as_str()),
         ("CRT_GATEWAY_AUDIT__PSEUDONYM_KEY", pseudonym.as_str()),
@@ -72,14 +73,7 @@ fn three_instances_share_one_database_and_a_killed_one_loses_nothing() {
         ("CRT_GATEWAY_ENGINE__WORKERS", "4"),
         ("CRT_GATEWAY_ENGINE__LEASE_MS", "1500"),
         ("CRT_GATEWAY_ENGINE__POLL_INTERVAL_MS", "100"),
-        ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
-        ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
-        ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
-        ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
-        ("CRT_GATEWAY_REGIONS__PARCOURS__ENABLED", "false"),
-        ("CRT_GATEWAY_REGIONS__SPICO__ENABLED", "false"),
-        ("CRT_GATEWAY_REGIONS__EPARCOURS__ENABLED", "false"),
-    ];
+    ]);
     let data: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let mut gateways: Vec<Gateway> = data
         .iter()

@@ -16,6 +16,18 @@ pub fn example(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("schemas/examples").join(name)).expect("example record")
 }
 
+/// Every national service off: the journal is the only target, so that every delivery is
+/// one the test controls and counts.
+pub const JOURNAL_ONLY: [(&str, &str); 7] = [
+    ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
+    ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
+    ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
+    ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
+    ("CRT_GATEWAY_REGIONS__PARCOURS__ENABLED", "false"),
+    ("CRT_GATEWAY_REGIONS__SPICO__ENABLED", "false"),
+    ("CRT_GATEWAY_REGIONS__EPARCOURS__ENABLED", "false"),
+];
+
 /// A gateway process and its data directory.
 /// The CRT's physician of the example records, as the actor headers name them.
 pub const CRT_PHYSICIAN: [(&str, &str); 3] = [

@@ -97,6 +97,19 @@ pub(crate) fn parse_uuid(text: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
 }
 
+/// Why the deliveries waiting on a settled one are held, if they are: the sink said so,
+/// or the delivery was declined. Every backend holds them with this reason.
+pub(crate) fn hold_reason(receipt: &Receipt) -> Option<String> {
+    match (receipt.outcome, &receipt.hold_dependents) {
+        (_, Some(reason)) => Some(reason.clone()),
+        (crt_core::sink::Outcome::Declined, None) => Some(format!(
+            "an upstream delivery was declined: {}",
+            receipt.summary
+        )),
+        (crt_core::sink::Outcome::Delivered, None) => None,
+    }
+}
+
 pub(crate) fn parse_state(text: &str) -> StoreResult<DeliveryState> {
     text.parse().map_err(StoreError::Corrupt)
 }

@@ -518,15 +518,7 @@ async fn complete(tx: &Transaction<'_>, completion: &Completion) -> StoreResult<
         .await
         .map_err(db)?;
     }
-    let hold = match (receipt.outcome, &receipt.hold_dependents) {
-        (_, Some(reason)) => Some(reason.clone()),
-        (Outcome::Declined, None) => Some(format!(
-            "an upstream delivery was declined: {}",
-            receipt.summary
-        )),
-        (Outcome::Delivered, None) => None,
-    };
-    let released = match hold {
+    let released = match super::hold_reason(receipt) {
         Some(reason) => {
             // Everything downstream, however deep, is held with the reason.
             tx.execute(
