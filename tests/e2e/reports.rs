@@ -96,17 +96,7 @@ fn a_crt_activity_report_counts_the_records_it_was_sent() {
     assert!(!text.contains(record["beneficiary"]["local_id"].as_str().unwrap()));
     assert!(!text.contains("Dupont") && !text.contains("DUPONT"));
 
-    let (code, text) = gateway.cli(&[
-        "report",
-        "--crt",
-        &crt,
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-12-31",
-        "--url",
-        &url,
-    ]);
+    let (code, text) = report_cli(&gateway, &crt, &url, &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(
         text.contains("file active (distinct beneficiaries)"),
@@ -116,23 +106,19 @@ fn a_crt_activity_report_counts_the_records_it_was_sent() {
     // The page with its charts, as a browser shows it.
     let out = tempfile::tempdir().expect("temp dir");
     let page = out.path().join("report.html");
-    let (code, text) = gateway.cli(&[
-        "report",
-        "--crt",
+    let (code, text) = report_cli(
+        &gateway,
         &crt,
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-12-31",
-        "--format",
-        "html",
-        "--audience",
-        "external",
-        "-o",
-        page.to_str().unwrap(),
-        "--url",
         &url,
-    ]);
+        &[
+            "--format",
+            "html",
+            "--audience",
+            "external",
+            "-o",
+            page.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, Some(0), "{text}");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("&lt; 5"), "small counts leave the CRT hidden");
@@ -184,21 +170,12 @@ fn a_crt_activity_report_counts_the_records_it_was_sent() {
 
     // The workbook, for the survey spreadsheets, read by a spreadsheet library.
     let workbook = out.path().join("activity.xlsx");
-    let (code, text) = gateway.cli(&[
-        "report",
-        "--crt",
+    let (code, text) = report_cli(
+        &gateway,
         &crt,
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-12-31",
-        "--format",
-        "xlsx",
-        "-o",
-        workbook.to_str().unwrap(),
-        "--url",
         &url,
-    ]);
+        &["--format", "xlsx", "-o", workbook.to_str().unwrap()],
+    );
     assert_eq!(code, Some(0), "{text}");
     let bytes = std::fs::read(&workbook).unwrap();
     assert!(bytes.starts_with(b"PK"), "a zip package");
@@ -233,19 +210,7 @@ fn a_crt_activity_report_counts_the_records_it_was_sent() {
             );
         }
     }
-    let (code, text) = gateway.cli(&[
-        "report",
-        "--crt",
-        &crt,
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-12-31",
-        "--format",
-        "xlsx",
-        "--url",
-        &url,
-    ]);
+    let (code, text) = report_cli(&gateway, &crt, &url, &["--format", "xlsx"]);
     assert_eq!(code, Some(2), "xlsx needs a file: {text}");
     assert!(text.contains("-o FILE"), "{text}");
 
@@ -256,4 +221,21 @@ fn a_crt_activity_report_counts_the_records_it_was_sent() {
         b"",
     );
     assert_eq!(bad.status, 400, "{}", bad.text());
+}
+
+/// `crt-gateway report` on the year 2026 of `crt`, with `extra` arguments.
+fn report_cli(gateway: &Gateway, crt: &str, url: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![
+        "report",
+        "--crt",
+        crt,
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+        "--url",
+        url,
+    ];
+    args.extend_from_slice(extra);
+    gateway.cli(&args)
 }

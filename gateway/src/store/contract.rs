@@ -5,6 +5,51 @@ use uuid::Uuid;
 
 use super::*;
 
+/// Every test of the contract, for one backend. `$open` is an async function giving the
+/// store to test (and what must live as long: a temporary directory), or `None` when the
+/// backend cannot run here (a PostgreSQL server that is not configured outside CI). A test
+/// added to the contract is added here once and runs against every backend.
+macro_rules! contract_suite {
+    ($open:path) => {
+        crate::store::contract::contract_suite!(@each $open;
+            accepted_record_is_readable_with_its_deliveries,
+            idempotency_key_replays_the_first_answer_or_conflicts,
+            delivered_upstream_releases_dependents,
+            hold_reason_holds_everything_downstream,
+            expired_lease_is_taken_again_and_the_old_holder_cannot_settle,
+            retry_waits_until_due_and_dead_can_be_replayed,
+            acknowledgements_are_recorded_once_against_their_delivery,
+            waiting_lists_keep_the_latest_status_of_each_request,
+            partner_entries_are_kept_once_in_their_latest_version,
+            the_trace_is_appended_in_order_and_chained,
+            volet1_actions_keep_the_newest_version_of_each,
+            exchanges_list_a_crts_deliveries_with_their_receipts,
+            a_released_lease_is_ready_again_at_once,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_intakes_are_all_stored() {
+            if let Some((_keep, store)) = $open().await {
+                crate::store::contract::concurrent_intakes_are_all_stored(std::sync::Arc::new(
+                    store,
+                ))
+                .await;
+            }
+        }
+    };
+    (@each $open:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                if let Some((_keep, store)) = $open().await {
+                    crate::store::contract::$name(&store).await;
+                }
+            }
+        )*
+    };
+}
+pub(crate) use contract_suite;
+
 pub(crate) fn intake(deliveries: &[(&str, &[usize])], key: Option<&str>, body: &str) -> Intake {
     let record_id = Uuid::now_v7();
     let ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::now_v7()).collect();

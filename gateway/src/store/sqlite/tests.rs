@@ -9,39 +9,12 @@ fn store() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-macro_rules! contract_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let (_dir, store) = store();
-                contract::$name(&store).await;
-            }
-        )*
-    };
+/// The contract's store: a fresh file in a temporary directory.
+async fn open() -> Option<(tempfile::TempDir, SqliteStore)> {
+    Some(store())
 }
 
-contract_tests!(
-    accepted_record_is_readable_with_its_deliveries,
-    idempotency_key_replays_the_first_answer_or_conflicts,
-    delivered_upstream_releases_dependents,
-    hold_reason_holds_everything_downstream,
-    expired_lease_is_taken_again_and_the_old_holder_cannot_settle,
-    retry_waits_until_due_and_dead_can_be_replayed,
-    acknowledgements_are_recorded_once_against_their_delivery,
-    waiting_lists_keep_the_latest_status_of_each_request,
-    partner_entries_are_kept_once_in_their_latest_version,
-    the_trace_is_appended_in_order_and_chained,
-    volet1_actions_keep_the_newest_version_of_each,
-    exchanges_list_a_crts_deliveries_with_their_receipts,
-    a_released_lease_is_ready_again_at_once,
-);
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_intakes_are_all_stored() {
-    let (_dir, store) = store();
-    contract::concurrent_intakes_are_all_stored(Arc::new(store)).await;
-}
+contract::contract_suite!(open);
 
 #[tokio::test]
 async fn reopening_keeps_what_was_committed() {
