@@ -123,7 +123,9 @@ pub fn parse(
         let content_start = header_end + 4;
         let next = find_delimiter(body, delimiter, content_start)
             .ok_or(MultipartError::Malformed("no closing delimiter"))?;
-        let content_end = if next >= 2 && &body[next - 2..next] == b"\r\n" {
+        // The line end before the delimiter belongs to it, unless it is the headers' own
+        // (an empty part whose delimiter follows the blank line at once).
+        let content_end = if next >= content_start + 2 && &body[next - 2..next] == b"\r\n" {
             next - 2
         } else {
             next
@@ -224,6 +226,19 @@ mod tests {
         .unwrap();
         assert_eq!(read, parts);
         assert_eq!(read[1].content_id(), Some("doc1@x"));
+    }
+
+    #[test]
+    fn a_part_empty_up_to_its_delimiter_is_empty() {
+        // Found by fuzzing: the delimiter right after the headers' blank line.
+        let read = parse(
+            "multipart/related; boundary=b",
+            b"--b\r\nContent-ID: <x>\r\n\r\n--b--",
+            10,
+        )
+        .unwrap();
+        assert_eq!(read.len(), 1);
+        assert!(read[0].body.is_empty());
     }
 
     #[test]
