@@ -227,7 +227,9 @@ impl StorageConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
-    /// Deliveries in progress at once, all targets together.
+    /// Deliveries in progress at once, all targets together. 0 turns delivery off in this
+    /// instance: it takes records in and serves the API, and other instances sharing its
+    /// database deliver (an intake-only replica).
     pub workers: usize,
     /// How long a worker holds a delivery before another may take it; longer than any
     /// sink's timeout.
@@ -426,8 +428,8 @@ impl Config {
                 format!("reports.volet2_allocation_eur: {crt:?} is not a FINESS number: {e}")
             })?;
         }
-        if self.engine.workers == 0 || self.engine.lease_batch == 0 {
-            return Err("engine.workers and engine.lease_batch must be at least 1".into());
+        if self.engine.lease_batch == 0 {
+            return Err("engine.lease_batch must be at least 1".into());
         }
         let regions = self
             .regions

@@ -54,6 +54,11 @@ impl Engine {
 
     /// Runs until `shutdown` turns true, then waits for attempts in progress to settle.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        if self.config.workers == 0 {
+            info!("delivery engine off (engine.workers = 0): this instance only takes records in");
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            return;
+        }
         let workers = Arc::new(Semaphore::new(self.config.workers));
         let mut running = JoinSet::new();
         // The leases of the attempts in progress, to give back if shutdown cuts them.

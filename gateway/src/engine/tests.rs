@@ -92,11 +92,8 @@ async fn rig() -> Rig {
     }
 }
 
-/// Accepts `record` like the API does, runs the engine until its deliveries settle.
-async fn run(
-    rig: &Rig,
-    record: &CrtRecord,
-) -> Vec<(String, DeliveryState, Option<Receipt>, Option<String>)> {
+/// Accepts `record` like the API does.
+async fn accept(rig: &Rig, record: &CrtRecord) -> Uuid {
     let deliveries = routing::plan(record, &rig.registry)
         .map_err(|v| v.into_vec())
         .expect("routed");
@@ -119,6 +116,15 @@ async fn run(
         })
         .await
         .expect("stored");
+    id
+}
+
+/// Accepts `record` like the API does, runs the engine until its deliveries settle.
+async fn run(
+    rig: &Rig,
+    record: &CrtRecord,
+) -> Vec<(String, DeliveryState, Option<Receipt>, Option<String>)> {
+    let id = accept(rig, record).await;
     let (stop, stopped) = watch::channel(false);
     let engine = Arc::new(Engine::new(
         rig.store.clone(),
@@ -216,4 +222,43 @@ async fn a_qualified_record_goes_straight_to_the_carrier() {
     let settled = run(&rig, &record).await;
     assert_eq!(settled.len(), 1, "no INS check for a qualified identity");
     assert_eq!(settled[0].1, DeliveryState::Delivered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_with_no_workers_delivers_nothing_and_stops_on_shutdown() {
+    let rig = rig().await;
+    let id = accept(
+        &rig,
+        &with_dmp(example("ehpad-emergency-room-occitanie.json")),
+    )
+    .await;
+    let (stop, stopped) = watch::channel(false);
+    let engine = Arc::new(Engine::new(
+        rig.store.clone(),
+        rig.registry.clone(),
+        crate::config::EngineConfig {
+            workers: 0,
+            poll_interval_ms: 20,
+            ..Default::default()
+        },
+        Arc::new(Metrics::default()),
+        Arc::new(Notify::new()),
+    ));
+    let task = tokio::spawn(engine.run(stopped));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the engine stops on shutdown")
+        .expect("joined");
+    let view = rig.store.record(id).await.unwrap().unwrap();
+    assert!(!view.deliveries.is_empty());
+    assert!(
+        view.deliveries
+            .iter()
+            .all(|d| d.attempts == 0 && !d.state.is_settled()),
+        "{:?}",
+        view.deliveries
+    );
+    assert_eq!(rig.sent.load(Ordering::SeqCst), 0);
 }
