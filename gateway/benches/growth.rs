@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use crt_core::CrtRecord;
 use crt_core::record::{Action, Channel, DocumentKind};
-use crt_core::sink::{Receipt, Work};
+use crt_core::sink::Work;
 use crt_gateway::store::sealing::Sealer;
-use crt_gateway::store::{
-    Completion, Intake, NewDelivery, NewRecord, Settlement, SqliteStore, Store,
-};
+use crt_gateway::store::{Intake, NewDelivery, NewRecord, SqliteStore, Store};
 use tokio::task::JoinSet;
+
+mod support;
 
 const ROUND: usize = 1_000;
 const IN_FLIGHT: usize = 64;
@@ -167,39 +167,6 @@ async fn round(
     let intake = started.elapsed();
 
     let started = Instant::now();
-    loop {
-        let leased = store
-            .lease("growth", 512, i64::MAX / 4, i64::MAX / 2)
-            .await
-            .expect("lease");
-        if leased.is_empty() {
-            break;
-        }
-        for lease in leased {
-            let store = store.clone();
-            if running.len() == IN_FLIGHT {
-                running.join_next().await.expect("a task").expect("joined");
-            }
-            running.spawn(async move {
-                let receipt = Receipt::delivered("done")
-                    .with_details(serde_json::json!({ "status": "QUAL" }));
-                store
-                    .complete(Completion {
-                        trace: None,
-                        delivery_id: lease.id,
-                        lease: lease.lease,
-                        attempt: lease.attempt,
-                        started_at: 0,
-                        finished_at: 1,
-                        settlement: Settlement::Done(receipt),
-                    })
-                    .await
-                    .expect("settled");
-            });
-        }
-        while let Some(joined) = running.join_next().await {
-            joined.expect("joined");
-        }
-    }
+    support::settle_all(store.clone(), IN_FLIGHT).await;
     (intake, started.elapsed())
 }

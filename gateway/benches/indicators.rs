@@ -9,6 +9,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crt_core::CrtRecord;
 use crt_gateway::indicators::{Activity, Audience, Period, Settings, compute, render};
 
+mod support;
+
 fn payloads() -> Vec<Vec<u8>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let template: CrtRecord = serde_json::from_slice(
@@ -101,7 +103,7 @@ fn bench(c: &mut Criterion) {
 /// The report as the API makes it: every version and delivery read from a sealed store.
 fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
     use crt_core::record::{Action, Channel, DocumentKind};
-    use crt_core::sink::{Receipt, Work};
+    use crt_core::sink::Work;
     use crt_gateway::store::{Intake, NewDelivery, NewRecord, SqliteStore, Store};
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -110,9 +112,11 @@ fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
         "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
     )
     .expect("key");
-    let store = SqliteStore::open(&dir.path().join("gateway.db"))
-        .expect("store")
-        .with_sealer(std::sync::Arc::new(sealer));
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        SqliteStore::open(&dir.path().join("gateway.db"))
+            .expect("store")
+            .with_sealer(std::sync::Arc::new(sealer)),
+    );
     runtime.block_on(async {
         for (n, payload) in payloads.iter().enumerate() {
             let record: CrtRecord = serde_json::from_slice(payload).expect("record");
@@ -155,31 +159,7 @@ fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
                 .expect("stored");
         }
         // Every delivery settled with a receipt, as after a year of work.
-        loop {
-            let leased = store
-                .lease("bench", 512, i64::MAX / 4, i64::MAX / 2)
-                .await
-                .expect("lease");
-            if leased.is_empty() {
-                break;
-            }
-            for lease in leased {
-                let receipt = Receipt::delivered("done")
-                    .with_details(serde_json::json!({ "status": "QUAL" }));
-                store
-                    .complete(crt_gateway::store::Completion {
-                        trace: None,
-                        delivery_id: lease.id,
-                        lease: lease.lease,
-                        attempt: lease.attempt,
-                        started_at: 0,
-                        finished_at: 1,
-                        settlement: crt_gateway::store::Settlement::Done(receipt),
-                    })
-                    .await
-                    .expect("settled");
-            }
-        }
+        support::settle_all(store.clone(), 64).await;
     });
     let crt = serde_json::from_slice::<CrtRecord>(&payloads[0])
         .expect("record")
@@ -191,7 +171,7 @@ fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
         b.iter(|| {
             runtime.block_on(async {
                 let indicators =
-                    crt_gateway::indicators::for_crt(&store, &crt, period, Settings::standard(0))
+                    crt_gateway::indicators::for_crt(&*store, &crt, period, Settings::standard(0))
                         .await
                         .expect("report");
                 render::html(&crt, &indicators, Audience::External, "now")
