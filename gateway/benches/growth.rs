@@ -16,10 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crt_core::CrtRecord;
-use crt_core::record::{Action, Channel, DocumentKind};
-use crt_core::sink::Work;
 use crt_gateway::store::sealing::Sealer;
-use crt_gateway::store::{Intake, NewDelivery, NewRecord, SqliteStore, Store};
+use crt_gateway::store::{Intake, NewRecord, SqliteStore, Store};
 use tokio::task::JoinSet;
 
 mod support;
@@ -53,7 +51,7 @@ fn main() {
     println!(
         "record {} bytes, {} deliveries each, rounds of {ROUND}, {IN_FLIGHT} intakes in flight",
         payload.len(),
-        plan().len()
+        support::usual_deliveries().len()
     );
     println!(
         "| records in the store | intake per record | settling per record (4 deliveries) | database |"
@@ -106,21 +104,6 @@ impl Window {
     }
 }
 
-fn plan() -> Vec<(&'static str, Work)> {
-    let document = |document| Work::Action {
-        action: Action::SendDocument {
-            document,
-            to: vec![Channel::Dmp],
-        },
-    };
-    vec![
-        ("journal", Work::Journal),
-        ("ins", Work::VerifyIdentity),
-        ("dmp", document(DocumentKind::Dlu)),
-        ("dmp", document(DocumentKind::Plan)),
-    ]
-}
-
 /// One round: `ROUND` records accepted, then their deliveries settled.
 async fn round(
     store: &Arc<SqliteStore>,
@@ -144,15 +127,7 @@ async fn round(
                 body_sha256: format!("{n:064x}"),
                 payload: payload.to_vec(),
             },
-            deliveries: plan()
-                .into_iter()
-                .map(|(target, work)| NewDelivery {
-                    id: uuid::Uuid::now_v7(),
-                    target: target.into(),
-                    work,
-                    depends_on: Vec::new(),
-                })
-                .collect(),
+            deliveries: support::usual_deliveries(),
             idempotency_key: Some(format!("key-{n}")),
             response: b"{}".to_vec(),
         };

@@ -102,44 +102,19 @@ fn bench(c: &mut Criterion) {
 
 /// The report as the API makes it: every version and delivery read from a sealed store.
 fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
-    use crt_core::record::{Action, Channel, DocumentKind};
-    use crt_core::sink::Work;
-    use crt_gateway::store::{Intake, NewDelivery, NewRecord, SqliteStore, Store};
+    use crt_gateway::store::{Intake, NewRecord, SqliteStore, Store};
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let sealer = crt_gateway::store::sealing::Sealer::parse(
-        "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-    )
-    .expect("key");
     let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
         SqliteStore::open(&dir.path().join("gateway.db"))
             .expect("store")
-            .with_sealer(std::sync::Arc::new(sealer)),
+            .with_sealer(support::sealer()),
     );
     runtime.block_on(async {
         for (n, payload) in payloads.iter().enumerate() {
             let record: CrtRecord = serde_json::from_slice(payload).expect("record");
-            let work = |document| Work::Action {
-                action: Action::SendDocument {
-                    document,
-                    to: vec![Channel::Dmp],
-                },
-            };
-            let deliveries = [
-                ("journal", Work::Journal),
-                ("ins", Work::VerifyIdentity),
-                ("dmp", work(DocumentKind::Dlu)),
-                ("dmp", work(DocumentKind::Plan)),
-            ]
-            .into_iter()
-            .map(|(target, work)| NewDelivery {
-                id: uuid::Uuid::now_v7(),
-                target: target.into(),
-                work,
-                depends_on: Vec::new(),
-            })
-            .collect();
+            let deliveries = support::usual_deliveries();
             store
                 .accept(Intake {
                     record: NewRecord {

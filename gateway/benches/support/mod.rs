@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
-use crt_core::sink::Receipt;
-use crt_gateway::store::{Completion, Settlement, Store};
+use crt_core::record::{Action, Channel, DocumentKind};
+use crt_core::sink::{Receipt, Work};
+use crt_gateway::store::sealing::Sealer;
+use crt_gateway::store::{Completion, NewDelivery, Settlement, Store};
 use tokio::task::JoinSet;
 
 /// Leases every ready delivery and settles each with a receipt, as the engine does,
@@ -44,4 +46,37 @@ pub async fn settle_all(store: Arc<dyn Store>, in_flight: usize) {
             joined.expect("joined");
         }
     }
+}
+
+/// The four deliveries the sandbox usually plans for a home record: the journal, the INS
+/// check, the DLU and the plan to the DMP.
+pub fn usual_deliveries() -> Vec<NewDelivery> {
+    let document = |document| Work::Action {
+        action: Action::SendDocument {
+            document,
+            to: vec![Channel::Dmp],
+        },
+    };
+    [
+        ("journal", Work::Journal),
+        ("ins", Work::VerifyIdentity),
+        ("dmp", document(DocumentKind::Dlu)),
+        ("dmp", document(DocumentKind::Plan)),
+    ]
+    .into_iter()
+    .map(|(target, work)| NewDelivery {
+        id: uuid::Uuid::now_v7(),
+        target: target.into(),
+        work,
+        depends_on: Vec::new(),
+    })
+    .collect()
+}
+
+/// A fixed storage key: the benches measure sealed payloads, as a deployment stores them.
+pub fn sealer() -> Arc<Sealer> {
+    Arc::new(
+        Sealer::parse("1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+            .expect("key"),
+    )
 }
