@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crt_core::CrtRecord;
-use crt_gateway::store::sealing::Sealer;
 use crt_gateway::store::{Intake, NewRecord, SqliteStore, Store};
 use tokio::task::JoinSet;
 
@@ -38,13 +37,10 @@ fn main() {
 
     let dir = tempfile::tempdir_in(root.join("target")).expect("temp dir");
     let path = dir.path().join("gateway.db");
-    let sealer =
-        Sealer::parse("1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-            .expect("key");
     let store = Arc::new(
         SqliteStore::open(&path)
             .expect("store")
-            .with_sealer(Arc::new(sealer)),
+            .with_sealer(support::sealer()),
     );
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
 
