@@ -16,7 +16,7 @@ use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use super::Engine;
-use crate::config::Config;
+use crate::config::{Config, EngineConfig};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::routing;
@@ -119,6 +119,21 @@ async fn accept(rig: &Rig, record: &CrtRecord) -> Uuid {
     id
 }
 
+/// An engine on the rig's store and sinks that looks for work every 20 ms.
+fn engine(rig: &Rig, workers: usize) -> Arc<Engine> {
+    Arc::new(Engine::new(
+        rig.store.clone(),
+        rig.registry.clone(),
+        EngineConfig {
+            workers,
+            poll_interval_ms: 20,
+            ..Default::default()
+        },
+        Arc::new(Metrics::default()),
+        Arc::new(Notify::new()),
+    ))
+}
+
 /// Accepts `record` like the API does, runs the engine until its deliveries settle.
 async fn run(
     rig: &Rig,
@@ -126,17 +141,7 @@ async fn run(
 ) -> Vec<(String, DeliveryState, Option<Receipt>, Option<String>)> {
     let id = accept(rig, record).await;
     let (stop, stopped) = watch::channel(false);
-    let engine = Arc::new(Engine::new(
-        rig.store.clone(),
-        rig.registry.clone(),
-        crate::config::EngineConfig {
-            poll_interval_ms: 20,
-            ..Default::default()
-        },
-        Arc::new(Metrics::default()),
-        Arc::new(Notify::new()),
-    ));
-    let task = tokio::spawn(engine.run(stopped));
+    let task = tokio::spawn(engine(rig, EngineConfig::default().workers).run(stopped));
     let view = loop {
         let view = rig.store.record(id).await.unwrap().unwrap();
         if view.deliveries.iter().all(|d| d.state.is_settled()) {
@@ -233,18 +238,7 @@ async fn an_engine_with_no_workers_delivers_nothing_and_stops_on_shutdown() {
     )
     .await;
     let (stop, stopped) = watch::channel(false);
-    let engine = Arc::new(Engine::new(
-        rig.store.clone(),
-        rig.registry.clone(),
-        crate::config::EngineConfig {
-            workers: 0,
-            poll_interval_ms: 20,
-            ..Default::default()
-        },
-        Arc::new(Metrics::default()),
-        Arc::new(Notify::new()),
-    ));
-    let task = tokio::spawn(engine.run(stopped));
+    let task = tokio::spawn(engine(&rig, 0).run(stopped));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = stop.send(true);
     tokio::time::timeout(Duration::from_secs(5), task)
