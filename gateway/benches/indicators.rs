@@ -129,7 +129,6 @@ fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
                     deliveries,
                     idempotency_key: None,
                     response: Vec::new(),
-                    trace: Vec::new(),
                 })
                 .await
                 .expect("stored");

@@ -212,23 +212,12 @@ async fn handle(
         trace_access(&state, Some(&caller), &method, &path, outcome, None).await;
         return response;
     }
-    // A route that writes its own trace line in its transaction finds the caller here.
-    let mut request = request;
-    request.extensions_mut().insert(caller.clone());
     let mut response = answer(request, state.clone()).await;
-    if response.extensions_mut().remove::<Traced>().is_some() {
-        return response;
-    }
     let subject = response.extensions_mut().remove::<records::TraceSubject>();
     let outcome = response.status().as_u16().to_string();
     trace_access(&state, Some(&caller), &method, &path, outcome, subject).await;
     response
 }
-
-/// Marks an answer whose access-trace line its route already wrote, in the same
-/// transaction as the data it stored (taken off before sending).
-#[derive(Debug, Clone, Copy)]
-pub struct Traced;
 
 /// The answer to a call refused before its route, and its trace outcome.
 fn refused(refusal: Refusal) -> (Response<Body>, String) {
@@ -279,21 +268,6 @@ async fn trace_access(
     outcome: String,
     subject: Option<records::TraceSubject>,
 ) {
-    let event = access_event(state, caller, method, path, outcome, subject);
-    if let Err(e) = state.store.trace(vec![event]).await {
-        tracing::warn!(error = %e, "writing the access trace failed");
-    }
-}
-
-/// The access-trace line of one API call.
-fn access_event(
-    state: &AppState,
-    caller: Option<&Caller>,
-    method: &Method,
-    path: &str,
-    outcome: String,
-    subject: Option<records::TraceSubject>,
-) -> crate::audit::TraceEvent {
     let action = match *method {
         Method::GET => "read",
         _ => "write",
@@ -316,7 +290,9 @@ fn access_event(
                 .of(&subject.crt_finess_et, &subject.beneficiary_ref),
         );
     }
-    event
+    if let Err(e) = state.store.trace(vec![event]).await {
+        tracing::warn!(error = %e, "writing the access trace failed");
+    }
 }
 
 async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Body> {

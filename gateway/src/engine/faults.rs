@@ -218,7 +218,6 @@ impl Bench {
                 }],
                 idempotency_key: None,
                 response: Vec::new(),
-                trace: Vec::new(),
             })
             .await
             .expect("stored");

@@ -113,7 +113,6 @@ async fn accept(rig: &Rig, record: &CrtRecord) -> Uuid {
             deliveries,
             idempotency_key: None,
             response: Vec::new(),
-            trace: Vec::new(),
         })
         .await
         .expect("stored");

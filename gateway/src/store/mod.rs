@@ -225,10 +225,6 @@ pub struct Intake {
     pub idempotency_key: Option<String>,
     /// The answer given to the caller, replayed verbatim for a repeated idempotency key.
     pub response: Vec<u8>,
-    /// Access-trace lines appended when the record is stored, and only then: the call's
-    /// own line and the consent changes it brings. Written with the record, they cost no
-    /// second commit, and a stored record never lacks its trace.
-    pub trace: Vec<crate::audit::TraceEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

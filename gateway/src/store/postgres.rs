@@ -709,26 +709,15 @@ impl Store for PostgresStore {
             intake.record.payload = self
                 .at_rest
                 .seal(&row, std::mem::take(&mut intake.record.payload))?;
-            let trace = std::mem::take(&mut intake.trace);
-            let outcome = self
-                .in_transaction(|tx| {
-                    Box::pin(async move {
-                        let outcome = accept(tx, &intake).await?;
-                        // A replayed or conflicting key keeps nothing of this intake.
-                        let commit = outcome == IntakeOutcome::Stored;
-                        Ok((outcome, commit))
-                    })
+            self.in_transaction(|tx| {
+                Box::pin(async move {
+                    let outcome = accept(tx, &intake).await?;
+                    // A replayed or conflicting key keeps nothing of this intake.
+                    let commit = outcome == IntakeOutcome::Stored;
+                    Ok((outcome, commit))
                 })
-                .await?;
-            // The trace's chain is one advisory lock for every instance: its lines go
-            // through the batching tracer after the commit rather than holding that lock
-            // in every intake's transaction.
-            if outcome == IntakeOutcome::Stored
-                && let Err(e) = self.trace(trace).await
-            {
-                tracing::warn!(error = %e, "writing the intake's access trace failed");
-            }
-            Ok(outcome)
+            })
+            .await
         })
     }
 

@@ -492,9 +492,6 @@ fn accept(tx: &Connection, intake: Intake) -> StoreResult<IntakeOutcome> {
             record.received_at
         ])?;
     }
-    if !intake.trace.is_empty() {
-        append_trace(tx, &intake.trace)?;
-    }
     Ok(IntakeOutcome::Stored)
 }
 
