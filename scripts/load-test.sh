@@ -3,12 +3,23 @@
 # fresh data directory, driven by crt-loadgen at maximum rate and at a fixed rate, with
 # a bare hyper endpoint measured in the same run as the reference.
 #
-#   scripts/load-test.sh [SECONDS] [RATE]
+#   scripts/load-test.sh [SECONDS] [RATE] [intake-only]
+#
+# `intake-only` starts the gateway with `engine.workers = 0`: it takes records in and
+# stores their deliveries, and makes none, as an intake replica does. The run then
+# measures intake alone, without the deliveries' signatures, TLS and fsyncs competing
+# for the same two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-15}
 rate=${2:-1000}
+mode=${3:-}
 port=${PORT:-18080}
+case "$mode" in
+  "") ;;
+  intake-only) export CRT_GATEWAY_ENGINE__WORKERS=0 ;;
+  *) echo "unknown mode: $mode (expected intake-only)" >&2; exit 2 ;;
+esac
 
 cargo build --release -p crt-gateway -p crt-loadgen >&2
 data=$(mktemp -d)
@@ -24,7 +35,7 @@ done
 export CRT_GATEWAY_TOKEN
 CRT_GATEWAY_TOKEN=$(cat "$data/sandbox-api-token")
 record=schemas/examples/home-volet2-pays-de-la-loire.json
-echo "machine: $(nproc) cores, $(uname -m); record: $(wc -c <"$record") bytes"
+echo "machine: $(nproc) cores, $(uname -m); record: $(wc -c <"$record") bytes; mode: ${mode:-delivering}"
 echo "== maximum rate, 64 connections, ${seconds} s"
 ./target/release/crt-loadgen --url "http://127.0.0.1:$port" --record "$record" \
   --duration "$seconds" --connections 64 --compare-bare

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crt_core::CrtRecord;
+use crt_gateway::audit::TraceEvent;
 use crt_gateway::store::{Intake, NewRecord, SqliteStore, Store};
 use tokio::task::JoinSet;
 
@@ -100,6 +101,15 @@ impl Window {
     }
 }
 
+/// The access-trace line an intake writes with its record, as the API does.
+fn access_line(n: usize) -> TraceEvent {
+    let mut event = TraceEvent::now("token:bench", "api.write", "care-coordination");
+    event.object = Some("POST /v1/records".into());
+    event.beneficiary = Some(format!("{n:032x}"));
+    event.outcome = "202".into();
+    event
+}
+
 /// One round: `ROUND` records accepted, then their deliveries settled.
 async fn round(
     store: &Arc<SqliteStore>,
@@ -126,6 +136,7 @@ async fn round(
             deliveries: support::usual_deliveries(),
             idempotency_key: Some(format!("key-{n}")),
             response: b"{}".to_vec(),
+            trace: vec![access_line(n)],
         };
         let store = store.clone();
         running.spawn(async move {

@@ -129,6 +129,7 @@ fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
                     deliveries,
                     idempotency_key: None,
                     response: Vec::new(),
+                    trace: Vec::new(),
                 })
                 .await
                 .expect("stored");

@@ -200,7 +200,11 @@ async fn handle(
         Ok(caller) => caller,
         Err(refusal) => {
             let (response, outcome) = refused(refusal);
-            trace_access(&state, None, &method, &path, outcome, None).await;
+            trace_access(
+                &state,
+                access_event(&state, None, &method, &path, outcome, None),
+            )
+            .await;
             return response;
         }
     };
@@ -209,15 +213,28 @@ async fn handle(
             .detail(denied.to_string())
             .into_response();
         let outcome = format!("denied:{}.{}", resource.as_str(), access.as_str());
-        trace_access(&state, Some(&caller), &method, &path, outcome, None).await;
+        let event = access_event(&state, Some(&caller), &method, &path, outcome, None);
+        trace_access(&state, event).await;
         return response;
     }
+    // A route that writes its own trace line in its transaction finds the caller here.
+    let mut request = request;
+    request.extensions_mut().insert(caller.clone());
     let mut response = answer(request, state.clone()).await;
+    if response.extensions_mut().remove::<Traced>().is_some() {
+        return response;
+    }
     let subject = response.extensions_mut().remove::<records::TraceSubject>();
     let outcome = response.status().as_u16().to_string();
-    trace_access(&state, Some(&caller), &method, &path, outcome, subject).await;
+    let event = access_event(&state, Some(&caller), &method, &path, outcome, subject);
+    trace_access(&state, event).await;
     response
 }
+
+/// Marks an answer whose access-trace line its route already wrote, in the same
+/// transaction as the data it stored (taken off before sending).
+#[derive(Debug, Clone, Copy)]
+pub struct Traced;
 
 /// The answer to a call refused before its route, and its trace outcome.
 fn refused(refusal: Refusal) -> (Response<Body>, String) {
@@ -259,15 +276,22 @@ async fn answer(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bo
     }
 }
 
-/// One access-trace line per API call on `/v1/`: who, what, whose record, how it ended.
-async fn trace_access(
+/// Appends one access-trace line; a failure is logged, the call's answer stands.
+async fn trace_access(state: &AppState, event: crate::audit::TraceEvent) {
+    if let Err(e) = state.store.trace(vec![event]).await {
+        tracing::warn!(error = %e, "writing the access trace failed");
+    }
+}
+
+/// The access-trace line of one API call on `/v1/`: who, what, whose record, how it ended.
+fn access_event(
     state: &AppState,
     caller: Option<&Caller>,
     method: &Method,
     path: &str,
     outcome: String,
     subject: Option<records::TraceSubject>,
-) {
+) -> crate::audit::TraceEvent {
     let action = match *method {
         Method::GET => "read",
         _ => "write",
@@ -290,9 +314,7 @@ async fn trace_access(
                 .of(&subject.crt_finess_et, &subject.beneficiary_ref),
         );
     }
-    if let Err(e) = state.store.trace(vec![event]).await {
-        tracing::warn!(error = %e, "writing the access trace failed");
-    }
+    event
 }
 
 async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Body> {

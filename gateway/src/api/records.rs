@@ -9,9 +9,11 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::problem::{Body, Problem, bytes, json};
-use super::{AppState, parse_id};
+use super::{AppState, Traced, access_event, parse_id};
+use crate::audit::TraceEvent;
 use crate::digest::sha256_hex;
 use crate::routing;
+use crate::security::Caller;
 use crate::store::{DeliveryState, Intake, IntakeOutcome, NewRecord, now_millis};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -71,6 +73,25 @@ async fn accept_inner(
             .collect(),
     };
     let response = serde_json::to_vec(&answer).map_err(Problem::internal)?;
+    let subject = TraceSubject {
+        crt_finess_et: record.crt.finess_et.clone(),
+        beneficiary_ref: record.beneficiary.local_id.clone(),
+    };
+    let caller = parts.extensions.get::<Caller>();
+    let mut trace = consent_changes(state, &record, id).await;
+    if let Some(caller) = caller {
+        let outcome = StatusCode::ACCEPTED.as_u16().to_string();
+        let path = parts.uri.path();
+        let event = access_event(
+            state,
+            Some(caller),
+            &parts.method,
+            path,
+            outcome,
+            Some(subject),
+        );
+        trace.push(event);
+    }
     let intake = Intake {
         record: NewRecord {
             id,
@@ -84,16 +105,15 @@ async fn accept_inner(
         deliveries,
         idempotency_key: key,
         response: response.clone(),
+        trace,
     };
     match state.store.accept(intake).await {
         Ok(IntakeOutcome::Stored) => {
             state.wake.notify_one();
-            trace_consent_changes(state, &record, id).await;
             let mut response = accepted(id, response, false);
-            response.extensions_mut().insert(TraceSubject {
-                crt_finess_et: record.crt.finess_et.clone(),
-                beneficiary_ref: record.beneficiary.local_id.clone(),
-            });
+            if caller.is_some() {
+                response.extensions_mut().insert(Traced);
+            }
             Ok(response)
         }
         Ok(IntakeOutcome::Replayed { response }) => {
@@ -122,14 +142,14 @@ struct ConsentsOf {
 }
 
 /// A trace line for each consent or opposition this record changes against the
-/// beneficiary's previous record: the decision, who recorded it, when.
-async fn trace_consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) {
+/// beneficiary's newest stored record: the decision, who recorded it, when. Read before
+/// the record is stored, so that its lines are written in the same transaction.
+async fn consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) -> Vec<TraceEvent> {
     let previous = match state
         .store
-        .previous_payload(
+        .latest_payload(
             record.crt.finess_et.clone(),
             record.beneficiary.local_id.clone(),
-            id,
         )
         .await
     {
@@ -166,8 +186,7 @@ async fn trace_consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) {
         if before.as_ref().map(|b| b.decision) == Some(choice.decision) {
             continue;
         }
-        let mut event =
-            crate::audit::TraceEvent::now("record", format!("consent.{target}"), "consent");
+        let mut event = TraceEvent::now("record", format!("consent.{target}"), "consent");
         event.structure = Some(record.crt.id_nat_struct());
         event.actor = Some(
             match record
@@ -192,9 +211,7 @@ async fn trace_consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) {
         event.outcome = format!("{decision} ({})", choice.recorded_at.to_rfc3339());
         events.push(event);
     }
-    if let Err(e) = state.store.trace(events).await {
-        tracing::warn!(error = %e, "writing consent changes to the access trace failed");
-    }
+    events
 }
 
 /// Whose record an answer was about, for the access trace (taken off before sending).

@@ -218,6 +218,7 @@ impl Bench {
                 }],
                 idempotency_key: None,
                 response: Vec::new(),
+                trace: Vec::new(),
             })
             .await
             .expect("stored");

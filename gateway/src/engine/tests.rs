@@ -113,6 +113,7 @@ async fn accept(rig: &Rig, record: &CrtRecord) -> Uuid {
             deliveries,
             idempotency_key: None,
             response: Vec::new(),
+            trace: Vec::new(),
         })
         .await
         .expect("stored");

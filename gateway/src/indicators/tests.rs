@@ -856,6 +856,7 @@ async fn the_store_gives_each_crt_its_own_records_in_order() {
                 deliveries: Vec::new(),
                 idempotency_key: None,
                 response: Vec::new(),
+                trace: Vec::new(),
             })
             .await
             .expect("stored");

@@ -75,6 +75,7 @@ pub(crate) fn intake(deliveries: &[(&str, &[usize])], key: Option<&str>, body: &
             .collect(),
         idempotency_key: key.map(str::to_string),
         response: format!("{{\"id\":\"{record_id}\"}}").into_bytes(),
+        trace: Vec::new(),
     }
 }
 

@@ -225,6 +225,10 @@ pub struct Intake {
     pub idempotency_key: Option<String>,
     /// The answer given to the caller, replayed verbatim for a repeated idempotency key.
     pub response: Vec<u8>,
+    /// Access-trace lines appended when the record is stored, and only then: the call's
+    /// own line and the consent changes it brings. Written with the record, they cost no
+    /// second commit, and a stored record never lacks its trace.
+    pub trace: Vec<crate::audit::TraceEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -545,12 +549,12 @@ pub trait Store: Send + Sync + 'static {
 
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
 
-    /// The payload of the beneficiary's record received before `id`, if any.
-    fn previous_payload(
+    /// The payload of the beneficiary's newest stored record, if any: what a record about
+    /// to be stored is compared with.
+    fn latest_payload(
         &self,
         crt_finess_et: String,
         beneficiary_ref: String,
-        id: Uuid,
     ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
 
     /// The stored payload of a record, as received.

@@ -709,15 +709,26 @@ impl Store for PostgresStore {
             intake.record.payload = self
                 .at_rest
                 .seal(&row, std::mem::take(&mut intake.record.payload))?;
-            self.in_transaction(|tx| {
-                Box::pin(async move {
-                    let outcome = accept(tx, &intake).await?;
-                    // A replayed or conflicting key keeps nothing of this intake.
-                    let commit = outcome == IntakeOutcome::Stored;
-                    Ok((outcome, commit))
+            let trace = std::mem::take(&mut intake.trace);
+            let outcome = self
+                .in_transaction(|tx| {
+                    Box::pin(async move {
+                        let outcome = accept(tx, &intake).await?;
+                        // A replayed or conflicting key keeps nothing of this intake.
+                        let commit = outcome == IntakeOutcome::Stored;
+                        Ok((outcome, commit))
+                    })
                 })
-            })
-            .await
+                .await?;
+            // The trace's chain is one advisory lock for every instance: its lines go
+            // through the batching tracer after the commit rather than holding that lock
+            // in every intake's transaction.
+            if outcome == IntakeOutcome::Stored
+                && let Err(e) = self.trace(trace).await
+            {
+                tracing::warn!(error = %e, "writing the intake's access trace failed");
+            }
+            Ok(outcome)
         })
     }
 
@@ -1053,21 +1064,19 @@ impl Store for PostgresStore {
         })
     }
 
-    fn previous_payload(
+    fn latest_payload(
         &self,
         crt_finess_et: String,
         beneficiary_ref: String,
-        id: Uuid,
     ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
         Box::pin(async move {
             let client = self.client().await?;
             let row = client
                 .query_opt(
                     "SELECT id, payload FROM records
-                      WHERE crt_finess_et = $1 AND beneficiary_ref = $2 AND id <> $3
-                        AND received_at <= (SELECT received_at FROM records WHERE id = $3)
+                      WHERE crt_finess_et = $1 AND beneficiary_ref = $2
                       ORDER BY received_at DESC, id DESC LIMIT 1",
-                    &[&crt_finess_et, &beneficiary_ref, &id],
+                    &[&crt_finess_et, &beneficiary_ref],
                 )
                 .await
                 .map_err(db)?;

@@ -492,6 +492,9 @@ fn accept(tx: &Connection, intake: Intake) -> StoreResult<IntakeOutcome> {
             record.received_at
         ])?;
     }
+    if !intake.trace.is_empty() {
+        append_trace(tx, &intake.trace)?;
+    }
     Ok(IntakeOutcome::Stored)
 }
 
@@ -1090,25 +1093,22 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn previous_payload(
+    fn latest_payload(
         &self,
         crt_finess_et: String,
         beneficiary_ref: String,
-        id: Uuid,
     ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
         let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
             let stored: Option<(String, Vec<u8>)> = conn
                 .prepare_cached(
                     "SELECT id, payload FROM records
-                      WHERE crt_finess_et = ?1 AND beneficiary_ref = ?2 AND id <> ?3
-                        AND received_at <= (SELECT received_at FROM records WHERE id = ?3)
+                      WHERE crt_finess_et = ?1 AND beneficiary_ref = ?2
                       ORDER BY received_at DESC, id DESC LIMIT 1",
                 )?
-                .query_row(
-                    params![crt_finess_et, beneficiary_ref, id.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
+                .query_row(params![crt_finess_et, beneficiary_ref], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
                 .optional()?;
             stored
                 .map(|(id, stored)| at_rest.open(&format!("record:{id}"), stored))
