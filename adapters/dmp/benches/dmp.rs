@@ -199,13 +199,16 @@ mod reference {
     }
 
     fn element(start: &BytesStart<'_>) -> (String, Vec<(String, String)>) {
-        let name = String::from_utf8(start.name().as_ref().to_vec()).expect("UTF-8 name");
+        let name = start.name().as_ref().to_string();
         let attributes = start
             .attributes()
             .map(|a| {
                 let a = a.expect("attribute");
-                let key = String::from_utf8(a.key.as_ref().to_vec()).expect("UTF-8 key");
-                let value = a.unescape_value().expect("value").into_owned();
+                let key = a.key.as_ref().to_string();
+                let value = a
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .expect("value")
+                    .into_owned();
                 (key, value)
             })
             .collect();
@@ -242,9 +245,7 @@ mod reference {
                     let (name, attributes) = element(start);
                     Node::Empty(name, attributes)
                 }
-                Event::End(end) => {
-                    Node::End(String::from_utf8(end.name().as_ref().to_vec()).expect("name"))
-                }
+                Event::End(end) => Node::End(end.name().as_ref().to_string()),
                 other => Node::Other(other.clone()),
             });
         }
