@@ -226,8 +226,10 @@ pub struct Intake {
     /// The answer given to the caller, replayed verbatim for a repeated idempotency key.
     pub response: Vec<u8>,
     /// Access-trace lines appended when the record is stored, and only then: the call's
-    /// own line and the consent changes it brings. Written with the record, they cost no
-    /// second commit, and a stored record never lacks its trace.
+    /// own line and the consent changes it brings. SQLite writes them in the record's own
+    /// transaction (no second commit, and a stored record never lacks its trace);
+    /// PostgreSQL appends them through its batching tracer right after the commit, so
+    /// that intake does not hold the chain's lock, and logs a failure to do so.
     pub trace: Vec<crate::audit::TraceEvent>,
 }
 
