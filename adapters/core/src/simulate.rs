@@ -20,6 +20,9 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::tls::{self, IdentityFiles, TlsError};
 
+pub mod retained;
+pub use retained::{RETAINED, Retained};
+
 /// Where a test PKI keeps what the simulators use, relative to its directory.
 pub mod layout {
     /// Intermediate and root: what client certificates and signatures must chain to.
@@ -434,6 +437,10 @@ pub mod fhir {
             };
             let token = uuid::Uuid::now_v7().simple().to_string();
             if let Ok(mut tokens) = self.tokens.lock() {
+                // Expired tokens are refused anyway: forget them, or a client asking for
+                // a token per request would grow the desk without end.
+                let now = Instant::now();
+                tokens.retain(|_, (_, until)| *until > now);
                 tokens.insert(
                     token.clone(),
                     (client_id.clone(), Instant::now() + self.lifetime),

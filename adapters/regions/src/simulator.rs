@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use crt_core::oauth::parse_form;
 use crt_core::simulate::fhir::{self, TokenDesk, bearer, refuse, unauthorised};
-use crt_core::simulate::{self, Peer, Running, SimulatorTls};
+use crt_core::simulate::{self, Peer, Retained, Running, SimulatorTls};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -50,7 +50,7 @@ struct Stored {
 struct Resources {
     next_id: u64,
     /// By `Type/id`.
-    stored: BTreeMap<String, Stored>,
+    stored: Retained<String, Stored>,
 }
 
 impl Resources {

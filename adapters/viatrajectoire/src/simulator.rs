@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use crt_core::oauth::parse_form;
 use crt_core::simulate::fhir::{self, TokenDesk, bearer, body_of, refuse, unauthorised};
-use crt_core::simulate::{self, Peer, Running, SimulatorTls};
+use crt_core::simulate::{self, Peer, Retained, Running, SimulatorTls};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -36,7 +36,7 @@ pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret-not-for-production";
 struct Resources {
     next_id: u64,
     /// By `Type/id`.
-    stored: BTreeMap<String, Value>,
+    stored: Retained<String, Value>,
 }
 
 /// The simulated ViaTrajectoire's state.

@@ -9,6 +9,8 @@
 //! (`XDSUnknownPatientId`); a unique id already registered with other content
 //! (`XDSDocumentUniqueIdError`); a replacement of a document it does not hold. The same
 //! document submitted again is accepted without a second copy, with a warning.
+//! It keeps the [`simulate::RETAINED`] documents written most recently and forgets older
+//! ones, so that a long sandbox run stays small.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -16,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use crt_core::multipart::{self, Part};
-use crt_core::simulate::{self, Peer, Running, SimulatorTls};
+use crt_core::simulate::{self, Peer, Retained, Running, SimulatorTls};
 use crt_core::soap::{SOAP12, WSA};
 use crt_core::tls::TlsError;
 use crt_core::xml::{Element, XmlWriter};
@@ -44,7 +46,8 @@ struct Stored {
 
 struct State {
     patients: HashSet<String>,
-    documents: Vec<Stored>,
+    /// By document unique id, the most recently written kept.
+    documents: Retained<String, Stored>,
 }
 
 pub struct DmpSimulator {
@@ -71,7 +74,7 @@ impl DmpSimulator {
             trust: Arc::new(Trust::from_pem(&files.client_roots)?),
             state: Arc::new(Mutex::new(State {
                 patients,
-                documents: Vec::new(),
+                documents: Retained::default(),
             })),
         })
     }
@@ -214,11 +217,7 @@ fn store(
     let mut warnings = Vec::new();
     let mut new = Vec::new();
     for entry in entries {
-        match state
-            .documents
-            .iter()
-            .find(|d| d.entry.unique_id == entry.unique_id)
-        {
+        match state.documents.get(&entry.unique_id) {
             Some(existing) if existing.entry.hash == entry.hash => warnings.push(Problem {
                 code: "XDSDocumentUniqueIdError",
                 context: format!(
@@ -237,7 +236,7 @@ fn store(
         }
     }
     for (source, target) in replaces {
-        let replaced = state.documents.iter().find(|d| {
+        let replaced = state.documents.values().find(|d| {
             &d.entry.entry_uuid == target
                 && d.entry.patient_id == patient_id
                 && d.status == APPROVED
@@ -258,17 +257,20 @@ fn store(
         if new.iter().any(|e| &e.entry_uuid == source)
             && let Some(replaced) = state
                 .documents
-                .iter_mut()
+                .values_mut()
                 .find(|d| &d.entry.entry_uuid == target)
         {
             replaced.status = DEPRECATED;
         }
     }
     for entry in new {
-        state.documents.push(Stored {
-            entry,
-            status: APPROVED,
-        });
+        state.documents.insert(
+            entry.unique_id.clone(),
+            Stored {
+                entry,
+                status: APPROVED,
+            },
+        );
     }
     Ok(warnings)
 }
@@ -338,7 +340,7 @@ fn query(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
     };
     let found: Vec<Stored> = state
         .documents
-        .iter()
+        .in_write_order()
         .filter(|d| {
             d.entry.patient_id == *patient && (statuses.is_empty() || statuses.contains(&d.status))
         })
@@ -372,7 +374,7 @@ fn retrieve(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
             .child_text(XDSB, "RepositoryUniqueId")
             .unwrap_or("");
         let id = document.child_text(XDSB, "DocumentUniqueId").unwrap_or("");
-        match state.documents.iter().find(|d| d.entry.unique_id == id) {
+        match state.documents.get(id) {
             Some(stored) if repository == REPOSITORY => documents.push(stored.entry.clone()),
             _ => errors.push(problem(
                 "XDSMissingDocument",

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use crt_core::simulate::SimulatorTls;
+use crt_core::simulate::{self, SimulatorTls};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -64,21 +64,28 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Appends `bytes` to the mailbox of `address`.
+    /// Appends `bytes` to the mailbox of `address`. A mailbox keeps its newest
+    /// [`simulate::RETAINED`] messages, like an operator's retention period: past it, the
+    /// oldest message already read goes first, then the oldest. Clients address messages
+    /// by UID, which a removal does not change.
     pub fn deliver(&self, address: &str, bytes: Arc<Vec<u8>>) {
         let mut mailboxes = self.lock();
         mailboxes.next_uid += 1;
         let uid = mailboxes.next_uid;
-        mailboxes
+        let mailbox = mailboxes
             .boxes
             .entry(address.to_ascii_lowercase())
-            .or_default()
-            .push(Stored {
-                uid,
-                bytes,
-                seen: false,
-                deleted: false,
-            });
+            .or_default();
+        if mailbox.len() >= simulate::RETAINED {
+            let oldest = mailbox.iter().position(|m| m.seen).unwrap_or(0);
+            mailbox.remove(oldest);
+        }
+        mailbox.push(Stored {
+            uid,
+            bytes,
+            seen: false,
+            deleted: false,
+        });
     }
 
     /// The messages in the mailbox of `address`.

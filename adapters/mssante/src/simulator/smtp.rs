@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crt_core::simulate;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -286,6 +287,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
         }
         if let Ok(mut accepted) = self.operator.accepted.lock() {
+            if accepted.len() >= simulate::RETAINED {
+                accepted.remove(0);
+            }
             accepted.push(inspected.message_id.clone());
         }
         format!("250 2.0.0 Ok: queued as {}", uuid::Uuid::now_v7().simple())
