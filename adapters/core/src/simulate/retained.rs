@@ -67,6 +67,21 @@ impl<K: Ord + Clone, V> Retained<K, V> {
         self.items.get(key).map(|(_, v)| v)
     }
 
+    /// Changes a value in place; not a write, so it does not keep the value any longer.
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.items.get_mut(key).map(|(_, v)| v)
+    }
+
+    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.items.contains_key(key)
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -85,8 +100,7 @@ impl<K: Ord + Clone, V> Retained<K, V> {
         self.items.values().map(|(_, v)| v)
     }
 
-    /// Values, in key order, to change in place; not a write, so it does not keep them
-    /// any longer.
+    /// Values, in key order, to change in place.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.items.values_mut().map(|(_, v)| v)
     }
@@ -119,11 +133,11 @@ mod tests {
         let mut kept = Retained::new(2);
         kept.insert(1, "x");
         kept.insert(2, "y");
-        for v in kept.values_mut().filter(|v| **v == "x") {
+        if let Some(v) = kept.get_mut(&1) {
             *v = "z";
         }
         kept.insert(3, "w");
-        assert_eq!(kept.get(&1), None, "changing 1 in place did not keep it");
+        assert!(!kept.contains_key(&1));
         assert_eq!(kept.values().copied().collect::<Vec<_>>(), ["y", "w"]);
     }
 }
