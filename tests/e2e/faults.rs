@@ -131,6 +131,9 @@ fn the_database_gone_gets_503_and_what_was_acknowledged_stays() {
         ("CRT_GATEWAY_STORAGE__DATABASE_URL", server.url.as_str()),
         ("CRT_GATEWAY_STORAGE__KEYS", keys.as_str()),
         ("CRT_GATEWAY_AUDIT__PSEUDONYM_KEY", pseudonym.as_str()),
+        // The first record's delivery is still under way when the database goes, and
+        // ends while it is gone: its outcome waits for the database, not for the lease.
+        ("CRT_GATEWAY_SINKS__JOURNAL__DELAY_MS", "1000"),
     ]);
     let gateway = Gateway::start(data.path(), &env);
     let first = gateway.post_record(&record(0), None);
@@ -147,6 +150,7 @@ fn the_database_gone_gets_503_and_what_was_acknowledged_stays() {
     );
     let ready = gateway.anonymous_request("GET", "/readyz");
     assert_eq!(ready.status, 503, "readiness says so: {}", ready.text());
+    std::thread::sleep(Duration::from_millis(1500));
 
     server.script(None);
     // The same submission again, once the database is back: stored once.

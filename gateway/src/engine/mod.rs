@@ -228,15 +228,42 @@ impl Engine {
             finished_at,
             settlement,
         };
-        match self.store.complete(completion).await {
-            Ok(done) if !done.applied => {
-                warn!(delivery = %delivery.id, "lease lost before the outcome was recorded; the next holder settles it")
+        // The attempt was leased just before it started: the lease holds until then.
+        let lease_ends = started_at + self.config.lease_ms as Millis;
+        self.record_outcome(completion, lease_ends).await;
+    }
+
+    /// Writes an attempt's outcome, trying again while the database is unreachable and the
+    /// lease still holds: the outcome is known, and losing it would repeat the exchange
+    /// with the target once the lease expires (which the sink recognises, but which costs
+    /// the target a second call and keeps the delivery in limbo until then).
+    async fn record_outcome(&self, completion: Completion, lease_ends: Millis) {
+        let id = completion.delivery_id;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.store.complete(completion.clone()).await {
+                Ok(done) if !done.applied => {
+                    warn!(delivery = %id, "lease lost before the outcome was recorded; the next holder settles it");
+                    return;
+                }
+                Ok(done) => {
+                    if done.released > 0 {
+                        self.wake.notify_one();
+                    }
+                    return;
+                }
+                Err(e) if now_millis() + pause.as_millis() as Millis >= lease_ends => {
+                    // The lease expires and the delivery is attempted again; the sink
+                    // recognises the repetition.
+                    warn!(delivery = %id, error = %e, "recording the outcome failed; the delivery will be attempted again");
+                    return;
+                }
+                Err(e) => {
+                    debug!(delivery = %id, error = %e, "recording the outcome failed; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
             }
-            Ok(done) if done.released > 0 => self.wake.notify_one(),
-            Ok(_) => {}
-            // The lease will expire and the delivery will be attempted again; the sink
-            // recognises the repetition.
-            Err(e) => warn!(delivery = %delivery.id, error = %e, "recording the outcome failed"),
         }
     }
 
