@@ -25,7 +25,7 @@ cargo build --release -p crt-gateway -p crt-loadgen >&2
 data=$(mktemp -d)
 trap 'kill "$gateway" 2>/dev/null || true; wait "$gateway" 2>/dev/null || true; rm -rf "$data"' EXIT
 
-CRT_GATEWAY_LOG=warn ./target/release/crt-gateway serve --listen "127.0.0.1:$port" --data "$data" &
+env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn ./target/release/crt-gateway serve --listen "127.0.0.1:$port" --data "$data" &
 gateway=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

@@ -29,7 +29,8 @@ stop_gateway() {
 trap 'stop_gateway; rm -rf "$data"' EXIT
 
 start_gateway() {
-  env CRT_GATEWAY_LOG=warn "$@" ./target/release/crt-gateway serve --listen "127.0.0.1:$port" --data "$data" &
+  # The load client's token is not the gateway's configuration.
+  env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn "$@" ./target/release/crt-gateway serve --listen "127.0.0.1:$port" --data "$data" &
   gateway=$!
   for _ in $(seq 200); do
     curl -fsS "$url/healthz" >/dev/null 2>&1 && break
