@@ -84,7 +84,12 @@ async fn read_mailbox(
         if ignored.contains(&uid) {
             continue;
         }
-        let message = session.fetch(uid).await?;
+        let Some(message) = session.fetch(uid).await? else {
+            // Gone from the mailbox since the search (the operator's retention, another
+            // reader): nothing to read.
+            debug!(uid, "message gone before it was read");
+            continue;
+        };
         let acknowledgements = ack::read(&message);
         if acknowledgements.is_empty() {
             ignored.insert(uid);

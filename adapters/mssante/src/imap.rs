@@ -172,15 +172,21 @@ impl Session {
             .collect())
     }
 
-    /// The whole message `uid`, without marking it seen.
-    pub async fn fetch(&mut self, uid: u32) -> Result<Vec<u8>, ImapError> {
+    /// The whole message `uid`, without marking it seen; `None` when the mailbox no
+    /// longer holds it (expunged since the search: RFC 3501 §6.4.8 has the server ignore
+    /// a UID that does not exist, so the answer is an OK with no message).
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, ImapError> {
         let answers = self
             .command(&format!("UID FETCH {uid} (UID BODY.PEEK[])"))
             .await?;
-        answers
+        let Some(answer) = answers.into_iter().find(|a| a.line.contains("FETCH")) else {
+            return Ok(None);
+        };
+        answer
+            .literals
             .into_iter()
-            .find(|a| a.line.contains("FETCH"))
-            .and_then(|a| a.literals.into_iter().next())
+            .next()
+            .map(Some)
             .ok_or_else(|| ImapError::Protocol(format!("no body for UID {uid}")))
     }
 

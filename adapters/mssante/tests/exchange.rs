@@ -88,12 +88,17 @@ async fn read_mailbox(running: &RunningOperator, mailbox: &str) -> Vec<Vec<u8>> 
     .expect("IMAP session");
     let mut messages = Vec::new();
     for uid in session.unseen().await.expect("search") {
-        messages.push(session.fetch(uid).await.expect("fetch"));
+        messages.push(session.fetch(uid).await.expect("fetch").expect("message"));
         session.mark_seen(uid).await.expect("store");
     }
     assert!(
         session.unseen().await.expect("search").is_empty(),
         "all seen"
+    );
+    assert_eq!(
+        session.fetch(999_999).await.expect("fetch"),
+        None,
+        "a UID the mailbox does not hold is no message, not an error"
     );
     session.logout().await;
     messages
