@@ -4,9 +4,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crt_core::identity::traits;
 use crt_core::record::{IdentityTraits, Sex};
 use crt_ins::message::{LpsContext, Query};
-use crt_ins::{InsNumber, encode, traits};
+use crt_ins::{InsNumber, encode};
 
 const NUMBERS: [&str; 4] = [
     "238047218104592",

@@ -1,7 +1,6 @@
 //! INS (Identifiant National de Santé) for crt-gateway.
 //!
 //! - [`number`]: NIR/NIA matricules and their key, the OID that fits each;
-//! - [`traits`]: identity traits in the form the INS requires;
 //! - [`encode`], [`answer`], [`client`]: the INSi teleservice (SOAP 1.2 over HTTPS with
 //!   mutual TLS, `ServiceIdentiteCertifiee` 1.0.0: search by traits and by Carte Vitale);
 //! - [`verify`]: from an answer to the identity status (RNIV: PROV, RECUP, VALI, QUAL);
@@ -20,7 +19,6 @@ pub mod number;
 pub mod rules;
 pub mod simulator;
 pub mod sink;
-pub mod traits;
 pub mod verify;
 
 pub use client::InsiClient;

@@ -2,7 +2,7 @@
 //! namespaces and the types both the client and the simulator speak.
 
 use crate::number::InsNumber;
-use crate::traits::NormalisedTraits;
+use crt_core::identity::traits::NormalisedTraits;
 
 pub use crt_core::soap::{SIRAM, SOAP11, SOAP12, WSA};
 pub const RECSANS: &str = "http://www.cnamts.fr/INSiRecSans";

@@ -9,7 +9,7 @@ use crate::message::{
     ACTION_TRAITS, ACTION_VITALE, CTXBAM, CTXLPS, RECSANS, RECVIT, SOAP11, SOAP12, VitaleQuery, WSA,
 };
 use crate::number::InsNumber;
-use crate::traits::{self, NormalisedTraits, TraitError};
+use crt_core::identity::traits::{self, NormalisedTraits, TraitError};
 
 /// Record rules: the INS number's key and OID, and traits the INS can work with.
 pub struct InsRecordRule;

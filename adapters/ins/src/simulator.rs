@@ -26,7 +26,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::message::{RESULTAT, SOAP12, VitaleQuery};
 use crate::rules::{InsiRequest, RequestFault, read_request};
-use crate::traits::NormalisedTraits;
+use crt_core::identity::traits::NormalisedTraits;
 
 /// CNs the teleservice accepts on organisation certificates.
 pub const ACCEPTED_CNS: [&str; 2] = ["INSI-AUTO", "INSI-MANU"];

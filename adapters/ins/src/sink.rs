@@ -11,8 +11,8 @@ use crt_core::sink::{
 use crate::client::InsiClient;
 use crate::config::InsConfig;
 use crate::message::Query;
-use crate::traits;
 use crate::verify::decide;
+use crt_core::identity::traits;
 
 pub struct InsSink {
     client: InsiClient,

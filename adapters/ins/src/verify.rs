@@ -11,7 +11,7 @@ use crt_core::record::{IdentityStatus, Ins};
 
 use crate::message::{InsiAnswer, ReturnedIdentity};
 use crate::number::InsNumber;
-use crate::traits::NormalisedTraits;
+use crt_core::identity::traits::NormalisedTraits;
 
 /// What the gateway concludes.
 #[derive(Clone, PartialEq, Eq)]

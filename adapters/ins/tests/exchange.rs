@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crt_core::identity::traits::NormalisedTraits;
 use crt_core::sink::ErrorClass;
 use crt_core::tls::{self, IdentityFiles};
 use crt_ins::InsConfig;
 use crt_ins::client::{InsiClient, InsiError};
 use crt_ins::message::{InsiAnswer, Query, VitaleQuery};
 use crt_ins::simulator::{InsiSimulator, Population, RunningInsi, SimulatorTls};
-use crt_ins::traits::NormalisedTraits;
 
 fn pki() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs-example")

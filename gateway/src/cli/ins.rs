@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
+use crt_core::identity::traits;
 use crt_core::record::{IdentityTraits, InsOid, Sex};
 use crt_ins::message::{InsiAnswer, Query};
-use crt_ins::{InsNumber, InsiClient, traits, verify};
+use crt_ins::{InsNumber, InsiClient, verify};
 
 use super::{Status, failed, load_config};
 use crate::registry::Registry;

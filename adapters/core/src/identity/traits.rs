@@ -7,7 +7,7 @@
 //! the trait and the position; it never drops a character silently. Errors do not quote
 //! the value: they may travel to logs.
 
-use crt_core::record::{IdentityTraits, Sex};
+use crate::record::{IdentityTraits, Sex};
 use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,6 +4,8 @@
 //! sends the INS (DMP, MSSanté, regional platforms, ViaTrajectoire) reads it back with
 //! [`qualified_ins`], which is the one place where "only a qualified INS leaves" is decided.
 
+pub mod traits;
+
 use serde::{Deserialize, Serialize};
 
 use crate::record::{IdentityStatus, Ins};
