@@ -109,10 +109,10 @@ fn envelope_against_quick_xml(
     use crt_documents::metadata::{Entry, Submission};
     use crt_documents::{CdaModel, RenderContext};
 
-    let ins = acting.ins;
+    let qualified = crt_core::identity::QualifiedIdentity::of_record(record).expect("INS");
     let context = RenderContext::for_record(record, None);
     let document =
-        crt_documents::render(record, CdaModel::DluDom, ins, &context).expect("rendered");
+        crt_documents::render(record, CdaModel::DluDom, &qualified, &context).expect("rendered");
     let vihf = client.vihf(identity, acting).expect("signed");
     let key = uuid::Uuid::now_v7();
     let time = chrono::Utc::now();

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use crt_core::http::HttpAnswer;
-use crt_core::identity::qualified_ins;
+use crt_core::identity::qualified_identity;
 use crt_core::record::{Action, DocumentKind};
 use crt_core::sink::{
     Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
@@ -60,7 +60,7 @@ impl DmpSink {
         {
             return Ok(None);
         }
-        let ins = qualified_ins(task).ok_or_else(|| {
+        let qualified = qualified_identity(task).ok_or_else(|| {
             DeliveryError::final_error(
                 "identity-not-qualified",
                 "no qualified INS for this beneficiary: the DMP is fed with a qualified INS only",
@@ -72,14 +72,14 @@ impl DmpSink {
             .map_err(|e| e.into_delivery_error())?;
         let model = CdaModel::for_record(kind, record.beneficiary.placement);
         let context = RenderContext::for_record(record, identity.oid_root.as_deref());
-        let document = render(record, model, &ins, &context)
+        let document = render(record, model, &qualified, &context)
             .map_err(|e| DeliveryError::final_error("render", e.to_string()))?;
         let sector = format!(
             "{}^{}",
             document.facility_type.code, document.facility_type.system
         );
         Ok(Some(Prepared {
-            ins,
+            ins: qualified.ins,
             identity,
             context,
             document,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crt_core::CrtRecord;
-use crt_core::record::{Ins, InsOid};
+use crt_core::identity::QualifiedIdentity;
 use crt_documents::metadata::{Entry, Submission};
 use crt_documents::{CdaModel, RenderContext, render};
 use uuid::Uuid;
@@ -20,21 +20,18 @@ fn example(name: &str) -> CrtRecord {
 
 fn benches(c: &mut Criterion) {
     let record = example("home-volet2-pays-de-la-loire.json");
-    let ins = Ins {
-        number: "238047218104592".into(),
-        oid: InsOid::TestNir,
-    };
+    let identity = QualifiedIdentity::of_record(&record).expect("INS");
     let context = RenderContext::for_record(&record, None);
     let mut group = c.benchmark_group("render");
     group.throughput(Throughput::Elements(1));
     for model in [CdaModel::DluEhpad, CdaModel::DluDom, CdaModel::Plan] {
         group.bench_function(model.slug(), |b| {
-            b.iter(|| render(black_box(&record), model, &ins, &context).expect("rendered"))
+            b.iter(|| render(black_box(&record), model, &identity, &context).expect("rendered"))
         });
     }
     group.finish();
 
-    let document = render(&record, CdaModel::DluDom, &ins, &context).expect("rendered");
+    let document = render(&record, CdaModel::DluDom, &identity, &context).expect("rendered");
     let mut group = c.benchmark_group("metadata");
     group.throughput(Throughput::Elements(1));
     group.bench_function("submit_objects_request", |b| {

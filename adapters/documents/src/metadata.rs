@@ -558,7 +558,7 @@ fn external_id(w: &mut XmlWriter, scheme: &str, object: &str, label: &str, value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cda::tests::{example, ins};
+    use crate::cda::tests::{example, identity};
     use crate::{CdaModel, RenderContext, render};
 
     #[test]
@@ -575,7 +575,7 @@ mod tests {
     fn entry_carries_the_document_and_the_patient() {
         let record = example("home-volet2-pays-de-la-loire.json");
         let context = RenderContext::for_record(&record, Some("1.2.250.1.999"));
-        let document = render(&record, CdaModel::Plan, &ins(), &context).unwrap();
+        let document = render(&record, CdaModel::Plan, &identity(&record), &context).unwrap();
         let entry = Entry::for_document(&document, &[DmpMasking::HiddenFromProfessionals]);
         assert_eq!(
             entry.patient_id,
@@ -596,7 +596,7 @@ mod tests {
         assert!(
             entry
                 .source_patient_info
-                .contains(&"PID-5|DUPONT^MARIE-THÉRÈSE^^^^^L".to_string())
+                .contains(&"PID-5|DUPONT^MARIE-THERESE^^^^^L".to_string())
         );
 
         let submission = Submission::new(

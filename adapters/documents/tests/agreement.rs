@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crt_core::CrtRecord;
+use crt_core::identity::{InsTraits, QualifiedIdentity};
 use crt_core::record::{Ins, InsOid};
 use crt_documents::{CdaModel, RenderContext, check, render};
 
@@ -85,14 +86,17 @@ fn generated() -> Vec<(String, Vec<u8>)> {
     for path in paths {
         let record: CrtRecord =
             serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("record");
-        let ins = record.beneficiary.ins.clone().unwrap_or(Ins {
-            number: "279035121518989".into(),
-            oid: InsOid::TestNir,
-        });
+        let identity = QualifiedIdentity {
+            ins: record.beneficiary.ins.clone().unwrap_or(Ins {
+                number: "279035121518989".into(),
+                oid: InsOid::TestNir,
+            }),
+            traits: InsTraits::of_record(&record.beneficiary.identity).expect("INS form"),
+        };
         let context = RenderContext::for_record(&record, None);
         let stem = path.file_stem().expect("stem").to_string_lossy();
         for model in [CdaModel::DluEhpad, CdaModel::DluDom, CdaModel::Plan] {
-            if let Ok(document) = render(&record, model, &ins, &context) {
+            if let Ok(document) = render(&record, model, &identity, &context) {
                 documents.push((format!("{stem}.{}.xml", model.slug()), document.xml));
             }
         }

@@ -2,6 +2,7 @@
 //! namespaces and the types both the client and the simulator speak.
 
 use crate::number::InsNumber;
+use crt_core::identity::InsTraits;
 use crt_core::identity::traits::NormalisedTraits;
 
 pub use crt_core::soap::{SIRAM, SOAP11, SOAP12, WSA};
@@ -66,6 +67,30 @@ pub struct ReturnedTraits {
     pub sex: String,
     pub birth_date: String,
     pub birth_place: Option<String>,
+}
+
+impl ReturnedTraits {
+    /// The traits as the gateway keeps them, unchanged but for the first given name,
+    /// which an answer without `Prenom` gives only as the head of `ListePrenom`.
+    pub fn reference(&self) -> InsTraits {
+        let first_given_name = match &self.first_given_name {
+            Some(first) => first.clone(),
+            None => self
+                .given_names
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        };
+        InsTraits {
+            birth_name: self.birth_name.clone(),
+            given_names: self.given_names.clone(),
+            first_given_name,
+            sex: self.sex.clone(),
+            birth_date: self.birth_date.clone(),
+            birth_place: self.birth_place.clone(),
+        }
+    }
 }
 
 /// An identity found: the active INS, the former ones, the traits.

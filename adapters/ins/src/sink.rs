@@ -10,7 +10,7 @@ use crt_core::sink::{
 
 use crate::client::InsiClient;
 use crate::config::InsConfig;
-use crate::message::Query;
+use crate::message::{InsiAnswer, Query};
 use crate::verify::decide;
 use crt_core::identity::traits;
 
@@ -54,6 +54,10 @@ impl InsSink {
             ins,
             answer_code: exchange.answer.code().to_string(),
             mismatches: decision.mismatches.iter().map(|m| m.to_string()).collect(),
+            traits: match &exchange.answer {
+                InsiAnswer::Found(found) => Some(found.traits.reference()),
+                InsiAnswer::NotFound | InsiAnswer::Several => None,
+            },
         };
         let summary = match decision.status {
             IdentityStatus::Qualified => {

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use chrono::Utc;
-use crt_core::identity::qualified_ins;
+use crt_core::identity::{qualified_identity, qualified_ins};
 use crt_core::record::{Action, DmpMasking, DocumentKind, InsOid};
 use crt_core::sink::{
     Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
@@ -240,7 +240,7 @@ impl MssanteSink {
         to: Option<Vec<Address>>,
     ) -> Result<Option<Composed>, DeliveryError> {
         let record = &task.record;
-        let ins = qualified_ins(task).ok_or_else(|| {
+        let qualified = qualified_identity(task).ok_or_else(|| {
             DeliveryError::final_error(
                 "identity-not-qualified",
                 "no qualified INS for this beneficiary: health documents name the patient by a qualified INS",
@@ -256,7 +256,7 @@ impl MssanteSink {
         }
         let model = CdaModel::for_record(kind, record.beneficiary.placement);
         let context = RenderContext::for_record(record, sender.oid_root.as_deref());
-        let document = render(record, model, &ins, &context)
+        let document = render(record, model, &qualified, &context)
             .map_err(|e| DeliveryError::final_error("render", e.to_string()))?;
         let entry = Entry::for_document(&document, &record.consents.dmp_masking);
         let submission = Submission::new(

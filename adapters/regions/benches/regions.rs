@@ -23,15 +23,15 @@ fn bench(c: &mut Criterion) {
     )
     .expect("record");
     let record = Arc::new(record);
-    let ins = record.beneficiary.ins.clone();
-    let share = Share::new(record.clone(), ins.clone()).expect("share");
+    let identity = crt_core::identity::QualifiedIdentity::of_record(&record);
+    let share = Share::new(record.clone(), identity.clone()).expect("share");
     let care_circle = share.build_care_circle();
 
     let mut group = c.benchmark_group("regions");
     group.throughput(Throughput::Elements(1));
     group.bench_function("build_share_with_documents", |b| {
         b.iter(|| {
-            let share = Share::new(record.clone(), ins.clone()).expect("share");
+            let share = Share::new(record.clone(), identity.clone()).expect("share");
             (
                 share.care_circle().clone(),
                 share.summary().clone(),

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use base64::Engine;
 use chrono::SecondsFormat;
 use crt_core::CrtRecord;
+use crt_core::identity::QualifiedIdentity;
 use crt_core::oauth::encode;
 use crt_core::record::{
     CareRole, Contact, ContactRole, DocumentKind, Ins, LiaisonEntry, LiaisonKind, Professional,
@@ -128,11 +129,14 @@ fn transaction(entries: Vec<Value>) -> Value {
 }
 
 impl Share {
-    /// The share of `record`; documents are rendered when the INS is qualified.
-    pub fn new(record: Arc<CrtRecord>, ins: Option<Ins>) -> Result<Share, ShareError> {
+    /// The share of `record`; documents are rendered when the identity is qualified.
+    pub fn new(
+        record: Arc<CrtRecord>,
+        identity: Option<QualifiedIdentity>,
+    ) -> Result<Share, ShareError> {
         let context = RenderContext::for_record(&record, None);
         let mut documents = Vec::new();
-        if let Some(ins) = &ins {
+        if let Some(identity) = &identity {
             let wanted = [
                 (DocumentKind::Dlu, record.dlu.is_some()),
                 (DocumentKind::Plan, record.plan.is_some()),
@@ -143,7 +147,7 @@ impl Share {
                 }
                 let model = CdaModel::for_record(kind, record.beneficiary.placement);
                 let document =
-                    render(&record, model, ins, &context).map_err(|e| ShareError::Render {
+                    render(&record, model, identity, &context).map_err(|e| ShareError::Render {
                         document: kind.as_str(),
                         message: e.to_string(),
                     })?;
@@ -153,7 +157,7 @@ impl Share {
         Ok(Share {
             root: context.oid_root,
             record,
-            ins,
+            ins: identity.map(|identity| identity.ins),
             documents,
             bundles: std::sync::OnceLock::new(),
         })
@@ -609,8 +613,8 @@ mod tests {
             &std::fs::read(root.join("schemas/examples/home-admission-occitanie.json")).unwrap(),
         )
         .unwrap();
-        let ins = record.beneficiary.ins.clone();
-        Share::new(Arc::new(record), ins).unwrap()
+        let identity = QualifiedIdentity::of_record(&record);
+        Share::new(Arc::new(record), identity).unwrap()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crt_core::identity::qualified_ins;
+use crt_core::identity::qualified_identity;
 use crt_core::sink::{
     Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
 };
@@ -63,7 +63,7 @@ impl RegionSink {
                 dialect.title
             )));
         }
-        let share = Share::new(record.clone(), qualified_ins(task))
+        let share = Share::new(record.clone(), qualified_identity(task))
             .map_err(|e| DeliveryError::final_error("render", e.to_string()))?;
         let care_circle = self
             .platform

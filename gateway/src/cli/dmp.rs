@@ -73,7 +73,9 @@ pub fn render_document(
         Ok(record) => record,
         Err(status) => return status,
     };
-    let Some(ins) = record.beneficiary.ins.clone() else {
+    // The command renders without asking the teleservice: the record's traits in the INS
+    // form stand for the reference traits.
+    let Some(identity) = crt_core::identity::QualifiedIdentity::of_record(&record) else {
         return failed("the record has no INS: the documents identify the beneficiary by it");
     };
     if record.beneficiary.identity_status != crt_core::record::IdentityStatus::Qualified {
@@ -89,7 +91,7 @@ pub fn render_document(
         (kind, None) => CdaModel::for_record(kind.into(), record.beneficiary.placement),
     };
     let context = RenderContext::for_record(&record, oid_root);
-    let document = match render(&record, model, &ins, &context) {
+    let document = match render(&record, model, &identity, &context) {
         Ok(document) => document,
         Err(e) => return failed(e),
     };

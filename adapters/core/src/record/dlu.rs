@@ -303,11 +303,40 @@ pub struct Impairment {
     pub code: Option<Coding>,
 }
 
-/// An entry of the DLU checklist: a document of this kind travels with the DLU.
+/// An entry of the DLU checklist: a document of this kind travels with the DLU. With
+/// `content`, the document itself is embedded in the DLU (as the official DLU example
+/// does); without it, the DLU says the document goes with the person but is not embedded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachedDocument {
     pub kind: AttachedDocumentKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<EmbeddedDocument>,
+}
+
+/// A document embedded in the DLU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedDocument {
+    pub media_type: EmbeddedMediaType,
+    /// The document's bytes in base64 (RFC 4648, standard alphabet, no line breaks).
+    #[schemars(length(min = 8, max = 1_400_000), pattern(r"^[A-Za-z0-9+/]+={0,2}$"))]
+    pub data: String,
+}
+
+/// The formats a DLU embeds: PDF, as the official DLU example does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum EmbeddedMediaType {
+    #[serde(rename = "application/pdf")]
+    Pdf,
+}
+
+impl EmbeddedMediaType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmbeddedMediaType::Pdf => "application/pdf",
+        }
+    }
 }
 
 /// The codes of JDV_ChecklistDLU_CISIS (TA_ASIP 1.2.250.1.213.1.1.4.322).

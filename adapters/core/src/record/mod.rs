@@ -33,8 +33,8 @@ pub use common::{
 pub use consent::{ConsentChoice, ConsentDecision, Consents, DmpMasking};
 pub use dlu::{
     AdvanceDirectives, Allergy, AttachedDocument, AttachedDocumentKind, Condition, DluContent,
-    Facility, Impairment, MedicalDevice, Route, StateFinding, StateObservation, Treatment,
-    Vaccination,
+    EmbeddedDocument, EmbeddedMediaType, Facility, Impairment, MedicalDevice, Route, StateFinding,
+    StateObservation, Treatment, Vaccination,
 };
 pub use liaison::{LiaisonEntry, LiaisonKind, LiaisonTopic};
 pub use plan::{PersonalisedPlan, PlanAction, PlanActionStatus, PlanDomain, PlanGoal, PlanProblem};

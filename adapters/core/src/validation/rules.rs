@@ -23,6 +23,64 @@ impl RecordRule for CoreRules {
         volet2_dates(record, out);
         other_dates(record, out);
         actions(record, out);
+        dlu_content(record, out);
+    }
+}
+
+/// What a DLU needs to be written as the CI-SIS volet defines it: each product named or
+/// coded, each embedded document readable in the format it claims.
+fn dlu_content(record: &CrtRecord, out: &mut Violations) {
+    use base64::Engine as _;
+
+    let Some(dlu) = &record.dlu else {
+        return;
+    };
+    let products = dlu
+        .treatments
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let coded = t.cis_code.is_some() || t.atc_code.is_some();
+            (
+                format!("/dlu/treatments/{i}/medication"),
+                &t.medication,
+                coded,
+            )
+        })
+        .chain(dlu.vaccinations.iter().enumerate().map(|(i, v)| {
+            let coded = v.cis_code.is_some() || v.atc_code.is_some();
+            (format!("/dlu/vaccinations/{i}/vaccine"), &v.vaccine, coded)
+        }));
+    for (pointer, label, coded) in products {
+        if !coded && label.trim().is_empty() {
+            out.push(
+                pointer,
+                "product-identified",
+                "a product needs a CIS code, an ATC code or a name: this one has none",
+            );
+        }
+    }
+    for (i, attached) in dlu.attached_documents.iter().enumerate() {
+        let Some(content) = &attached.content else {
+            continue;
+        };
+        let pointer = format!("/dlu/attached_documents/{i}/content/data");
+        match base64::engine::general_purpose::STANDARD.decode(&content.data) {
+            Err(_) => out.push(
+                pointer,
+                "embedded-document",
+                "expected base64 (RFC 4648, standard alphabet, padded)",
+            ),
+            Ok(bytes) if !bytes.starts_with(b"%PDF-") => out.push(
+                pointer,
+                "embedded-document",
+                format!(
+                    "media_type is {} but the bytes do not start with %PDF-",
+                    content.media_type.as_str()
+                ),
+            ),
+            Ok(_) => {}
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! the home model adds the handicaps and deficits.
 
 use crt_core::CrtRecord;
-use crt_core::record::{Condition, Ins, Route, Terminology};
+use crt_core::identity::QualifiedIdentity;
+use crt_core::record::{Condition, Route, Terminology};
 
 use super::write::{Cda, Header};
 use super::{
@@ -18,7 +19,7 @@ const EDQM: &str = "0.4.0.127.0.16.1.1.2.1";
 pub(super) fn render(
     record: &CrtRecord,
     model: CdaModel,
-    ins: &Ins,
+    identity: &QualifiedIdentity,
     context: &RenderContext,
 ) -> Result<RenderedDocument, RenderError> {
     let dlu = record.dlu.as_ref().ok_or(RenderError::Missing("dlu"))?;
@@ -36,7 +37,7 @@ pub(super) fn render(
     cda.header(&Header {
         model,
         record,
-        ins,
+        identity,
         id: &id,
         set_id: &set_id,
         local_patient_id: &local_patient_id,
@@ -66,9 +67,9 @@ pub(super) fn render(
         structure_id_nat: record.crt.id_nat_struct(),
         practice_setting: practice_setting(),
         facility_type: facility_type(record.crt.porteur),
-        ins: ins.clone(),
+        ins: identity.ins.clone(),
         local_patient_id,
-        patient: super::PatientInfo::of(record),
+        patient: super::PatientInfo::of(identity),
         xml: cda.finish(),
     })
 }
@@ -561,30 +562,27 @@ fn route_code(cda: &mut Cda, route: Route) {
     );
 }
 
-/// A product by its CIS code (ATC as translation), its ATC code, or its name only.
+/// A product by its CIS code, the only code system `manufacturedMaterial/code` takes (CI-SIS
+/// entry FR-Produit-de-sante). An ATC code travels as a `translation`: beside the CIS code,
+/// or under `nullFlavor="OTH"` when the product has no CIS code (coded, but not in the
+/// system the element requires). A product known by its name only is `OTH` too.
 fn product_code(cda: &mut Cda, name: &str, cis: Option<&str>, atc: Option<&str>, anchor: &str) {
     let reference = format!("#{anchor}");
-    let attributes: Vec<(&str, &str)> = match (cis, atc) {
-        (Some(cis), _) => vec![
+    let attributes: Vec<(&str, &str)> = match cis {
+        Some(cis) => vec![
             ("code", cis),
             ("displayName", name),
             ("codeSystem", CIS),
             ("codeSystemName", "CIS"),
         ],
-        (None, Some(atc)) => vec![
-            ("code", atc),
-            ("displayName", name),
-            ("codeSystem", ATC),
-            ("codeSystemName", "ATC"),
-        ],
-        (None, None) => vec![("nullFlavor", "OTH")],
+        None => vec![("nullFlavor", "OTH")],
     };
     cda.w
         .open("code", &attributes)
         .open("originalText", &[])
         .empty("reference", &[("value", &reference)])
         .close("originalText");
-    if let (Some(_), Some(atc)) = (cis, atc) {
+    if let Some(atc) = atc {
         cda.w.empty(
             "translation",
             &[
@@ -950,9 +948,13 @@ fn attached_documents(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
         .iter()
         .enumerate()
         .map(|(i, d)| {
+            let annexed = match d.content {
+                Some(_) => "oui, joint au DLU",
+                None => "oui, non joint au DLU",
+            };
             (
                 Some(format!("doc-{}", i + 1)),
-                vec![d.kind.checklist_code().1.to_string(), "oui".into()],
+                vec![d.kind.checklist_code().1.to_string(), annexed.into()],
             )
         })
         .collect();
@@ -991,8 +993,27 @@ fn attached_documents(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
                 ("codeSystemName", "TA_ASIP"),
             ],
         );
+        cda.w.close("observation").close("component");
+        // The document itself (FR-Document-attache: one observationMedia), or a value
+        // that says it goes with the person without being embedded.
+        let media_id = format!("{anchor}-fichier");
+        cda.w.open("component", &[]).open(
+            "observationMedia",
+            &[("classCode", "OBS"), ("moodCode", "EVN"), ("ID", &media_id)],
+        );
+        match &document.content {
+            Some(content) => cda.w.leaf(
+                "value",
+                &[
+                    ("mediaType", content.media_type.as_str()),
+                    ("representation", "B64"),
+                ],
+                &content.data,
+            ),
+            None => cda.w.empty("value", &[("nullFlavor", "NAV")]),
+        };
         cda.w
-            .close("observation")
+            .close("observationMedia")
             .close("component")
             .close("organizer")
             .close("entry");

@@ -6,6 +6,7 @@ mod write;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use crt_core::CrtRecord;
+use crt_core::identity::QualifiedIdentity;
 use crt_core::record::{DocumentKind, Ins, Placement, PorteurKind, Professional, Timestamp};
 use sha2::Digest;
 use uuid::Uuid;
@@ -61,12 +62,15 @@ impl CdaModel {
         }
     }
 
-    /// The model's templateId (root, extension), absent for the plan.
-    pub fn template(self) -> Option<(&'static str, Option<&'static str>)> {
+    /// The model's templateId (root, extension), which structuration minimale requires
+    /// beside the two header templates. The plan has no CI-SIS model: it declares the IHE
+    /// PCC *Medical Document* template, the generic structured document its sections
+    /// follow (see `docs/documents.md`).
+    pub fn template(self) -> (&'static str, Option<&'static str>) {
         match self {
-            CdaModel::DluEhpad => Some(("1.2.250.1.213.1.1.1.22", Some("2022.01"))),
-            CdaModel::DluDom => Some(("1.2.250.1.213.1.1.1.48", None)),
-            CdaModel::Plan => None,
+            CdaModel::DluEhpad => ("1.2.250.1.213.1.1.1.22", Some("2022.01")),
+            CdaModel::DluDom => ("1.2.250.1.213.1.1.1.48", None),
+            CdaModel::Plan => ("1.3.6.1.4.1.19376.1.5.3.1.1.1", None),
         }
     }
 
@@ -217,7 +221,8 @@ pub struct RenderedDocument {
     pub xml: Vec<u8>,
 }
 
-/// The patient as XDS `sourcePatientInfo` describes them.
+/// The patient as XDS `sourcePatientInfo` describes them: the reference traits of the
+/// qualified identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatientInfo {
     pub birth_name: String,
@@ -229,13 +234,13 @@ pub struct PatientInfo {
 }
 
 impl PatientInfo {
-    pub fn of(record: &CrtRecord) -> PatientInfo {
-        let identity = &record.beneficiary.identity;
+    pub fn of(identity: &QualifiedIdentity) -> PatientInfo {
+        let traits = &identity.traits;
         PatientInfo {
-            birth_name: identity.birth_name.clone(),
-            first_given_name: identity.first_given_name.clone(),
-            birth_time: birth_time(&identity.birth_date),
-            sex: match identity.sex {
+            birth_name: traits.birth_name.clone(),
+            first_given_name: traits.first_given_name.clone(),
+            birth_time: birth_time(&traits.birth_date),
+            sex: match traits.sex() {
                 crt_core::record::Sex::Male => "M",
                 crt_core::record::Sex::Female => "F",
                 crt_core::record::Sex::Undetermined => "U",
@@ -256,17 +261,17 @@ pub enum RenderError {
     NoGeneralPractitioner,
 }
 
-/// Renders a document of `model` from `record`, carrying `ins` (which the caller has
-/// established is qualified).
+/// Renders a document of `model` from `record`, for the qualified `identity` (its INS
+/// and reference traits stand for the beneficiary's in the header and the metadata).
 pub fn render(
     record: &CrtRecord,
     model: CdaModel,
-    ins: &Ins,
+    identity: &QualifiedIdentity,
     context: &RenderContext,
 ) -> Result<RenderedDocument, RenderError> {
     match model {
-        CdaModel::DluEhpad | CdaModel::DluDom => dlu::render(record, model, ins, context),
-        CdaModel::Plan => plan::render(record, ins, context),
+        CdaModel::DluEhpad | CdaModel::DluDom => dlu::render(record, model, identity, context),
+        CdaModel::Plan => plan::render(record, identity, context),
     }
 }
 

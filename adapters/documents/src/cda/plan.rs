@@ -6,7 +6,8 @@
 
 use chrono::{NaiveTime, TimeZone};
 use crt_core::CrtRecord;
-use crt_core::record::{Ins, PlanActionStatus, PlanDomain, Timestamp};
+use crt_core::identity::QualifiedIdentity;
+use crt_core::record::{PlanActionStatus, PlanDomain, Timestamp};
 
 use super::write::{Cda, Header};
 use super::{
@@ -16,7 +17,7 @@ use super::{
 
 pub(super) fn render(
     record: &CrtRecord,
-    ins: &Ins,
+    identity: &QualifiedIdentity,
     context: &RenderContext,
 ) -> Result<RenderedDocument, RenderError> {
     let plan = record.plan.as_ref().ok_or(RenderError::Missing("plan"))?;
@@ -46,7 +47,7 @@ pub(super) fn render(
     cda.header(&Header {
         model: CdaModel::Plan,
         record,
-        ins,
+        identity,
         id: &id,
         set_id: &set_id,
         local_patient_id: &local_patient_id,
@@ -186,9 +187,9 @@ pub(super) fn render(
         structure_id_nat: record.crt.id_nat_struct(),
         practice_setting: practice_setting(),
         facility_type: facility_type(record.crt.porteur),
-        ins: ins.clone(),
+        ins: identity.ins.clone(),
         local_patient_id,
-        patient: super::PatientInfo::of(record),
+        patient: super::PatientInfo::of(identity),
         xml: cda.finish(),
     })
 }

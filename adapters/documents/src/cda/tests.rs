@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use crt_core::CrtRecord;
+use crt_core::identity::{InsTraits, QualifiedIdentity};
 use crt_core::record::{Ins, InsOid};
 
 use super::*;
@@ -12,10 +13,14 @@ pub(crate) fn example(name: &str) -> CrtRecord {
     serde_json::from_slice(&std::fs::read(path).expect("example")).expect("record")
 }
 
-pub(crate) fn ins() -> Ins {
-    Ins {
-        number: "238047218104592".into(),
-        oid: InsOid::TestNir,
+/// The record's identity, qualified under a test INS whatever the record holds.
+pub(crate) fn identity(record: &CrtRecord) -> QualifiedIdentity {
+    QualifiedIdentity {
+        ins: Ins {
+            number: "238047218104592".into(),
+            oid: InsOid::TestNir,
+        },
+        traits: InsTraits::of_record(&record.beneficiary.identity).expect("INS form"),
     }
 }
 
@@ -23,8 +28,8 @@ pub(crate) fn ins() -> Ins {
 fn the_same_record_renders_the_same_bytes() {
     let record = example("home-volet2-pays-de-la-loire.json");
     let context = RenderContext::for_record(&record, None);
-    let a = render(&record, CdaModel::DluDom, &ins(), &context).unwrap();
-    let b = render(&record, CdaModel::DluDom, &ins(), &context).unwrap();
+    let a = render(&record, CdaModel::DluDom, &identity(&record), &context).unwrap();
+    let b = render(&record, CdaModel::DluDom, &identity(&record), &context).unwrap();
     assert_eq!(a.xml, b.xml);
     assert!(context.oid_root.starts_with("2.25."));
     assert!(a.id.root.starts_with(&format!("{}.1.", context.oid_root)));
@@ -40,12 +45,12 @@ fn rendering_needs_what_the_model_requires() {
         .care_circle
         .retain(|p| p.role != crt_core::record::CareRole::GeneralPractitioner);
     assert_eq!(
-        render(&record, CdaModel::DluEhpad, &ins(), &context).unwrap_err(),
+        render(&record, CdaModel::DluEhpad, &identity(&record), &context).unwrap_err(),
         RenderError::NoGeneralPractitioner
     );
     record.dlu = None;
     assert_eq!(
-        render(&record, CdaModel::DluEhpad, &ins(), &context).unwrap_err(),
+        render(&record, CdaModel::DluEhpad, &identity(&record), &context).unwrap_err(),
         RenderError::Missing("dlu")
     );
 }
@@ -54,7 +59,7 @@ fn rendering_needs_what_the_model_requires() {
 fn a_new_version_replaces_the_previous_one() {
     let mut record = example("home-volet2-pays-de-la-loire.json");
     let context = RenderContext::for_record(&record, Some("1.2.250.1.999"));
-    let plan = render(&record, CdaModel::Plan, &ins(), &context).unwrap();
+    let plan = render(&record, CdaModel::Plan, &identity(&record), &context).unwrap();
     let previous = InstanceId::derived(&context, 1, "plan:IPP-000417:ppcs-000417:1");
     assert_eq!(plan.replaces.as_ref(), Some(&previous));
     let text = String::from_utf8(plan.xml).unwrap();
@@ -63,7 +68,7 @@ fn a_new_version_replaces_the_previous_one() {
         previous.root
     )));
     record.dlu.as_mut().unwrap().version = 3;
-    let dlu = render(&record, CdaModel::DluEhpad, &ins(), &context).unwrap();
+    let dlu = render(&record, CdaModel::DluEhpad, &identity(&record), &context).unwrap();
     assert_eq!(
         dlu.replaces.unwrap(),
         InstanceId::derived(&context, 1, "dlu:IPP-000417:2")
@@ -97,7 +102,7 @@ pub(crate) fn example_documents() -> Vec<(String, RenderedDocument)> {
         let record = example(name);
         let context = RenderContext::for_record(&record, None);
         for model in [CdaModel::DluEhpad, CdaModel::DluDom, CdaModel::Plan] {
-            if let Ok(document) = render(&record, model, &ins(), &context) {
+            if let Ok(document) = render(&record, model, &identity(&record), &context) {
                 let stem = name.trim_end_matches(".json");
                 documents.push((format!("{stem}.{}.xml", model.slug()), document));
             }

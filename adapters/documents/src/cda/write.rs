@@ -1,7 +1,8 @@
 //! The CDA writer: the header every document shares and the small pieces bodies use.
 
 use crt_core::CrtRecord;
-use crt_core::record::{Address, ContactRole, Ins, Professional, Sex, Timestamp};
+use crt_core::identity::QualifiedIdentity;
+use crt_core::record::{Address, ContactRole, Professional, Sex, Timestamp};
 use crt_core::xml::XmlWriter;
 use uuid::Uuid;
 
@@ -28,7 +29,8 @@ pub struct Cda {
 pub struct Header<'a> {
     pub model: CdaModel,
     pub record: &'a CrtRecord,
-    pub ins: &'a Ins,
+    /// The beneficiary's INS and reference traits.
+    pub identity: &'a QualifiedIdentity,
     pub id: &'a InstanceId,
     pub set_id: &'a InstanceId,
     pub local_patient_id: &'a InstanceId,
@@ -256,14 +258,12 @@ impl Cda {
             )
             .empty("templateId", &[("root", "2.16.840.1.113883.2.8.2.1")])
             .empty("templateId", &[("root", "1.2.250.1.213.1.1.1.1")]);
-        if let Some((root, extension)) = h.model.template() {
-            match extension {
-                Some(extension) => {
-                    w.empty("templateId", &[("root", root), ("extension", extension)])
-                }
-                None => w.empty("templateId", &[("root", root)]),
-            };
-        }
+        match h.model.template() {
+            (root, Some(extension)) => {
+                w.empty("templateId", &[("root", root), ("extension", extension)])
+            }
+            (root, None) => w.empty("templateId", &[("root", root)]),
+        };
         instance_id(w, "id", h.id);
         let type_code = h.model.type_code();
         self.loinc("code", type_code.code, type_code.display);
@@ -284,29 +284,33 @@ impl Cda {
 
         // Patient.
         w.open("recordTarget", &[]).open("patientRole", &[]);
+        let ins = &h.identity.ins;
         w.empty(
             "id",
-            &[("root", h.ins.oid.as_str()), ("extension", &h.ins.number)],
+            &[("root", ins.oid.as_str()), ("extension", &ins.number)],
         );
         instance_id(w, "id", h.local_patient_id);
         self.address(beneficiary.address.as_ref());
         for phone in &beneficiary.phones {
             self.telecom_phone(phone, "H");
         }
-        let identity = &beneficiary.identity;
+        // Birth traits are the reference traits (structuration minimale: `BR`); the used
+        // name and given name are the DUI's own (`CL`, the only other qualifier allowed).
+        let traits = &h.identity.traits;
+        let used = &beneficiary.identity;
         let w = &mut self.w;
         w.open("patient", &[("classCode", "PSN")]).open("name", &[]);
-        w.leaf("family", &[("qualifier", "BR")], &identity.birth_name)
-            .leaf("given", &[], &identity.birth_given_names.join(" "))
-            .leaf("given", &[("qualifier", "BR")], &identity.first_given_name);
-        if let Some(used) = &identity.used_name {
-            w.leaf("family", &[("qualifier", "SP")], used);
+        w.leaf("family", &[("qualifier", "BR")], &traits.birth_name)
+            .leaf("given", &[], &traits.given_names)
+            .leaf("given", &[("qualifier", "BR")], &traits.first_given_name);
+        if let Some(name) = &used.used_name {
+            w.leaf("family", &[("qualifier", "CL")], name);
         }
-        if let Some(used) = &identity.used_given_name {
-            w.leaf("given", &[("qualifier", "CL")], used);
+        if let Some(name) = &used.used_given_name {
+            w.leaf("given", &[("qualifier", "CL")], name);
         }
         w.close("name");
-        let (sex, display) = match identity.sex {
+        let (sex, display) = match traits.sex() {
             Sex::Male => ("M", "Masculin"),
             Sex::Female => ("F", "Féminin"),
             Sex::Undetermined => ("UN", "Inconnu"),
@@ -319,7 +323,7 @@ impl Cda {
                 ("codeSystem", "2.16.840.1.113883.5.1"),
             ],
         )
-        .empty("birthTime", &[("value", &birth_time(&identity.birth_date))]);
+        .empty("birthTime", &[("value", &birth_time(&traits.birth_date))]);
         if let Some(guardian) = beneficiary
             .contacts
             .iter()
@@ -333,7 +337,7 @@ impl Cda {
             self.person_name(&guardian.given_name, &guardian.family_name);
             self.w.close("guardianPerson").close("guardian");
         }
-        if let Some(place) = &identity.birth_place_code {
+        if let Some(place) = &traits.birth_place {
             self.w
                 .open("birthplace", &[])
                 .open("place", &[])

@@ -184,10 +184,7 @@ fn header(c: &mut Checker, root: &Element) -> Option<&'static str> {
     }
     let model = [CdaModel::DluEhpad, CdaModel::DluDom]
         .into_iter()
-        .find(|m| {
-            m.template()
-                .is_some_and(|(root, _)| templates.contains(&root))
-        })
+        .find(|m| templates.contains(&m.template().0))
         .map(CdaModel::slug);
     if let Some(id) = c.required(root, at, "id") {
         c.oid(id, &format!("{at}/id"));
