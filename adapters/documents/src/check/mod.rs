@@ -15,6 +15,7 @@ use crt_core::xml::{self, Element, Limits};
 use crate::cda::{CdaModel, OID_ID_NAT_STRUCT, OID_RPPS};
 
 mod dlu;
+pub mod xsd;
 
 const HL7: &str = "urn:hl7-org:v3";
 const LIMITS: Limits = Limits {
@@ -142,6 +143,9 @@ pub fn check(bytes: &[u8]) -> Report {
             model: None,
             problems: checker.problems,
         };
+    }
+    for problem in xsd::validate(bytes) {
+        checker.problem(&problem.at, "xsd", problem.message);
     }
     let model = header(&mut checker, &root);
     body(&mut checker, &root);
