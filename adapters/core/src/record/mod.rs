@@ -8,6 +8,7 @@
 mod action;
 mod beneficiary;
 mod care;
+mod change;
 mod common;
 mod consent;
 mod dlu;
@@ -26,6 +27,7 @@ pub use care::{
     CallerKind, CareRole, Intervention, InterventionKind, InterventionStatus, OnCallCall,
     OnCallOutcome, OnCallReason, Profession, Professional, RPPS_PATTERN,
 };
+pub use change::Change;
 pub use common::{
     Address, Coding, Date, EMAIL_PATTERN, INSEE_COG_PATTERN, LOCAL_ID_PATTERN, PHONE_PATTERN,
     POSTAL_CODE_PATTERN, PersonName, SIRET_PATTERN, Terminology, Timestamp,

@@ -15,11 +15,12 @@ use crt_ror::client::RorClient;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::scenario::{Change, Expect, Outcome, Scenario, Step, Suite, TamperStep};
+use super::scenario::{Expect, Outcome, Scenario, Step, Suite, TamperStep};
 use super::{ScenarioResult, Verdict};
 use crate::config::Config;
 use crate::registry::Registry;
 use crate::sandbox::Sandbox;
+use crt_core::record::Change;
 
 /// No scenario may take longer than this, whatever the target does.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
@@ -275,7 +276,7 @@ impl Environment {
         let mut value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
         for change in changes {
-            apply(&mut value, change)?;
+            change.apply(&mut value)?;
         }
         self.validator.validate_value(value).map_err(|e| {
             format!(
@@ -357,51 +358,6 @@ fn task(
 
 fn sends(work: &Work, kind: &str) -> bool {
     matches!(work, Work::Action { action: Action::SendDocument { document, .. } } if document.as_str() == kind)
-}
-
-/// Sets or removes the value at a JSON pointer; the parent must exist. `-` as the last
-/// token appends to an array (RFC 6901).
-fn apply(value: &mut Value, change: &Change) -> Result<(), String> {
-    let (parent, key) = change
-        .pointer
-        .rsplit_once('/')
-        .ok_or_else(|| format!("{:?} is not a JSON pointer", change.pointer))?;
-    let key = key.replace("~1", "/").replace("~0", "~");
-    let target = value
-        .pointer_mut(parent)
-        .ok_or_else(|| format!("{parent:?} is not in the record"))?;
-    let new = match (&change.value, change.remove) {
-        (_, true) => None,
-        (Some(value), false) => {
-            Some(serde_json::to_value(value).map_err(|e| format!("{}: {e}", change.pointer))?)
-        }
-        (None, false) => return Err(format!("{}: a value or remove = true", change.pointer)),
-    };
-    match (target, new) {
-        (Value::Object(map), Some(new)) => {
-            map.insert(key, new);
-        }
-        (Value::Object(map), None) => {
-            map.remove(&key);
-        }
-        (Value::Array(items), Some(new)) if key == "-" => items.push(new),
-        (Value::Array(items), new) => {
-            let index: usize = key
-                .parse()
-                .map_err(|_| format!("{}: an array index is expected", change.pointer))?;
-            if index >= items.len() {
-                return Err(format!("{}: no such item", change.pointer));
-            }
-            match new {
-                Some(new) => items[index] = new,
-                None => {
-                    items.remove(index);
-                }
-            }
-        }
-        _ => return Err(format!("{parent:?} is neither an object nor an array")),
-    }
-    Ok(())
 }
 
 /// What the target did.
@@ -549,30 +505,4 @@ fn describe_expect(expect: &Expect) -> String {
         text.push_str(", nothing sent");
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changes_set_and_remove_by_pointer() {
-        let mut value = serde_json::json!({"a": {"b": 1}, "list": [1, 2]});
-        let change = |pointer: &str, value: Option<toml::Value>, remove: bool| Change {
-            pointer: pointer.into(),
-            value,
-            remove,
-        };
-        apply(
-            &mut value,
-            &change("/a/c", Some(toml::Value::String("x".into())), false),
-        )
-        .unwrap();
-        apply(&mut value, &change("/a/b", None, true)).unwrap();
-        apply(&mut value, &change("/list/0", None, true)).unwrap();
-        assert_eq!(value, serde_json::json!({"a": {"c": "x"}, "list": [2]}));
-        assert!(apply(&mut value, &change("/nope/x", None, true)).is_err());
-        assert!(apply(&mut value, &change("/list/9", None, true)).is_err());
-        assert!(apply(&mut value, &change("/a/d", None, false)).is_err());
-    }
 }

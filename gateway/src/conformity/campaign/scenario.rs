@@ -18,6 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crt_core::record::Change;
 use serde::Deserialize;
 
 /// The suites the gateway ships, in the order a campaign runs them.
@@ -116,17 +117,6 @@ pub enum Step {
         #[serde(default)]
         again: bool,
     },
-}
-
-/// A change to the record: set the value at a JSON pointer, or remove it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Change {
-    pub pointer: String,
-    #[serde(default)]
-    pub value: Option<toml::Value>,
-    #[serde(default)]
-    pub remove: bool,
 }
 
 /// A defect put into the first request sent: the first occurrence of `find` becomes
