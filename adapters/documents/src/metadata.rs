@@ -72,8 +72,8 @@ pub struct Author {
     pub person: String,
     /// XON: `NAME^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^<idNat_Struct>`.
     pub institution: String,
-    /// `code^display^OID`.
-    pub specialty: Option<String>,
+    /// `code^display^OID`, from JDV_J01.
+    pub specialty: String,
 }
 
 impl Author {
@@ -91,10 +91,15 @@ impl Author {
                 hl7_escape(&document.structure_name),
                 document.structure_id_nat
             ),
-            specialty: author
-                .profession
-                .g15_code()
-                .map(|(code, display)| format!("G15_{code}^{display}^1.2.250.1.213.1.1.4.5")),
+            specialty: {
+                let specialty = author.profession.author_specialty();
+                format!(
+                    "{}^{}^{}",
+                    specialty.code,
+                    hl7_escape(specialty.display),
+                    specialty.system
+                )
+            },
         }
     }
 }
@@ -444,9 +449,7 @@ fn write_entry(w: &mut XmlWriter, entry: &Entry) {
     classification(w, scheme::AUTHOR, id, "author", "", |w| {
         slot(w, "authorInstitution", &[&entry.author.institution]);
         slot(w, "authorPerson", &[&entry.author.person]);
-        if let Some(specialty) = &entry.author.specialty {
-            slot(w, "authorSpecialty", &[specialty]);
-        }
+        slot(w, "authorSpecialty", &[&entry.author.specialty]);
     });
     coded(w, scheme::CLASS_CODE, id, "class", &entry.class_code);
     for (i, code) in entry.confidentiality.iter().enumerate() {

@@ -1,11 +1,16 @@
 //! The project's CDA rules (`crt_documents::check`, what `crt-gateway validate` runs) and
-//! the official ANS kit (CDA XSD + the CI-SIS DLU-EHPAD-DLU 2022.01 schematron, run by
-//! `tests/conformance/check_cda.py`) must give the same verdict on a corpus:
+//! the official ANS chain (the CDA XSD, the IHE, ModelesDeContenusCDA, StrucMin and
+//! Modeles_ANS profiles, then the CI-SIS DLU-EHPAD-DLU 2022.01 schematron for that model, run
+//! by `tests/conformance/check_cda.py`) must give the same verdict on a corpus:
 //!
-//! - the official example of the model and every document generated from the example
-//!   records pass both;
+//! - every document the gateway renders from the example records and from the variants of
+//!   `tests/conformance/corpus.toml` (records that exercise every optional part of the
+//!   schema), in every model each allows, passes both with no error; the documents are
+//!   rendered here, from the code, on every run;
+//! - the official example of the model passes both;
 //! - each document of `tests/conformance/mutations.toml` (the official example with one
-//!   defect) fails both, and the project names the rule the mutation states.
+//!   defect) fails both: the project names the rule the mutation states, and the chain
+//!   reports the error in the profile and pattern it states.
 //!
 //! The official example comes from the kit (`CONFORMANCE_DIR`, or `../shared/conformance`);
 //! its data carry no licence to copy them here. The official side runs when
@@ -16,13 +21,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crt_core::CrtRecord;
 use crt_core::identity::{InsTraits, QualifiedIdentity};
-use crt_core::record::{Ins, InsOid};
+use crt_core::record::{Change, Ins, InsOid};
+use crt_core::{CrtRecord, RecordValidator};
 use crt_documents::{CdaModel, RenderContext, check, render};
 
 #[derive(serde::Deserialize)]
-struct Corpus {
+struct Mutations {
     mutation: Vec<Mutation>,
 }
 
@@ -32,11 +37,36 @@ struct Mutation {
     defect: String,
     reference: String,
     rule: String,
+    /// The stage of the official chain that reports it: `xsd`, a profile, or the model.
+    profile: String,
     official: String,
+    /// Other stages that report the same defect in their own words.
+    #[serde(default)]
+    also: Vec<String>,
     #[serde(default)]
     after: Option<String>,
     find: String,
     replace: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Corpus {
+    variant: Vec<Variant>,
+}
+
+/// A record derived from an example, and the traits INSi returned for it when they are
+/// not the DUI's.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Variant {
+    name: String,
+    description: String,
+    record: PathBuf,
+    #[serde(default)]
+    changes: Vec<Change>,
+    #[serde(default)]
+    ins_traits: Option<InsTraits>,
 }
 
 impl Mutation {
@@ -74,9 +104,11 @@ fn kit() -> Option<PathBuf> {
         .find(|dir| dir.join("validate_cda.py").is_file())
 }
 
-/// Documents rendered from the example records, named `<record>.<model>.xml`.
+/// Every document the corpus gives, named `<record>.<model>.xml`: the example records
+/// as they are, then the variants of `corpus.toml`.
 fn generated() -> Vec<(String, Vec<u8>)> {
-    let mut documents = Vec::new();
+    let validator = RecordValidator::new();
+    let mut records: Vec<(String, CrtRecord, Option<InsTraits>)> = Vec::new();
     let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("schemas/examples"))
         .expect("examples")
         .map(|entry| entry.expect("entry").path())
@@ -84,20 +116,51 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         .collect();
     paths.sort();
     for path in paths {
-        let record: CrtRecord =
-            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("record");
+        let record = validator
+            .parse(&std::fs::read(&path).expect("read"))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let stem = path.file_stem().expect("stem").to_string_lossy();
+        records.push((stem.to_string(), record, None));
+    }
+    let corpus: Corpus = toml::from_str(
+        &std::fs::read_to_string(repo().join("tests/conformance/corpus.toml")).expect("corpus"),
+    )
+    .expect("corpus.toml is valid");
+    for variant in corpus.variant {
+        assert!(
+            !variant.description.is_empty(),
+            "{} says what it is for",
+            variant.name
+        );
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(repo().join(&variant.record)).expect("read"))
+                .expect("JSON");
+        for change in &variant.changes {
+            change
+                .apply(&mut value)
+                .unwrap_or_else(|e| panic!("variant {}: {e}", variant.name));
+        }
+        let record = validator
+            .validate_value(value)
+            .unwrap_or_else(|e| panic!("variant {} is not a valid record: {e}", variant.name));
+        records.push((variant.name, record, variant.ins_traits));
+    }
+
+    let mut documents = Vec::new();
+    for (name, record, ins_traits) in records {
         let identity = QualifiedIdentity {
             ins: record.beneficiary.ins.clone().unwrap_or(Ins {
                 number: "279035121518989".into(),
                 oid: InsOid::TestNir,
             }),
-            traits: InsTraits::of_record(&record.beneficiary.identity).expect("INS form"),
+            traits: ins_traits.unwrap_or_else(|| {
+                InsTraits::of_record(&record.beneficiary.identity).expect("INS form")
+            }),
         };
         let context = RenderContext::for_record(&record, None);
-        let stem = path.file_stem().expect("stem").to_string_lossy();
         for model in [CdaModel::DluEhpad, CdaModel::DluDom, CdaModel::Plan] {
             if let Ok(document) = render(&record, model, &identity, &context) {
-                documents.push((format!("{stem}.{}.xml", model.slug()), document.xml));
+                documents.push((format!("{name}.{}.xml", model.slug()), document.xml));
             }
         }
     }
@@ -110,18 +173,26 @@ struct Official {
     errors: Vec<String>,
 }
 
-/// The official kit's verdict per file name, from `check_cda.py`.
-fn official_verdicts(python: &std::ffi::OsStr, dir: &Path) -> BTreeMap<String, Official> {
-    let output = Command::new(python)
+/// The official chain's verdict per file name, from `check_cda.py`; `cross_check` is also
+/// run through `validate_cda.py --chain` itself, which must agree with the batch run.
+fn official_verdicts(
+    python: &std::ffi::OsStr,
+    dir: &Path,
+    cross_check: Option<&str>,
+) -> BTreeMap<String, Official> {
+    let mut command = Command::new(python);
+    command
         .arg(repo().join("tests/conformance/check_cda.py"))
-        .arg(dir)
-        .output()
-        .expect("run the checker");
+        .arg(dir);
+    if let Some(name) = cross_check {
+        command.arg("--cross-check").arg(dir.join(name));
+    }
+    let output = command.output().expect("run the checker");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_ne!(
         output.status.code(),
         Some(2),
-        "the official kit could not run:\n{stdout}{}",
+        "the official chain could not run, or its batch run disagrees with validate_cda.py:\n{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let mut verdicts = BTreeMap::new();
@@ -153,56 +224,72 @@ fn official_verdicts(python: &std::ffi::OsStr, dir: &Path) -> BTreeMap<String, O
     verdicts
 }
 
-/// What a document of the corpus must give: pass, or fail with the project's rule and the
-/// kit's error a mutation names.
-#[derive(Clone, Copy)]
-struct Expected<'a> {
-    pass: bool,
-    named: Option<(&'a str, &'a str)>,
+/// The stage of the chain an error line names: `ERROR   [StrucMin] …` gives `StrucMin`.
+fn stage(line: &str) -> &str {
+    line.split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map_or("", |(label, _)| label)
 }
 
-const PASSES: Expected<'static> = Expected {
-    pass: true,
-    named: None,
-};
+/// Why the chain's errors do not match what the mutation says, if they do not: the stage
+/// it names reports the pattern it names, and no stage it does not name reports anything.
+fn mismatch(mutation: &Mutation, errors: &[String]) -> Option<String> {
+    let named = errors
+        .iter()
+        .any(|e| stage(e) == mutation.profile && e.contains(&mutation.official));
+    let others: Vec<&String> = errors
+        .iter()
+        .filter(|e| stage(e) != mutation.profile && !mutation.also.iter().any(|a| a == stage(e)))
+        .collect();
+    (!named || !others.is_empty()).then(|| {
+        format!(
+            "expected [{}] with {:?}{}, the chain reported {errors:?}",
+            mutation.profile,
+            mutation.official,
+            if mutation.also.is_empty() {
+                String::new()
+            } else {
+                format!(" (and possibly {:?})", mutation.also)
+            }
+        )
+    })
+}
 
 #[test]
-fn project_rules_and_official_kit_agree() {
-    let corpus: Corpus = toml::from_str(
+fn project_rules_and_official_chain_agree() {
+    let mutations: Mutations = toml::from_str(
         &std::fs::read_to_string(repo().join("tests/conformance/mutations.toml"))
             .expect("mutations.toml"),
     )
     .expect("mutations.toml is valid");
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut expected: BTreeMap<String, Expected<'_>> = BTreeMap::new();
-    let mut documents = generated();
-    assert!(documents.len() >= 5, "documents from the examples");
-    for (name, _) in &documents {
-        expected.insert(name.clone(), PASSES);
-    }
+    // Each document and the mutation it carries, if any.
+    let mut documents: Vec<(String, Vec<u8>, Option<&Mutation>)> = generated()
+        .into_iter()
+        .map(|(name, xml)| (name, xml, None))
+        .collect();
+    assert!(
+        documents.len() >= 30,
+        "the corpus gives {}",
+        documents.len()
+    );
+    let mut cross_check = None;
     match kit() {
         Some(kit) => {
             let official = std::fs::read_to_string(kit.join("examples/DLU-EHPAD-DLU_2022.01.xml"))
                 .expect("the official example")
                 .replace("\r\n", "\n");
-            for mutation in &corpus.mutation {
+            for mutation in &mutations.mutation {
                 assert!(
                     !mutation.defect.is_empty() && !mutation.reference.is_empty(),
                     "mutation {} states its defect and reference",
                     mutation.name
                 );
                 let name = format!("mutated-{}.dlu-ehpad.xml", mutation.name);
-                expected.insert(
-                    name.clone(),
-                    Expected {
-                        pass: false,
-                        named: Some((mutation.rule.as_str(), mutation.official.as_str())),
-                    },
-                );
-                documents.push((name, mutation.apply(&official).into_bytes()));
+                documents.push((name, mutation.apply(&official).into_bytes(), Some(mutation)));
             }
-            expected.insert("official.dlu-ehpad.xml".into(), PASSES);
-            documents.push(("official.dlu-ehpad.xml".into(), official.into_bytes()));
+            documents.push(("official.dlu-ehpad.xml".into(), official.into_bytes(), None));
+            cross_check = Some("official.dlu-ehpad.xml");
         }
         None => eprintln!(
             "the conformance kit was not found: the official example and its mutations are skipped"
@@ -210,53 +297,54 @@ fn project_rules_and_official_kit_agree() {
     }
 
     let mut disagreements = Vec::new();
-    for (name, xml) in &documents {
+    for (name, xml, mutation) in &documents {
         std::fs::write(dir.path().join(name), xml).expect("write");
         let report = check::check(xml);
-        let Expected { pass, named } = expected[name];
-        if report.problems.is_empty() != pass {
+        if report.problems.is_empty() != mutation.is_none() {
             disagreements.push(format!(
                 "{name}: the project's rules say {}: {:?}",
-                if pass { "invalid" } else { "valid" },
+                if mutation.is_none() {
+                    "invalid"
+                } else {
+                    "valid"
+                },
                 report.problems
             ));
         }
-        if let Some((rule, _)) = named
-            && !report.problems.iter().any(|p| p.rule == rule)
+        if let Some(mutation) = mutation
+            && !report.problems.iter().any(|p| p.rule == mutation.rule)
         {
             disagreements.push(format!(
-                "{name}: rule {rule} not reported, found {:?}",
-                report.problems
+                "{name}: rule {} not reported, found {:?}",
+                mutation.rule, report.problems
             ));
         }
     }
 
     match std::env::var_os("CRT_CDA_PYTHON") {
         Some(python) => {
-            let verdicts = official_verdicts(&python, dir.path());
-            for (name, Expected { pass, named }) in &expected {
-                match verdicts.get(name) {
-                    Some(official) if official.passed != *pass => disagreements.push(format!(
-                        "{name}: the official kit says {}",
-                        if *pass { "invalid" } else { "valid" }
+            let verdicts = official_verdicts(&python, dir.path(), cross_check);
+            for (name, _, mutation) in &documents {
+                match (verdicts.get(name), mutation) {
+                    (None, _) => disagreements.push(format!("{name}: no verdict from the chain")),
+                    (Some(official), None) if !official.passed => disagreements.push(format!(
+                        "{name}: the official chain says invalid: {:?}",
+                        official.errors
                     )),
-                    // One defect each: the kit reports one error, the one the mutation names.
-                    Some(official) => {
-                        if let Some((_, says)) = named
-                            && (official.errors.len() != 1 || !official.errors[0].contains(says))
-                        {
-                            disagreements.push(format!(
-                                "{name}: the official kit was expected to report one error with {says:?}, it reported {:?}",
-                                official.errors
-                            ));
+                    (Some(official), Some(_)) if official.passed => {
+                        disagreements.push(format!("{name}: the official chain says valid"))
+                    }
+                    (Some(official), Some(mutation)) => {
+                        if let Some(why) = mismatch(mutation, &official.errors) {
+                            disagreements.push(format!("{name}: {why}"));
                         }
                     }
-                    None => disagreements.push(format!("{name}: no verdict from the official kit")),
+                    (Some(_), None) => {}
                 }
             }
         }
         None => eprintln!(
-            "CRT_CDA_PYTHON is not set: the official kit's side is skipped (.ci/run runs it)"
+            "CRT_CDA_PYTHON is not set: the official chain's side is skipped (.ci/run runs it)"
         ),
     }
     assert!(

@@ -84,10 +84,55 @@ impl Profession {
         })
     }
 
+    /// The profession as an author specialty of JDV_J01 (XdsAuthorSpecialty-CISIS), the
+    /// value set that CDA `assignedAuthor/code` and XDS `authorSpecialty` draw from: TRE_G15
+    /// in its CI-SIS form (`G15_xx`, 1.2.250.1.213.1.1.4.5) for the professions of the
+    /// health code, TRE_R95 for psychologists, TRE_R94 for social workers, TRE_R85 for the
+    /// other staff RPPS+ registers. Every profession has one.
+    pub fn author_specialty(self) -> AuthorSpecialty {
+        const G15: &str = "1.2.250.1.213.1.1.4.5";
+        const R85: &str = "1.2.250.1.213.1.6.1.107";
+        let (code, system, display) = match self {
+            Profession::Physician => ("G15_10", G15, "Médecin"),
+            Profession::Pharmacist => ("G15_21", G15, "Pharmacien"),
+            Profession::Nurse => ("G15_60", G15, "Infirmier"),
+            Profession::Physiotherapist => ("G15_70", G15, "Masseur-Kinésithérapeute"),
+            Profession::Podiatrist => ("G15_80", G15, "Pédicure-Podologue"),
+            Profession::SpeechTherapist => ("G15_91", G15, "Orthophoniste"),
+            Profession::OccupationalTherapist => ("G15_94", G15, "Ergothérapeute"),
+            Profession::Dietitian => ("G15_95", G15, "Diététicien"),
+            Profession::PsychomotorTherapist => ("G15_96", G15, "Psychomotricien"),
+            Profession::CareAssistant => ("G15_35", G15, "Aide-soignant"),
+            Profession::Psychologist => ("93", "1.2.250.1.213.1.6.1.109", "Psychologue"),
+            Profession::SocialWorker => {
+                ("41", "1.2.250.1.213.1.6.1.4", "Assistant de service social")
+            }
+            Profession::HomeHelp => ("350", R85, "Aide à domicile"),
+            Profession::Coordinator => ("330", R85, "Coordonnateur de parcours"),
+            Profession::Administrative => {
+                ("331", R85, "Secrétaire assistante médico-administrative")
+            }
+        };
+        AuthorSpecialty {
+            code,
+            system,
+            display,
+        }
+    }
+
     /// Whether the profession is a clinical one (health professional in the RPPS sense).
     pub fn is_health_professional(self) -> bool {
         self.g15_code().is_some()
     }
+}
+
+/// A concept of JDV_J01 (XdsAuthorSpecialty-CISIS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorSpecialty {
+    pub code: &'static str,
+    /// The OID of the code system the concept comes from.
+    pub system: &'static str,
+    pub display: &'static str,
 }
 
 /// The part a member plays for this beneficiary.

@@ -24,8 +24,8 @@ pub use beneficiary::{
     Relationship, Sex, TRAIT_PATTERN,
 };
 pub use care::{
-    CallerKind, CareRole, Intervention, InterventionKind, InterventionStatus, OnCallCall,
-    OnCallOutcome, OnCallReason, Profession, Professional, RPPS_PATTERN,
+    AuthorSpecialty, CallerKind, CareRole, Intervention, InterventionKind, InterventionStatus,
+    OnCallCall, OnCallOutcome, OnCallReason, Profession, Professional, RPPS_PATTERN,
 };
 pub use change::Change;
 pub use common::{

@@ -35,6 +35,22 @@ fn dlu_content(record: &CrtRecord, out: &mut Violations) {
     let Some(dlu) = &record.dlu else {
         return;
     };
+    // Sections the DLU model requires with at least one entry (CI-SIS DLU-EHPAD-DLU 2022.01
+    // and the generic profiles): only the record can say what goes in them.
+    if dlu.patient_state.is_empty() {
+        out.push(
+            "/dlu/patient_state",
+            "dlu-required-content",
+            "a DLU states the person's condition: at least one observation of the DLU list (section Evènements observés, one FR-Simple-Observation or more)",
+        );
+    }
+    if dlu.attached_documents.is_empty() {
+        out.push(
+            "/dlu/attached_documents",
+            "dlu-required-content",
+            "a DLU lists the documents that go with it: at least one (section Documents ajoutés, one FR-Document-attache or more)",
+        );
+    }
     let products = dlu
         .treatments
         .iter()

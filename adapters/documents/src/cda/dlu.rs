@@ -137,7 +137,7 @@ fn body(cda: &mut Cda, record: &CrtRecord, model: CdaModel) {
         narrative_list(
             cda,
             &["1.3.6.1.4.1.19376.1.5.3.1.1.12.2.5"],
-            ("47420-5", "Handicaps - déficits"),
+            ("46006-3", "Fonction physique"),
             "Handicaps - déficits",
             &rows,
         );
@@ -166,8 +166,19 @@ fn preferred_facility(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
     cda.loinc("code", "11302-7", "Etablissement de santé de préférence");
     cda.w
         .leaf("title", &[], "Etablissement de santé de préférence");
+    // The section and its FR-Disposition entry are both required: without a facility the
+    // entry says so through its narrative, with no participant.
     let Some(facility) = &dlu.preferred_facility else {
-        cda.text("Aucun établissement de préférence indiqué.");
+        cda.w
+            .open("text", &[])
+            .leaf(
+                "content",
+                &[("ID", "etablissement")],
+                "Aucun établissement de préférence indiqué.",
+            )
+            .close("text");
+        open_disposition(cda);
+        cda.w.close("act").close("entry");
         cda.close_section();
         return;
     };
@@ -183,18 +194,7 @@ fn preferred_facility(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
         .open("text", &[])
         .leaf("content", &[("ID", "etablissement")], &lines.join(", "))
         .close("text");
-    cda.w
-        .open("entry", &[])
-        .open("act", &[("classCode", "ACT"), ("moodCode", "INT")]);
-    cda.templates(&[
-        "1.3.6.1.4.1.19376.1.5.3.1.1.10.4.2",
-        "1.2.250.1.213.1.1.3.97",
-    ]);
-    cda.id("disposition");
-    cda.loinc("code", "11302-7", "Etablissement de santé de préférence");
-    cda.reference("etablissement");
-    cda.w.empty("statusCode", &[("code", "normal")]);
-    cda.null("effectiveTime", "NAV");
+    open_disposition(cda);
     cda.w.open("participant", &[("typeCode", "DST")]);
     cda.null("time", "NAV");
     cda.w.open("participantRole", &[("classCode", "ROL")]);
@@ -220,6 +220,22 @@ fn preferred_facility(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
         .close("act")
         .close("entry");
     cda.close_section();
+}
+
+/// Opens the FR-Disposition entry (`entry/act`) of the preferred facility section.
+fn open_disposition(cda: &mut Cda) {
+    cda.w
+        .open("entry", &[])
+        .open("act", &[("classCode", "ACT"), ("moodCode", "INT")]);
+    cda.templates(&[
+        "1.3.6.1.4.1.19376.1.5.3.1.1.10.4.2",
+        "1.2.250.1.213.1.1.3.97",
+    ]);
+    cda.id("disposition");
+    cda.loinc("code", "11302-7", "Etablissement de santé de préférence");
+    cda.reference("etablissement");
+    cda.w.empty("statusCode", &[("code", "normal")]);
+    cda.null("effectiveTime", "NAV");
 }
 
 /// A coded value of the record's terminology, or the label alone.
@@ -380,8 +396,18 @@ fn allergies(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
         ("48765-2", "Allergies et hypersensibilités"),
         "Allergies et hypersensibilités",
     );
+    // IHE requires an Allergy Concern entry in the section: "no known allergy" is one
+    // whose allergy observation is negated (negationInd="true"), with no substance.
     if dlu.allergies.is_empty() {
-        cda.text("Aucune allergie connue.");
+        cda.w
+            .open("text", &[])
+            .leaf(
+                "content",
+                &[("ID", "allergie-aucune")],
+                "Aucune allergie connue.",
+            )
+            .close("text");
+        allergy_entry(cda, "allergie-aucune", None, None);
         cda.close_section();
         return;
     }
@@ -400,40 +426,61 @@ fn allergies(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
     for (i, allergy) in dlu.allergies.iter().enumerate() {
         let anchor = format!("allergie-{}", i + 1);
         let low = allergy.since.map(|d| date(&d));
-        open_concern(
-            cda,
-            ["1.3.6.1.4.1.19376.1.5.3.1.4.5.3", "1.2.250.1.213.1.1.3.40"],
-            &anchor,
-            low.as_deref(),
-        );
-        cda.w
-            .open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")]);
-        cda.templates(&[
-            "2.16.840.1.113883.10.20.1.18",
-            "2.16.840.1.113883.10.20.1.28",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.5",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.6",
-            "1.2.250.1.213.1.1.3.41",
-        ]);
-        cda.id(&anchor);
-        cda.w.empty(
-            "code",
-            &[
-                ("code", "420134006"),
-                ("displayName", "propension à des réactions indésirables"),
-                ("codeSystem", SNOMED),
-                ("codeSystemName", "SNOMED CT"),
-            ],
-        );
-        cda.reference(&anchor);
-        cda.status_completed();
-        interval(cda, low.as_deref(), None);
-        cda.w
-            .open("value", &[("xsi:type", "CD"), ("nullFlavor", "NA")])
-            .open("originalText", &[])
-            .empty("reference", &[("value", &format!("#{anchor}"))])
-            .close("originalText")
-            .close("value");
+        allergy_entry(cda, &anchor, low.as_deref(), Some(allergy));
+    }
+    cda.close_section();
+}
+
+/// An Allergy Concern entry and its allergy observation: of `allergy`, or negated (no
+/// known allergy) when there is none.
+fn allergy_entry(
+    cda: &mut Cda,
+    anchor: &str,
+    low: Option<&str>,
+    allergy: Option<&crt_core::record::Allergy>,
+) {
+    open_concern(
+        cda,
+        ["1.3.6.1.4.1.19376.1.5.3.1.4.5.3", "1.2.250.1.213.1.1.3.40"],
+        anchor,
+        low,
+    );
+    let negation = if allergy.is_some() { "false" } else { "true" };
+    cda.w.open(
+        "observation",
+        &[
+            ("classCode", "OBS"),
+            ("moodCode", "EVN"),
+            ("negationInd", negation),
+        ],
+    );
+    cda.templates(&[
+        "2.16.840.1.113883.10.20.1.18",
+        "2.16.840.1.113883.10.20.1.28",
+        "1.3.6.1.4.1.19376.1.5.3.1.4.5",
+        "1.3.6.1.4.1.19376.1.5.3.1.4.6",
+        "1.2.250.1.213.1.1.3.41",
+    ]);
+    cda.id(anchor);
+    cda.w.empty(
+        "code",
+        &[
+            ("code", "420134006"),
+            ("displayName", "propension à des réactions indésirables"),
+            ("codeSystem", SNOMED),
+            ("codeSystemName", "SNOMED CT"),
+        ],
+    );
+    cda.reference(anchor);
+    cda.status_completed();
+    interval(cda, low, None);
+    cda.w
+        .open("value", &[("xsi:type", "CD"), ("nullFlavor", "NA")])
+        .open("originalText", &[])
+        .empty("reference", &[("value", &format!("#{anchor}"))])
+        .close("originalText")
+        .close("value");
+    if let Some(allergy) = allergy {
         cda.w
             .open("participant", &[("typeCode", "CSM")])
             .open("participantRole", &[("classCode", "MANU")])
@@ -443,18 +490,17 @@ fn allergies(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
             "code",
             &allergy.substance,
             allergy.code.as_ref(),
-            &anchor,
+            anchor,
             false,
         );
         cda.w
             .leaf("name", &[], &allergy.substance)
             .close("playingEntity")
             .close("participantRole")
-            .close("participant")
-            .close("observation");
-        close_concern(cda);
+            .close("participant");
     }
-    cda.close_section();
+    cda.w.close("observation");
+    close_concern(cda);
 }
 
 fn treatments(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
@@ -467,8 +513,18 @@ fn treatments(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
         ("10160-0", "Historique de la prise médicamenteuse"),
         "Traitements au long cours",
     );
+    // IHE requires a Medications entry in the section: "no long-term treatment" is one
+    // that did not happen (negationInd="true"), its product not coded.
     if dlu.treatments.is_empty() {
-        cda.text("Aucun traitement au long cours.");
+        cda.w
+            .open("text", &[])
+            .leaf(
+                "content",
+                &[("ID", "traitement-aucun")],
+                "Aucun traitement au long cours.",
+            )
+            .close("text");
+        medication_entry(cda, "traitement-aucun", None);
         cda.close_section();
         return;
     }
@@ -495,58 +551,75 @@ fn treatments(cda: &mut Cda, dlu: &crt_core::record::DluContent) {
         .collect();
     cda.table(&["Médicament", "Posologie", "Voie", "Début", "Fin"], &rows);
     for (i, treatment) in dlu.treatments.iter().enumerate() {
-        let anchor = format!("traitement-{}", i + 1);
-        cda.w.open("entry", &[]).open(
-            "substanceAdministration",
-            &[("classCode", "SBADM"), ("moodCode", "INT")],
-        );
-        cda.templates(&[
-            "2.16.840.1.113883.10.20.1.24",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.7",
-            "1.2.250.1.213.1.1.3.42",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.7.1",
-        ]);
-        cda.id(&anchor);
-        cda.reference(&anchor);
-        cda.status_completed();
-        cda.w.open("effectiveTime", &[("xsi:type", "IVL_TS")]);
-        match treatment.started_on {
-            Some(d) => cda.w.empty("low", &[("value", &date(&d))]),
-            None => cda.w.empty("low", &[("nullFlavor", "UNK")]),
-        };
-        match treatment.ends_on {
-            Some(d) => cda.w.empty("high", &[("value", &date(&d))]),
-            None => cda.w.empty("high", &[("nullFlavor", "UNK")]),
-        };
-        cda.w.close("effectiveTime");
-        if let Some(route) = treatment.route {
-            route_code(cda, route);
-        }
-        cda.w
-            .open("consumable", &[("typeCode", "CSM")])
-            .open("manufacturedProduct", &[]);
-        cda.templates(&[
-            "2.16.840.1.113883.10.20.1.53",
-            "1.3.6.1.4.1.19376.1.5.3.1.4.7.2",
-            "1.2.250.1.213.1.1.3.43",
-        ]);
-        cda.w.open("manufacturedMaterial", &[("classCode", "MMAT")]);
-        product_code(
-            cda,
-            &treatment.medication,
-            treatment.cis_code.as_deref(),
-            treatment.atc_code.as_deref(),
-            &anchor,
-        );
-        cda.w
-            .leaf("name", &[], &treatment.medication)
-            .close("manufacturedMaterial")
-            .close("manufacturedProduct")
-            .close("consumable")
-            .close("substanceAdministration")
-            .close("entry");
+        medication_entry(cda, &format!("traitement-{}", i + 1), Some(treatment));
     }
     cda.close_section();
+}
+
+/// A Medications entry for `treatment`, or the negated one that says there is none.
+fn medication_entry(cda: &mut Cda, anchor: &str, treatment: Option<&crt_core::record::Treatment>) {
+    let negation = if treatment.is_some() { "false" } else { "true" };
+    cda.w.open("entry", &[]).open(
+        "substanceAdministration",
+        &[
+            ("classCode", "SBADM"),
+            ("moodCode", "INT"),
+            ("negationInd", negation),
+        ],
+    );
+    cda.templates(&[
+        "2.16.840.1.113883.10.20.1.24",
+        "1.3.6.1.4.1.19376.1.5.3.1.4.7",
+        "1.2.250.1.213.1.1.3.42",
+        "1.3.6.1.4.1.19376.1.5.3.1.4.7.1",
+    ]);
+    cda.id(anchor);
+    cda.reference(anchor);
+    cda.status_completed();
+    cda.w.open("effectiveTime", &[("xsi:type", "IVL_TS")]);
+    match treatment.and_then(|t| t.started_on) {
+        Some(d) => cda.w.empty("low", &[("value", &date(&d))]),
+        None => cda.w.empty("low", &[("nullFlavor", "UNK")]),
+    };
+    match treatment.and_then(|t| t.ends_on) {
+        Some(d) => cda.w.empty("high", &[("value", &date(&d))]),
+        None => cda.w.empty("high", &[("nullFlavor", "UNK")]),
+    };
+    cda.w.close("effectiveTime");
+    if let Some(route) = treatment.and_then(|t| t.route) {
+        route_code(cda, route);
+    }
+    cda.w
+        .open("consumable", &[("typeCode", "CSM")])
+        .open("manufacturedProduct", &[]);
+    cda.templates(&[
+        "2.16.840.1.113883.10.20.1.53",
+        "1.3.6.1.4.1.19376.1.5.3.1.4.7.2",
+        "1.2.250.1.213.1.1.3.43",
+    ]);
+    cda.w.open("manufacturedMaterial", &[("classCode", "MMAT")]);
+    match treatment {
+        Some(treatment) => {
+            product_code(
+                cda,
+                &treatment.medication,
+                treatment.cis_code.as_deref(),
+                treatment.atc_code.as_deref(),
+                anchor,
+            );
+            cda.w.leaf("name", &[], &treatment.medication);
+        }
+        None => {
+            cda.null("code", "NA");
+            cda.null("name", "NA");
+        }
+    }
+    cda.w
+        .close("manufacturedMaterial")
+        .close("manufacturedProduct")
+        .close("consumable")
+        .close("substanceAdministration")
+        .close("entry");
 }
 
 fn route_code(cda: &mut Cda, route: Route) {

@@ -155,10 +155,7 @@ pub(super) fn render(
                     None,
                     vec![
                         format!("{} {}", p.given_name, p.family_name),
-                        p.profession
-                            .g15_code()
-                            .map(|(_, label)| label.to_string())
-                            .unwrap_or_else(|| format!("{:?}", p.profession)),
+                        p.profession.author_specialty().display.to_string(),
                         p.mssante_address.clone().unwrap_or_default(),
                     ],
                 )

@@ -14,8 +14,6 @@ use super::{
 const HL7: &str = "urn:hl7-org:v3";
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const ROLE_CODE: &str = "2.16.840.1.113883.5.111";
-/// TRE_G15 in the CI-SIS form used by `assignedAuthor/code` (G15_<profession>).
-const PROFESSION_SYSTEM: &str = "1.2.250.1.213.1.1.4.5";
 
 /// A document being written.
 pub struct Cda {
@@ -529,13 +527,14 @@ impl Cda {
                 &[("root", OID_RPPS), ("extension", &format!("8{rpps}"))],
             );
         }
-        if with_code && let Some((code, display)) = professional.profession.g15_code() {
+        if with_code {
+            let specialty = professional.profession.author_specialty();
             self.w.empty(
                 "code",
                 &[
-                    ("code", &format!("G15_{code}")),
-                    ("displayName", display),
-                    ("codeSystem", PROFESSION_SYSTEM),
+                    ("code", specialty.code),
+                    ("displayName", specialty.display),
+                    ("codeSystem", specialty.system),
                 ],
             );
         }
