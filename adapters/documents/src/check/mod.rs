@@ -15,6 +15,7 @@ use crt_core::xml::{self, Element, Limits};
 use crate::cda::{CdaModel, OID_ID_NAT_STRUCT, OID_RPPS};
 
 mod dlu;
+mod profiles;
 pub mod xsd;
 
 const HL7: &str = "urn:hl7-org:v3";
@@ -149,6 +150,7 @@ pub fn check(bytes: &[u8]) -> Report {
     }
     let model = header(&mut checker, &root);
     body(&mut checker, &root);
+    profiles::check(&mut checker, &root);
     dlu::check(&mut checker, &root, model);
     Report {
         model,
