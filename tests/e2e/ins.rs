@@ -111,3 +111,42 @@ fn an_ins_with_a_wrong_key_is_refused_at_intake() {
             .contains("expected 92")
     );
 }
+
+#[test]
+fn an_identity_insi_qualifies_reaches_the_dmp_with_the_traits_insi_returned() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    // The DUI spells the traits its own way (`N'Diaye`, `Jean-Pierre`) and checked an
+    // identity document, so a match qualifies the identity.
+    let mut record: Value =
+        serde_json::from_slice(&example("ehpad-emergency-room-occitanie.json")).unwrap();
+    record["beneficiary"]["identity_evidence"] =
+        serde_json::json!({"document": "passport", "checked_on": "2026-03-04"});
+    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(30));
+
+    let ins = delivery_to(&view, "ins");
+    assert_eq!(ins["receipt"]["details"]["status"], "QUAL", "{view}");
+    let traits = &ins["receipt"]["details"]["traits"];
+    assert_eq!(traits["birth_name"], "N'DIAYE", "{ins}");
+    assert_eq!(traits["given_names"], "JEAN-PIERRE", "{ins}");
+
+    let dmp = delivery_to(&view, "dmp");
+    assert_eq!(dmp["state"], "delivered", "{view}");
+    let dlu = gateway.artifact(&dmp, "dlu.xml");
+    assert_eq!(dlu.status, 200);
+    let dlu = dlu.text();
+    assert!(
+        dlu.contains(r#"<family qualifier="BR">N&apos;DIAYE</family>"#)
+            || dlu.contains(r#"<family qualifier="BR">N'DIAYE</family>"#),
+        "the birth name as INSi returned it: {dlu}"
+    );
+    assert!(dlu.contains(r#"<given qualifier="BR">JEAN-PIERRE</given>"#));
+    assert!(
+        !dlu.contains(r#"qualifier="BR">N&apos;Diaye"#)
+            && !dlu.contains(r#"qualifier="BR">N'Diaye"#),
+        "not the DUI's spelling"
+    );
+}
