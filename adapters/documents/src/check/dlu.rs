@@ -9,7 +9,7 @@
 use crt_core::record::{AttachedDocumentKind, StateFinding};
 use crt_core::xml::Element;
 
-use super::{Checker, HL7};
+use super::{Checker, HL7, has_template, path, walk};
 use crate::cda::{CHECKLIST, CdaModel, LOINC, SNOMED};
 
 /// The DLU document code (LOINC "Dossier de liaison d'urgence").
@@ -217,48 +217,6 @@ fn sections(c: &mut Checker, root: &Element) {
             ),
         }
     }
-}
-
-/// The elements from below the root down to the one visited.
-type Trail<'a> = Vec<&'a Element>;
-
-/// Visits every element below `element`, depth first, with its trail. The trail becomes a
-/// path only when a problem is found ([`path`]): most documents have none.
-fn walk<'a>(
-    element: &'a Element,
-    trail: &mut Trail<'a>,
-    visit: &mut impl FnMut(&'a Element, &Trail<'a>),
-) {
-    for child in &element.children {
-        trail.push(child);
-        visit(child, trail);
-        walk(child, trail, visit);
-        trail.pop();
-    }
-}
-
-/// The trail as a path from the root, each step with its rank among same-named siblings.
-fn path(root: &Element, trail: &Trail<'_>) -> String {
-    let mut out = String::from("/ClinicalDocument");
-    let mut parent = root;
-    for element in trail {
-        let rank = parent
-            .children
-            .iter()
-            .take_while(|sibling| !std::ptr::eq(*sibling, *element))
-            .filter(|sibling| sibling.name == element.name)
-            .count()
-            + 1;
-        out.push_str(&format!("/{}[{rank}]", element.name));
-        parent = element;
-    }
-    out
-}
-
-fn has_template(element: &Element, root: &str) -> bool {
-    element
-        .children(HL7, "templateId")
-        .any(|t| t.attribute("root") == Some(root))
 }
 
 fn value_sets(c: &mut Checker, root: &Element) {

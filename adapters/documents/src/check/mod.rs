@@ -91,6 +91,48 @@ impl Checker {
     }
 }
 
+/// The elements from below the root down to the one visited.
+pub(super) type Trail<'a> = Vec<&'a Element>;
+
+/// Visits every element below `element`, depth first, with its trail. The trail becomes a
+/// path only when a problem is found ([`path`]): most documents have none.
+pub(super) fn walk<'a>(
+    element: &'a Element,
+    trail: &mut Trail<'a>,
+    visit: &mut impl FnMut(&'a Element, &Trail<'a>),
+) {
+    for child in &element.children {
+        trail.push(child);
+        visit(child, trail);
+        walk(child, trail, visit);
+        trail.pop();
+    }
+}
+
+/// The trail as a path from the root, each step with its rank among same-named siblings.
+pub(super) fn path(root: &Element, trail: &Trail<'_>) -> String {
+    let mut out = String::from("/ClinicalDocument");
+    let mut parent = root;
+    for element in trail {
+        let rank = parent
+            .children
+            .iter()
+            .take_while(|sibling| !std::ptr::eq(*sibling, *element))
+            .filter(|sibling| sibling.name == element.name)
+            .count()
+            + 1;
+        out.push_str(&format!("/{}[{rank}]", element.name));
+        parent = element;
+    }
+    out
+}
+
+pub(super) fn has_template(element: &Element, root: &str) -> bool {
+    element
+        .children(HL7, "templateId")
+        .any(|t| t.attribute("root") == Some(root))
+}
+
 fn is_uuid(value: &str) -> bool {
     uuid::Uuid::parse_str(value).is_ok() && value.len() == 36
 }

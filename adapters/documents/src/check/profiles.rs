@@ -9,7 +9,7 @@
 
 use crt_core::xml::Element;
 
-use super::{Checker, HL7};
+use super::{Checker, HL7, has_template, path, walk};
 use crate::cda::{LOINC, SNOMED};
 
 /// A section template the profiles constrain.
@@ -89,56 +89,46 @@ const CIS: &str = "1.2.250.1.213.2.3.1";
 
 pub(super) fn check(c: &mut Checker, root: &Element) {
     names(c, root);
-    walk(root, "/ClinicalDocument", &mut |element, at| {
+    walk(root, &mut Vec::new(), &mut |element, trail| {
+        let mut found: Vec<Found> = Vec::new();
         let templates: Vec<&str> = element
             .children(HL7, "templateId")
             .filter_map(|t| t.attribute("root"))
             .collect();
         if element.is(HL7, "section") {
-            section(c, element, at, &templates);
+            section(&mut found, element, &templates);
         }
         if templates.contains(&CONCERN) {
-            concern(c, element, at);
+            concern(&mut found, element);
         }
         if templates.contains(&ALLERGY) {
-            allergy(c, element, at);
+            allergy(&mut found, element);
         }
         if templates.contains(&ATTACHED_DOCUMENT) {
-            attached_document(c, element, at);
+            attached_document(&mut found, element);
         }
         if element.is(HL7, "manufacturedMaterial") {
-            product(c, element, at);
+            product(&mut found, element);
+        }
+        // The path is written only for an element with a problem: most have none.
+        if !found.is_empty() {
+            let at = path(root, trail);
+            for (child, rule, message) in found {
+                c.problem(&format!("{at}{child}"), rule, message);
+            }
         }
     });
 }
 
-/// Visits every element below `element`, with its path (`name[position]` among the
-/// siblings of the same name).
-fn walk<'a>(element: &'a Element, at: &str, visit: &mut impl FnMut(&'a Element, &str)) {
-    visit(element, at);
-    let mut seen: Vec<(&str, usize)> = Vec::new();
-    for child in &element.children {
-        let position = match seen.iter_mut().find(|(name, _)| *name == child.name) {
-            Some((_, count)) => {
-                *count += 1;
-                *count
-            }
-            None => {
-                seen.push((&child.name, 1));
-                1
-            }
-        };
-        walk(child, &format!("{at}/{}[{position}]", child.name), visit);
-    }
-}
+/// A problem found on an element: the child it is about (`""`, `/code`…), the rule, what
+/// is expected.
+type Found = (&'static str, &'static str, String);
 
 fn has_descendant_template(element: &Element, template: &str) -> bool {
-    element.children.iter().any(|child| {
-        child
-            .children(HL7, "templateId")
-            .any(|t| t.attribute("root") == Some(template))
-            || has_descendant_template(child, template)
-    })
+    element
+        .children
+        .iter()
+        .any(|child| has_template(child, template) || has_descendant_template(child, template))
 }
 
 /// StrucMin (CI-SISRecordTarget): a patient's name parts take no qualifier but `BR` (birth
@@ -172,96 +162,96 @@ fn names(c: &mut Checker, root: &Element) {
     }
 }
 
-fn section(c: &mut Checker, section: &Element, at: &str, templates: &[&str]) {
+fn section(found: &mut Vec<Found>, section: &Element, templates: &[&str]) {
     for rule in SECTIONS.iter().filter(|r| templates.contains(&r.template)) {
         let code = section.child(HL7, "code");
         if code.and_then(|c| c.attribute("code")) != Some(rule.code)
             || code.and_then(|c| c.attribute("codeSystem")) != Some(LOINC)
         {
-            c.problem(
-                &format!("{at}/code"),
+            found.push((
+                "/code",
                 "section-code",
                 format!(
                     "a section {} has the LOINC code {} ({})",
                     rule.template, rule.code, rule.source
                 ),
-            );
+            ));
         }
         for parent in rule.parents {
             if !templates.contains(parent) {
-                c.problem(
-                    at,
+                found.push((
+                    "",
                     "section-template",
                     format!(
                         "a section {} also declares the templateId {parent} ({})",
                         rule.template, rule.source
                     ),
-                );
+                ));
             }
         }
         if let Some(entry) = rule.entry
             && !has_descendant_template(section, entry)
         {
-            c.problem(
-                at,
+            found.push((
+                "",
                 "section-entry",
                 format!(
                     "a section {} holds at least one entry {entry} ({})",
                     rule.template, rule.source
                 ),
-            );
+            ));
         }
     }
 }
 
 /// IHE E_concernEntry_int and CI-SIS E_problemConcernEntry_fr: a concern's own code is
 /// `nullFlavor="NA"`; what it is about is in its observations.
-fn concern(c: &mut Checker, concern: &Element, at: &str) {
+fn concern(found: &mut Vec<Found>, concern: &Element) {
     if concern
         .child(HL7, "code")
         .and_then(|c| c.attribute("nullFlavor"))
         != Some("NA")
     {
-        c.problem(
-            &format!("{at}/code"),
+        found.push((
+            "/code",
             "concern-entry",
-            "a concern entry's code is nullFlavor=\"NA\" (IHE E_concernEntry_int)",
-        );
+            "a concern entry's code is nullFlavor=\"NA\" (IHE E_concernEntry_int)".into(),
+        ));
     }
 }
 
 /// CI-SIS E_allergiesAndIntolerances_fr: the allergy observation's code is SNOMED CT.
-fn allergy(c: &mut Checker, observation: &Element, at: &str) {
+fn allergy(found: &mut Vec<Found>, observation: &Element) {
     if observation
         .child(HL7, "code")
         .and_then(|c| c.attribute("codeSystem"))
         != Some(SNOMED)
     {
-        c.problem(
-            &format!("{at}/code"),
+        found.push((
+            "/code",
             "allergy-entry",
             format!(
                 "an allergy observation's code is in SNOMED CT ({SNOMED}) (ModelesDeContenusCDA E_allergiesAndIntolerances_fr)"
             ),
-        );
+        ));
     }
 }
 
 /// CI-SIS E_produitDeSante_fr: a product is coded in CIS (other systems go in a
 /// translation) and named, or its name is `nullFlavor="NA"`.
-fn product(c: &mut Checker, material: &Element, at: &str) {
+fn product(found: &mut Vec<Found>, material: &Element) {
     if let Some(system) = material
         .child(HL7, "code")
         .and_then(|c| c.attribute("codeSystem"))
         && system != CIS
     {
-        c.problem(
-            &format!("{at}/code"),
+        found.push((
+            "/code",
             "product-code",
             format!(
                 "codeSystem {system}: a product is coded in CIS ({CIS}), other codes as a translation (ModelesDeContenusCDA E_produitDeSante_fr)"
             ),
-        );
+        ));
     }
     let names: Vec<&Element> = material.children(HL7, "name").collect();
     if names.len() != 1
@@ -269,38 +259,38 @@ fn product(c: &mut Checker, material: &Element, at: &str) {
             .iter()
             .any(|n| n.attribute("nullFlavor") == Some("NA"))
     {
-        c.problem(
-            at,
+        found.push((
+            "",
             "product-name",
-            "a product has one name, or a name with nullFlavor=\"NA\" (ModelesDeContenusCDA E_produitDeSante_fr)",
-        );
+            "a product has one name, or a name with nullFlavor=\"NA\" (ModelesDeContenusCDA E_produitDeSante_fr)".into(),
+        ));
     }
 }
 
 /// ANS E_organizerDocumentAttache_ANS: a CLUSTER organizer, completed, with a simple
 /// observation and the document itself (or a null value) in an observationMedia.
-fn attached_document(c: &mut Checker, organizer: &Element, at: &str) {
+fn attached_document(found: &mut Vec<Found>, organizer: &Element) {
     let rule = "attached-document";
     if !organizer.is(HL7, "organizer")
         || organizer.attribute("classCode") != Some("CLUSTER")
         || organizer.attribute("moodCode") != Some("EVN")
     {
-        c.problem(
-            at,
+        found.push((
+            "",
             rule,
-            "an attached document is an organizer classCode=\"CLUSTER\" moodCode=\"EVN\" (Modeles_ANS E_organizerDocumentAttache_ANS)",
-        );
+            "an attached document is an organizer classCode=\"CLUSTER\" moodCode=\"EVN\" (Modeles_ANS E_organizerDocumentAttache_ANS)".into(),
+        ));
     }
     if organizer
         .child(HL7, "statusCode")
         .and_then(|s| s.attribute("code"))
         != Some("completed")
     {
-        c.problem(
-            &format!("{at}/statusCode"),
+        found.push((
+            "/statusCode",
             rule,
-            "an attached document's statusCode is completed (Modeles_ANS E_organizerDocumentAttache_ANS)",
-        );
+            "an attached document's statusCode is completed (Modeles_ANS E_organizerDocumentAttache_ANS)".into(),
+        ));
     }
     let media = organizer
         .children(HL7, "component")
@@ -316,10 +306,10 @@ fn attached_document(c: &mut Checker, organizer: &Element, at: &str) {
                 || value.attribute("nullFlavor").is_some()
         });
     if !media {
-        c.problem(
-            at,
+        found.push((
+            "",
             rule,
-            "an attached document holds an observationMedia classCode=\"OBS\" moodCode=\"EVN\" whose value is the document in base64, or null (Modeles_ANS E_organizerDocumentAttache_ANS)",
-        );
+            "an attached document holds an observationMedia classCode=\"OBS\" moodCode=\"EVN\" whose value is the document in base64, or null (Modeles_ANS E_organizerDocumentAttache_ANS)".into(),
+        ));
     }
 }
