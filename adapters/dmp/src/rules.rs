@@ -2,7 +2,6 @@
 //! value sets, each document against its metadata. The simulator refuses with these rules;
 //! `crt-gateway validate` reports them.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use crt_core::identifiers::is_oid;
@@ -107,40 +106,6 @@ impl Trust {
             current = issuer_der;
         }
         Err("certificate chain too long".into())
-    }
-}
-
-/// The allowed codes per metadata attribute (`schemas/dmp/value-sets.json`).
-pub struct ValueSets {
-    sets: Vec<(String, HashSet<String>)>,
-}
-
-impl ValueSets {
-    pub fn shipped() -> ValueSets {
-        let value: serde_json::Value =
-            serde_json::from_str(include_str!("../../../schemas/dmp/value-sets.json"))
-                .expect("shipped value sets");
-        let sets = value
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(name, codes)| {
-                let codes = codes
-                    .as_array()?
-                    .iter()
-                    .filter_map(|c| c.as_str().map(str::to_string))
-                    .collect();
-                Some((name.clone(), codes))
-            })
-            .collect();
-        ValueSets { sets }
-    }
-
-    pub fn allows(&self, set: &str, scheme: &str, code: &str) -> bool {
-        self.sets
-            .iter()
-            .find(|(name, _)| name == set)
-            .is_some_and(|(_, codes)| codes.contains(&format!("{scheme}|{code}")))
     }
 }
 
@@ -393,11 +358,7 @@ fn classifications<'a>(
 }
 
 /// Reads and checks the submission of an ITI-41 request.
-pub fn read_submission(
-    envelope: &Element,
-    parts: &[Part],
-    value_sets: &ValueSets,
-) -> Result<Submitted, Refusal> {
+pub fn read_submission(envelope: &Element, parts: &[Part]) -> Result<Submitted, Refusal> {
     if action(envelope) != Some(ACTION_PROVIDE) {
         return Err(fault(
             "sim_action",
@@ -483,6 +444,19 @@ pub fn read_submission(
             "XDSSubmissionSet.patientId is not an INS in CX form".into(),
         );
     }
+    if let Some(content_type) = classifications(set, scheme::CONTENT_TYPE).next() {
+        let scheme = slot(content_type, "codingScheme");
+        let code = (
+            scheme.first().copied().unwrap_or(""),
+            content_type.attribute("nodeRepresentation").unwrap_or(""),
+        );
+        if let Some(refused) = crt_documents::metadata::code_problem("contentTypeCode", &[code]) {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("XDSSubmissionSet.{refused}"),
+            );
+        }
+    }
 
     // The documents.
     let mut entries = Vec::new();
@@ -524,37 +498,41 @@ pub fn read_submission(
                 format!("{} needs authorPerson and authorInstitution", at("author")),
             );
         }
-        let mut coded = |set: &'static str, class_scheme: &str, min: usize| -> Option<String> {
+        // Each coded attribute against the official value set the DMP binds it to; the
+        // confidentiality takes one level then the masking codes, the others one code.
+        let mut coded = |set: &'static str, class_scheme: &str, many: bool| -> Option<String> {
             let found: Vec<&Element> = classifications(entry, class_scheme).collect();
-            if found.len() < min || (min == 1 && found.len() > 1) {
+            if found.is_empty() || (!many && found.len() > 1) {
                 problem(
                     "XDSRegistryMetadataError",
                     format!("{} is missing or repeated", at(set)),
                 );
                 return None;
             }
-            let mut first = None;
-            for classification in found {
-                let code = classification.attribute("nodeRepresentation").unwrap_or("");
-                let coding = slot(classification, "codingScheme");
-                let coding = coding.first().copied().unwrap_or("");
-                if !value_sets.allows(set, coding, code) {
-                    problem(
-                        "XDSRegistryMetadataError",
-                        format!("{} {coding}|{code} is not in the value set", at(set)),
-                    );
-                }
-                first.get_or_insert_with(|| code.to_string());
+            let codes: Vec<(&str, &str)> = found
+                .iter()
+                .map(|classification| {
+                    let scheme = slot(classification, "codingScheme");
+                    (
+                        scheme.first().copied().unwrap_or(""),
+                        classification.attribute("nodeRepresentation").unwrap_or(""),
+                    )
+                })
+                .collect();
+            if let Some(refused) = crt_documents::metadata::code_problem(set, &codes) {
+                problem(
+                    "XDSRegistryMetadataError",
+                    format!("{refused} (entry {id})"),
+                );
             }
-            first
+            codes.first().map(|(_, code)| code.to_string())
         };
-        let type_code = coded("typeCode", scheme::TYPE_CODE, 1).unwrap_or_default();
-        coded("classCode", scheme::CLASS_CODE, 1);
-        let format_code = coded("formatCode", scheme::FORMAT_CODE, 1).unwrap_or_default();
-        coded("healthcareFacilityTypeCode", scheme::FACILITY_TYPE, 1);
-        coded("practiceSettingCode", scheme::PRACTICE_SETTING, 1);
-        coded("confidentialityCode", scheme::CONFIDENTIALITY, 1);
-        coded("eventCodeList", scheme::EVENT_CODE, 0);
+        let type_code = coded("typeCode", scheme::TYPE_CODE, false).unwrap_or_default();
+        coded("classCode", scheme::CLASS_CODE, false);
+        let format_code = coded("formatCode", scheme::FORMAT_CODE, false).unwrap_or_default();
+        coded("healthcareFacilityTypeCode", scheme::FACILITY_TYPE, false);
+        coded("practiceSettingCode", scheme::PRACTICE_SETTING, false);
+        coded("confidentialityCode", scheme::CONFIDENTIALITY, true);
         let patient_id = external_id(entry, scheme::PATIENT_ID)
             .unwrap_or("")
             .to_string();

@@ -273,6 +273,7 @@ impl Submit<'_> {
                 document,
                 vec![entry.clone()],
             );
+            refuse_codes_outside_value_sets(&submission)?;
             let bundle = mhd::provide_bundle(&submission, document, &entry, self.context);
             let body = serde_json::to_vec(&bundle)
                 .map_err(|e| DeliveryError::final_error("mhd", e.to_string()))?;
@@ -309,6 +310,7 @@ impl Submit<'_> {
             entries,
         );
         submission.signature = signature.as_ref().map(|(uuid, _)| uuid.clone());
+        refuse_codes_outside_value_sets(&submission)?;
         let mut attachments = vec![Attachment {
             entry_uuid: &entry.entry_uuid,
             mime_type: "text/xml",
@@ -374,6 +376,20 @@ fn planned_at(task: &DeliveryTask) -> chrono::DateTime<Utc> {
 }
 
 /// The DocumentEntry of the submission-set signature (IHE DSG).
+/// A code the DMP's value sets do not hold would be refused there: it is refused here,
+/// before anything is signed or sent, naming the attribute and the value set.
+fn refuse_codes_outside_value_sets(submission: &Submission) -> Result<(), DeliveryError> {
+    let problems = submission.code_problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DeliveryError::final_error(
+            "metadata-value-set",
+            problems.join("; "),
+        ))
+    }
+}
+
 fn signature_entry(
     document: &RenderedDocument,
     bytes: &[u8],

@@ -5,7 +5,8 @@
 //!   the CI-SIS minimal structuring, see `docs/documents.md`);
 //! - [`check`]: structural and code checks of any CDA document (`validate FILE.xml`);
 //! - [`metadata`]: the XDS metadata of a document (the same for the DMP and for MSSanté's
-//!   XDM archives) and the ebRIM `SubmitObjectsRequest` that carries it.
+//!   XDM archives) and the ebRIM `SubmitObjectsRequest` that carries it;
+//! - [`terminology`]: the official value sets those codes come from.
 //!
 //! Rendering is pure: a record and the qualified INS in, bytes out. The same inputs give the
 //! same bytes, so a repeated delivery sends an identical document (same hash, same size).
@@ -13,5 +14,6 @@
 pub mod cda;
 pub mod check;
 pub mod metadata;
+pub mod terminology;
 
 pub use cda::{CdaModel, RenderContext, RenderError, RenderedDocument, render};

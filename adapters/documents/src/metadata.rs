@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::cda::{CdaModel, Code, RenderedDocument};
+use crate::terminology::Official;
 
 pub const RIM: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0";
 pub const LCM: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0";
@@ -63,6 +64,62 @@ impl From<&Code> for Coded {
     fn from(code: &Code) -> Coded {
         Coded::new(code.code, code.system, code.display)
     }
+}
+
+/// The value set each coded metadata attribute draws from: the DMP's own (JDV_J57 class,
+/// J59 content type, J60 format, J61 facility type, J66 type), the CI-SIS ones the DMP
+/// binds (J01 author specialty, J04 practice setting, J08 confidentiality). The gateway
+/// checks what it builds against them before sending, and the DMP simulator what it
+/// receives: one table, one set of files.
+pub fn value_set(attribute: &str) -> Option<Official> {
+    Some(match attribute {
+        "typeCode" => Official::TypeCode,
+        "classCode" => Official::ClassCode,
+        "formatCode" => Official::FormatCode,
+        "healthcareFacilityTypeCode" => Official::HealthcareFacilityType,
+        "practiceSettingCode" => Official::PracticeSetting,
+        "confidentialityCode" => Official::Confidentiality,
+        "contentTypeCode" => Official::ContentType,
+        "authorSpecialty" => Official::AuthorSpecialty,
+        _ => return None,
+    })
+}
+
+/// HL7 Confidentiality (N, R, V): the first confidentialityCode of an entry.
+pub const CONFIDENTIALITY_SYSTEM: &str = "2.16.840.1.113883.5.25";
+/// TRE_A07 StatutVisibiliteDocument: the DMP's masking codes, after the first.
+pub const VISIBILITY_SYSTEM: &str = "1.2.250.1.213.1.1.4.13";
+
+/// Why the codes of an attribute are not what the DMP takes, if they are not: each code
+/// in the attribute's value set and, for the confidentiality, exactly one HL7 level first,
+/// then only visibility codes.
+pub fn code_problem(attribute: &str, codes: &[(&str, &str)]) -> Option<String> {
+    let set = value_set(attribute)?.set();
+    if let Some((scheme, code)) = codes
+        .iter()
+        .find(|(scheme, code)| !set.contains(scheme, code))
+    {
+        return Some(format!(
+            "{attribute} {scheme}|{code} is not in {}",
+            set.name
+        ));
+    }
+    if attribute == "confidentialityCode" {
+        let levels = codes
+            .iter()
+            .filter(|(scheme, _)| *scheme == CONFIDENTIALITY_SYSTEM)
+            .count();
+        if codes
+            .first()
+            .is_none_or(|(scheme, _)| *scheme != CONFIDENTIALITY_SYSTEM)
+            || levels != 1
+        {
+            return Some(format!(
+                "confidentialityCode: one level of {CONFIDENTIALITY_SYSTEM} (N, R, V) first, then only masking codes of {VISIBILITY_SYSTEM}"
+            ));
+        }
+    }
+    None
 }
 
 /// Who wrote: person and structure, in the HL7 v2 forms XDS uses.
@@ -298,7 +355,9 @@ impl Submission {
                 .map(|e| e.patient_id.clone())
                 .unwrap_or_default(),
             author: Author::of(first),
-            content_type: (&first.model.type_code()).into(),
+            // JDV_J59 takes the activity (TRE_R209) or the sector (TRE_R02) of the
+            // submitting structure, not the document's type.
+            content_type: (&first.facility_type).into(),
             title: first.title.clone(),
             entries,
             signature: None,
@@ -307,6 +366,31 @@ impl Submission {
 
     /// The submission set's symbolic id.
     pub const ID: &'static str = "SubmissionSet01";
+
+    /// Every coded value of the set and its entries outside the value set the DMP binds it
+    /// to: what the gateway refuses to send.
+    pub fn code_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |attribute: &str, codes: &[(&str, &str)]| {
+            if let Some(problem) = code_problem(attribute, codes) {
+                problems.push(problem);
+            }
+        };
+        fn pair(c: &Coded) -> (&str, &str) {
+            (c.scheme.as_str(), c.code.as_str())
+        }
+        check("contentTypeCode", &[pair(&self.content_type)]);
+        for entry in &self.entries {
+            check("typeCode", &[pair(&entry.type_code)]);
+            check("classCode", &[pair(&entry.class_code)]);
+            check("formatCode", &[pair(&entry.format_code)]);
+            check("healthcareFacilityTypeCode", &[pair(&entry.facility_type)]);
+            check("practiceSettingCode", &[pair(&entry.practice_setting)]);
+            let levels: Vec<(&str, &str)> = entry.confidentiality.iter().map(pair).collect();
+            check("confidentialityCode", &levels);
+        }
+        problems
+    }
 
     /// The `lcm:SubmitObjectsRequest` element (namespaces declared on it).
     pub fn write(&self, w: &mut XmlWriter) {
@@ -571,6 +655,55 @@ mod tests {
         assert_eq!(
             sha1_hex(&[b'a'; 1000]),
             "291e9a6c66994949b57ba5e650361e98fc36b1ba"
+        );
+    }
+
+    #[test]
+    fn every_code_the_gateway_sends_is_in_its_official_value_set() {
+        let masking = [
+            DmpMasking::HiddenFromProfessionals,
+            DmpMasking::InvisibleToPatient,
+            DmpMasking::InvisibleToLegalRepresentatives,
+        ];
+        for (name, document) in crate::cda::tests::example_documents() {
+            let entry = Entry::for_document(&document, &masking);
+            let submission = Submission::new(
+                Uuid::nil(),
+                "1.2.250.1.999",
+                Utc::now(),
+                &document,
+                vec![entry],
+            );
+            assert_eq!(submission.code_problems(), Vec::<String>::new(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_code_outside_its_set_or_a_second_level_is_named() {
+        assert!(code_problem("typeCode", &[("2.16.840.1.113883.6.1", "74207-2")]).is_none());
+        assert!(
+            code_problem("typeCode", &[("2.16.840.1.113883.6.1", "00000-0")])
+                .is_some_and(|p| p.contains("JDV_J66"))
+        );
+        let masked = [
+            (CONFIDENTIALITY_SYSTEM, "N"),
+            (VISIBILITY_SYSTEM, "MASQUE_PS"),
+            (VISIBILITY_SYSTEM, "INVISIBLE_REPRESENTANTS_LEGAUX"),
+        ];
+        assert!(code_problem("confidentialityCode", &masked).is_none());
+        let two_levels = [(CONFIDENTIALITY_SYSTEM, "N"), (CONFIDENTIALITY_SYSTEM, "R")];
+        assert!(code_problem("confidentialityCode", &two_levels).is_some());
+        let mask_first = [
+            (VISIBILITY_SYSTEM, "MASQUE_PS"),
+            (CONFIDENTIALITY_SYSTEM, "N"),
+        ];
+        assert!(code_problem("confidentialityCode", &mask_first).is_some());
+        assert!(
+            code_problem(
+                "confidentialityCode",
+                &[(VISIBILITY_SYSTEM, "INVISIBLE_REP_LEGAUX")]
+            )
+            .is_some()
         );
     }
 

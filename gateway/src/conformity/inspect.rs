@@ -205,7 +205,7 @@ fn iti41_mtom(file: &str, bytes: &[u8]) -> FileReport {
 /// An ITI-41 request: the envelope, the submission's metadata against the shipped value
 /// sets, each document against its entry (cross-consistency), and each CDA document.
 fn iti41(file: &str, content_type: &str, bytes: &[u8]) -> FileReport {
-    use crt_dmp::rules::{self, Refusal, ValueSets};
+    use crt_dmp::rules::{self, Refusal};
     let kind = "ITI-41 Provide and Register Document Set-b";
     let refusal = |refusal: Refusal| match refusal {
         Refusal::Fault {
@@ -226,7 +226,7 @@ fn iti41(file: &str, content_type: &str, bytes: &[u8]) -> FileReport {
         Ok(read) => read,
         Err(e) => return FileReport::new(file, kind).with(refusal(e)),
     };
-    let submitted = match rules::read_submission(&envelope, &parts, &ValueSets::shipped()) {
+    let submitted = match rules::read_submission(&envelope, &parts) {
         Ok(submitted) => submitted,
         Err(e) => return FileReport::new(file, kind).with(refusal(e)),
     };

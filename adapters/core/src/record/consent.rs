@@ -61,7 +61,7 @@ pub enum DmpMasking {
     HiddenFromProfessionals,
     /// `INVISIBLE_PATIENT`: not visible to the patient.
     InvisibleToPatient,
-    /// `INVISIBLE_REP_LEGAUX`: not visible to legal representatives.
+    /// `INVISIBLE_REPRESENTANTS_LEGAUX`: not visible to legal representatives.
     InvisibleToLegalRepresentatives,
 }
 
@@ -70,7 +70,7 @@ impl DmpMasking {
         match self {
             DmpMasking::HiddenFromProfessionals => "MASQUE_PS",
             DmpMasking::InvisibleToPatient => "INVISIBLE_PATIENT",
-            DmpMasking::InvisibleToLegalRepresentatives => "INVISIBLE_REP_LEGAUX",
+            DmpMasking::InvisibleToLegalRepresentatives => "INVISIBLE_REPRESENTANTS_LEGAUX",
         }
     }
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{State, store};
 use crate::mhd::{self, MAX_BUNDLE_BYTES, PDSM, PROFILE_BUNDLE};
-use crate::rules::{Problem, SubmittedEntry, ValueSets};
+use crate::rules::{Problem, SubmittedEntry};
 
 /// A refusal as a FHIR OperationOutcome; the XDS code, when there is one, is the issue's
 /// `details` coding, as PDSm maps XDS errors.
@@ -60,7 +60,6 @@ fn invalid(context: impl Into<String>) -> Response<Full<Bytes>> {
 pub(super) async fn provide(
     request: Request<Incoming>,
     state: &Mutex<State>,
-    value_sets: &ValueSets,
 ) -> Response<Full<Bytes>> {
     let json = request
         .headers()
@@ -81,7 +80,7 @@ pub(super) async fn provide(
         Ok(bundle) => bundle,
         Err(e) => return invalid(e.to_string()),
     };
-    let (patient_id, entries, replaces) = match read(&bundle, value_sets) {
+    let (patient_id, entries, replaces) = match read(&bundle) {
         Ok(read) => read,
         Err(problems) => return outcome(StatusCode::BAD_REQUEST, &problems, "error"),
     };
@@ -136,7 +135,7 @@ fn code(concept: Option<&CodeableConcept>) -> Option<(String, String)> {
 type Read = (String, Vec<SubmittedEntry>, Vec<(String, String)>);
 
 /// The submission of a bundle, checked.
-fn read(bundle: &Bundle, value_sets: &ValueSets) -> Result<Read, Vec<Problem>> {
+fn read(bundle: &Bundle) -> Result<Read, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut fail = |context: String| {
         problems.push(Problem {
@@ -245,7 +244,7 @@ fn read(bundle: &Bundle, value_sets: &ValueSets) -> Result<Read, Vec<Problem>> {
             ),
         ] {
             match code(concept) {
-                Some((scheme, value)) if value_sets.allows(set, &scheme, &value) => {}
+                Some((scheme, value)) if allowed(set, &scheme, &value) => {}
                 Some((scheme, value)) => fail(format!(
                     "{at}: {set} {scheme}|{value} is not in the value set"
                 )),
@@ -262,7 +261,7 @@ fn read(bundle: &Bundle, value_sets: &ValueSets) -> Result<Read, Vec<Problem>> {
             .as_ref()
             .and_then(|f| Some((mhd::scheme(f.system.as_deref()?), f.code.clone()?)));
         match &format_code {
-            Some((scheme, value)) if value_sets.allows("formatCode", scheme, value) => {}
+            Some((scheme, value)) if allowed("formatCode", scheme, value) => {}
             _ => fail(format!("{at}: content.format is not in the value set")),
         }
         let binary = attachment.url.as_deref().and_then(|url| {
@@ -314,4 +313,9 @@ fn read(bundle: &Bundle, value_sets: &ValueSets) -> Result<Read, Vec<Problem>> {
     } else {
         Err(problems)
     }
+}
+
+/// A code of an attribute that takes one, in the official value set the DMP binds it to.
+fn allowed(attribute: &str, scheme: &str, code: &str) -> bool {
+    crt_documents::metadata::code_problem(attribute, &[(scheme, code)]).is_none()
 }

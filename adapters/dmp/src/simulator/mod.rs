@@ -29,7 +29,7 @@ use hyper::body::Incoming;
 
 use crate::answer::{FAILURE, PARTIAL, SEVERITY_ERROR, SEVERITY_WARNING, SUCCESS};
 use crate::encode::{ACTION_QUERY, ACTION_RETRIEVE, FIND_DOCUMENTS, QUERY, RS, XDSB, XOP};
-use crate::rules::{self, Problem, Refusal, Trust, ValueSets};
+use crate::rules::{self, Problem, Refusal, Trust};
 
 mod mhd;
 
@@ -82,10 +82,9 @@ impl DmpSimulator {
     pub async fn start(self, addr: SocketAddr) -> std::io::Result<Running> {
         let trust = self.trust;
         let state = self.state;
-        let value_sets = Arc::new(ValueSets::shipped());
         simulate::serve(addr, self.acceptor, move |request, peer| {
-            let (trust, state, value_sets) = (trust.clone(), state.clone(), value_sets.clone());
-            async move { handle(request, peer, &trust, &state, &value_sets).await }
+            let (trust, state) = (trust.clone(), state.clone());
+            async move { handle(request, peer, &trust, &state).await }
         })
         .await
     }
@@ -96,7 +95,6 @@ async fn handle(
     peer: Arc<Peer>,
     trust: &Trust,
     state: &Mutex<State>,
-    value_sets: &ValueSets,
 ) -> Response<Full<Bytes>> {
     if request.method() != Method::POST {
         return fault(&Refusal::Fault {
@@ -107,7 +105,7 @@ async fn handle(
     }
     let path = request.uri().path().to_string();
     if path.trim_end_matches('/') == "/fhir" {
-        return mhd::provide(request, state, value_sets).await;
+        return mhd::provide(request, state).await;
     }
     let content_type = request
         .headers()
@@ -139,7 +137,7 @@ async fn handle(
     let action = rules::action(&envelope).unwrap_or("").to_string();
     match (path.trim_end_matches('/'), action.as_str()) {
         ("/repository", ACTION_RETRIEVE) => retrieve(&envelope, state),
-        ("/repository", _) => provide(&claims, &envelope, &parts, trust, state, value_sets),
+        ("/repository", _) => provide(&claims, &envelope, &parts, trust, state),
         ("/registry", ACTION_QUERY) => query(&envelope, state),
         (other, action) => fault(&Refusal::Fault {
             code: "Sender",
@@ -155,9 +153,8 @@ fn provide(
     parts: &[Part],
     trust: &Trust,
     state: &Mutex<State>,
-    value_sets: &ValueSets,
 ) -> Response<Full<Bytes>> {
-    let submitted = match rules::read_submission(envelope, parts, value_sets) {
+    let submitted = match rules::read_submission(envelope, parts) {
         Ok(submitted) => submitted,
         Err(Refusal::Registry(problems)) => return registry_response(FAILURE, &problems, &[]),
         Err(refusal) => return fault(&refusal),

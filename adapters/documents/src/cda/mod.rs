@@ -94,13 +94,16 @@ impl CdaModel {
         let code = match self {
             CdaModel::DluEhpad => "urn:asip:ci-sis:dlu:2015",
             CdaModel::DluDom => "urn:asip:ci-sis:dlu-dlu-dom:2022",
-            CdaModel::Plan => "urn:asip:ci-sis:2010",
+            // No CI-SIS model exists for the plan: JDV_J10's code for a document no IHE or
+            // CI-SIS profile references.
+            CdaModel::Plan => "urn:asipSante:modelesHorsProfils:2011",
         };
         Code {
             code,
             display: match self {
-                CdaModel::Plan => "Document à corps structuré en sections",
-                _ => "Dossier de liaison d'urgence",
+                CdaModel::DluEhpad => "Document de liaison d'urgence",
+                CdaModel::DluDom => "Document de liaison d'urgence DOM",
+                CdaModel::Plan => "Document non référencé IHE ou CI-SIS",
             },
             system: FORMAT_CODE_SYSTEM,
         }
