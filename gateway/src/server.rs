@@ -290,7 +290,9 @@ async fn wait_for_signal() {
 
 /// The record validator with the rules of every adapter.
 pub fn record_validator() -> RecordValidator {
-    RecordValidator::new().with_rule(crt_ins::InsRecordRule)
+    RecordValidator::new()
+        .with_rule(crt_ins::InsRecordRule)
+        .with_rule(crt_dmp::DmpRecordRule)
 }
 
 #[cfg(test)]

@@ -26,4 +26,5 @@ pub mod xades;
 
 pub use client::DmpClient;
 pub use config::DmpConfig;
+pub use rules::DmpRecordRule;
 pub use sink::DmpSink;

@@ -17,6 +17,79 @@ use crate::vihf::{SAML, attribute};
 use crate::{dsig, xades};
 
 pub const LCM: &str = crt_documents::metadata::LCM;
+
+/// Record rules the DMP brings: a care-circle member's specialty is a concept of JDV_J65 in
+/// the table of its profession, and the physician or pharmacist who authors a document sent
+/// to the DMP has one, since the VIHF states it.
+pub struct DmpRecordRule;
+
+impl crt_core::validation::RecordRule for DmpRecordRule {
+    fn check(&self, record: &crt_core::CrtRecord, out: &mut crt_core::validation::Violations) {
+        use crt_core::record::{Action, Channel, DocumentKind, Profession};
+        for (i, professional) in record.care_circle.iter().enumerate() {
+            let Some(specialty) = &professional.specialty else {
+                continue;
+            };
+            let pointer = format!("/care_circle/{i}/specialty");
+            let system = match professional.profession {
+                Profession::Physician => crate::vihf::SPECIALTY_OID,
+                Profession::Pharmacist => crate::vihf::PHARMACIST_SECTION_OID,
+                _ => {
+                    out.push(
+                        pointer,
+                        "specialty",
+                        "only a physician (TRE_R01) or a pharmacist (TRE_G05) has a specialty",
+                    );
+                    continue;
+                }
+            };
+            if !crt_documents::terminology::Official::SubjectRole
+                .set()
+                .contains(system, specialty)
+            {
+                out.push(
+                    pointer,
+                    "specialty",
+                    format!("{specialty:?} is not a code of {system} in JDV_J65 SubjectRole-DMP"),
+                );
+            }
+        }
+        for (i, action) in record.actions.iter().enumerate() {
+            let Action::SendDocument { document, to } = action else {
+                continue;
+            };
+            if !to.contains(&Channel::Dmp) {
+                continue;
+            }
+            let author = match document {
+                DocumentKind::Dlu => record
+                    .dlu
+                    .as_ref()
+                    .map(|d| (d.author.as_str(), "/dlu/author")),
+                DocumentKind::Plan => record
+                    .plan
+                    .as_ref()
+                    .map(|p| (p.author.as_str(), "/plan/author")),
+            };
+            if let Some((id, pointer)) = author
+                && let Some(professional) = record.professional(id)
+                && matches!(
+                    professional.profession,
+                    Profession::Physician | Profession::Pharmacist
+                )
+                && professional.specialty.is_none()
+            {
+                out.push(
+                    pointer,
+                    "author-specialty",
+                    format!(
+                        "the DMP's VIHF names a physician's specialty or a pharmacist's section beside the profession: {id:?} has none (actions/{i})"
+                    ),
+                );
+            }
+        }
+    }
+}
 const HL7: &str = "urn:hl7-org:v3";
 /// Submissions larger than this are refused.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
@@ -287,16 +360,7 @@ pub fn check_vihf(
             "Secteur_Activite must be code^1.2.250.1.71.4.2.4",
         ));
     }
-    if value(attribute::ROLE)
-        .and_then(|v| v.child(HL7, "Role"))
-        .and_then(|r| r.attribute("code"))
-        .is_none()
-    {
-        return Err(fault(
-            "sim_vihf_attribute",
-            "the role attribute carries no Role code",
-        ));
-    }
+    check_roles(assertion)?;
     text(attribute::SUBJECT)?;
     let purpose = value(attribute::PURPOSE)
         .and_then(|v| v.child(HL7, "PurposeOfUse"))
@@ -330,6 +394,71 @@ pub fn check_vihf(
         resource_id,
         signer: verified.certificate,
     })
+}
+
+/// The VIHF's role attribute as the ANS mapping states it: every value a concept of JDV_J65;
+/// the first a profession (TRE_G15, TRE_G16, TRE_R95, TRE_R94, TRE_R291, or TRE_A00 such
+/// as `AUTOMATE`); a physician's specialty (TRE_R01) or a pharmacist's section (TRE_G05)
+/// second, and the role (TRE_R85) of staff TRE_R291 characterises by their role.
+fn check_roles(assertion: &Element) -> Result<(), Refusal> {
+    use crate::vihf::{
+        OTHER_OID, PHARMACIST_SECTION_OID, PRODUCER_OID, PROFESSION_OID, ROLE_OID, SOCIAL_OID,
+        SPECIALTY_OID, TITLE_OID,
+    };
+    const TRAINEE_OID: &str = "1.2.250.1.71.1.2.8";
+    let roles: Vec<(&str, &str)> = assertion
+        .children(SAML, "AttributeStatement")
+        .flat_map(|s| s.children(SAML, "Attribute"))
+        .filter(|a| a.attribute("Name") == Some(attribute::ROLE))
+        .flat_map(|a| a.children(SAML, "AttributeValue"))
+        .filter_map(|v| v.child(HL7, "Role"))
+        .map(|r| {
+            (
+                r.attribute("codeSystem").unwrap_or(""),
+                r.attribute("code").unwrap_or(""),
+            )
+        })
+        .collect();
+    let refuse = |reason: String| Err(fault("sim_vihf_role", reason));
+    let Some(&(first_system, first_code)) = roles.first() else {
+        return refuse("the role attribute carries no Role".into());
+    };
+    let set = crt_documents::terminology::Official::SubjectRole.set();
+    if let Some((system, code)) = roles
+        .iter()
+        .find(|(system, code)| !set.contains(system, code))
+    {
+        return refuse(format!(
+            "role {system}|{code} is not in JDV_J65 SubjectRole-DMP"
+        ));
+    }
+    let professions = [
+        PROFESSION_OID,
+        TRAINEE_OID,
+        TITLE_OID,
+        SOCIAL_OID,
+        OTHER_OID,
+        PRODUCER_OID,
+    ];
+    if !professions.contains(&first_system) {
+        return refuse(format!(
+            "the first role {first_system}|{first_code} is not a profession"
+        ));
+    }
+    let second = match (first_system, first_code) {
+        (PROFESSION_OID | TRAINEE_OID, "10") => Some((SPECIALTY_OID, "a physician's specialty")),
+        (PROFESSION_OID | TRAINEE_OID, "21") => {
+            Some((PHARMACIST_SECTION_OID, "a pharmacist's section"))
+        }
+        (OTHER_OID, _) => Some((ROLE_OID, "the role of staff characterised by it")),
+        _ => None,
+    };
+    if let Some((system, what)) = second
+        && !roles[1..].iter().any(|(s, _)| *s == system)
+    {
+        return refuse(format!("the roles lack {what} ({system})"));
+    }
+    Ok(())
 }
 
 fn slot<'a>(object: &'a Element, name: &str) -> Vec<&'a str> {
@@ -776,4 +905,51 @@ pub fn check_signature(submitted: &Submitted, trust: &Trust) -> Result<(), Probl
         code: "XDSRegistryMetadataError",
         context: format!("submission-set signature certificate: {e}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assertion(roles: &[(&str, &str)]) -> Element {
+        let values: String = roles
+            .iter()
+            .map(|(system, code)| {
+                format!(
+                    r#"<saml2:AttributeValue><Role xmlns="{HL7}" code="{code}" codeSystem="{system}"/></saml2:AttributeValue>"#
+                )
+            })
+            .collect();
+        let xml = format!(
+            r#"<saml2:Assertion xmlns:saml2="{SAML}"><saml2:AttributeStatement><saml2:Attribute Name="{}">{values}</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>"#,
+            attribute::ROLE
+        );
+        xml::parse(
+            xml.as_bytes(),
+            Limits {
+                max_bytes: 1 << 16,
+                max_depth: 16,
+                max_elements: 1000,
+            },
+        )
+        .expect("XML")
+    }
+
+    #[test]
+    fn the_simulator_refuses_roles_the_dmp_would() {
+        use crate::vihf::{OTHER_OID, PROFESSION_OID, ROLE_OID, SPECIALTY_OID, TITLE_OID};
+        let ok = |roles: &[(&str, &str)]| check_roles(&assertion(roles)).is_ok();
+        assert!(ok(&[(PROFESSION_OID, "60")]));
+        assert!(ok(&[(PROFESSION_OID, "10"), (SPECIALTY_OID, "SM26")]));
+        assert!(ok(&[(TITLE_OID, "93")]));
+        assert!(ok(&[(OTHER_OID, "99"), (ROLE_OID, "350")]));
+        assert!(ok(&[("1.2.250.1.213.1.1.4.6", "AUTOMATE")]));
+        // No role; a physician without specialty; a psychologist coded in TRE_G15; a role
+        // of TRE_R85 first; staff of TRE_R291 without their role.
+        assert!(!ok(&[]));
+        assert!(!ok(&[(PROFESSION_OID, "10")]));
+        assert!(!ok(&[(PROFESSION_OID, "93")]));
+        assert!(!ok(&[(ROLE_OID, "350")]));
+        assert!(!ok(&[(OTHER_OID, "99")]));
+    }
 }

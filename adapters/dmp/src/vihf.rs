@@ -8,6 +8,8 @@ use crt_core::xml::XmlWriter;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crt_documents::terminology::Official;
+
 use crate::dsig::{self, DsigError, SIGNATURE_MARK, Signer};
 
 pub const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -15,6 +17,105 @@ pub const HL7: &str = "urn:hl7-org:v3";
 pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// TRE_G15 (RPPS professions).
 pub const PROFESSION_OID: &str = "1.2.250.1.71.1.2.7";
+/// TRE_R01: a physician's specialty, the second role of a physician.
+pub const SPECIALTY_OID: &str = "1.2.250.1.71.4.2.5";
+/// TRE_G05: a pharmacist's section of the Ordre, the second role of a pharmacist.
+pub const PHARMACIST_SECTION_OID: &str = "1.2.250.1.71.4.2.6";
+/// TRE_A00: non-professional producers, `AUTOMATE` among them.
+pub const PRODUCER_OID: &str = "1.2.250.1.213.1.1.4.6";
+/// TRE_R95, TRE_R94, TRE_R291: titles, social professions, other staff.
+pub const TITLE_OID: &str = "1.2.250.1.213.1.6.1.109";
+pub const SOCIAL_OID: &str = "1.2.250.1.213.1.6.1.4";
+pub const OTHER_OID: &str = "1.2.250.1.213.1.6.1.140";
+/// TRE_R85: the role of staff TRE_R291 characterises by their role.
+pub const ROLE_OID: &str = "1.2.250.1.213.1.6.1.107";
+
+/// One value of the VIHF role attribute, a concept of JDV_J65 SubjectRole-DMP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub code: String,
+    pub system: &'static str,
+}
+
+impl Role {
+    fn new(code: &str, system: &'static str) -> Role {
+        Role {
+            code: code.to_string(),
+            system,
+        }
+    }
+
+    /// The concept's name in JDV_J65, empty when the set does not hold it.
+    pub fn display(&self) -> &'static str {
+        Official::SubjectRole
+            .set()
+            .concept(self.system, &self.code)
+            .map_or("", |c| c.display.as_str())
+    }
+}
+
+/// Why the VIHF cannot state a professional's roles.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    #[error(
+        "the VIHF states a {0}'s {1} beside the profession: care_circle member {2:?} has no specialty"
+    )]
+    MissingSpecialty(&'static str, &'static str, String),
+    #[error("{1}|{0} is not in JDV_J65 SubjectRole-DMP")]
+    NotInValueSet(String, &'static str),
+}
+
+/// The roles the VIHF states for `professional` (JDV_J65, the ANS mapping of the VIHF): the
+/// profession first, always (TRE_G15, or TRE_R95, TRE_R94, TRE_A00, TRE_R291 for those the
+/// health code does not list); then a physician's specialty (TRE_R01) or a pharmacist's
+/// section (TRE_G05), and the role of staff characterised by it (TRE_R85).
+pub fn roles(professional: &Professional) -> Result<Vec<Role>, RoleError> {
+    use crt_core::record::Profession as P;
+    let g15 = |code: &str| Role::new(code, PROFESSION_OID);
+    let specialty = |kind: &'static str, what: &'static str, system: &'static str| {
+        professional
+            .specialty
+            .as_deref()
+            .map(|code| Role::new(code, system))
+            .ok_or_else(|| RoleError::MissingSpecialty(kind, what, professional.id.clone()))
+    };
+    let roles = match professional.profession {
+        P::Physician => vec![
+            g15("10"),
+            specialty("physician", "specialty (TRE_R01)", SPECIALTY_OID)?,
+        ],
+        P::Pharmacist => vec![
+            g15("21"),
+            specialty("pharmacist", "section (TRE_G05)", PHARMACIST_SECTION_OID)?,
+        ],
+        P::Nurse => vec![g15("60")],
+        P::Physiotherapist => vec![g15("70")],
+        P::Podiatrist => vec![g15("80")],
+        P::SpeechTherapist => vec![g15("91")],
+        P::OccupationalTherapist => vec![g15("94")],
+        P::Dietitian => vec![g15("95")],
+        P::PsychomotorTherapist => vec![g15("96")],
+        P::CareAssistant => vec![g15("35")],
+        P::Psychologist => vec![Role::new("93", TITLE_OID)],
+        P::SocialWorker => vec![Role::new("41", SOCIAL_OID)],
+        P::Administrative => vec![Role::new("SECRETARIAT_MEDICAL", PRODUCER_OID)],
+        P::HomeHelp => vec![Role::new("99", OTHER_OID), Role::new("350", ROLE_OID)],
+        P::Coordinator => vec![Role::new("99", OTHER_OID), Role::new("312", ROLE_OID)],
+    };
+    let set = Official::SubjectRole.set();
+    match roles.iter().find(|r| !set.contains(r.system, &r.code)) {
+        Some(outside) => Err(RoleError::NotInValueSet(
+            outside.code.clone(),
+            outside.system,
+        )),
+        None => Ok(roles),
+    }
+}
+
+/// The role of a system acting alone, for its structure.
+pub fn automate() -> Role {
+    Role::new("AUTOMATE", PRODUCER_OID)
+}
 
 /// The VIHF version, which DMP deployments differ on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,22 +243,23 @@ impl Vihf<'_> {
         text(&mut w, attribute::VERSION, self.version.as_str());
         text(&mut w, attribute::STRUCTURE, self.structure_id_nat);
         text(&mut w, attribute::SECTOR, self.sector);
-        if let Some((code, display)) = self.professional.profession.g15_code() {
-            w.open("saml2:Attribute", &[("Name", attribute::ROLE)])
-                .open("saml2:AttributeValue", &[])
+        let roles = roles(self.professional).map_err(|e| DsigError::Invalid(e.to_string()))?;
+        w.open("saml2:Attribute", &[("Name", attribute::ROLE)]);
+        for role in &roles {
+            w.open("saml2:AttributeValue", &[])
                 .empty(
                     "Role",
                     &[
                         ("xmlns", HL7),
                         ("xsi:type", "CE"),
-                        ("code", code),
-                        ("codeSystem", PROFESSION_OID),
-                        ("displayName", display),
+                        ("code", &role.code),
+                        ("codeSystem", role.system),
+                        ("displayName", role.display()),
                     ],
                 )
-                .close("saml2:AttributeValue")
-                .close("saml2:Attribute");
+                .close("saml2:AttributeValue");
         }
+        w.close("saml2:Attribute");
         text(
             &mut w,
             attribute::SUBJECT,
@@ -193,5 +295,97 @@ impl Vihf<'_> {
             String::from_utf8(w.finish()).map_err(|e| DsigError::Invalid(e.to_string()))?;
         let xml = dsig::sign_enveloped(&unsigned, &id, signer)?;
         Ok(SignedVihf { id, xml })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crt_core::record::{CareRole, Profession};
+
+    use super::*;
+
+    fn professional(profession: Profession, specialty: Option<&str>) -> Professional {
+        Professional {
+            id: "pro".into(),
+            rpps: Some("10001234565".into()),
+            family_name: "Martin".into(),
+            given_name: "Anne".into(),
+            profession,
+            specialty: specialty.map(str::to_string),
+            role: CareRole::Other,
+            organisation: None,
+            mssante_address: None,
+            phone: None,
+        }
+    }
+
+    fn codes(profession: Profession, specialty: Option<&str>) -> Vec<(String, &'static str)> {
+        roles(&professional(profession, specialty))
+            .expect("roles")
+            .into_iter()
+            .map(|r| (r.code, r.system))
+            .collect()
+    }
+
+    #[test]
+    fn every_profession_has_its_roles_in_jdv_j65() {
+        use Profession as P;
+        for profession in [
+            P::Nurse,
+            P::Physiotherapist,
+            P::Podiatrist,
+            P::SpeechTherapist,
+            P::OccupationalTherapist,
+            P::Dietitian,
+            P::PsychomotorTherapist,
+            P::Psychologist,
+            P::CareAssistant,
+            P::SocialWorker,
+            P::HomeHelp,
+            P::Coordinator,
+            P::Administrative,
+        ] {
+            let roles = roles(&professional(profession, None)).expect("roles");
+            assert!(
+                roles.iter().all(|r| !r.display().is_empty()),
+                "{profession:?}"
+            );
+        }
+        assert_eq!(
+            codes(P::Physician, Some("SM26")),
+            [
+                ("10".into(), PROFESSION_OID),
+                ("SM26".into(), SPECIALTY_OID)
+            ]
+        );
+        assert_eq!(
+            codes(P::Pharmacist, Some("A")),
+            [
+                ("21".into(), PROFESSION_OID),
+                ("A".into(), PHARMACIST_SECTION_OID)
+            ]
+        );
+        assert_eq!(codes(P::Psychologist, None), [("93".into(), TITLE_OID)]);
+        assert_eq!(
+            codes(P::CareAssistant, None),
+            [("35".into(), PROFESSION_OID)]
+        );
+        assert_eq!(
+            codes(P::Coordinator, None),
+            [("99".into(), OTHER_OID), ("312".into(), ROLE_OID)]
+        );
+        assert!(!automate().display().is_empty());
+    }
+
+    #[test]
+    fn a_physician_without_specialty_or_with_one_outside_j65_has_no_roles() {
+        assert!(matches!(
+            roles(&professional(Profession::Physician, None)),
+            Err(RoleError::MissingSpecialty(..))
+        ));
+        assert!(matches!(
+            roles(&professional(Profession::Physician, Some("XX99"))),
+            Err(RoleError::NotInValueSet(..))
+        ));
     }
 }

@@ -65,14 +65,10 @@ pub enum Official {
     HealthcareFacilityType,
     /// JDV_J66 TypeCode-DMP.
     TypeCode,
-    /// TRE_R85 RolePriseCharge (staff characterised by their role).
-    RolePriseCharge,
-    /// TRE_R94 ProfessionSocial.
-    ProfessionSocial,
-    /// TRE_R95 UsagerTitre (psychologists, osteopaths…).
-    UsagerTitre,
-    /// TRE_R291 AutreProfession.
-    AutreProfession,
+    /// JDV_J65 SubjectRole-DMP: the values of the VIHF role attribute (professions of
+    /// TRE_G15, TRE_R95, TRE_R94, TRE_R291 and TRE_A00, physicians' specialties TRE_R01,
+    /// pharmacists' sections TRE_G05, roles TRE_R85).
+    SubjectRole,
 }
 
 struct Source {
@@ -82,7 +78,7 @@ struct Source {
 }
 
 impl Official {
-    pub const ALL: [Official; 12] = [
+    pub const ALL: [Official; 9] = [
         Official::AuthorSpecialty,
         Official::PracticeSetting,
         Official::Confidentiality,
@@ -91,10 +87,7 @@ impl Official {
         Official::FormatCode,
         Official::HealthcareFacilityType,
         Official::TypeCode,
-        Official::RolePriseCharge,
-        Official::ProfessionSocial,
-        Official::UsagerTitre,
-        Official::AutreProfession,
+        Official::SubjectRole,
     ];
 
     fn source(self) -> Source {
@@ -131,21 +124,14 @@ impl Official {
                 "JDV_J61_HealthcareFacilityTypeCode_DMP.json"
             ),
             Official::TypeCode => file!("JDV_J66-TypeCode-DMP", "JDV_J66_TypeCode_DMP.json"),
-            Official::RolePriseCharge => {
-                file!("TRE_R85-RolePriseCharge", "TRE_R85-RolePriseCharge.xml")
-            }
-            Official::ProfessionSocial => {
-                file!("TRE_R94-ProfessionSocial", "TRE_R94-ProfessionSocial.xml")
-            }
-            Official::UsagerTitre => file!("TRE_R95-UsagerTitre", "TRE_R95-UsagerTitre.xml"),
-            Official::AutreProfession => {
-                file!("TRE_R291-AutreProfession", "TRE_R291-AutreProfession.json")
+            Official::SubjectRole => {
+                file!("JDV_J65-SubjectRole-DMP", "JDV_J65_SubjectRole_DMP.json")
             }
         }
     }
     /// The set, read once per process from the file compiled into the binary.
     pub fn set(self) -> &'static ValueSet {
-        static SETS: [OnceLock<ValueSet>; 12] = [const { OnceLock::new() }; 12];
+        static SETS: [OnceLock<ValueSet>; 9] = [const { OnceLock::new() }; 9];
         let index = Official::ALL
             .iter()
             .position(|o| *o == self)
@@ -276,9 +262,22 @@ mod tests {
 
     #[test]
     fn retired_concepts_are_not_part_of_a_set() {
-        let titles = Official::UsagerTitre.set();
-        assert!(titles.contains("1.2.250.1.213.1.6.1.109", "93"));
-        assert!(!titles.contains("1.2.250.1.213.1.6.1.109", "193"));
+        // TRE_R95 as the 2.41 kit publishes it: Psychologue was 193 until 2020, then 93.
+        let svs = r#"<RetrieveValueSetResponse xmlns="urn:ihe:iti:svs:2008"><ValueSet id="1.2.250.1.213.1.6.1.109"><ConceptList>
+            <Concept code="193" codeSystem="1.2.250.1.213.1.6.1.109" dateFin="20200529120000" displayName="Psychologue"/>
+            <Concept code="93" codeSystem="1.2.250.1.213.1.6.1.109" dateFin="" displayName="Psychologue"/>
+            </ConceptList></ValueSet></RetrieveValueSetResponse>"#;
+        let concepts = read(svs).expect("SVS");
+        assert_eq!(concepts.len(), 1);
+        assert_eq!(concepts[0].code, "93");
+        let fhir = r#"{"resourceType": "CodeSystem", "identifier": [{"value": "urn:oid:1.2.3"}],
+            "concept": [{"code": "950", "property": [{"code": "dateFin", "valueDateTime": "2020-05-29T12:00:00+01:00"}]}, {"code": "99"}]}"#;
+        let concepts = read(fhir).expect("FHIR");
+        assert_eq!(concepts.len(), 1);
+        assert_eq!(
+            (concepts[0].system.as_str(), concepts[0].code.as_str()),
+            ("1.2.3", "99")
+        );
     }
 
     #[test]

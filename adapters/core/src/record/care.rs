@@ -25,6 +25,13 @@ pub struct Professional {
     #[schemars(length(min = 1, max = 100))]
     pub given_name: String,
     pub profession: Profession,
+    /// A physician's specialty (TRE_R01 code, `SM26` for general practice) or a
+    /// pharmacist's section of the Ordre (TRE_G05, `A` for a community pharmacy owner):
+    /// the DMP's VIHF states it beside the profession, so a physician or pharmacist who
+    /// authors a document sent to the DMP needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 10), pattern(r"^[A-Z0-9]+$"))]
+    pub specialty: Option<String>,
     pub role: CareRole,
     /// Organisation the professional works for, when not the CRT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,8 +73,8 @@ pub enum Profession {
 }
 
 impl Profession {
-    /// The TRE_G15 code for health professions registered in the RPPS; `None` for the
-    /// professions RPPS+ registers under other tables.
+    /// The TRE_G15 code of the professions of the health code (aide-soignant included);
+    /// `None` for those registered under other tables (psychologists are TRE_R95).
     pub fn g15_code(self) -> Option<(&'static str, &'static str)> {
         Some(match self {
             Profession::Physician => ("10", "Médecin"),
@@ -76,10 +83,10 @@ impl Profession {
             Profession::Physiotherapist => ("70", "Masseur-Kinésithérapeute"),
             Profession::Podiatrist => ("80", "Pédicure-Podologue"),
             Profession::SpeechTherapist => ("91", "Orthophoniste"),
-            Profession::Psychologist => ("93", "Psychologue"),
             Profession::OccupationalTherapist => ("94", "Ergothérapeute"),
             Profession::Dietitian => ("95", "Diététicien"),
             Profession::PsychomotorTherapist => ("96", "Psychomotricien"),
+            Profession::CareAssistant => ("35", "Aide-soignant"),
             _ => return None,
         })
     }
@@ -118,11 +125,6 @@ impl Profession {
             system,
             display,
         }
-    }
-
-    /// Whether the profession is a clinical one (health professional in the RPPS sense).
-    pub fn is_health_professional(self) -> bool {
-        self.g15_code().is_some()
     }
 }
 
