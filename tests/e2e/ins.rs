@@ -132,6 +132,12 @@ fn an_identity_insi_qualifies_reaches_the_dmp_with_the_traits_insi_returned() {
     let traits = &ins["receipt"]["details"]["traits"];
     assert_eq!(traits["birth_name"], "N'DIAYE", "{ins}");
     assert_eq!(traits["given_names"], "JEAN-PIERRE", "{ins}");
+    // The DUI reads them on the record itself, to update its copy of the identity.
+    assert_eq!(view["identity"]["status"], "QUAL", "{view}");
+    assert_eq!(
+        view["identity"]["traits"]["birth_name"], "N'DIAYE",
+        "{view}"
+    );
 
     let dmp = delivery_to(&view, "dmp");
     assert_eq!(dmp["state"], "delivered", "{view}");
@@ -148,5 +154,55 @@ fn an_identity_insi_qualifies_reaches_the_dmp_with_the_traits_insi_returned() {
         !dlu.contains(r#"qualifier="BR">N&apos;Diaye"#)
             && !dlu.contains(r#"qualifier="BR">N'Diaye"#),
         "not the DUI's spelling"
+    );
+}
+
+#[test]
+fn the_given_name_cascade_finds_a_beneficiary_by_her_second_given_name() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    // The teleservice knows her as CATARINA BELLA; the DUI has OLA CATARINA (the CNDA's
+    // TCHITCHI case): OLA finds nobody, CATARINA finds her.
+    let mut record: Value =
+        serde_json::from_slice(&example("ehpad-emergency-room-occitanie.json")).unwrap();
+    record["beneficiary"]["identity"] = serde_json::json!({
+        "birth_name": "Tchitchi",
+        "birth_given_names": ["Ola", "Catarina"],
+        "first_given_name": "Ola",
+        "sex": "F",
+        "birth_date": "1936-06-21",
+        "birth_place_code": "63220"
+    });
+    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(30));
+
+    let ins = delivery_to(&view, "ins");
+    let details = &ins["receipt"]["details"];
+    assert_eq!(details["answer_code"], "00", "{ins}");
+    assert_eq!(details["traits"]["given_names"], "CATARINA BELLA", "{ins}");
+    // Found, but her first given name differs from the DUI's: the INS is not recovered
+    // until the DUI takes the teleservice's traits, which the receipt offers it.
+    assert!(details["ins"].is_null(), "{ins}");
+    assert!(
+        details["mismatches"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m == "first given name")),
+        "{ins}"
+    );
+    assert!(
+        ins["receipt"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("search 2"),
+        "{ins}"
+    );
+    let first = gateway.artifact(&ins, "insi-request-1.xml").text();
+    assert!(first.contains("<ins:Prenom>OLA</ins:Prenom>"), "{first}");
+    let deciding = gateway.artifact(&ins, "insi-request.xml").text();
+    assert!(
+        deciding.contains("<ins:Prenom>CATARINA</ins:Prenom>"),
+        "{deciding}"
     );
 }

@@ -27,8 +27,17 @@ impl RecordRule for InsRecordRule {
                 Err(e) => out.push("/beneficiary/ins/number", "ins-number", e.to_string()),
             }
         }
-        // Names only: dates and places are the record rules' own checks.
+        // The INS knows two sexes: an identity of undetermined sex can be neither checked
+        // with the teleservice nor qualified, so it is refused, not sent.
         let identity = &beneficiary.identity;
+        if identity.sex == crt_core::record::Sex::Undetermined {
+            out.push(
+                "/beneficiary/identity/sex",
+                "ins-sex",
+                "the INS records the sex as M or F: an identity of undetermined sex (I) cannot be checked with the INSi teleservice nor qualified",
+            );
+        }
+        // Names only: dates and places are the record rules' own checks.
         let names = std::iter::once(("birth_name".to_string(), &identity.birth_name))
             .chain(std::iter::once((
                 "first_given_name".to_string(),

@@ -76,7 +76,9 @@ impl Population {
                 p.birth_name == query.birth_name
                     && p.sex == query.sex
                     && p.birth_date == query.birth_date
-                    && p.given_names.first().map(String::as_str) == Some(query.first_given_name())
+                    // `Prenom` names the first birth given name, or the whole list.
+                    && (p.given_names.first().map(String::as_str) == Some(query.first_given_name())
+                        || p.given_names.join(" ") == query.first_given_name())
                     && query
                         .birth_place
                         .as_ref()

@@ -12,7 +12,8 @@ use crate::client::InsiClient;
 use crate::config::InsConfig;
 use crate::message::{InsiAnswer, Query};
 use crate::verify::decide;
-use crt_core::identity::traits;
+use crt_core::identity::traits::{self, NormalisedTraits};
+use uuid::Uuid;
 
 pub struct InsSink {
     client: InsiClient,
@@ -31,11 +32,30 @@ impl InsSink {
         let beneficiary = &task.record.beneficiary;
         let traits = traits::normalise(&beneficiary.identity)
             .map_err(|e| DeliveryError::final_error("ins-traits", e.to_string()))?;
-        let exchange = self
-            .client
-            .search(&Query::Traits(traits.clone()), task.delivery_id)
-            .await
-            .map_err(|e| e.into_delivery_error())?;
+        // The given-name cascade the CNDA tests: each birth given name alone, then the whole
+        // list; an identity found ends it, "not found" and "several" go on to the next.
+        let searches = cascade(&traits);
+        let mut tried = Vec::new();
+        let mut exchange = None;
+        for (i, search) in searches.iter().enumerate() {
+            let done = self
+                .client
+                .search(&Query::Traits(search.clone()), Uuid::now_v7())
+                .await
+                .map_err(|e| e.into_delivery_error())?;
+            let found = matches!(done.answer, InsiAnswer::Found(_));
+            if found || i + 1 == searches.len() {
+                exchange = Some(done);
+                break;
+            }
+            tried.push(done);
+        }
+        let Some(exchange) = exchange else {
+            return Err(DeliveryError::final_error(
+                "ins-traits",
+                "no birth given name to search with",
+            ));
+        };
         let document_checked = beneficiary.identity_evidence.is_some();
         let decision = decide(
             &traits,
@@ -75,6 +95,14 @@ impl InsSink {
         };
         let details = serde_json::to_value(&check)
             .map_err(|e| DeliveryError::final_error("encode", e.to_string()))?;
+        let summary = if tried.is_empty() {
+            summary
+        } else {
+            format!(
+                "{summary}, at search {} of the given-name cascade",
+                tried.len() + 1
+            )
+        };
         let mut receipt = Receipt::delivered(summary)
             .with_remote_id(format!("uuid:{}", task.delivery_id))
             .with_details(details)
@@ -88,11 +116,39 @@ impl InsSink {
                 media_type: "application/soap+xml".into(),
                 content: exchange.response.to_vec(),
             });
+        for (i, earlier) in tried.into_iter().enumerate() {
+            receipt = receipt
+                .with_artifact(Artifact {
+                    name: format!("insi-request-{}.xml", i + 1),
+                    media_type: "application/soap+xml".into(),
+                    content: earlier.request,
+                })
+                .with_artifact(Artifact {
+                    name: format!("insi-response-{}.xml", i + 1),
+                    media_type: "application/soap+xml".into(),
+                    content: earlier.response.to_vec(),
+                });
+        }
         if let Some(reason) = decision.reason {
             receipt = receipt.holding_dependents(reason);
         }
         Ok(receipt)
     }
+}
+
+/// The searches of the given-name cascade: the traits with each birth given name alone as
+/// `Prenom`, in civil-status order, then with the whole list when there are several.
+pub fn cascade(traits: &NormalisedTraits) -> Vec<NormalisedTraits> {
+    let with = |given: String| NormalisedTraits {
+        given_names: vec![given],
+        ..traits.clone()
+    };
+    let mut searches: Vec<NormalisedTraits> =
+        traits.given_names.iter().cloned().map(with).collect();
+    if traits.given_names.len() > 1 {
+        searches.push(with(traits.given_names_list()));
+    }
+    searches
 }
 
 fn oid_of(oid: &str) -> Option<InsOid> {
@@ -128,5 +184,31 @@ impl Sink for InsSink {
 
     fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cascade_asks_each_given_name_then_the_list() {
+        let traits = NormalisedTraits {
+            birth_name: "TCHITCHI".into(),
+            given_names: vec!["OLA".into(), "CATARINA".into()],
+            sex: "F",
+            birth_date: "1936-06-21".into(),
+            birth_place: None,
+        };
+        let asked: Vec<String> = cascade(&traits)
+            .iter()
+            .map(|t| t.first_given_name().to_string())
+            .collect();
+        assert_eq!(asked, ["OLA", "CATARINA", "OLA CATARINA"]);
+        let single = NormalisedTraits {
+            given_names: vec!["JEAN".into()],
+            ..traits
+        };
+        assert_eq!(cascade(&single).len(), 1);
     }
 }

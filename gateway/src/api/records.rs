@@ -352,6 +352,30 @@ pub(super) async fn read_body(
     }
 }
 
+/// The record's view, and beside it what the INS check concluded (`identity`: the status
+/// the DUI may assign, the INS, the traits the teleservice returned, the traits that
+/// differ), so that the DUI can update its own copy of the identity without reading
+/// receipts.
+fn with_identity(view: &crate::store::RecordView) -> serde_json::Value {
+    let mut value = serde_json::to_value(view).unwrap_or_default();
+    let check = view
+        .deliveries
+        .iter()
+        .filter(|d| d.target == crt_core::identity::INS_TARGET)
+        .filter_map(|d| d.receipt.as_ref())
+        .filter_map(|r| {
+            serde_json::from_value::<crt_core::identity::IdentityCheck>(r.details.clone()).ok()
+        })
+        .next_back();
+    if let (Some(check), Some(object)) = (check, value.as_object_mut()) {
+        object.insert(
+            "identity".into(),
+            serde_json::to_value(check).unwrap_or_default(),
+        );
+    }
+    value
+}
+
 pub async fn show(id: &str, state: &AppState) -> Response<Body> {
     let id = match parse_id(id) {
         Ok(id) => id,
@@ -359,7 +383,7 @@ pub async fn show(id: &str, state: &AppState) -> Response<Body> {
     };
     match state.store.record(id).await {
         Ok(Some(view)) => {
-            let mut response = json(StatusCode::OK, &view);
+            let mut response = json(StatusCode::OK, &with_identity(&view));
             response.extensions_mut().insert(TraceSubject {
                 crt_finess_et: view.crt_finess_et.clone(),
                 beneficiary_ref: view.beneficiary_ref.clone(),
