@@ -431,6 +431,12 @@ impl Config {
         if self.engine.lease_batch == 0 {
             return Err("engine.lease_batch must be at least 1".into());
         }
+        if self.sinks.ins.enabled && uuid::Uuid::parse_str(&self.sinks.ins.instance).is_err() {
+            return Err(format!(
+                "sinks.ins.instance must be a UUID (the LPS context's Instance), not {:?}",
+                self.sinks.ins.instance
+            ));
+        }
         let regions = self
             .regions
             .platforms()

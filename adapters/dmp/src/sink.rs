@@ -12,6 +12,7 @@ use crt_documents::cda::{RenderedDocument, derived_oid};
 use crt_documents::metadata::{Coded, Entry, Submission, entry_uuid, sha1_hex, xds_time};
 use crt_documents::{CdaModel, RenderContext, render};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::answer::Outcome;
 use crate::client::{Acting, DmpClient};
@@ -326,12 +327,14 @@ impl Submit<'_> {
         let vihf = client
             .vihf(self.identity, &self.acting)
             .map_err(|e| DeliveryError::final_error("vihf", e.to_string()))?;
+        // A new WS-Addressing MessageID for each attempt: a message is one attempt; the
+        // documents' ids are what stays the same across attempts.
         let request = encode::provide_and_register(
             &submission,
             &attachments,
             &vihf,
             &client.repository_url(),
-            self.task.delivery_id,
+            Uuid::now_v7(),
         );
         Ok(Built {
             submission_set: submission.unique_id.clone(),

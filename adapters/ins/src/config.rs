@@ -24,7 +24,8 @@ pub struct InsConfig {
     pub software_name: String,
     /// `Emetteur` of the context headers.
     pub emitter: String,
-    /// `Instance` of the LPS context: this installation.
+    /// `Instance` of the LPS context: this installation, a UUID (one per installation; the
+    /// default names no installation in particular and should be replaced in production).
     pub instance: String,
     /// Largest answer accepted, in bytes.
     pub max_answer_bytes: usize,
@@ -42,7 +43,7 @@ impl Default for InsConfig {
             idam: "SANDBOX-IDAM".into(),
             software_name: "crt-gateway".into(),
             emitter: "crt-gateway".into(),
-            instance: "crt-gateway-1".into(),
+            instance: "6f1b2c2e-5c7a-4f3e-9d0b-2a8e4c1d7b90".into(),
             max_answer_bytes: 256 * 1024,
             retry: RetryPolicy {
                 max_attempts: 6,

@@ -189,10 +189,19 @@ fn check_lps(header: &Element) -> Result<(), RequestFault> {
             "ContexteLPS/LPS/IDAM must carry R=\"4\" and the authorisation number",
         ));
     }
-    for field in ["Version", "Instance"] {
-        if software.child_text(CTXLPS, field).is_none_or(str::is_empty) {
-            return Err(sender(format!("ContexteLPS/LPS/{field} missing")));
-        }
+    if software
+        .child_text(CTXLPS, "Version")
+        .is_none_or(str::is_empty)
+    {
+        return Err(sender("ContexteLPS/LPS/Version missing"));
+    }
+    if software
+        .child_text(CTXLPS, "Instance")
+        .is_none_or(|instance| uuid::Uuid::parse_str(instance).is_err())
+    {
+        return Err(sender(
+            "ContexteLPS/LPS/Instance must be the UUID of the installation",
+        ));
     }
     match software.child_text(CTXLPS, "Nom") {
         Some(name) if name.starts_with("urn:lps:") && name.len() > 8 => Ok(()),
@@ -314,7 +323,7 @@ mod tests {
             software_name: "crt-gateway".into(),
             software_version: "0.1.0".into(),
             emitter: "crt@example".into(),
-            instance: "i-1".into(),
+            instance: "6f1b2c2e-5c7a-4f3e-9d0b-2a8e4c1d7b90".into(),
         }
     }
 
