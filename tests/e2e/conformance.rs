@@ -21,7 +21,7 @@ fn the_shipped_campaign_passes_against_the_sandbox_and_reports_in_each_form() {
     }
     // The messages exchanged are attached: the ITI-41 request and the DMP's answer.
     assert!(html.contains("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"));
-    assert!(html.contains("XDSUnknownPatientId"));
+    assert!(html.contains("PRPA_IN201308UV02"), "the TD0.2 answer");
     // Credentials are not.
     assert!(html.contains("Bearer …") && !html.contains("Bearer ey"));
 
@@ -57,10 +57,16 @@ fn the_shipped_campaign_passes_against_the_sandbox_and_reports_in_each_form() {
         serde_json::from_slice(&std::fs::read(&json).expect("the report")).expect("JSON");
     let first = &report["suites"][0]["scenarios"][0];
     assert_eq!(first["verdict"], "passed");
+    // TD0.2 first, then the ITI-41 submission with the document.
+    let bodies: Vec<&str> = first["exchanges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["request_body"]["text"].as_str())
+        .collect();
+    assert!(bodies[0].contains("PRPA_IN201307UV02"), "{first}");
     assert!(
-        first["exchanges"][0]["request_body"]["text"]
-            .as_str()
-            .is_some_and(|body| body.contains("ClinicalDocument")),
+        bodies.iter().any(|body| body.contains("ClinicalDocument")),
         "{first}"
     );
 }

@@ -190,3 +190,61 @@ fn the_mhd_transport_delivers_the_same_documents_as_a_fhir_bundle() {
         assert_eq!(bundle["type"], "transaction");
     }
 }
+
+#[test]
+fn a_closed_dmp_holds_the_delivery_with_its_reason_until_replayed() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    // Jean Martin closed his DMP: TD0.2 says so, and the delivery waits, held, instead of
+    // retrying a submission the DMP would refuse.
+    let mut record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    record["beneficiary"]["identity"] = serde_json::json!({
+        "birth_name": "Martin",
+        "birth_given_names": ["Jean"],
+        "first_given_name": "Jean",
+        "sex": "M",
+        "birth_date": "1950-01-01",
+        "birth_place_code": "75056"
+    });
+    record["beneficiary"]["ins"] = serde_json::json!({
+        "number": "150017505612390",
+        "oid": "1.2.250.1.213.1.4.10"
+    });
+    let view = submit(&gateway, &record);
+    let dmp = dmp_deliveries(&view);
+    assert!(!dmp.is_empty(), "{view}");
+    for delivery in &dmp {
+        assert_eq!(delivery["state"], "held", "{view}");
+        assert_eq!(delivery["attempts"], 1, "not retried: {view}");
+        assert!(
+            delivery["hold_reason"].as_str().is_some_and(
+                |r| r.contains("DMP is closed") && r.contains("FERMETURE_DEMANDE_PATIENT")
+            ),
+            "{view}"
+        );
+    }
+    // An operator replays it once the DMP is open again; closed still, it is held again.
+    let replay = gateway.request(
+        "POST",
+        &format!("/v1/deliveries/{}/replay", dmp[0]["id"].as_str().unwrap()),
+        &[],
+        b"",
+    );
+    assert_eq!(replay.status, 200, "{}", replay.text());
+    let id = view["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let again = gateway.get_json(&format!("/v1/records/{id}"));
+        let delivery = dmp_deliveries(&again)
+            .into_iter()
+            .find(|d| d["id"] == dmp[0]["id"])
+            .unwrap();
+        if delivery["state"] == "held" && delivery["attempts"] == 1 {
+            assert!(delivery["hold_reason"].as_str().is_some(), "{again}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{again}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -179,6 +179,10 @@ pub enum ErrorClass {
     /// The target refused the content, the credentials are wrong: the same attempt will
     /// fail again, so the delivery goes to `dead` for an operator.
     Final,
+    /// The target cannot take it for a reason outside the message that a person has to
+    /// resolve (the beneficiary's DMP is closed): the delivery is held with the reason, not
+    /// retried, until an operator replays it.
+    Held,
 }
 
 /// Why a delivery attempt failed.
@@ -204,6 +208,14 @@ impl DeliveryError {
     pub fn final_error(code: impl Into<String>, message: impl Into<String>) -> Self {
         DeliveryError {
             class: ErrorClass::Final,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn held(code: impl Into<String>, message: impl Into<String>) -> Self {
+        DeliveryError {
+            class: ErrorClass::Held,
             code: code.into(),
             message: message.into(),
         }

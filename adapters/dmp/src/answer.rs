@@ -221,6 +221,90 @@ pub struct Found {
     pub type_code: String,
 }
 
+/// What TD0.2 says of a patient's DMP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DmpStatus {
+    Open,
+    /// Closed, with the closure code the DMP gives (`FERMETURE_DEMANDE_PATIENT`…).
+    Closed {
+        reason: String,
+    },
+    /// No DMP for this INS (`queryResponseCode` NF).
+    Absent,
+}
+
+/// TD0.2's answer, `PRPA_IN201308UV02`: the query's result code, then the patient's status.
+pub fn dmp_status(content_type: Option<&str>, body: &[u8]) -> Result<DmpStatus, AnswerError> {
+    const HL7: &str = crate::encode::HL7;
+    let (soap_body, _) = envelope(content_type, body)?;
+    let response = soap_body
+        .child(HL7, "PRPA_IN201308UV02")
+        .ok_or_else(|| AnswerError::Unexpected("no hl7:PRPA_IN201308UV02 in the Body".into()))?;
+    let acknowledgement = response
+        .child(HL7, "acknowledgement")
+        .and_then(|a| a.child(HL7, "typeCode"))
+        .and_then(|t| t.attribute("code"));
+    if acknowledgement != Some("AA") {
+        let detail = response
+            .child(HL7, "acknowledgement")
+            .and_then(|a| a.child(HL7, "acknowledgementDetail"))
+            .map(|d| {
+                format!(
+                    "{}: {}",
+                    d.child(HL7, "code")
+                        .and_then(|c| c.attribute("code"))
+                        .unwrap_or("?"),
+                    d.child_text(HL7, "text").unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        return Err(AnswerError::Refused(format!(
+            "TD0.2 acknowledgement {}: {detail}",
+            acknowledgement.unwrap_or("missing")
+        )));
+    }
+    let control = response
+        .child(HL7, "controlActProcess")
+        .ok_or_else(|| AnswerError::Unexpected("no controlActProcess".into()))?;
+    let code = control
+        .child(HL7, "queryAck")
+        .and_then(|q| q.child(HL7, "queryResponseCode"))
+        .and_then(|c| c.attribute("code"));
+    match code {
+        Some("NF") => return Ok(DmpStatus::Absent),
+        Some("OK") => {}
+        other => {
+            return Err(AnswerError::Unexpected(format!(
+                "queryResponseCode {other:?}"
+            )));
+        }
+    }
+    let patient = control
+        .child(HL7, "subject")
+        .and_then(|s| s.child(HL7, "registrationEvent"))
+        .and_then(|r| r.child(HL7, "subject1"))
+        .and_then(|s| s.child(HL7, "patient"))
+        .ok_or_else(|| AnswerError::Unexpected("no registrationEvent/subject1/patient".into()))?;
+    match patient
+        .child(HL7, "statusCode")
+        .and_then(|s| s.attribute("code"))
+    {
+        Some("active") => Ok(DmpStatus::Open),
+        Some("terminated") => Ok(DmpStatus::Closed {
+            reason: control
+                .child(HL7, "reasonOf")
+                .and_then(|r| r.child(HL7, "detectedIssueEvent"))
+                .and_then(|d| d.child(HL7, "code"))
+                .and_then(|c| c.attribute("code"))
+                .unwrap_or("unknown")
+                .to_string(),
+        }),
+        other => Err(AnswerError::Unexpected(format!(
+            "patient statusCode {other:?}"
+        ))),
+    }
+}
+
 /// ITI-18's answer.
 pub fn find_documents(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Found>, AnswerError> {
     let (soap_body, _) = envelope(content_type, body)?;

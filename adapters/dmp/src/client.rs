@@ -210,6 +210,28 @@ impl DmpClient {
         Ok((outcome, answer))
     }
 
+    /// TD0.2: whether the patient has a DMP, and whether it is open.
+    pub async fn dmp_status(
+        &self,
+        identity: &StructureIdentity,
+        acting: &Acting<'_>,
+        sender: &str,
+    ) -> Result<crate::answer::DmpStatus, DmpError> {
+        let vihf = self.vihf(identity, acting)?;
+        let request = encode::dmp_status(
+            acting.ins,
+            sender,
+            &vihf,
+            &self.registry_url(),
+            Uuid::now_v7(),
+        );
+        let answer = self.post(identity, &self.registry_url(), &request).await?;
+        Ok(crate::answer::dmp_status(
+            answer.content_type.as_deref(),
+            &answer.body,
+        )?)
+    }
+
     /// ITI-18 FindDocuments: the patient's approved documents.
     pub async fn find(
         &self,

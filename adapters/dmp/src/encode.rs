@@ -19,6 +19,9 @@ pub const RS: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0";
 pub const ACTION_PROVIDE: &str = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b";
 pub const ACTION_QUERY: &str = "urn:ihe:iti:2007:RegistryStoredQuery";
 pub const ACTION_RETRIEVE: &str = "urn:ihe:iti:2007:RetrieveDocumentSet";
+/// TD0.2, the DMP's "test d'existence": HL7 v3 Patient Registry Get Demographics.
+pub const ACTION_DMP_STATUS: &str = "urn:hl7-org:v3:PRPA_IN201307UV02";
+pub const HL7: &str = "urn:hl7-org:v3";
 /// The FindDocuments stored query.
 pub const FIND_DOCUMENTS: &str = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d";
 
@@ -134,6 +137,86 @@ pub fn provide_and_register(
         })
         .collect();
     mtom(ACTION_PROVIDE, message_id, root, parts)
+}
+
+/// TD0.2: does the patient whose INS is `ins` have a DMP, and is it open. An HL7 v3
+/// `PRPA_IN201307UV02` query by patient identifier, as the public DMP implementations send
+/// it (the DMP integration guide is not public; `docs/documents.md` states the contract).
+pub fn dmp_status(
+    ins: &crt_core::record::Ins,
+    sender: &str,
+    vihf: &SignedVihf,
+    to: &str,
+    message_id: Uuid,
+) -> Request {
+    let creation = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let body = envelope(ACTION_DMP_STATUS, to, message_id, vihf, |w| {
+        w.open(
+            "hl7:PRPA_IN201307UV02",
+            &[("xmlns:hl7", HL7), ("ITSVersion", "XML_1.0")],
+        )
+        .empty("hl7:id", &[("root", &message_id.to_string())])
+        .empty("hl7:creationTime", &[("value", &creation)])
+        .empty(
+            "hl7:interactionId",
+            &[
+                ("root", "2.16.840.1.113883.1.6"),
+                ("extension", "PRPA_IN201307UV02"),
+            ],
+        )
+        .empty("hl7:processingCode", &[("code", "P")])
+        .empty("hl7:processingModeCode", &[("code", "T")])
+        .empty("hl7:acceptAckCode", &[("code", "AL")])
+        .open("hl7:receiver", &[("typeCode", "RCV")])
+        .open(
+            "hl7:device",
+            &[("classCode", "DEV"), ("determinerCode", "INSTANCE")],
+        )
+        .empty("hl7:id", &[("root", "urn:dmp")])
+        .close("hl7:device")
+        .close("hl7:receiver")
+        .open("hl7:sender", &[("typeCode", "SND")])
+        .open(
+            "hl7:device",
+            &[("classCode", "DEV"), ("determinerCode", "INSTANCE")],
+        )
+        .empty("hl7:id", &[("root", sender)])
+        .close("hl7:device")
+        .close("hl7:sender")
+        .open(
+            "hl7:controlActProcess",
+            &[("classCode", "CACT"), ("moodCode", "EVN")],
+        )
+        .empty(
+            "hl7:code",
+            &[
+                ("code", "PRPA_TE201307UV02"),
+                ("codeSystem", "2.16.840.1.113883.1.6"),
+            ],
+        )
+        .open("hl7:queryByParameter", &[])
+        .empty("hl7:queryId", &[("root", &message_id.to_string())])
+        .empty("hl7:statusCode", &[("code", "new")])
+        .empty("hl7:responsePriorityCode", &[("code", "I")])
+        .open("hl7:parameterList", &[])
+        .open("hl7:patientIdentifier", &[])
+        .empty(
+            "hl7:value",
+            &[("root", ins.oid.as_str()), ("extension", &ins.number)],
+        )
+        .leaf("hl7:semanticsText", &[], "Patient.id")
+        .close("hl7:patientIdentifier")
+        .close("hl7:parameterList")
+        .close("hl7:queryByParameter")
+        .close("hl7:controlActProcess")
+        .close("hl7:PRPA_IN201307UV02");
+    });
+    Request {
+        content_type: format!(
+            "application/soap+xml; charset=UTF-8; action=\"{ACTION_DMP_STATUS}\""
+        ),
+        body,
+    }
 }
 
 /// ITI-18 FindDocuments for a patient, approved documents.

@@ -14,7 +14,7 @@ use crt_documents::{CdaModel, RenderContext, render};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::answer::Outcome;
+use crate::answer::{DmpStatus, Outcome};
 use crate::client::{Acting, DmpClient};
 use crate::config::{DmpConfig, Transport};
 use crate::encode::{self, Attachment};
@@ -118,6 +118,9 @@ impl DmpSink {
             .with_details(json!({ "reason": "opposition" })));
         };
         let submit = prepared.submit(task);
+        if self.config.transport != Transport::Mhd {
+            submit.check_dmp_status(&self.client).await?;
+        }
         let document = &prepared.document;
         let model = document.model;
         let entry = Entry::for_document(document, &record.consents.dmp_masking);
@@ -257,6 +260,26 @@ struct Sent {
 }
 
 impl Submit<'_> {
+    /// TD0.2 before feeding: a DMP that is closed, or that the patient does not have, holds
+    /// the delivery with the reason; trying again cannot change it, a person can.
+    async fn check_dmp_status(&self, client: &DmpClient) -> Result<(), DeliveryError> {
+        match client
+            .dmp_status(self.identity, &self.acting, &self.context.oid_root)
+            .await
+            .map_err(|e| e.into_delivery_error())?
+        {
+            DmpStatus::Open => Ok(()),
+            DmpStatus::Closed { reason } => Err(DeliveryError::held(
+                "dmp-closed",
+                format!("the beneficiary's DMP is closed ({reason}); replay once it is open again"),
+            )),
+            DmpStatus::Absent => Err(DeliveryError::held(
+                "dmp-absent",
+                "the beneficiary has no DMP; replay once it exists",
+            )),
+        }
+    }
+
     /// The request for `entry` (and the submission-set signature when configured).
     fn build(
         &self,

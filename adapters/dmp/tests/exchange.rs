@@ -280,13 +280,14 @@ fn with_key(body: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_patient_without_a_dmp_is_refused() {
+async fn a_patient_without_a_dmp_is_held_after_td02_and_nothing_is_submitted() {
     let sim = simulator().await;
     let mut record = example();
     record.beneficiary.ins.as_mut().expect("INS").number = with_key("2380472181046");
     let error = refused(sink(&sim).deliver(&task(record, DocumentKind::Dlu)).await);
-    assert_eq!(error.code, "XDSUnknownPatientId");
-    assert_eq!(error.class, ErrorClass::Final);
+    assert_eq!(error.code, "dmp-absent");
+    assert_eq!(error.class, ErrorClass::Held);
+    assert!(Reader::new(&sim).entries().await.is_empty());
     sim.task.abort();
 }
 

@@ -59,10 +59,12 @@ impl FhirPlatform {
         let message = e.to_string();
         match e.into_delivery_error().class {
             crt_core::sink::ErrorClass::Retryable => self.unavailable(message),
-            crt_core::sink::ErrorClass::Final => PlatformError::Answer {
-                platform: self.dialect.name.to_string(),
-                message,
-            },
+            crt_core::sink::ErrorClass::Final | crt_core::sink::ErrorClass::Held => {
+                PlatformError::Answer {
+                    platform: self.dialect.name.to_string(),
+                    message,
+                }
+            }
         }
     }
 

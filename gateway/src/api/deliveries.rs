@@ -87,7 +87,7 @@ pub async fn replay(id: &str, state: &AppState) -> Response<Body> {
         Ok(ReplayOutcome::NotDead(current)) => Problem::new(
             StatusCode::CONFLICT,
             "not-dead",
-            "Only dead deliveries can be replayed",
+            "Only dead or held deliveries can be replayed",
         )
         .detail(format!("delivery {id} is {current}"))
         .into_response(),

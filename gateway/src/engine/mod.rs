@@ -206,6 +206,7 @@ impl Engine {
             Settlement::Done(receipt) => format!("{:?}", receipt.outcome).to_lowercase(),
             Settlement::Retry { .. } => "retry".to_string(),
             Settlement::Dead(_) => "dead".to_string(),
+            Settlement::Held(_) => "held".to_string(),
         };
         let finished_at = now_millis();
         self.metrics
@@ -214,7 +215,7 @@ impl Engine {
             Settlement::Done(receipt) => {
                 debug!(delivery = %delivery.id, target = %delivery.target, summary = %receipt.summary, "delivery settled")
             }
-            Settlement::Retry { error, .. } | Settlement::Dead(error) => {
+            Settlement::Retry { error, .. } | Settlement::Dead(error) | Settlement::Held(error) => {
                 info!(delivery = %delivery.id, target = %delivery.target, attempt = delivery.attempt, code = %error.code, outcome, "delivery attempt failed")
             }
         }
@@ -312,6 +313,9 @@ impl Engine {
         };
         match result {
             Ok(receipt) => Settlement::Done(receipt),
+            Err(error) if error.class == crt_core::sink::ErrorClass::Held => {
+                Settlement::Held(error)
+            }
             Err(error) if error.is_retryable() && delivery.attempt < policy.max_attempts => {
                 let delay = policy.backoff(delivery.attempt, rand::random::<f64>());
                 Settlement::Retry {

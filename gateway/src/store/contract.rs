@@ -18,6 +18,7 @@ macro_rules! contract_suite {
             hold_reason_holds_everything_downstream,
             expired_lease_is_taken_again_and_the_old_holder_cannot_settle,
             retry_waits_until_due_and_dead_can_be_replayed,
+            a_held_delivery_keeps_its_reason_until_replayed,
             acknowledgements_are_recorded_once_against_their_delivery,
             waiting_lists_keep_the_latest_status_of_each_request,
             partner_entries_are_kept_once_in_their_latest_version,
@@ -322,6 +323,53 @@ pub(crate) async fn retry_waits_until_due_and_dead_can_be_replayed(store: &dyn S
     );
     let leased = store.lease("w", 10, 20_000, 60_000).await.unwrap();
     assert_eq!(leased[0].attempt, 1, "a replay starts a fresh count");
+}
+
+pub(crate) async fn a_held_delivery_keeps_its_reason_until_replayed(store: &dyn Store) {
+    store
+        .accept(intake(&[("dmp", &[])], None, "h"))
+        .await
+        .unwrap();
+    let leased = store.lease("w", 10, 1_500, 60_000).await.unwrap();
+    let delivery = leased[0].id;
+    let held = Completion {
+        trace: None,
+        settlement: Settlement::Held(DeliveryError::held("dmp-closed", "the DMP is closed")),
+        ..done(&leased[0], Receipt::delivered("unused"))
+    };
+    store.complete(held).await.unwrap();
+    let view = store
+        .deliveries(DeliveryFilter {
+            state: Some(DeliveryState::Held),
+            limit: 10,
+            ..DeliveryFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(view.len(), 1);
+    assert_eq!(view[0].hold_reason.as_deref(), Some("the DMP is closed"));
+    assert_eq!(view[0].last_error.as_ref().unwrap().code, "dmp-closed");
+    assert!(
+        store
+            .lease("w", 10, 100_000, 60_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a held delivery is not retried"
+    );
+    assert_eq!(
+        store.replay(delivery, 200_000).await.unwrap(),
+        ReplayOutcome::Replayed
+    );
+    assert_eq!(
+        store.lease("w", 10, 200_000, 60_000).await.unwrap().len(),
+        1
+    );
+    let view = store.record(leased[0].record_id).await.unwrap().unwrap();
+    assert_eq!(
+        view.deliveries[0].hold_reason, None,
+        "a replay clears the reason"
+    );
 }
 
 pub(crate) async fn concurrent_intakes_are_all_stored(store: std::sync::Arc<dyn Store>) {

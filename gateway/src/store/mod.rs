@@ -269,6 +269,8 @@ pub enum Settlement {
     Retry { error: DeliveryError, at: Millis },
     /// Failed for good.
     Dead(DeliveryError),
+    /// Cannot go until a person resolves the reason: held, not retried.
+    Held(DeliveryError),
 }
 
 #[derive(Debug, Clone)]
@@ -295,7 +297,7 @@ pub struct CompletionOutcome {
 pub enum ReplayOutcome {
     Replayed,
     NotFound,
-    /// Only dead deliveries can be replayed.
+    /// Only dead and held deliveries can be replayed.
     NotDead(DeliveryState),
 }
 

@@ -477,6 +477,25 @@ async fn complete(tx: &Transaction<'_>, completion: &Completion) -> StoreResult<
                 .map_err(db)?;
             (changed, "dead", Some(error.code.clone()))
         }
+        Settlement::Held(error) => {
+            let changed = tx
+                .execute(
+                    "UPDATE deliveries
+                        SET state = 'held', last_error = $1, hold_reason = $2, lease_owner = NULL,
+                            lease_until = NULL, updated_at = $3
+                      WHERE id = $4 AND state = 'leased' AND lease_owner = $5",
+                    &[
+                        &to_json(error)?,
+                        &error.message,
+                        &completion.finished_at,
+                        &id,
+                        &completion.lease,
+                    ],
+                )
+                .await
+                .map_err(db)?;
+            (changed, "held", Some(error.code.clone()))
+        }
     };
     if changed == 0 {
         return Ok(CompletionOutcome {
@@ -807,9 +826,9 @@ impl Store for PostgresStore {
             let client = self.client().await?;
             let changed = client
                 .execute(
-                    "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1,
-                            updated_at = $1
-                      WHERE id = $2 AND state = 'dead'",
+                    "UPDATE deliveries SET state = 'pending', attempts = 0, hold_reason = NULL,
+                            next_attempt_at = $1, updated_at = $1
+                      WHERE id = $2 AND state IN ('dead', 'held')",
                     &[&now, &id],
                 )
                 .await

@@ -620,6 +620,23 @@ fn complete(tx: &Connection, completion: Completion) -> StoreResult<CompletionOu
                 ])?;
             (changed, "dead", Some(error.code.clone()))
         }
+        Settlement::Held(error) => {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE deliveries
+                        SET state = 'held', last_error = ?1, hold_reason = ?2, lease_owner = NULL,
+                            lease_until = NULL, updated_at = ?3
+                      WHERE id = ?4 AND state = 'leased' AND lease_owner = ?5",
+                )?
+                .execute(params![
+                    to_json(error)?,
+                    error.message,
+                    completion.finished_at,
+                    id,
+                    completion.lease
+                ])?;
+            (changed, "held", Some(error.code.clone()))
+        }
     };
     if changed == 0 {
         return Ok(not_applied);
@@ -702,8 +719,8 @@ fn replay(tx: &Connection, id: Uuid, now: Millis) -> StoreResult<ReplayOutcome> 
     let id = id.to_string();
     let changed = tx
         .prepare_cached(
-            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?1, updated_at = ?1
-              WHERE id = ?2 AND state = 'dead'",
+            "UPDATE deliveries SET state = 'pending', attempts = 0, hold_reason = NULL, next_attempt_at = ?1, updated_at = ?1
+              WHERE id = ?2 AND state IN ('dead', 'held')",
         )?
         .execute(params![now, id])?;
     if changed == 1 {

@@ -12,7 +12,7 @@
 //! It keeps the [`simulate::RETAINED`] documents written most recently and forgets older
 //! ones, so that a long sandbox run stays small.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -28,7 +28,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::answer::{FAILURE, PARTIAL, SEVERITY_ERROR, SEVERITY_WARNING, SUCCESS};
-use crate::encode::{ACTION_QUERY, ACTION_RETRIEVE, FIND_DOCUMENTS, QUERY, RS, XDSB, XOP};
+use crate::encode::{
+    ACTION_DMP_STATUS, ACTION_QUERY, ACTION_RETRIEVE, FIND_DOCUMENTS, HL7 as HL7V3, QUERY, RS,
+    XDSB, XOP,
+};
 use crate::rules::{self, Problem, Refusal, Trust};
 
 mod mhd;
@@ -46,6 +49,8 @@ struct Stored {
 
 struct State {
     patients: HashSet<String>,
+    /// Patients whose DMP is closed, with the closure code.
+    closed: HashMap<String, String>,
     /// By document unique id, the most recently written kept.
     documents: Retained<String, Stored>,
 }
@@ -60,20 +65,32 @@ impl DmpSimulator {
     /// VIHF and submission signatures must chain to the CA bundle TLS clients chain to:
     /// IGC-Santé issues both certificates of a structure.
     pub fn new(files: &SimulatorTls) -> Result<DmpSimulator, TlsError> {
-        let patients: serde_json::Value =
+        let patients_file: serde_json::Value =
             serde_json::from_str(include_str!("../../fixtures/patients.json"))
                 .expect("shipped patients");
-        let patients = patients["patients"]
+        let patients = patients_file["patients"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
+        let closed = patients_file["closed"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                Some((
+                    c["patient"].as_str()?.to_string(),
+                    c["reason"].as_str()?.to_string(),
+                ))
+            })
             .collect();
         Ok(DmpSimulator {
             acceptor: files.acceptor()?,
             trust: Arc::new(Trust::from_pem(&files.client_roots)?),
             state: Arc::new(Mutex::new(State {
                 patients,
+                closed,
                 documents: Retained::default(),
             })),
         })
@@ -139,6 +156,7 @@ async fn handle(
         ("/repository", ACTION_RETRIEVE) => retrieve(&envelope, state),
         ("/repository", _) => provide(&claims, &envelope, &parts, trust, state),
         ("/registry", ACTION_QUERY) => query(&envelope, state),
+        ("/registry", ACTION_DMP_STATUS) => dmp_status(&envelope, state),
         (other, action) => fault(&Refusal::Fault {
             code: "Sender",
             subcode: "sim_action",
@@ -204,6 +222,12 @@ fn store(
     entries: &[rules::SubmittedEntry],
     replaces: &[(String, String)],
 ) -> Result<Vec<Problem>, Vec<Problem>> {
+    if let Some(reason) = state.closed.get(patient_id) {
+        return Err(vec![problem(
+            "XDSUnknownPatientId",
+            &format!("the patient's DMP is closed ({reason})"),
+        )]);
+    }
     if !state.patients.contains(patient_id) {
         return Err(vec![problem(
             "XDSUnknownPatientId",
@@ -344,6 +368,96 @@ fn query(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
         .cloned()
         .collect();
     query_response(SUCCESS, &[], &found)
+}
+
+/// TD0.2: the patient's DMP, open, closed (with its closure code) or absent.
+fn dmp_status(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let value = envelope
+        .child(SOAP12, "Body")
+        .and_then(|b| b.child(HL7V3, "PRPA_IN201307UV02"))
+        .and_then(|r| r.child(HL7V3, "controlActProcess"))
+        .and_then(|c| c.child(HL7V3, "queryByParameter"))
+        .and_then(|q| q.child(HL7V3, "parameterList"))
+        .and_then(|p| p.child(HL7V3, "patientIdentifier"))
+        .and_then(|p| p.child(HL7V3, "value"));
+    let patient = value.and_then(|v| {
+        Some(format!(
+            "{}^^^&{}&ISO^NH",
+            v.attribute("extension")?,
+            v.attribute("root")?
+        ))
+    });
+    let Some(patient) = patient else {
+        return fault(&Refusal::Fault {
+            code: "Sender",
+            subcode: "sim_body",
+            reason: "no PRPA_IN201307UV02 patientIdentifier/value with root and extension".into(),
+        });
+    };
+    let Ok(state) = state.lock() else {
+        return fault(&Refusal::Fault {
+            code: "Receiver",
+            subcode: "sim_unavailable",
+            reason: "registry unavailable".into(),
+        });
+    };
+    let closed = state.closed.get(&patient).cloned();
+    let known = closed.is_some() || state.patients.contains(&patient);
+    drop(state);
+    soap("urn:hl7-org:v3:PRPA_IN201308UV02", |w| {
+        w.open(
+            "hl7:PRPA_IN201308UV02",
+            &[("xmlns:hl7", HL7V3), ("ITSVersion", "XML_1.0")],
+        )
+        .open("hl7:acknowledgement", &[])
+        .empty("hl7:typeCode", &[("code", "AA")])
+        .close("hl7:acknowledgement")
+        .open(
+            "hl7:controlActProcess",
+            &[("classCode", "CACT"), ("moodCode", "EVN")],
+        );
+        if known {
+            let status = if closed.is_some() {
+                "terminated"
+            } else {
+                "active"
+            };
+            w.open("hl7:subject", &[("typeCode", "SUBJ")])
+                .open(
+                    "hl7:registrationEvent",
+                    &[("classCode", "REG"), ("moodCode", "EVN")],
+                )
+                .empty("hl7:statusCode", &[("code", "active")])
+                .open("hl7:subject1", &[("typeCode", "SBJ")])
+                .open("hl7:patient", &[("classCode", "PAT")])
+                .empty("hl7:statusCode", &[("code", status)])
+                .close("hl7:patient")
+                .close("hl7:subject1")
+                .close("hl7:registrationEvent")
+                .close("hl7:subject");
+            if let Some(reason) = &closed {
+                w.open("hl7:reasonOf", &[])
+                    .open(
+                        "hl7:detectedIssueEvent",
+                        &[("classCode", "ALRT"), ("moodCode", "EVN")],
+                    )
+                    .empty(
+                        "hl7:code",
+                        &[("code", reason), ("codeSystem", "1.2.250.1.213.4.1.2.4")],
+                    )
+                    .close("hl7:detectedIssueEvent")
+                    .close("hl7:reasonOf");
+            }
+        }
+        w.open("hl7:queryAck", &[])
+            .empty(
+                "hl7:queryResponseCode",
+                &[("code", if known { "OK" } else { "NF" })],
+            )
+            .close("hl7:queryAck")
+            .close("hl7:controlActProcess")
+            .close("hl7:PRPA_IN201308UV02");
+    })
 }
 
 fn retrieve(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
