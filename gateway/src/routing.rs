@@ -5,10 +5,13 @@
 //! not, every delivery that carries it waits for an INS check. Targets the gateway does
 //! not serve are refused here, at intake, with the field that asked for them.
 
+use std::collections::BTreeSet;
+
 use crt_core::CrtRecord;
-use crt_core::record::{Action, IdentityStatus};
-use crt_core::sink::Work;
+use crt_core::record::{Action, Channel, Consents, DocumentKind, IdentityStatus};
+use crt_core::sink::{DmpChange, Work};
 use crt_core::validation::Violations;
+use crt_documents::DocumentSet;
 use uuid::Uuid;
 
 use crate::registry::Registry;
@@ -17,9 +20,16 @@ use crate::store::NewDelivery;
 pub const JOURNAL: &str = "journal";
 pub const INS: &str = crt_core::identity::INS_TARGET;
 pub const VIATRAJECTOIRE: &str = "viatrajectoire";
+const DMP: &str = Channel::Dmp.as_str();
 
 /// The deliveries for a record, or why the gateway cannot carry out what it asks.
-pub fn plan(record: &CrtRecord, registry: &Registry) -> Result<Vec<NewDelivery>, Violations> {
+/// `previous` holds the consents of the beneficiary's previous record, when there is one:
+/// a consent that changed since reaches what the DMP already holds.
+pub fn plan(
+    record: &CrtRecord,
+    previous: Option<&Consents>,
+    registry: &Registry,
+) -> Result<Vec<NewDelivery>, Violations> {
     let mut deliveries = Vec::new();
     let mut violations = Violations::default();
     if registry.contains(JOURNAL) {
@@ -80,6 +90,26 @@ pub fn plan(record: &CrtRecord, registry: &Registry) -> Result<Vec<NewDelivery>,
         }
     }
 
+    if let Some(change) = previous.and_then(|before| dmp_change(before, &record.consents))
+        && registry.contains(DMP)
+    {
+        for document in [DocumentKind::Dlu, DocumentKind::Plan] {
+            if DocumentSet::of(record, document).is_err() {
+                continue;
+            }
+            let mut update = delivery(DMP, Work::DmpUpdate { document, change });
+            // After this record's own submission of the document, if any: the update then
+            // applies to what the DMP holds once it is done.
+            update.depends_on = deliveries
+                .iter()
+                .filter(|d| d.target == DMP && sends(&d.work, document))
+                .map(|d| d.id)
+                .collect();
+            carriers.push(deliveries.len());
+            deliveries.push(update);
+        }
+    }
+
     // An identity that is not qualified is checked whenever the gateway can: the DUI
     // learns the INS and the status it may assign, and what carries the INS waits.
     let qualified = record.beneficiary.identity_status == IdentityStatus::Qualified;
@@ -107,6 +137,27 @@ pub fn plan(record: &CrtRecord, registry: &Registry) -> Result<Vec<NewDelivery>,
     } else {
         Err(violations)
     }
+}
+
+/// What a change of consents asks of the documents the DMP holds: archiving them when
+/// the beneficiary now opposes feeding it, new visibility when the masking changed.
+fn dmp_change(before: &Consents, now: &Consents) -> Option<DmpChange> {
+    let opposed = |c: &Consents| c.dmp_feeding.as_ref().is_some_and(|c| c.is_opposed());
+    if opposed(now) {
+        return (!opposed(before)).then_some(DmpChange::Archive);
+    }
+    let masking = |c: &Consents| {
+        c.dmp_masking
+            .iter()
+            .map(|m| m.code())
+            .collect::<BTreeSet<_>>()
+    };
+    (masking(before) != masking(now)).then_some(DmpChange::Visibility)
+}
+
+/// Whether `work` sends `document`.
+fn sends(work: &Work, document: DocumentKind) -> bool {
+    matches!(work, Work::Action { action: Action::SendDocument { document: d, .. } } if *d == document)
 }
 
 fn delivery(target: &str, work: Work) -> NewDelivery {
@@ -163,7 +214,7 @@ mod tests {
     fn a_record_without_actions_is_journaled_only() {
         let mut record = example();
         record.actions.clear();
-        let deliveries = plan(&record, &registry(&[JOURNAL])).expect("planned");
+        let deliveries = plan(&record, None, &registry(&[JOURNAL])).expect("planned");
         assert_eq!(deliveries.len(), 1);
         assert_eq!(deliveries[0].work, Work::Journal);
     }
@@ -175,13 +226,15 @@ mod tests {
             document: DocumentKind::Dlu,
             to: vec![Channel::Dmp, Channel::Mssante],
         }];
-        let violations = plan(&record, &registry(&[JOURNAL, "dmp"])).expect_err("mssante missing");
+        let violations =
+            plan(&record, None, &registry(&[JOURNAL, "dmp"])).expect_err("mssante missing");
         let violations = violations.into_vec();
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].pointer, "/actions/0/to/1");
         assert_eq!(violations[0].rule, "target-available");
 
-        let deliveries = plan(&record, &registry(&[JOURNAL, "dmp", "mssante"])).expect("planned");
+        let deliveries =
+            plan(&record, None, &registry(&[JOURNAL, "dmp", "mssante"])).expect("planned");
         let targets: Vec<_> = deliveries.iter().map(|d| d.target.as_str()).collect();
         assert_eq!(targets, ["journal", "dmp", "mssante"]);
         assert!(
@@ -198,10 +251,11 @@ mod tests {
             document: DocumentKind::Dlu,
             to: vec![Channel::Dmp],
         }];
-        let violations = plan(&record, &registry(&[JOURNAL, "dmp"])).expect_err("no INS sink");
+        let violations =
+            plan(&record, None, &registry(&[JOURNAL, "dmp"])).expect_err("no INS sink");
         assert_eq!(violations.into_vec()[0].rule, "identity-qualified");
 
-        let deliveries = plan(&record, &registry(&[JOURNAL, "dmp", INS])).expect("planned");
+        let deliveries = plan(&record, None, &registry(&[JOURNAL, "dmp", INS])).expect("planned");
         let check = deliveries
             .iter()
             .find(|d| d.target == INS)
@@ -219,14 +273,89 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_consent_updates_what_the_dmp_holds_after_this_record_sends_it() {
+        use crt_core::record::{ConsentChoice, ConsentDecision, DmpMasking};
+        let mut record = example();
+        record.actions = vec![Action::SendDocument {
+            document: DocumentKind::Dlu,
+            to: vec![Channel::Dmp],
+        }];
+        let registry = registry(&[JOURNAL, "dmp"]);
+        let before = record.consents.clone();
+
+        // No previous record, or the same consents: nothing to update.
+        for previous in [None, Some(&before)] {
+            let deliveries = plan(&record, previous, &registry).expect("planned");
+            assert!(
+                !deliveries
+                    .iter()
+                    .any(|d| matches!(d.work, Work::DmpUpdate { .. }))
+            );
+        }
+
+        record.consents.dmp_masking = vec![DmpMasking::HiddenFromProfessionals];
+        let deliveries = plan(&record, Some(&before), &registry).expect("planned");
+        let send = deliveries
+            .iter()
+            .find(|d| matches!(d.work, Work::Action { .. }))
+            .expect("send");
+        let updates: Vec<_> = deliveries
+            .iter()
+            .filter_map(|d| match d.work {
+                Work::DmpUpdate { document, change } => Some((document, change, d)),
+                _ => None,
+            })
+            .collect();
+        let kinds: Vec<_> = updates.iter().map(|(k, c, _)| (*k, *c)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (DocumentKind::Dlu, DmpChange::Visibility),
+                (DocumentKind::Plan, DmpChange::Visibility)
+            ],
+            "each document of the record"
+        );
+        assert_eq!(
+            updates[0].2.depends_on,
+            vec![send.id],
+            "the DLU after its send"
+        );
+        assert!(
+            updates[1].2.depends_on.is_empty(),
+            "the plan is not sent here"
+        );
+
+        // An opposition archives; masking does not matter then.
+        record.consents.dmp_feeding = Some(ConsentChoice {
+            decision: ConsentDecision::Opposed,
+            recorded_at: "2026-03-02T10:00:00+01:00".parse().expect("timestamp"),
+            recorded_by: "coord-1".into(),
+        });
+        let deliveries = plan(&record, Some(&before), &registry).expect("planned");
+        assert!(deliveries.iter().any(|d| d.work
+            == Work::DmpUpdate {
+                document: DocumentKind::Dlu,
+                change: DmpChange::Archive
+            }));
+        // Once opposed, a later record archives nothing more.
+        let opposed = record.consents.clone();
+        let deliveries = plan(&record, Some(&opposed), &registry).expect("planned");
+        assert!(
+            !deliveries
+                .iter()
+                .any(|d| matches!(d.work, Work::DmpUpdate { .. }))
+        );
+    }
+
+    #[test]
     fn region_sharing_needs_the_region_platform() {
         let mut record = example();
         record.actions = vec![Action::ShareWithRegion];
-        let violations = plan(&record, &registry(&[JOURNAL])).expect_err("no platform");
+        let violations = plan(&record, None, &registry(&[JOURNAL])).expect_err("no platform");
         assert_eq!(violations.into_vec()[0].pointer, "/actions/0");
         let registry = registry(&[JOURNAL, "region:parcours"])
             .with_region(crt_core::record::Region::PaysDeLaLoire, "region:parcours");
-        let deliveries = plan(&record, &registry).expect("planned");
+        let deliveries = plan(&record, None, &registry).expect("planned");
         assert_eq!(deliveries[1].target, "region:parcours");
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::record::{Action, CrtRecord};
+use crate::record::{Action, CrtRecord, DocumentKind};
 
 /// A boxed future, so that sinks of different types live behind `dyn Sink`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -30,6 +30,23 @@ pub enum Work {
     VerifyIdentity,
     /// Carry out one action of the record.
     Action { action: Action },
+    /// Bring a document the DMP already holds in line with a consent that changed since it
+    /// was sent: its visibility (the record's masking), or its withdrawal after an
+    /// opposition.
+    DmpUpdate {
+        document: DocumentKind,
+        change: DmpChange,
+    },
+}
+
+/// What a [`Work::DmpUpdate`] changes of a document in the DMP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DmpChange {
+    /// Give it the confidentiality codes of the record's `consents.dmp_masking`.
+    Visibility,
+    /// Archive it: the beneficiary opposed feeding the DMP after it was sent.
+    Archive,
 }
 
 /// One delivery handed to a sink.

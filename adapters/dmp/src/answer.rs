@@ -146,6 +146,14 @@ pub fn provide_and_register(
     registry_response(response)
 }
 
+/// ITI-57's answer: a RegistryResponse, as for ITI-41.
+pub fn update_document_set(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Outcome, AnswerError> {
+    provide_and_register(content_type, body)
+}
+
 /// ITI-65's answer: a `transaction-response` Bundle, or an OperationOutcome whose issues
 /// carry the XDS error codes (PDSm). An entry answered `200` rather than `201` was already
 /// stored.
@@ -213,6 +221,12 @@ pub fn provide_bundle(status: u16, body: &[u8]) -> Result<Outcome, AnswerError> 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
     pub entry_uuid: String,
+    /// The logical id every version of the entry's metadata shares (`lid`).
+    pub logical_id: String,
+    /// The version of the metadata (`rim:VersionInfo/@versionName`).
+    pub version: String,
+    /// The confidentiality codes the entry carries.
+    pub confidentiality: Vec<String>,
     pub unique_id: String,
     pub status: String,
     pub hash: String,
@@ -353,8 +367,27 @@ pub fn find_documents(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Fou
                 .and_then(|c| c.attribute("nodeRepresentation"))
                 .unwrap_or("")
                 .to_string();
+            let entry_uuid = entry.attribute("id").unwrap_or("").to_string();
+            let confidentiality = entry
+                .children(RIM, "Classification")
+                .filter(|c| {
+                    c.attribute("classificationScheme")
+                        == Some(crt_documents::metadata::scheme::CONFIDENTIALITY)
+                })
+                .filter_map(|c| c.attribute("nodeRepresentation"))
+                .map(str::to_string)
+                .collect();
             Found {
-                entry_uuid: entry.attribute("id").unwrap_or("").to_string(),
+                logical_id: entry
+                    .attribute("lid")
+                    .map_or_else(|| entry_uuid.clone(), str::to_string),
+                version: entry
+                    .child(RIM, "VersionInfo")
+                    .and_then(|v| v.attribute("versionName"))
+                    .unwrap_or("1")
+                    .to_string(),
+                confidentiality,
+                entry_uuid,
                 unique_id,
                 status: entry.attribute("status").unwrap_or("").to_string(),
                 hash: slot("hash"),

@@ -210,6 +210,17 @@ impl DmpClient {
         Ok((outcome, answer))
     }
 
+    /// ITI-57: a metadata or availability update (the DMP's TD3.3).
+    pub async fn update_document_set(
+        &self,
+        identity: &StructureIdentity,
+        request: &Request,
+    ) -> Result<(Outcome, HttpAnswer), DmpError> {
+        let answer = self.post(identity, &self.registry_url(), request).await?;
+        let outcome = answer::update_document_set(answer.content_type.as_deref(), &answer.body)?;
+        Ok((outcome, answer))
+    }
+
     /// TD0.2: whether the patient has a DMP, and whether it is open.
     pub async fn dmp_status(
         &self,

@@ -19,6 +19,8 @@ pub const RS: &str = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0";
 pub const ACTION_PROVIDE: &str = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b";
 pub const ACTION_QUERY: &str = "urn:ihe:iti:2007:RegistryStoredQuery";
 pub const ACTION_RETRIEVE: &str = "urn:ihe:iti:2007:RetrieveDocumentSet";
+/// ITI-57 Update Document Set: the DMP's TD3.3 (masking, archiving).
+pub const ACTION_UPDATE: &str = "urn:ihe:iti:2010:UpdateDocumentSet";
 /// TD0.2, the DMP's "test d'existence": HL7 v3 Patient Registry Get Demographics.
 pub const ACTION_DMP_STATUS: &str = "urn:hl7-org:v3:PRPA_IN201307UV02";
 pub const HL7: &str = "urn:hl7-org:v3";
@@ -215,6 +217,22 @@ pub fn dmp_status(
         content_type: format!(
             "application/soap+xml; charset=UTF-8; action=\"{ACTION_DMP_STATUS}\""
         ),
+        body,
+    }
+}
+
+/// ITI-57: a submission set carrying new metadata for documents the registry holds (a new
+/// version of their DocumentEntry, under their logical id) or changes of their
+/// availability. No document travels: plain SOAP 1.2.
+pub fn update_document_set(
+    submission: &Submission,
+    vihf: &SignedVihf,
+    to: &str,
+    message_id: Uuid,
+) -> Request {
+    let body = envelope(ACTION_UPDATE, to, message_id, vihf, |w| submission.write(w));
+    Request {
+        content_type: format!("application/soap+xml; charset=UTF-8; action=\"{ACTION_UPDATE}\""),
         body,
     }
 }

@@ -120,6 +120,20 @@ fn fault(subcode: &'static str, reason: impl Into<String>) -> Refusal {
     }
 }
 
+/// The `rim:RegistryObjectList` of the `lcm:SubmitObjectsRequest` under `parent`, the
+/// same place in ITI-41 (inside the provide request) and ITI-57 (directly in the Body).
+fn registry_object_list(parent: &Element) -> Result<&Element, Refusal> {
+    parent
+        .child(LCM, "SubmitObjectsRequest")
+        .and_then(|s| s.child(RIM, "RegistryObjectList"))
+        .ok_or_else(|| {
+            fault(
+                "sim_body",
+                "no lcm:SubmitObjectsRequest/rim:RegistryObjectList",
+            )
+        })
+}
+
 /// The CA certificates signatures must chain to.
 pub struct Trust {
     certificates: Vec<Vec<u8>>,
@@ -193,7 +207,208 @@ pub struct SubmittedEntry {
     pub patient_id: String,
     pub type_code: String,
     pub format_code: String,
+    /// The confidentiality codes: the level, then the masking codes.
+    pub confidentiality: Vec<String>,
     pub document: Vec<u8>,
+}
+
+/// The coded metadata of an entry the registry keeps.
+struct EntryCodes {
+    type_code: String,
+    format_code: String,
+    confidentiality: Vec<String>,
+}
+
+/// Each coded attribute of `entry` against the official value set the DMP binds it to;
+/// the confidentiality takes one level then the masking codes, the others one code.
+fn entry_codes(
+    entry: &Element,
+    id: &str,
+    problem: &mut impl FnMut(&'static str, String),
+) -> EntryCodes {
+    let mut coded = |set: &'static str, class_scheme: &str, many: bool| -> Vec<String> {
+        let found: Vec<&Element> = classifications(entry, class_scheme).collect();
+        if found.is_empty() || (!many && found.len() > 1) {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("{set} of {id} is missing or repeated"),
+            );
+            return Vec::new();
+        }
+        let codes: Vec<(&str, &str)> = found
+            .iter()
+            .map(|classification| {
+                let scheme = slot(classification, "codingScheme");
+                (
+                    scheme.first().copied().unwrap_or(""),
+                    classification.attribute("nodeRepresentation").unwrap_or(""),
+                )
+            })
+            .collect();
+        if let Some(refused) = crt_documents::metadata::code_problem(set, &codes) {
+            problem(
+                "XDSRegistryMetadataError",
+                format!("{refused} (entry {id})"),
+            );
+        }
+        codes.iter().map(|(_, code)| code.to_string()).collect()
+    };
+    let first = |codes: Vec<String>| codes.into_iter().next().unwrap_or_default();
+    let type_code = first(coded("typeCode", scheme::TYPE_CODE, false));
+    coded("classCode", scheme::CLASS_CODE, false);
+    let format_code = first(coded("formatCode", scheme::FORMAT_CODE, false));
+    coded("healthcareFacilityTypeCode", scheme::FACILITY_TYPE, false);
+    coded("practiceSettingCode", scheme::PRACTICE_SETTING, false);
+    let confidentiality = coded("confidentialityCode", scheme::CONFIDENTIALITY, true);
+    EntryCodes {
+        type_code,
+        format_code,
+        confidentiality,
+    }
+}
+
+/// What an ITI-57 request asks (the DMP's TD3.3): new metadata for entries the registry
+/// holds, and changes of their availability.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub patient_id: String,
+    pub metadata: Vec<MetadataChange>,
+    pub statuses: Vec<StatusChange>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetadataChange {
+    /// The new version's entry UUID.
+    pub entry_uuid: String,
+    pub logical_id: String,
+    pub previous_version: String,
+    pub unique_id: String,
+    /// The document's hash and size: an update describes the same document, so they stay.
+    pub hash: String,
+    pub size: String,
+    pub confidentiality: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub entry_uuid: String,
+    pub original: String,
+    pub new: String,
+}
+
+/// Reads and checks an ITI-57 request: the submission set, each new version of an entry's
+/// metadata (its logical id, the version it supersedes, its codes in the official value
+/// sets) and each availability change (Approved to Archived or Deleted, and back from
+/// Archived).
+pub fn read_update(envelope: &Element) -> Result<Update, Refusal> {
+    use crt_documents::metadata::{ARCHIVED, DELETED, UPDATE_AVAILABILITY_STATUS};
+    if action(envelope) != Some(crate::encode::ACTION_UPDATE) {
+        return Err(fault(
+            "sim_action",
+            format!("wsa:Action must be {}", crate::encode::ACTION_UPDATE),
+        ));
+    }
+    let list = envelope
+        .child(SOAP12, "Body")
+        .ok_or_else(|| fault("sim_body", "no soap:Body"))
+        .and_then(registry_object_list)?;
+    let mut problems = Vec::new();
+    let mut problem =
+        |code: &'static str, context: String| problems.push(Problem { code, context });
+    let set = list.child(RIM, "RegistryPackage");
+    let patient_id = set
+        .and_then(|s| external_id(s, scheme::SUBMISSION_PATIENT_ID))
+        .unwrap_or("")
+        .to_string();
+    if !valid_patient_id(&patient_id) {
+        problem(
+            "XDSRegistryMetadataError",
+            "XDSSubmissionSet.patientId is not an INS in CX form".into(),
+        );
+    }
+    let mut metadata = Vec::new();
+    for entry in list.children(RIM, "ExtrinsicObject") {
+        let id = entry.attribute("id").unwrap_or("").to_string();
+        let codes = entry_codes(entry, &id, &mut problem);
+        let logical_id = entry.attribute("lid").unwrap_or("").to_string();
+        let previous_version = list
+            .children(RIM, "Association")
+            .find(|a| {
+                a.attribute("associationType") == Some(scheme::HAS_MEMBER)
+                    && a.attribute("targetObject") == Some(id.as_str())
+            })
+            .and_then(|a| slot(a, "PreviousVersion").first().map(|v| v.to_string()));
+        let Some(previous_version) = previous_version.filter(|_| !logical_id.is_empty()) else {
+            problem(
+                "XDSMetadataUpdateError",
+                format!("{id}: a metadata update names the entry's lid and its PreviousVersion"),
+            );
+            continue;
+        };
+        metadata.push(MetadataChange {
+            entry_uuid: id,
+            logical_id,
+            previous_version,
+            unique_id: external_id(entry, scheme::UNIQUE_ID)
+                .unwrap_or("")
+                .to_string(),
+            hash: slot(entry, "hash")
+                .first()
+                .map(|h| h.to_ascii_lowercase())
+                .unwrap_or_default(),
+            size: slot(entry, "size")
+                .first()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            confidentiality: codes.confidentiality,
+        });
+    }
+    let mut statuses = Vec::new();
+    for association in list
+        .children(RIM, "Association")
+        .filter(|a| a.attribute("associationType") == Some(UPDATE_AVAILABILITY_STATUS))
+    {
+        let value = |name: &str| slot(association, name).first().map(|v| v.to_string());
+        let (Some(original), Some(new)) = (value("OriginalStatus"), value("NewStatus")) else {
+            problem(
+                "XDSMetadataUpdateError",
+                "an availability change names OriginalStatus and NewStatus".into(),
+            );
+            continue;
+        };
+        let allowed = matches!(
+            (original.as_str(), new.as_str()),
+            (scheme::APPROVED, ARCHIVED | DELETED) | (ARCHIVED, scheme::APPROVED)
+        );
+        if !allowed {
+            problem(
+                "XDSMetadataUpdateError",
+                format!("{original} to {new} is not an availability change the DMP makes"),
+            );
+        }
+        statuses.push(StatusChange {
+            entry_uuid: association
+                .attribute("targetObject")
+                .unwrap_or("")
+                .to_string(),
+            original,
+            new,
+        });
+    }
+    if metadata.is_empty() && statuses.is_empty() {
+        problem(
+            "XDSMetadataUpdateError",
+            "the update changes nothing".into(),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(Refusal::Registry(problems));
+    }
+    Ok(Update {
+        patient_id,
+        metadata,
+        statuses,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -503,15 +718,7 @@ pub fn read_submission(envelope: &Element, parts: &[Part]) -> Result<Submitted, 
                 "no xdsb:ProvideAndRegisterDocumentSetRequest in the Body",
             )
         })?;
-    let list = request
-        .child(LCM, "SubmitObjectsRequest")
-        .and_then(|s| s.child(RIM, "RegistryObjectList"))
-        .ok_or_else(|| {
-            fault(
-                "sim_body",
-                "no lcm:SubmitObjectsRequest/rim:RegistryObjectList",
-            )
-        })?;
+    let list = registry_object_list(request)?;
     let mut problems = Vec::new();
     let mut problem =
         |code: &'static str, context: String| problems.push(Problem { code, context });
@@ -627,41 +834,7 @@ pub fn read_submission(envelope: &Element, parts: &[Part]) -> Result<Submitted, 
                 format!("{} needs authorPerson and authorInstitution", at("author")),
             );
         }
-        // Each coded attribute against the official value set the DMP binds it to; the
-        // confidentiality takes one level then the masking codes, the others one code.
-        let mut coded = |set: &'static str, class_scheme: &str, many: bool| -> Option<String> {
-            let found: Vec<&Element> = classifications(entry, class_scheme).collect();
-            if found.is_empty() || (!many && found.len() > 1) {
-                problem(
-                    "XDSRegistryMetadataError",
-                    format!("{} is missing or repeated", at(set)),
-                );
-                return None;
-            }
-            let codes: Vec<(&str, &str)> = found
-                .iter()
-                .map(|classification| {
-                    let scheme = slot(classification, "codingScheme");
-                    (
-                        scheme.first().copied().unwrap_or(""),
-                        classification.attribute("nodeRepresentation").unwrap_or(""),
-                    )
-                })
-                .collect();
-            if let Some(refused) = crt_documents::metadata::code_problem(set, &codes) {
-                problem(
-                    "XDSRegistryMetadataError",
-                    format!("{refused} (entry {id})"),
-                );
-            }
-            codes.first().map(|(_, code)| code.to_string())
-        };
-        let type_code = coded("typeCode", scheme::TYPE_CODE, false).unwrap_or_default();
-        coded("classCode", scheme::CLASS_CODE, false);
-        let format_code = coded("formatCode", scheme::FORMAT_CODE, false).unwrap_or_default();
-        coded("healthcareFacilityTypeCode", scheme::FACILITY_TYPE, false);
-        coded("practiceSettingCode", scheme::PRACTICE_SETTING, false);
-        coded("confidentialityCode", scheme::CONFIDENTIALITY, true);
+        let codes = entry_codes(entry, &id, &mut problem);
         let patient_id = external_id(entry, scheme::PATIENT_ID)
             .unwrap_or("")
             .to_string();
@@ -730,8 +903,9 @@ pub fn read_submission(envelope: &Element, parts: &[Part]) -> Result<Submitted, 
             hash,
             size,
             patient_id,
-            type_code,
-            format_code,
+            type_code: codes.type_code,
+            format_code: codes.format_code,
+            confidentiality: codes.confidentiality,
             document: document.body.clone(),
         });
     }

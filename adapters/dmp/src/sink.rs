@@ -6,15 +6,19 @@ use crt_core::http::HttpAnswer;
 use crt_core::identity::qualified_identity;
 use crt_core::record::{Action, DocumentKind};
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
+    Artifact, BoxFuture, DeliveryError, DeliveryTask, DmpChange, Health, Receipt, RetryPolicy,
+    Sink, Work,
 };
 use crt_documents::cda::{RenderedDocument, derived_oid};
-use crt_documents::metadata::{Coded, Entry, Submission, entry_uuid, sha1_hex, xds_time};
-use crt_documents::{CdaModel, RenderContext, render};
+use crt_documents::metadata::{
+    ARCHIVED, Coded, Entry, MetadataUpdate, StatusUpdate, Submission, entry_uuid, scheme, sha1_hex,
+    xds_time,
+};
+use crt_documents::{CdaModel, DocumentSet, RenderContext, render};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::answer::{DmpStatus, Outcome};
+use crate::answer::{DmpStatus, Found, Outcome};
 use crate::client::{Acting, DmpClient};
 use crate::config::{DmpConfig, Transport};
 use crate::encode::{self, Attachment};
@@ -45,22 +49,9 @@ impl DmpSink {
         }
     }
 
-    /// The document to send for `task`, and who sends it; `None` when the beneficiary
-    /// opposed feeding the DMP.
-    fn prepare(
-        &self,
-        task: &DeliveryTask,
-        kind: DocumentKind,
-    ) -> Result<Option<Prepared>, DeliveryError> {
+    /// The document `task` is about, and who acts on it.
+    fn prepare(&self, task: &DeliveryTask, kind: DocumentKind) -> Result<Prepared, DeliveryError> {
         let record = &task.record;
-        if record
-            .consents
-            .dmp_feeding
-            .as_ref()
-            .is_some_and(|c| c.is_opposed())
-        {
-            return Ok(None);
-        }
         let qualified = qualified_identity(task).ok_or_else(|| {
             DeliveryError::final_error(
                 "identity-not-qualified",
@@ -79,13 +70,13 @@ impl DmpSink {
             "{}^{}",
             document.facility_type.code, document.facility_type.system
         );
-        Ok(Some(Prepared {
+        Ok(Prepared {
             ins: qualified.ins,
             identity,
             context,
             document,
             sector,
-        }))
+        })
     }
 
     /// The ITI-41 request this sink would send for `task`, built but not sent: what
@@ -95,9 +86,10 @@ impl DmpSink {
         task: &DeliveryTask,
         kind: DocumentKind,
     ) -> Result<Option<(RenderedDocument, Built)>, DeliveryError> {
-        let Some(prepared) = self.prepare(task, kind)? else {
+        if opposed(&task.record) {
             return Ok(None);
-        };
+        }
+        let prepared = self.prepare(task, kind)?;
         let entry = Entry::for_document(&prepared.document, &task.record.consents.dmp_masking);
         let built = prepared
             .submit(task)
@@ -111,20 +103,33 @@ impl DmpSink {
         kind: DocumentKind,
     ) -> Result<Receipt, DeliveryError> {
         let record = &task.record;
-        let Some(prepared) = self.prepare(task, kind)? else {
+        if opposed(record) {
             return Ok(Receipt::declined(
                 "not sent: the beneficiary opposed feeding the DMP (consents.dmp_feeding)",
             )
             .with_details(json!({ "reason": "opposition" })));
-        };
-        let submit = prepared.submit(task);
-        if self.config.transport != Transport::Mhd {
-            submit.check_dmp_status(&self.client).await?;
         }
+        let prepared = self.prepare(task, kind)?;
+        let submit = prepared.submit(task);
         let document = &prepared.document;
         let model = document.model;
-        let entry = Entry::for_document(document, &record.consents.dmp_masking);
+        let mut entry = Entry::for_document(document, &record.consents.dmp_masking);
         let mut replaced_unknown = false;
+        if self.config.transport != Transport::Mhd {
+            submit.check_dmp_status(&self.client).await?;
+            // TD3.1b: a new version replaces the entry the DMP holds for the set, whatever
+            // id the DMP gave it since (a metadata update gives the entry a new one).
+            if entry.replaces.is_some() {
+                match submit.current_in_dmp(&self.client, kind).await? {
+                    Some((version, _)) if version == document.version => {}
+                    Some((_, current)) => entry.replaces = Some(current.entry_uuid),
+                    None => {
+                        entry.replaces = None;
+                        replaced_unknown = true;
+                    }
+                }
+            }
+        }
         let (sent, outcome) = match submit
             .send(&self.client, &self.config, entry.clone())
             .await?
@@ -207,6 +212,157 @@ impl DmpSink {
     }
 }
 
+impl DmpSink {
+    /// ITI-57 (TD3.3) for a document the DMP already holds: new metadata carrying the
+    /// record's masking, or its archiving after an opposition. The DMP is asked each time
+    /// what it holds, so a repeated attempt finds the change made and ends there.
+    async fn update(
+        &self,
+        task: &DeliveryTask,
+        kind: DocumentKind,
+        change: DmpChange,
+    ) -> Result<Receipt, DeliveryError> {
+        if self.config.transport == Transport::Mhd {
+            return Err(DeliveryError::final_error(
+                "unsupported-transport",
+                "DMP metadata updates travel as ITI-57 (SOAP); the mhd transport has none",
+            ));
+        }
+        let record = &task.record;
+        let prepared = self.prepare(task, kind)?;
+        let submit = prepared.submit(task);
+        let document = &prepared.document;
+        let Some((version, current)) = submit.current_in_dmp(&self.client, kind).await? else {
+            return Ok(Receipt::declined(
+                "nothing to update: the DMP holds no approved version of this document",
+            )
+            .with_details(json!({ "reason": "not-in-dmp" })));
+        };
+        let base = Entry::for_document(document, &record.consents.dmp_masking);
+        let mut submission = Submission::new(
+            task.delivery_id,
+            &prepared.context.oid_root,
+            Utc::now(),
+            document,
+            Vec::new(),
+        );
+        submission.patient_id = base.patient_id.clone();
+        let summary = match change {
+            DmpChange::Visibility => {
+                let wanted: Vec<String> = base
+                    .confidentiality
+                    .iter()
+                    .map(|c| c.code.clone())
+                    .collect();
+                if same_codes(&wanted, &current.confidentiality) {
+                    return Ok(Receipt::delivered(
+                        "the document in the DMP already has the visibility the consents ask",
+                    )
+                    .with_remote_id(current.unique_id.clone())
+                    .with_details(json!({
+                        "unique_id": current.unique_id,
+                        "change": "visibility",
+                        "changed": false,
+                        "confidentiality": wanted,
+                    })));
+                }
+                if version != document.version {
+                    return Ok(Receipt::declined(format!(
+                        "not updated: the DMP holds version {version} of this document and the record version {}, which carries the masking when it is sent",
+                        document.version
+                    ))
+                    .with_details(json!({ "reason": "version-not-in-dmp", "dmp_version": version })));
+                }
+                // The new metadata describes the stored document: its hash and size stay.
+                let size = current.size.parse().unwrap_or(base.size);
+                submission.entries.push(Entry {
+                    entry_uuid: format!("urn:uuid:{}", Uuid::now_v7()),
+                    hash_sha1: current.hash.clone(),
+                    size,
+                    replaces: None,
+                    update_of: Some(MetadataUpdate {
+                        logical_id: current.logical_id.clone(),
+                        previous_version: current.version.clone(),
+                    }),
+                    ..base
+                });
+                "visibility updated in the DMP"
+            }
+            DmpChange::Archive => {
+                submission.status_updates.push(StatusUpdate {
+                    entry_uuid: current.entry_uuid.clone(),
+                    original: scheme::APPROVED.to_string(),
+                    new: ARCHIVED.to_string(),
+                });
+                "archived in the DMP after the beneficiary's opposition"
+            }
+        };
+        refuse_codes_outside_value_sets(&submission)?;
+        let vihf = self
+            .client
+            .vihf(&prepared.identity, &submit.acting)
+            .map_err(|e| DeliveryError::final_error("vihf", e.to_string()))?;
+        let request = encode::update_document_set(
+            &submission,
+            &vihf,
+            &self.client.registry_url(),
+            Uuid::now_v7(),
+        );
+        let (outcome, answer) = self
+            .client
+            .update_document_set(&prepared.identity, &request)
+            .await
+            .map_err(|e| e.into_delivery_error())?;
+        outcome.into_result()?;
+        Ok(Receipt::delivered(format!("version {version} {summary}"))
+            .with_remote_id(current.unique_id.clone())
+            .with_details(json!({
+                "unique_id": current.unique_id,
+                "change": match change {
+                    DmpChange::Visibility => "visibility",
+                    DmpChange::Archive => "archive",
+                },
+                "changed": true,
+                "previous_entry_uuid": current.entry_uuid,
+                "entry_uuid": submission.entries.first().map(|e| e.entry_uuid.clone()),
+                "confidentiality": submission.entries.first().map(|e| e.confidentiality.iter().map(|c| c.code.clone()).collect::<Vec<_>>()),
+                "submission_set": submission.unique_id,
+            }))
+            .with_artifact(Artifact {
+                name: "iti57-request.xml".into(),
+                media_type: request.content_type,
+                content: request.body,
+            })
+            .with_artifact(Artifact {
+                name: "iti57-response.xml".into(),
+                media_type: answer
+                    .content_type
+                    .unwrap_or_else(|| "application/soap+xml".into()),
+                content: answer.body.to_vec(),
+            }))
+    }
+}
+
+/// Whether the beneficiary opposed feeding the DMP.
+fn opposed(record: &crt_core::CrtRecord) -> bool {
+    record
+        .consents
+        .dmp_feeding
+        .as_ref()
+        .is_some_and(|c| c.is_opposed())
+}
+
+/// The same confidentiality codes, in any order.
+fn same_codes(a: &[String], b: &[String]) -> bool {
+    let set = |codes: &[String]| {
+        codes
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    set(a) == set(b)
+}
+
 /// What a submission is made of, once rendered.
 struct Prepared {
     ins: crt_core::record::Ins,
@@ -260,6 +416,31 @@ struct Sent {
 }
 
 impl Submit<'_> {
+    /// TD3.1b: the newest version of the document's set that the DMP holds approved, found
+    /// by ITI-18 among the patient's documents by the unique id of each version.
+    async fn current_in_dmp(
+        &self,
+        client: &DmpClient,
+        kind: DocumentKind,
+    ) -> Result<Option<(u32, Found)>, DeliveryError> {
+        let set = DocumentSet::of(&self.task.record, kind)
+            .map_err(|e| DeliveryError::final_error("render", e.to_string()))?;
+        let found = client
+            .find(self.identity, &self.acting)
+            .await
+            .map_err(|e| e.into_delivery_error())?;
+        Ok(set
+            .version_ids(self.context)
+            .into_iter()
+            .find_map(|(version, id)| {
+                let id = id.xds();
+                found
+                    .iter()
+                    .find(|f| f.unique_id == id && f.status == scheme::APPROVED)
+                    .map(|f| (version, f.clone()))
+            }))
+    }
+
     /// TD0.2 before feeding: a DMP that is closed, or that the patient does not have, holds
     /// the delivery with the reason; trying again cannot change it, a person can.
     async fn check_dmp_status(&self, client: &DmpClient) -> Result<(), DeliveryError> {
@@ -471,6 +652,7 @@ impl Sink for DmpSink {
                 Work::Action {
                     action: Action::SendDocument { document, .. },
                 } => self.send(task, *document).await,
+                Work::DmpUpdate { document, change } => self.update(task, *document, *change).await,
                 other => Err(DeliveryError::final_error(
                     "unsupported-work",
                     format!("the DMP sink does not do {other:?}"),

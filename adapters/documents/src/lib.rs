@@ -16,4 +16,4 @@ pub mod check;
 pub mod metadata;
 pub mod terminology;
 
-pub use cda::{CdaModel, RenderContext, RenderError, RenderedDocument, render};
+pub use cda::{CdaModel, DocumentSet, RenderContext, RenderError, RenderedDocument, render};

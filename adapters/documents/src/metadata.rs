@@ -208,7 +208,35 @@ pub struct Entry {
     pub uri: Option<String>,
     /// The entry UUID of the version this one replaces.
     pub replaces: Option<String>,
+    /// For a metadata update (ITI-57): the logical id of the entry whose metadata this new
+    /// version replaces, and the version it replaces.
+    pub update_of: Option<MetadataUpdate>,
 }
+
+/// What an ITI-57 metadata update names of the entry it supersedes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataUpdate {
+    /// The entry's logical id (`lid`), the same for every version of its metadata.
+    pub logical_id: String,
+    /// The version (`rim:VersionInfo/@versionName`) being superseded.
+    pub previous_version: String,
+}
+
+/// An ITI-57 change of a document's availability (archive, unpublish), as the DMP's TD3.3
+/// transactions make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// The entry UUID of the document's current metadata.
+    pub entry_uuid: String,
+    pub original: String,
+    pub new: String,
+}
+
+/// The DMP's availability statuses (TRE_R270, JDV_J52): archived, and unpublished.
+pub const ARCHIVED: &str = "urn:asip:ci-sis:2010:StatusType:Archived";
+pub const DELETED: &str = "urn:asip:ci-sis:2010:StatusType:Deleted";
+pub const UPDATE_AVAILABILITY_STATUS: &str =
+    "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus";
 
 /// The entry UUID of a document, from its unique id.
 pub fn entry_uuid(unique_id: &str) -> String {
@@ -316,6 +344,7 @@ impl Entry {
                 .replaces
                 .as_ref()
                 .map(|previous| entry_uuid(&previous.xds())),
+            update_of: None,
         }
     }
 }
@@ -334,6 +363,8 @@ pub struct Submission {
     pub entries: Vec<Entry>,
     /// Entry UUID of a signature entry that signs this submission set.
     pub signature: Option<String>,
+    /// Availability changes (ITI-57) the submission carries.
+    pub status_updates: Vec<StatusUpdate>,
 }
 
 impl Submission {
@@ -361,6 +392,7 @@ impl Submission {
             title: first.title.clone(),
             entries,
             signature: None,
+            status_updates: Vec::new(),
         }
     }
 
@@ -415,6 +447,9 @@ impl Submission {
                 ],
             );
             slot(w, "SubmissionSetStatus", &["Original"]);
+            if let Some(update) = &entry.update_of {
+                slot(w, "PreviousVersion", &[&update.previous_version]);
+            }
             w.close("rim:Association");
             if let Some(previous) = &entry.replaces {
                 let id = format!("Replaces{:02}", i + 1);
@@ -428,6 +463,20 @@ impl Submission {
                     ],
                 );
             }
+        }
+        for (i, update) in self.status_updates.iter().enumerate() {
+            w.open(
+                "rim:Association",
+                &[
+                    ("id", &format!("StatusUpdate{:02}", i + 1)),
+                    ("associationType", UPDATE_AVAILABILITY_STATUS),
+                    ("sourceObject", Self::ID),
+                    ("targetObject", &update.entry_uuid),
+                ],
+            );
+            slot(w, "OriginalStatus", &[&update.original]);
+            slot(w, "NewStatus", &[&update.new]);
+            w.close("rim:Association");
         }
         if let Some(signature) = &self.signature {
             w.empty(
@@ -497,15 +546,16 @@ impl Submission {
 
 fn write_entry(w: &mut XmlWriter, entry: &Entry) {
     let id = entry.entry_uuid.as_str();
-    w.open(
-        "rim:ExtrinsicObject",
-        &[
-            ("id", id),
-            ("mimeType", &entry.mime_type),
-            ("objectType", scheme::DOCUMENT_ENTRY),
-            ("status", scheme::APPROVED),
-        ],
-    );
+    let mut attributes = vec![
+        ("id", id),
+        ("mimeType", entry.mime_type.as_str()),
+        ("objectType", scheme::DOCUMENT_ENTRY),
+        ("status", scheme::APPROVED),
+    ];
+    if let Some(update) = &entry.update_of {
+        attributes.push(("lid", &update.logical_id));
+    }
+    w.open("rim:ExtrinsicObject", &attributes);
     slot(w, "creationTime", &[&entry.creation_time]);
     slot(w, "hash", &[&entry.hash_sha1]);
     slot(w, "languageCode", &[&entry.language]);

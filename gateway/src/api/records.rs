@@ -1,6 +1,7 @@
 //! `POST /v1/records` (intake) and `GET /v1/records/{id}`.
 
 use bytes::Bytes;
+use crt_core::record::Consents;
 use crt_core::{CrtRecord, RecordError};
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
@@ -52,7 +53,9 @@ async fn accept_inner(
     let body = read_body(&parts.headers, body, state.config.max_body_bytes).await?;
 
     let record = state.validator.parse(&body).map_err(refusal)?;
-    let deliveries = routing::plan(&record, &state.registry).map_err(|v| invalid(v.into_vec()))?;
+    let previous = previous_consents(state, &record).await?;
+    let deliveries = routing::plan(&record, previous.as_ref(), &state.registry)
+        .map_err(|v| invalid(v.into_vec()))?;
 
     let id = Uuid::now_v7();
     let received_at = now_millis();
@@ -78,7 +81,7 @@ async fn accept_inner(
         beneficiary_ref: record.beneficiary.local_id.clone(),
     };
     let caller = parts.extensions.get::<Caller>();
-    let mut trace = consent_changes(state, &record, id).await;
+    let mut trace = consent_changes(state, &record, previous.as_ref(), id);
     if let Some(caller) = caller {
         let outcome = StatusCode::ACCEPTED.as_u16().to_string();
         let path = parts.uri.path();
@@ -138,29 +141,40 @@ async fn accept_inner(
 #[derive(serde::Deserialize)]
 struct ConsentsOf {
     #[serde(default)]
-    consents: crt_core::record::Consents,
+    consents: Consents,
 }
 
-/// A trace line for each consent or opposition this record changes against the
-/// beneficiary's newest stored record: the decision, who recorded it, when. Read before
-/// the record is stored, so that its lines are written in the same transaction.
-async fn consent_changes(state: &AppState, record: &CrtRecord, id: Uuid) -> Vec<TraceEvent> {
-    let previous = match state
+/// The consents of the beneficiary's newest stored record, if there is one: what this
+/// record's consents are compared with (for routing and for the trace). A store that
+/// cannot answer refuses the record, as it could not store it either.
+async fn previous_consents(
+    state: &AppState,
+    record: &CrtRecord,
+) -> Result<Option<Consents>, Problem> {
+    let previous = state
         .store
         .latest_payload(
             record.crt.finess_et.clone(),
             record.beneficiary.local_id.clone(),
         )
         .await
-    {
-        // Only the consents are wanted: read nothing else of the previous record.
-        Ok(previous) => previous.and_then(|p| serde_json::from_slice::<ConsentsOf>(&p).ok()),
-        Err(e) => {
-            tracing::warn!(error = %e, "reading the previous record for consent changes failed");
-            None
-        }
-    };
-    let before = previous.map(|p| p.consents).unwrap_or_default();
+        .map_err(Problem::storage)?;
+    // Only the consents are wanted: read nothing else of the previous record.
+    Ok(previous
+        .and_then(|p| serde_json::from_slice::<ConsentsOf>(&p).ok())
+        .map(|p| p.consents))
+}
+
+/// A trace line for each consent or opposition this record changes against the
+/// beneficiary's newest stored record (`previous`): the decision, who recorded it, when.
+/// Written in the same transaction as the record.
+fn consent_changes(
+    state: &AppState,
+    record: &CrtRecord,
+    previous: Option<&Consents>,
+    id: Uuid,
+) -> Vec<TraceEvent> {
+    let before = previous.cloned().unwrap_or_default();
     let now = &record.consents;
     let targets = [
         ("dmp_feeding", &before.dmp_feeding, &now.dmp_feeding),

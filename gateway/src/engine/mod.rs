@@ -179,6 +179,8 @@ impl Engine {
                 action: crt_core::record::Action::RequestAdmission,
             } => "admission",
             crt_core::sink::Work::Action { .. } => "care-coordination",
+            // Applying the beneficiary's choice to what was already shared.
+            crt_core::sink::Work::DmpUpdate { .. } => "consent",
         };
         let mut event = crate::audit::TraceEvent::now(
             "engine",

@@ -94,7 +94,7 @@ async fn rig() -> Rig {
 
 /// Accepts `record` like the API does.
 async fn accept(rig: &Rig, record: &CrtRecord) -> Uuid {
-    let deliveries = routing::plan(record, &rig.registry)
+    let deliveries = routing::plan(record, None, &rig.registry)
         .map_err(|v| v.into_vec())
         .expect("routed");
     let id = Uuid::now_v7();

@@ -61,7 +61,7 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Channel::Dmp => "dmp",
             Channel::Mssante => "mssante",

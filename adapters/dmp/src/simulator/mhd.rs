@@ -59,6 +59,7 @@ fn invalid(context: impl Into<String>) -> Response<Full<Bytes>> {
 
 pub(super) async fn provide(
     request: Request<Incoming>,
+    structure: &str,
     state: &Mutex<State>,
 ) -> Response<Full<Bytes>> {
     let json = request
@@ -91,7 +92,7 @@ pub(super) async fn provide(
             "error",
         );
     };
-    match store(&mut state, &patient_id, &entries, &replaces) {
+    match store(&mut state, structure, &patient_id, &entries, &replaces) {
         Ok(warnings) => {
             let responses: Vec<_> = bundle
                 .entry
@@ -305,6 +306,12 @@ fn read(bundle: &Bundle) -> Result<Read, Vec<Problem>> {
                 .map(|(_, c)| c)
                 .unwrap_or_default(),
             format_code: format_code.map(|(_, c)| c).unwrap_or_default(),
+            confidentiality: reference
+                .security_label
+                .iter()
+                .flatten()
+                .filter_map(|label| code(Some(label)).map(|(_, c)| c))
+                .collect(),
             document,
         });
     }

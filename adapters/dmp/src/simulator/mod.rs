@@ -29,8 +29,8 @@ use hyper::body::Incoming;
 
 use crate::answer::{FAILURE, PARTIAL, SEVERITY_ERROR, SEVERITY_WARNING, SUCCESS};
 use crate::encode::{
-    ACTION_DMP_STATUS, ACTION_QUERY, ACTION_RETRIEVE, FIND_DOCUMENTS, HL7 as HL7V3, QUERY, RS,
-    XDSB, XOP,
+    ACTION_DMP_STATUS, ACTION_QUERY, ACTION_RETRIEVE, ACTION_UPDATE, FIND_DOCUMENTS, HL7 as HL7V3,
+    QUERY, RS, XDSB, XOP,
 };
 use crate::rules::{self, Problem, Refusal, Trust};
 
@@ -45,7 +45,25 @@ const DEPRECATED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 struct Stored {
     entry: rules::SubmittedEntry,
     status: &'static str,
+    /// The logical id every version of the entry's metadata shares, and its version.
+    lid: String,
+    version: u32,
+    /// The structure that submitted it: a document masked to professionals (`MASQUE_PS`)
+    /// is shown to it alone.
+    structure: String,
 }
+
+impl Stored {
+    /// Whether `structure` may see it in a query: not when it is masked to professionals
+    /// and another structure submitted it.
+    fn visible_to(&self, structure: &str) -> bool {
+        !self.entry.confidentiality.iter().any(|c| c == "MASQUE_PS") || self.structure == structure
+    }
+}
+
+/// The statuses a document takes besides Approved and Deprecated.
+const ARCHIVED: &str = crt_documents::metadata::ARCHIVED;
+const DELETED: &str = crt_documents::metadata::DELETED;
 
 struct State {
     patients: HashSet<String>,
@@ -122,7 +140,8 @@ async fn handle(
     }
     let path = request.uri().path().to_string();
     if path.trim_end_matches('/') == "/fhir" {
-        return mhd::provide(request, state).await;
+        let structure = peer.id_nat_struct().unwrap_or_default();
+        return mhd::provide(request, &structure, state).await;
     }
     let content_type = request
         .headers()
@@ -155,7 +174,8 @@ async fn handle(
     match (path.trim_end_matches('/'), action.as_str()) {
         ("/repository", ACTION_RETRIEVE) => retrieve(&envelope, state),
         ("/repository", _) => provide(&claims, &envelope, &parts, trust, state),
-        ("/registry", ACTION_QUERY) => query(&envelope, state),
+        ("/registry", ACTION_QUERY) => query(&claims, &envelope, state),
+        ("/registry", ACTION_UPDATE) => update(&claims, &envelope, state),
         ("/registry", ACTION_DMP_STATUS) => dmp_status(&envelope, state),
         (other, action) => fault(&Refusal::Fault {
             code: "Sender",
@@ -196,6 +216,7 @@ fn provide(
     };
     let warnings = match store(
         &mut state,
+        &claims.structure,
         &submitted.patient_id,
         &submitted.entries,
         &submitted.replaces,
@@ -218,6 +239,7 @@ fn provide(
 /// ITI-41 and ITI-65.
 fn store(
     state: &mut State,
+    structure: &str,
     patient_id: &str,
     entries: &[rules::SubmittedEntry],
     replaces: &[(String, String)],
@@ -288,6 +310,9 @@ fn store(
         state.documents.insert(
             entry.unique_id.clone(),
             Stored {
+                lid: entry.entry_uuid.clone(),
+                version: 1,
+                structure: structure.to_string(),
                 entry,
                 status: APPROVED,
             },
@@ -318,7 +343,11 @@ fn query_slot<'a>(query: &'a Element, name: &str) -> Vec<&'a str> {
         .unwrap_or_default()
 }
 
-fn query(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
+fn query(
+    claims: &rules::Claims,
+    envelope: &Element,
+    state: &Mutex<State>,
+) -> Response<Full<Bytes>> {
     let Some(query) = envelope
         .child(SOAP12, "Body")
         .and_then(|b| b.child(QUERY, "AdhocQueryRequest"))
@@ -363,11 +392,141 @@ fn query(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
         .documents
         .in_write_order()
         .filter(|d| {
-            d.entry.patient_id == *patient && (statuses.is_empty() || statuses.contains(&d.status))
+            d.entry.patient_id == *patient
+                && (statuses.is_empty() || statuses.contains(&d.status))
+                && d.visible_to(&claims.structure)
         })
         .cloned()
         .collect();
     query_response(SUCCESS, &[], &found)
+}
+
+/// ITI-57 (the DMP's TD3.3): new metadata for a document the patient's DMP holds (the new
+/// version takes the current one's place, under the same logical id), or a change of its
+/// availability. Only the structure that submitted a document updates it.
+fn update(
+    claims: &rules::Claims,
+    envelope: &Element,
+    state: &Mutex<State>,
+) -> Response<Full<Bytes>> {
+    let respond = |status: &str, errors: &[Problem]| {
+        soap("urn:ihe:iti:2010:UpdateDocumentSetResponse", |w| {
+            write_registry_response(w, status, errors, &[])
+        })
+    };
+    let update = match rules::read_update(envelope) {
+        Ok(update) => update,
+        Err(Refusal::Registry(problems)) => return respond(FAILURE, &problems),
+        Err(refusal) => return fault(&refusal),
+    };
+    if claims.resource_id != update.patient_id {
+        return fault(&Refusal::Fault {
+            code: "Sender",
+            subcode: "sim_vihf_attribute",
+            reason: "the VIHF resource-id is not the patient of the update".into(),
+        });
+    }
+    let Ok(mut state) = state.lock() else {
+        return respond(
+            FAILURE,
+            &[problem("XDSRegistryError", "registry unavailable")],
+        );
+    };
+    let mut errors = Vec::new();
+    // Check everything before changing anything: an update applies whole or not at all.
+    for change in &update.metadata {
+        match state.documents.get(&change.unique_id) {
+            Some(current)
+                if current.lid == change.logical_id
+                    && current.entry.patient_id == update.patient_id
+                    && current.status == APPROVED =>
+            {
+                if current.version.to_string() != change.previous_version {
+                    errors.push(problem(
+                        "XDSMetadataVersionError",
+                        &format!(
+                            "{} is at version {}, not {}",
+                            change.logical_id, current.version, change.previous_version
+                        ),
+                    ));
+                } else if current.structure != claims.structure {
+                    errors.push(problem(
+                        "XDSMetadataUpdateError",
+                        "only the structure that submitted a document updates it",
+                    ));
+                } else if current.entry.hash != change.hash || current.entry.size != change.size {
+                    errors.push(problem(
+                        "XDSMetadataUpdateError",
+                        &format!(
+                            "{}: the hash and size describe the stored document and do not change",
+                            change.logical_id
+                        ),
+                    ));
+                }
+            }
+            _ => errors.push(problem(
+                "UnresolvedReferenceException",
+                &format!(
+                    "{} is not an approved document of this patient",
+                    change.logical_id
+                ),
+            )),
+        }
+    }
+    for change in &update.statuses {
+        match state
+            .documents
+            .values()
+            .find(|d| d.entry.entry_uuid == change.entry_uuid)
+        {
+            Some(current)
+                if current.entry.patient_id == update.patient_id
+                    && current.status == change.original =>
+            {
+                if current.structure != claims.structure {
+                    errors.push(problem(
+                        "XDSMetadataUpdateError",
+                        "only the structure that submitted a document updates it",
+                    ));
+                }
+            }
+            _ => errors.push(problem(
+                "UnresolvedReferenceException",
+                &format!(
+                    "{} is not a document of this patient in {}",
+                    change.entry_uuid, change.original
+                ),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return respond(FAILURE, &errors);
+    }
+    for change in &update.metadata {
+        if let Some(current) = state
+            .documents
+            .values_mut()
+            .find(|d| d.entry.unique_id == change.unique_id)
+        {
+            current.entry.entry_uuid = change.entry_uuid.clone();
+            current.entry.confidentiality = change.confidentiality.clone();
+            current.version += 1;
+        }
+    }
+    for change in &update.statuses {
+        if let Some(current) = state
+            .documents
+            .values_mut()
+            .find(|d| d.entry.entry_uuid == change.entry_uuid)
+        {
+            current.status = match change.new.as_str() {
+                ARCHIVED => ARCHIVED,
+                DELETED => DELETED,
+                _ => APPROVED,
+            };
+        }
+    }
+    respond(SUCCESS, &[])
 }
 
 /// TD0.2: the patient's DMP, open, closed (with its closure code) or absent.
@@ -652,11 +811,26 @@ fn query_response(status: &str, errors: &[Problem], found: &[Stored]) -> Respons
                 "rim:ExtrinsicObject",
                 &[
                     ("id", &entry.entry_uuid),
+                    ("lid", &stored.lid),
                     ("mimeType", &entry.mime_type),
                     ("objectType", scheme::DOCUMENT_ENTRY),
                     ("status", stored.status),
                 ],
             );
+            w.empty(
+                "rim:VersionInfo",
+                &[("versionName", &stored.version.to_string())],
+            );
+            for code in &entry.confidentiality {
+                w.empty(
+                    "rim:Classification",
+                    &[
+                        ("classificationScheme", scheme::CONFIDENTIALITY),
+                        ("classifiedObject", &entry.entry_uuid),
+                        ("nodeRepresentation", code),
+                    ],
+                );
+            }
             for (name, value) in [
                 ("hash", entry.hash.as_str()),
                 ("size", entry.size.as_str()),

@@ -4,11 +4,11 @@
 
 use crt_core::CrtRecord;
 use crt_core::identity::QualifiedIdentity;
-use crt_core::record::{Condition, Route, Terminology};
+use crt_core::record::{Condition, DocumentKind, Route, Terminology};
 
 use super::write::{Cda, Header};
 use super::{
-    CHECKLIST, CdaModel, InstanceId, RenderContext, RenderError, RenderedDocument, SNOMED, author,
+    CHECKLIST, CdaModel, DocumentSet, RenderContext, RenderError, RenderedDocument, SNOMED, author,
     date, facility_type, practice_setting,
 };
 
@@ -28,10 +28,10 @@ pub(super) fn render(
         .general_practitioner()
         .ok_or(RenderError::NoGeneralPractitioner)?;
     let local = &record.beneficiary.local_id;
-    let set_id = InstanceId::derived(context, 2, &format!("dlu:{local}"));
-    let id = InstanceId::derived(context, 1, &format!("dlu:{local}:{}", dlu.version));
-    let replaces = (dlu.version > 1)
-        .then(|| InstanceId::derived(context, 1, &format!("dlu:{local}:{}", dlu.version - 1)));
+    let versions = DocumentSet::of(record, DocumentKind::Dlu)?;
+    let set_id = versions.set_id(context);
+    let id = versions.version_id(context, dlu.version);
+    let replaces = (dlu.version > 1).then(|| versions.version_id(context, dlu.version - 1));
     let local_patient_id = context.patient_id(local);
     let mut cda = Cda::new(&id);
     cda.header(&Header {

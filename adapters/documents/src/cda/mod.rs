@@ -264,6 +264,57 @@ pub enum RenderError {
     NoGeneralPractitioner,
 }
 
+/// The versions of one document of a record: what names the document's set, and its
+/// current version. Ids of every version derive from them, so the id of any earlier
+/// version is known without having kept it (a replacement names the version it replaces;
+/// a DMP lookup searches for every version of the set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentSet {
+    name: String,
+    pub version: u32,
+}
+
+impl DocumentSet {
+    /// The record's `kind` document set.
+    pub fn of(record: &CrtRecord, kind: DocumentKind) -> Result<DocumentSet, RenderError> {
+        let local = &record.beneficiary.local_id;
+        match kind {
+            DocumentKind::Dlu => {
+                let dlu = record.dlu.as_ref().ok_or(RenderError::Missing("dlu"))?;
+                Ok(DocumentSet {
+                    name: format!("dlu:{local}"),
+                    version: dlu.version,
+                })
+            }
+            DocumentKind::Plan => {
+                let plan = record.plan.as_ref().ok_or(RenderError::Missing("plan"))?;
+                Ok(DocumentSet {
+                    name: format!("plan:{local}:{}", plan.id),
+                    version: plan.version,
+                })
+            }
+        }
+    }
+
+    /// The set's id (arc 2).
+    pub fn set_id(&self, context: &RenderContext) -> InstanceId {
+        InstanceId::derived(context, 2, &self.name)
+    }
+
+    /// The id of `version` (arc 1).
+    pub fn version_id(&self, context: &RenderContext, version: u32) -> InstanceId {
+        InstanceId::derived(context, 1, &format!("{}:{version}", self.name))
+    }
+
+    /// The id of each version up to the current one, newest first.
+    pub fn version_ids(&self, context: &RenderContext) -> Vec<(u32, InstanceId)> {
+        (1..=self.version)
+            .rev()
+            .map(|v| (v, self.version_id(context, v)))
+            .collect()
+    }
+}
+
 /// Renders a document of `model` from `record`, for the qualified `identity` (its INS
 /// and reference traits stand for the beneficiary's in the header and the metadata).
 pub fn render(

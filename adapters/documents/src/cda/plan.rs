@@ -7,11 +7,11 @@
 use chrono::{NaiveTime, TimeZone};
 use crt_core::CrtRecord;
 use crt_core::identity::QualifiedIdentity;
-use crt_core::record::{PlanActionStatus, PlanDomain, Timestamp};
+use crt_core::record::{DocumentKind, PlanActionStatus, PlanDomain, Timestamp};
 
 use super::write::{Cda, Header};
 use super::{
-    CdaModel, InstanceId, RenderContext, RenderError, RenderedDocument, author, facility_type,
+    CdaModel, DocumentSet, RenderContext, RenderError, RenderedDocument, author, facility_type,
     practice_setting,
 };
 
@@ -23,19 +23,10 @@ pub(super) fn render(
     let plan = record.plan.as_ref().ok_or(RenderError::Missing("plan"))?;
     let author = author(record, &plan.author)?;
     let local = &record.beneficiary.local_id;
-    let set_id = InstanceId::derived(context, 2, &format!("plan:{local}:{}", plan.id));
-    let id = InstanceId::derived(
-        context,
-        1,
-        &format!("plan:{local}:{}:{}", plan.id, plan.version),
-    );
-    let replaces = (plan.version > 1).then(|| {
-        InstanceId::derived(
-            context,
-            1,
-            &format!("plan:{local}:{}:{}", plan.id, plan.version - 1),
-        )
-    });
+    let versions = DocumentSet::of(record, DocumentKind::Plan)?;
+    let set_id = versions.set_id(context);
+    let id = versions.version_id(context, plan.version);
+    let replaces = (plan.version > 1).then(|| versions.version_id(context, plan.version - 1));
     let local_patient_id = context.patient_id(local);
     let start = at_noon(plan.drawn_up_on, &record.source.updated_at);
     let review = plan

@@ -207,7 +207,7 @@ impl Environment {
         } else {
             target.to_string()
         };
-        let plan = crate::routing::plan(&record, &self.registry).map_err(|violations| {
+        let plan = crate::routing::plan(&record, None, &self.registry).map_err(|violations| {
             let violations: Vec<String> = violations
                 .into_vec()
                 .iter()
