@@ -98,13 +98,17 @@ pub fn plan(
                 continue;
             }
             let mut update = delivery(DMP, Work::DmpUpdate { document, change });
-            // After this record's own submission of the document, if any: the update then
-            // applies to what the DMP holds once it is done.
-            update.depends_on = deliveries
-                .iter()
-                .filter(|d| d.target == DMP && sends(&d.work, document))
-                .map(|d| d.id)
-                .collect();
+            // A new visibility waits for this record's own submission of the document, if
+            // any, and applies to what the DMP holds once it is done. An archive does not:
+            // the opposition declines that submission, and a declined upstream holds what
+            // depends on it.
+            if change == DmpChange::Visibility {
+                update.depends_on = deliveries
+                    .iter()
+                    .filter(|d| d.target == DMP && sends(&d.work, document))
+                    .map(|d| d.id)
+                    .collect();
+            }
             carriers.push(deliveries.len());
             deliveries.push(update);
         }
@@ -332,11 +336,20 @@ mod tests {
             recorded_by: "coord-1".into(),
         });
         let deliveries = plan(&record, Some(&before), &registry).expect("planned");
-        assert!(deliveries.iter().any(|d| d.work
-            == Work::DmpUpdate {
-                document: DocumentKind::Dlu,
-                change: DmpChange::Archive
-            }));
+        let archive = deliveries
+            .iter()
+            .find(|d| {
+                d.work
+                    == Work::DmpUpdate {
+                        document: DocumentKind::Dlu,
+                        change: DmpChange::Archive,
+                    }
+            })
+            .expect("archive");
+        assert!(
+            archive.depends_on.is_empty(),
+            "not after a send the opposition declines"
+        );
         // Once opposed, a later record archives nothing more.
         let opposed = record.consents.clone();
         let deliveries = plan(&record, Some(&opposed), &registry).expect("planned");

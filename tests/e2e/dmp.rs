@@ -248,3 +248,73 @@ fn a_closed_dmp_holds_the_delivery_with_its_reason_until_replayed() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The DMP deliveries of `view` that update a document the DMP already holds.
+fn dmp_updates(view: &Value) -> Vec<Value> {
+    dmp_deliveries(view)
+        .into_iter()
+        .filter(|d| d["work"]["work"] == "dmp_update")
+        .collect()
+}
+
+#[test]
+fn a_changed_consent_updates_the_documents_the_dmp_already_holds() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    let mut record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    let first = submit(&gateway, &record);
+    assert!(dmp_updates(&first).is_empty(), "nothing to update: {first}");
+
+    // The beneficiary asks that professionals no longer see the documents: the DLU and the
+    // plan already in the DMP get new metadata (ITI-57) once this record's sends are done.
+    record["consents"]["dmp_masking"] = serde_json::json!(["hidden_from_professionals"]);
+    let masked = submit(&gateway, &record);
+    let updates = dmp_updates(&masked);
+    assert_eq!(updates.len(), 2, "{masked}");
+    for update in &updates {
+        assert_eq!(update["state"], "delivered", "{masked}");
+        assert_eq!(update["work"]["change"], "visibility");
+        assert_eq!(update["receipt"]["details"]["changed"], true, "{masked}");
+        let codes = update["receipt"]["details"]["confidentiality"].to_string();
+        assert!(codes.contains("MASQUE_PS"), "{codes}");
+        let request = artifact(&gateway, update, "iti57-request.xml");
+        assert!(request.contains("urn:ihe:iti:2010:UpdateDocumentSet"));
+    }
+
+    // And back: visible again.
+    record["consents"]
+        .as_object_mut()
+        .unwrap()
+        .remove("dmp_masking");
+    let unmasked = submit(&gateway, &record);
+    for update in dmp_updates(&unmasked) {
+        assert_eq!(update["state"], "delivered", "{unmasked}");
+        assert_eq!(
+            update["receipt"]["details"]["confidentiality"],
+            serde_json::json!(["N"]),
+            "{unmasked}"
+        );
+    }
+
+    // An opposition after submission: nothing new goes in, what is there is archived.
+    record["consents"]["dmp_feeding"] = serde_json::json!({
+        "decision": "opposed",
+        "recorded_at": "2026-03-02T10:00:00+01:00",
+        "recorded_by": "pro-mt"
+    });
+    let opposed = submit(&gateway, &record);
+    let updates = dmp_updates(&opposed);
+    assert_eq!(updates.len(), 2, "{opposed}");
+    for update in &updates {
+        assert_eq!(update["work"]["change"], "archive");
+        assert_eq!(update["state"], "delivered", "{opposed}");
+        assert_eq!(update["receipt"]["details"]["changed"], true, "{opposed}");
+    }
+    for send in dmp_deliveries(&opposed)
+        .iter()
+        .filter(|d| d["work"]["work"] != "dmp_update")
+    {
+        assert_eq!(send["state"], "declined", "{opposed}");
+    }
+}

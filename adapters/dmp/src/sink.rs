@@ -233,6 +233,14 @@ impl DmpSink {
         let submit = prepared.submit(task);
         let document = &prepared.document;
         let Some((version, current)) = submit.current_in_dmp(&self.client, kind).await? else {
+            // Archiving what is no longer approved is done already (a repeated attempt
+            // whose answer was lost ends here).
+            if change == DmpChange::Archive {
+                return Ok(Receipt::delivered(
+                    "nothing to archive: the DMP holds no approved version of this document",
+                )
+                .with_details(json!({ "change": "archive", "changed": false })));
+            }
             return Ok(Receipt::declined(
                 "nothing to update: the DMP holds no approved version of this document",
             )

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use crt_core::CrtRecord;
 use crt_core::http::HttpsClient;
+use crt_core::record::DmpMasking;
 use crt_core::record::DocumentKind;
 use crt_core::simulate::{Running, SimulatorTls};
-use crt_core::sink::{DeliveryError, DeliveryTask, ErrorClass, Outcome, Receipt, Sink};
+use crt_core::sink::{
+    DeliveryError, DeliveryTask, DmpChange, ErrorClass, Outcome, Receipt, Sink, Work,
+};
 use crt_core::tls;
 use crt_dmp::client::Acting;
 use crt_dmp::config::StructureCertificates;
@@ -71,6 +74,14 @@ fn task(record: CrtRecord, document: DocumentKind) -> DeliveryTask {
     document_task(Arc::new(record), document)
 }
 
+/// The task that brings the DMP's copy of `document` in line with the record's consents.
+fn update_task(record: CrtRecord, document: DocumentKind, change: DmpChange) -> DeliveryTask {
+    DeliveryTask {
+        work: Work::DmpUpdate { document, change },
+        ..task(record, document)
+    }
+}
+
 fn detail<'a>(receipt: &'a Receipt, key: &str) -> &'a str {
     receipt.details[key].as_str().unwrap_or_default()
 }
@@ -119,19 +130,30 @@ impl Reader {
 
     /// (unique id, status) of every document entry of the beneficiary.
     async fn entries(&self) -> Vec<(String, String)> {
+        self.found()
+            .await
+            .into_iter()
+            .map(|found| {
+                assert_eq!(found.repository, REPOSITORY);
+                (found.unique_id, found.status)
+            })
+            .collect()
+    }
+
+    /// Every approved entry as ITI-18 describes it.
+    async fn found(&self) -> Vec<crt_dmp::answer::Found> {
         self.with_acting(async |client, identity, acting| {
-            client
-                .find(identity, acting)
-                .await
-                .expect("ITI-18")
-                .into_iter()
-                .map(|found| {
-                    assert_eq!(found.repository, REPOSITORY);
-                    (found.unique_id, found.status)
-                })
-                .collect()
+            client.find(identity, acting).await.expect("ITI-18")
         })
         .await
+    }
+
+    /// The approved entry of `unique_id`.
+    async fn entry(&self, unique_id: &str) -> Option<crt_dmp::answer::Found> {
+        self.found()
+            .await
+            .into_iter()
+            .find(|f| f.unique_id == unique_id)
     }
 
     async fn retrieve(&self, unique_id: &str) -> Result<Vec<u8>, String> {
@@ -527,5 +549,140 @@ async fn a_tampered_mhd_bundle_is_refused() {
 
     let answer = post(b"{\"resourceType\": \"Bundle\", \"entry\": [".to_vec()).await;
     assert_eq!(answer.status.as_u16(), 400);
+    sim.task.abort();
+}
+
+#[tokio::test]
+async fn masking_and_unmasking_update_the_metadata_the_dmp_holds() {
+    let sim = simulator().await;
+    let sink = sink(&sim);
+    let reader = Reader::new(&sim);
+    let sent = sink
+        .deliver(&task(example(), DocumentKind::Dlu))
+        .await
+        .expect("delivered");
+    let unique_id = detail(&sent, "unique_id").to_string();
+    let before = reader.entry(&unique_id).await.expect("in the DMP");
+    assert_eq!(before.confidentiality, ["N"]);
+
+    let mut masked = example();
+    masked.consents.dmp_masking = vec![DmpMasking::HiddenFromProfessionals];
+    let update = update_task(masked.clone(), DocumentKind::Dlu, DmpChange::Visibility);
+    let receipt = sink.deliver(&update).await.expect("ITI-57");
+    assert_eq!(receipt.outcome, Outcome::Delivered, "{}", receipt.summary);
+    assert_eq!(receipt.details["changed"], true);
+    let request = String::from_utf8_lossy(artifact(&receipt, "iti57-request.xml")).to_string();
+    assert!(
+        request.contains("urn:ihe:iti:2010:UpdateDocumentSet"),
+        "{request}"
+    );
+    assert!(request.contains("PreviousVersion"), "{request}");
+    let after = reader.entry(&unique_id).await.expect("still in the DMP");
+    assert_eq!(after.logical_id, before.logical_id, "the same document");
+    assert_ne!(
+        after.entry_uuid, before.entry_uuid,
+        "new metadata, new entry"
+    );
+    assert_eq!(after.version, "2");
+    assert_eq!(after.hash, before.hash);
+    assert!(after.confidentiality.contains(&"MASQUE_PS".to_string()));
+    assert!(after.confidentiality.contains(&"N".to_string()));
+
+    // Asked again, the DMP already says so: nothing is sent.
+    let again = sink.deliver(&update).await.expect("repeated");
+    assert_eq!(again.details["changed"], false);
+    assert!(again.artifacts.is_empty());
+
+    let unmask = update_task(example(), DocumentKind::Dlu, DmpChange::Visibility);
+    let receipt = sink.deliver(&unmask).await.expect("unmasked");
+    assert_eq!(receipt.details["changed"], true);
+    let last = reader.entry(&unique_id).await.expect("still in the DMP");
+    assert_eq!(last.confidentiality, ["N"]);
+    assert_eq!(last.version, "3");
+    sim.task.abort();
+}
+
+#[tokio::test]
+async fn a_new_version_replaces_the_entry_the_dmp_holds_after_a_metadata_update() {
+    let sim = simulator().await;
+    let sink = sink(&sim);
+    let reader = Reader::new(&sim);
+    let mut record = example();
+    record.plan.as_mut().expect("plan").version = 1;
+    let first = sink
+        .deliver(&task(record.clone(), DocumentKind::Plan))
+        .await
+        .expect("version 1");
+    record.consents.dmp_masking = vec![DmpMasking::HiddenFromProfessionals];
+    sink.deliver(&update_task(
+        record.clone(),
+        DocumentKind::Plan,
+        DmpChange::Visibility,
+    ))
+    .await
+    .expect("masked");
+    let current = reader
+        .entry(detail(&first, "unique_id"))
+        .await
+        .expect("version 1 in the DMP");
+    assert_ne!(current.entry_uuid, detail(&first, "entry_uuid"));
+
+    record.plan.as_mut().expect("plan").version = 2;
+    let second = sink
+        .deliver(&task(record, DocumentKind::Plan))
+        .await
+        .expect("version 2");
+    assert_eq!(second.details["replaced_version_unknown_to_dmp"], false);
+    let request = String::from_utf8_lossy(artifact(&second, "iti41-request.mime")).to_string();
+    assert!(
+        request.contains(&current.entry_uuid),
+        "RPLC targets the entry the DMP holds now"
+    );
+    let plans: Vec<_> = reader
+        .found()
+        .await
+        .into_iter()
+        .filter(|f| f.type_code == current.type_code)
+        .map(|f| f.unique_id)
+        .collect();
+    assert_eq!(plans, [detail(&second, "unique_id")], "one approved plan");
+    sim.task.abort();
+}
+
+#[tokio::test]
+async fn an_opposition_after_submission_archives_the_document() {
+    let sim = simulator().await;
+    let sink = sink(&sim);
+    let sent = sink
+        .deliver(&task(example(), DocumentKind::Dlu))
+        .await
+        .expect("delivered");
+    let archive = update_task(example(), DocumentKind::Dlu, DmpChange::Archive);
+    let receipt = sink.deliver(&archive).await.expect("archived");
+    assert_eq!(receipt.details["changed"], true, "{}", receipt.summary);
+    let request = String::from_utf8_lossy(artifact(&receipt, "iti57-request.xml")).to_string();
+    assert!(request.contains("UpdateAvailabilityStatus"), "{request}");
+    let reader = Reader::new(&sim);
+    assert!(reader.entry(detail(&sent, "unique_id")).await.is_none());
+    // A repeated attempt finds nothing left to archive.
+    let again = sink.deliver(&archive).await.expect("repeated");
+    assert_eq!(again.outcome, Outcome::Delivered);
+    assert_eq!(again.details["changed"], false);
+    sim.task.abort();
+}
+
+#[tokio::test]
+async fn updating_a_document_the_dmp_does_not_hold_is_declined() {
+    let sim = simulator().await;
+    let receipt = sink(&sim)
+        .deliver(&update_task(
+            example(),
+            DocumentKind::Dlu,
+            DmpChange::Visibility,
+        ))
+        .await
+        .expect("answered");
+    assert_eq!(receipt.outcome, Outcome::Declined);
+    assert_eq!(receipt.details["reason"], "not-in-dmp");
     sim.task.abort();
 }
