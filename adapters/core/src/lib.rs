@@ -7,6 +7,8 @@
 //! mutual TLS ([`http`]).
 
 pub mod certificate;
+#[cfg(feature = "corpus")]
+pub mod corpus;
 pub mod fhir_json;
 pub mod fhir_patient;
 pub mod http;

@@ -21,9 +21,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crt_core::corpus::CorpusRecord;
 use crt_core::identity::{InsTraits, QualifiedIdentity};
-use crt_core::record::{Change, Ins, InsOid};
-use crt_core::{CrtRecord, RecordValidator};
+use crt_core::record::{Ins, InsOid};
 use crt_documents::{CdaModel, RenderContext, check, render};
 
 #[derive(serde::Deserialize)]
@@ -47,26 +47,6 @@ struct Mutation {
     after: Option<String>,
     find: String,
     replace: String,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Corpus {
-    variant: Vec<Variant>,
-}
-
-/// A record derived from an example, and the traits INSi returned for it when they are
-/// not the DUI's.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Variant {
-    name: String,
-    description: String,
-    record: PathBuf,
-    #[serde(default)]
-    changes: Vec<Change>,
-    #[serde(default)]
-    ins_traits: Option<InsTraits>,
 }
 
 impl Mutation {
@@ -107,47 +87,14 @@ fn kit() -> Option<PathBuf> {
 /// Every document the corpus gives, named `<record>.<model>.xml`: the example records
 /// as they are, then the variants of `corpus.toml`.
 fn generated() -> Vec<(String, Vec<u8>)> {
-    let validator = RecordValidator::new();
-    let mut records: Vec<(String, CrtRecord, Option<InsTraits>)> = Vec::new();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("schemas/examples"))
-        .expect("examples")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let record = validator
-            .parse(&std::fs::read(&path).expect("read"))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let stem = path.file_stem().expect("stem").to_string_lossy();
-        records.push((stem.to_string(), record, None));
-    }
-    let corpus: Corpus = toml::from_str(
-        &std::fs::read_to_string(repo().join("tests/conformance/corpus.toml")).expect("corpus"),
-    )
-    .expect("corpus.toml is valid");
-    for variant in corpus.variant {
-        assert!(
-            !variant.description.is_empty(),
-            "{} says what it is for",
-            variant.name
-        );
-        let mut value: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(repo().join(&variant.record)).expect("read"))
-                .expect("JSON");
-        for change in &variant.changes {
-            change
-                .apply(&mut value)
-                .unwrap_or_else(|e| panic!("variant {}: {e}", variant.name));
-        }
-        let record = validator
-            .validate_value(value)
-            .unwrap_or_else(|e| panic!("variant {} is not a valid record: {e}", variant.name));
-        records.push((variant.name, record, variant.ins_traits));
-    }
-
+    let records = crt_core::corpus::records(&repo()).unwrap_or_else(|e| panic!("{e}"));
     let mut documents = Vec::new();
-    for (name, record, ins_traits) in records {
+    for CorpusRecord {
+        name,
+        record,
+        ins_traits,
+    } in records
+    {
         let identity = QualifiedIdentity {
             ins: record.beneficiary.ins.clone().unwrap_or(Ins {
                 number: "279035121518989".into(),
