@@ -463,11 +463,7 @@ impl Config {
             for (key, missing) in [
                 ("endpoint", self.sinks.ins.endpoint.is_none()),
                 ("trust", self.sinks.ins.trust.is_none()),
-                (
-                    "client_certificate",
-                    self.sinks.ins.client_certificate.is_none(),
-                ),
-                ("client_key", self.sinks.ins.client_key.is_none()),
+                ("structures", self.sinks.ins.structures.is_empty()),
             ] {
                 if missing {
                     return Err(format!(

@@ -8,6 +8,7 @@ use crt_core::sink::Sink;
 
 use crt_dmp::config::StructureCertificates;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink};
+use crt_ins::config::InsStructure;
 use crt_ins::{InsConfig, InsSink, InsiClient};
 use crt_mssante::{MssanteConfig, MssanteSink};
 use crt_regions::RegionSink;
@@ -64,7 +65,10 @@ impl Registry {
         }
         if config.sinks.ins.enabled {
             let ins = Registry::ins_config(config, sandbox)?;
-            let client = InsiClient::from_config(&ins)?;
+            let mut client = InsiClient::from_config(&ins)?;
+            if let Some(sandbox) = sandbox {
+                client = client.with_issuer(Arc::new(sandbox.structure_issuer()));
+            }
             registry = registry.with(InsSink::new(client, &ins));
         }
         if config.sinks.dmp.enabled {
@@ -186,7 +190,8 @@ impl Registry {
     }
 
     /// The INS configuration in use: as configured, or pointed at the sandbox's simulator
-    /// with the test PKI's INSi certificate.
+    /// with the test PKI's INSi certificate (other structures get theirs from the
+    /// sandbox's issuer).
     pub fn ins_config(
         config: &Config,
         sandbox: Option<&Sandbox>,
@@ -198,8 +203,10 @@ impl Registry {
         Ok(InsConfig {
             endpoint: Some(url.to_string()),
             trust: Some(sandbox.pki.path(files::CHAIN)),
-            client_certificate: Some(sandbox.pki.path(files::INSI)),
-            client_key: Some(sandbox.pki.path(files::INSI_KEY)),
+            structures: vec![InsStructure {
+                client_certificate: sandbox.pki.path(files::INSI),
+                client_key: sandbox.pki.path(files::INSI_KEY),
+            }],
             ..config.sinks.ins.clone()
         })
     }

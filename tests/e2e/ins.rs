@@ -44,6 +44,15 @@ fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
         "{text}"
     );
     assert!(text.contains("urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite"));
+    // The record's structure (FINESS 110010030) asks with its own INSi certificate, which
+    // the sandbox issued it, and names itself as Emetteur.
+    assert!(text.contains(">1110010030</ctxbam:Emetteur>"), "{text}");
+    assert!(text.contains(">1110010030</ctxlps:Emetteur>"), "{text}");
+    assert!(
+        data.path()
+            .join("sandbox-structures/1110010030/insi-auto.pem")
+            .is_file()
+    );
 }
 
 #[test]

@@ -20,6 +20,7 @@ pub mod record;
 pub mod simulate;
 pub mod sink;
 pub mod soap;
+pub mod structures;
 pub mod tls;
 pub mod transcript;
 pub mod validation;

@@ -15,15 +15,13 @@ pub struct InsConfig {
     pub endpoint: Option<String>,
     /// CA bundle the teleservice's server certificate must chain to (IGC-Santé).
     pub trust: Option<PathBuf>,
-    /// The structure's certificate for the INSi (CN `INSI-AUTO` or `INSI-MANU`), PEM,
-    /// followed by its intermediate.
-    pub client_certificate: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
+    /// Each structure's INSi certificate. The teleservice knows a structure by it, and the
+    /// context headers name the structure it is for as `Emetteur`: a gateway serving
+    /// several CRTs checks each one's beneficiaries with that CRT's own certificate.
+    pub structures: Vec<InsStructure>,
     /// The software's authorisation number (IDAM) given by the CNAM.
     pub idam: String,
     pub software_name: String,
-    /// `Emetteur` of the context headers.
-    pub emitter: String,
     /// `Instance` of the LPS context: this installation, a UUID (one per installation; the
     /// default names no installation in particular and should be replaced in production).
     pub instance: String,
@@ -38,11 +36,9 @@ impl Default for InsConfig {
             enabled: true,
             endpoint: None,
             trust: None,
-            client_certificate: None,
-            client_key: None,
+            structures: Vec::new(),
             idam: "SANDBOX-IDAM".into(),
             software_name: "crt-gateway".into(),
-            emitter: "crt-gateway".into(),
             instance: "6f1b2c2e-5c7a-4f3e-9d0b-2a8e4c1d7b90".into(),
             max_answer_bytes: 256 * 1024,
             retry: RetryPolicy {
@@ -55,12 +51,21 @@ impl Default for InsConfig {
     }
 }
 
-impl InsConfig {
-    /// The client identity, when both files are configured.
-    pub fn identity(&self) -> Option<IdentityFiles> {
-        Some(IdentityFiles {
-            certificate: self.client_certificate.clone()?,
-            key: self.client_key.clone()?,
-        })
+/// One structure's INSi certificate (an IGC-Santé organisation certificate whose CN is
+/// `INSI-AUTO`, its subject OU the structure's idNat_Struct), PEM, followed by its
+/// intermediate, and its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsStructure {
+    pub client_certificate: PathBuf,
+    pub client_key: PathBuf,
+}
+
+impl InsStructure {
+    pub fn identity(&self) -> IdentityFiles {
+        IdentityFiles {
+            certificate: self.client_certificate.clone(),
+            key: self.client_key.clone(),
+        }
     }
 }

@@ -23,7 +23,8 @@ pub struct LpsContext {
     pub idam: String,
     pub software_name: String,
     pub software_version: String,
-    /// Who sends (`Emetteur`): the structure or the operator account.
+    /// Who sends (`Emetteur`): the structure its INSi certificate is for (the subject
+    /// OU, its idNat_Struct).
     pub emitter: String,
     /// This installation (`Instance`).
     pub instance: String,

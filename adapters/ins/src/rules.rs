@@ -93,7 +93,7 @@ fn sender(reason: impl Into<String>) -> RequestFault {
 
 /// Reads and checks a request: SOAP 1.2 envelope, context headers, WS-Addressing action,
 /// body matching the action, traits in INS form.
-pub fn read_request(bytes: &[u8]) -> Result<InsiRequest, RequestFault> {
+pub fn read_request(bytes: &[u8], structure: Option<&str>) -> Result<InsiRequest, RequestFault> {
     let limits = Limits {
         max_bytes: 64 * 1024,
         max_depth: 16,
@@ -115,8 +115,15 @@ pub fn read_request(bytes: &[u8]) -> Result<InsiRequest, RequestFault> {
     let header = envelope
         .child(SOAP12, "Header")
         .ok_or_else(|| sender("SOAP Header missing"))?;
-    check_bam(header)?;
-    check_lps(header)?;
+    for emitter in [check_bam(header)?, check_lps(header)?] {
+        if let Some(structure) = structure
+            && emitter != structure
+        {
+            return Err(sender(format!(
+                "Emetteur {emitter} is not the structure of the client certificate ({structure})"
+            )));
+        }
+    }
     let action = header
         .child_text(WSA, "Action")
         .ok_or_else(|| sender("wsa:Action missing"))?;
@@ -148,7 +155,8 @@ pub fn read_request(bytes: &[u8]) -> Result<InsiRequest, RequestFault> {
     }
 }
 
-fn check_bam(header: &Element) -> Result<(), RequestFault> {
+/// Checks the `ContexteBAM` header; returns its `Emetteur`.
+fn check_bam(header: &Element) -> Result<&str, RequestFault> {
     let bam = header
         .child(CTXBAM, "ContexteBAM")
         .ok_or_else(|| sender("ContexteBAM header missing"))?;
@@ -160,10 +168,12 @@ fn check_bam(header: &Element) -> Result<(), RequestFault> {
             return Err(sender(format!("ContexteBAM/{field} missing")));
         }
     }
-    check_time(bam.child_text(CTXBAM, "Temps"), "ContexteBAM/Temps")
+    check_time(bam.child_text(CTXBAM, "Temps"), "ContexteBAM/Temps")?;
+    Ok(bam.child_text(CTXBAM, "Emetteur").unwrap_or_default())
 }
 
-fn check_lps(header: &Element) -> Result<(), RequestFault> {
+/// Checks the `ContexteLPS` header; returns its `Emetteur`.
+fn check_lps(header: &Element) -> Result<&str, RequestFault> {
     let lps = header
         .child(CTXLPS, "ContexteLPS")
         .ok_or_else(|| sender("ContexteLPS header missing"))?;
@@ -204,7 +214,9 @@ fn check_lps(header: &Element) -> Result<(), RequestFault> {
         ));
     }
     match software.child_text(CTXLPS, "Nom") {
-        Some(name) if name.starts_with("urn:lps:") && name.len() > 8 => Ok(()),
+        Some(name) if name.starts_with("urn:lps:") && name.len() > 8 => {
+            Ok(lps.child_text(CTXLPS, "Emetteur").unwrap_or_default())
+        }
         _ => Err(sender(
             "ContexteLPS/LPS/Nom must be urn:lps:<name>:<version>",
         )),
@@ -348,7 +360,7 @@ mod tests {
 
     #[test]
     fn the_client_request_is_what_the_service_accepts() {
-        match read_request(request().as_bytes()) {
+        match read_request(request().as_bytes(), None) {
             Ok(InsiRequest::Traits(read)) => assert_eq!(read, traits()),
             Ok(_) => panic!("wrong kind"),
             Err(fault) => panic!("{fault:?}"),
@@ -361,7 +373,10 @@ mod tests {
             birth_rank: Some("1".into()),
         });
         let bytes = encode::request(&vitale, &context(), uuid::Uuid::nil());
-        assert!(matches!(read_request(&bytes), Ok(InsiRequest::Vitale(_))));
+        assert!(matches!(
+            read_request(&bytes, None),
+            Ok(InsiRequest::Vitale(_))
+        ));
     }
 
     #[test]
@@ -393,7 +408,7 @@ mod tests {
             ),
         ];
         for (request, code) in cases {
-            let fault = match read_request(request.as_bytes()) {
+            let fault = match read_request(request.as_bytes(), None) {
                 Err(fault) => fault,
                 Ok(_) => panic!("accepted: {request}"),
             };

@@ -4,7 +4,9 @@
 //! It refuses what the real service refuses: a TLS client without a certificate from the
 //! trusted chain (or a revoked or expired one) fails the handshake; a certificate whose CN
 //! is not `INSI-AUTO` or `INSI-MANU` gets a fault; a request that breaks the message rules
-//! ([`crate::rules::read_request`]) gets a `Sender` fault; SOAP 1.1 gets `VersionMismatch`.
+//! ([`crate::rules::read_request`]), or whose `Emetteur` is not the structure of the client
+//! certificate (its subject OU, as a structure's INSi certificate names it), gets a
+//! `Sender` fault; SOAP 1.1 gets `VersionMismatch`.
 //! Well-formed searches are answered from a fixture population. The subcodes of the faults
 //! it raises for malformed requests (`sim_*`) are its own: the real codes for those cases
 //! are not public.
@@ -138,7 +140,8 @@ impl InsiSimulator {
                 let authorised = peer
                     .common_name()
                     .is_some_and(|cn| ACCEPTED_CNS.contains(&cn.as_str()));
-                answer(request, authorised, &population).await
+                let structure = peer.id_nat_struct();
+                answer(request, authorised, structure.as_deref(), &population).await
             }
         })
         .await?;
@@ -152,6 +155,7 @@ impl InsiSimulator {
 async fn answer(
     request: Request<Incoming>,
     authorised: bool,
+    structure: Option<&str>,
     population: &Population,
 ) -> Response<Full<Bytes>> {
     if request.method() != Method::POST {
@@ -198,7 +202,7 @@ async fn answer(
             );
         }
     };
-    let matches = match read_request(&body) {
+    let matches = match read_request(&body, structure) {
         Ok(InsiRequest::Traits(query)) => population.by_traits(&query),
         Ok(InsiRequest::Vitale(query)) => population.by_vitale(&query),
         Err(RequestFault { code, reason }) => {

@@ -35,11 +35,14 @@ impl InsSink {
         // The given-name cascade the CNDA tests: each birth given name alone, then the whole
         // list; an identity found ends it, "not found" and "several" go on to the next.
         let searches = cascade(&traits);
+        let client = self
+            .client
+            .structure(&task.record.crt.id_nat_struct())
+            .map_err(|e| e.into_delivery_error())?;
         let mut tried = Vec::new();
         let mut exchange = None;
         for (i, search) in searches.iter().enumerate() {
-            let done = self
-                .client
+            let done = client
                 .search(&Query::Traits(search.clone()), Uuid::now_v7())
                 .await
                 .map_err(|e| e.into_delivery_error())?;

@@ -8,7 +8,8 @@ use crt_core::identity::traits::NormalisedTraits;
 use crt_core::sink::ErrorClass;
 use crt_core::tls::{self, IdentityFiles};
 use crt_ins::InsConfig;
-use crt_ins::client::{InsiClient, InsiError};
+use crt_ins::client::{InsiClient, InsiError, SetupError, StructureClient};
+use crt_ins::config::InsStructure;
 use crt_ins::message::{InsiAnswer, Query, VitaleQuery};
 use crt_ins::simulator::{InsiSimulator, Population, RunningInsi, SimulatorTls};
 
@@ -26,16 +27,24 @@ async fn simulator() -> RunningInsi {
         .expect("simulator starts")
 }
 
-fn client(sim: &RunningInsi, certificate: Option<(&str, &str)>, trust: &str) -> InsiClient {
+/// The example structure's identifier, the subject OU of its certificates.
+const STRUCTURE: &str = "1720004563";
+
+fn client(sim: &RunningInsi, certificate: Option<(&str, &str)>, trust: &str) -> StructureClient {
     let identity = certificate.map(|(cert, key)| IdentityFiles {
         certificate: pki().join(cert),
         key: pki().join(key),
     });
     let config = tls::client_config(&pki().join(trust), identity.as_ref()).expect("client TLS");
-    InsiClient::new(sim.url(), Arc::clone(&config), &InsConfig::default())
+    StructureClient::new(
+        sim.url(),
+        Arc::clone(&config),
+        &InsConfig::default(),
+        STRUCTURE.into(),
+    )
 }
 
-fn insi_client(sim: &RunningInsi) -> InsiClient {
+fn insi_client(sim: &RunningInsi) -> StructureClient {
     client(
         sim,
         Some(("crt/insi-auto.pem", "crt/insi-auto.key.pem")),
@@ -164,7 +173,7 @@ async fn a_service_fault_is_retryable_and_a_refused_request_is_not() {
     assert_eq!(error.into_delivery_error().class, ErrorClass::Final);
 }
 
-fn client_with(sim: &RunningInsi, cert: &str, key: &str) -> InsiClient {
+fn client_with(sim: &RunningInsi, cert: &str, key: &str) -> StructureClient {
     client(sim, Some((cert, key)), "ca/chain.pem")
 }
 
@@ -210,4 +219,75 @@ async fn certificates_the_teleservice_refuses_fail_the_handshake_as_final_errors
         assert_eq!(delivery.code, "tls", "{name}: {delivery}");
         assert_eq!(delivery.class, ErrorClass::Final, "{name}");
     }
+}
+
+#[tokio::test]
+async fn the_emitter_is_the_structure_of_the_certificate() {
+    let sim = simulator().await;
+    let config = tls::client_config(
+        &pki().join("ca/chain.pem"),
+        Some(&IdentityFiles {
+            certificate: pki().join("crt/insi-auto.pem"),
+            key: pki().join("crt/insi-auto.key.pem"),
+        }),
+    )
+    .expect("client TLS");
+    let other = StructureClient::new(
+        sim.url(),
+        config,
+        &InsConfig::default(),
+        "1720000025".into(),
+    );
+    let query = traits("DUPONT", &["MARIE-THERESE"], "F", "1938-04-12", None);
+    let error = other
+        .search(&query, uuid::Uuid::now_v7())
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("Emetteur"), "{error}");
+    assert_eq!(error.into_delivery_error().class, ErrorClass::Final);
+}
+
+#[tokio::test]
+async fn each_structure_is_checked_with_its_own_certificate() {
+    let sim = simulator().await;
+    let structure = InsStructure {
+        client_certificate: pki().join("crt/insi-auto.pem"),
+        client_key: pki().join("crt/insi-auto.key.pem"),
+    };
+    let config = InsConfig {
+        endpoint: Some(sim.url()),
+        trust: Some(pki().join("ca/chain.pem")),
+        structures: vec![structure.clone()],
+        ..InsConfig::default()
+    };
+    let client = InsiClient::from_config(&config).expect("client");
+    assert_eq!(client.structures(), [STRUCTURE]);
+    let ours = client.structure(STRUCTURE).expect("configured");
+    assert_eq!(ours.structure(), STRUCTURE);
+    let query = traits("DUPONT", &["MARIE-THERESE"], "F", "1938-04-12", None);
+    let exchange = ours
+        .search(&query, uuid::Uuid::now_v7())
+        .await
+        .expect("search");
+    let request = String::from_utf8_lossy(&exchange.request).to_string();
+    assert!(
+        request.contains(&format!("Emetteur>{STRUCTURE}<")),
+        "{request}"
+    );
+    let unknown = client
+        .structure("1720000025")
+        .err()
+        .expect("not configured");
+    assert!(matches!(unknown, SetupError::Unknown(_)), "{unknown}");
+    assert_eq!(unknown.into_delivery_error().code, "structure-certificate");
+
+    let twice = InsConfig {
+        structures: vec![structure.clone(), structure],
+        ..config
+    };
+    assert!(matches!(
+        InsiClient::from_config(&twice).err(),
+        Some(SetupError::Duplicate(_))
+    ));
 }

@@ -15,6 +15,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::files;
 use super::generate::{client_auth, intermediate_name, params, signing, structure_name};
+use crt_core::tls::IdentityFiles;
 use crt_dmp::config::StructureCertificates;
 
 pub struct StructureIssuer {
@@ -66,18 +67,8 @@ impl StructureIssuer {
         if client_certificate.is_file() && signing_certificate.is_file() {
             return Ok(files);
         }
-        let intermediate = self.read(files::INTERMEDIATE)?;
-        let issuer = Issuer::new(
-            params(
-                intermediate_name(),
-                2,
-                OffsetDateTime::UNIX_EPOCH,
-                OffsetDateTime::UNIX_EPOCH,
-            ),
-            self.key(files::INTERMEDIATE_KEY)?,
-        );
-        let now = OffsetDateTime::now_utc();
-        let (from, until) = (now - Duration::days(1), now + Duration::days(365));
+        let (issuer, intermediate) = self.issuer()?;
+        let (from, until) = validity();
         let serial = serial_for(id_nat_struct);
         let name = format!("CRT SANDBOX {id_nat_struct}");
         let auth = client_auth(params(
@@ -96,17 +87,80 @@ impl StructureIssuer {
         ))
         .signed_by(&self.key(files::SIGNING_KEY)?, &issuer)
         .map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        // Each file appears whole (written aside, then renamed): another gateway process
-        // sharing the data directory never reads half a certificate.
-        for (path, cert) in [(&signing_certificate, sign), (&client_certificate, auth)] {
-            let partial = path.with_extension(format!("pem.{}.partial", std::process::id()));
-            std::fs::write(&partial, format!("{}{intermediate}", cert.pem()))
-                .and_then(|()| std::fs::rename(&partial, path))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-        }
+        write_whole(&signing_certificate, &sign, &intermediate)?;
+        write_whole(&client_certificate, &auth, &intermediate)?;
         Ok(files)
     }
+
+    /// The structure's INSi certificate (CN `INSI-AUTO`), with the example's INSi key.
+    fn issue_insi(&self, id_nat_struct: &str) -> Result<IdentityFiles, String> {
+        if !crt_core::certificate::looks_like_id_nat_struct(id_nat_struct) {
+            return Err(format!("{id_nat_struct} is not an idNat_Struct"));
+        }
+        let certificate = self.out.join(id_nat_struct).join("insi-auto.pem");
+        let files = IdentityFiles {
+            certificate: certificate.clone(),
+            key: self.pki.join(files::INSI_KEY),
+        };
+        let _issuing = self
+            .issuing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if certificate.is_file() {
+            return Ok(files);
+        }
+        let (issuer, intermediate) = self.issuer()?;
+        let (from, until) = validity();
+        let name = format!("CRT SANDBOX {id_nat_struct}");
+        let insi = client_auth(params(
+            structure_name(&name, id_nat_struct, "INSI-AUTO"),
+            serial_for(id_nat_struct) + 2,
+            from,
+            until,
+        ))
+        .signed_by(&self.key(files::INSI_KEY)?, &issuer)
+        .map_err(|e| e.to_string())?;
+        write_whole(&certificate, &insi, &intermediate)?;
+        Ok(files)
+    }
+
+    /// The test PKI's intermediate, as issuer and as PEM to append to each certificate.
+    fn issuer(&self) -> Result<(Issuer<'static, KeyPair>, String), String> {
+        let intermediate = self.read(files::INTERMEDIATE)?;
+        let issuer = Issuer::new(
+            params(
+                intermediate_name(),
+                2,
+                OffsetDateTime::UNIX_EPOCH,
+                OffsetDateTime::UNIX_EPOCH,
+            ),
+            self.key(files::INTERMEDIATE_KEY)?,
+        );
+        Ok((issuer, intermediate))
+    }
+}
+
+/// From yesterday, for a year.
+fn validity() -> (OffsetDateTime, OffsetDateTime) {
+    let now = OffsetDateTime::now_utc();
+    (now - Duration::days(1), now + Duration::days(365))
+}
+
+/// Writes `certificate` and its chain so that the file appears whole (written aside, then
+/// renamed): another gateway process sharing the data directory never reads half a
+/// certificate.
+fn write_whole(
+    path: &Path,
+    certificate: &rcgen::Certificate,
+    intermediate: &str,
+) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let partial = path.with_extension(format!("pem.{}.partial", std::process::id()));
+    std::fs::write(&partial, format!("{}{intermediate}", certificate.pem()))
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// A serial of its own for each structure, above those of `certs generate` and even (the
@@ -124,10 +178,17 @@ impl crt_dmp::identity::CertificateIssuer for StructureIssuer {
     }
 }
 
+/// The INSi teleservice knows the structure by its own `INSI-AUTO` certificate.
+impl crt_ins::client::CertificateIssuer for StructureIssuer {
+    fn issue(&self, id_nat_struct: &str) -> Result<IdentityFiles, String> {
+        self.issue_insi(id_nat_struct)
+    }
+}
+
 /// MSSanté authenticates the structure's mailbox with the same authentication
 /// certificate.
 impl crt_mssante::sink::CertificateIssuer for StructureIssuer {
-    fn issue(&self, id_nat_struct: &str) -> Result<crt_core::tls::IdentityFiles, String> {
+    fn issue(&self, id_nat_struct: &str) -> Result<IdentityFiles, String> {
         self.issue_files(id_nat_struct)
             .map(|files| files.client_identity())
     }

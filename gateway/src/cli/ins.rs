@@ -51,6 +51,9 @@ pub struct SearchArgs {
     pub birth_date: String,
     pub birth_place: Option<String>,
     pub document_checked: bool,
+    /// The structure whose INSi certificate the search goes with (idNat_Struct); the
+    /// only one configured when not given.
+    pub structure: Option<String>,
     pub config: Option<PathBuf>,
 }
 
@@ -94,13 +97,35 @@ pub async fn search(args: SearchArgs) -> Status {
         Ok(ins) => ins,
         Err(e) => return failed(e),
     };
-    let client = match InsiClient::from_config(&ins_config) {
+    let mut client = match InsiClient::from_config(&ins_config) {
+        Ok(client) => client,
+        Err(e) => return failed(e),
+    };
+    if let Some(sandbox) = &sandbox {
+        client = client.with_issuer(std::sync::Arc::new(sandbox.structure_issuer()));
+    }
+    let structure = match (args.structure, client.structures().as_slice()) {
+        (Some(structure), _) => structure,
+        (None, [only]) => only.clone(),
+        (None, configured) => {
+            return failed(format!(
+                "--structure is needed: sinks.ins.structures has {}",
+                if configured.is_empty() {
+                    "none".to_string()
+                } else {
+                    configured.join(", ")
+                }
+            ));
+        }
+    };
+    let client = match client.structure(&structure) {
         Ok(client) => client,
         Err(e) => return failed(e),
     };
     println!(
-        "INSi {}{}",
-        client.endpoint(),
+        "INSi {} for structure {}{}",
+        ins_config.endpoint.as_deref().unwrap_or_default(),
+        client.structure(),
         if sandbox.is_some() {
             " (sandbox simulator)"
         } else {

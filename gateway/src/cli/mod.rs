@@ -257,6 +257,10 @@ enum InsCommand {
         /// An identity document was checked (RNIV): QUAL instead of RECUP on a match.
         #[arg(long)]
         document_checked: bool,
+        /// The structure (idNat_Struct) whose INSi certificate the search goes with; the
+        /// only one configured when not given.
+        #[arg(long)]
+        structure: Option<String>,
         #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -635,6 +639,7 @@ fn runtime(command: Command) -> Status {
                         birth_date,
                         birth_place,
                         document_checked,
+                        structure,
                         config,
                     },
             } => {
@@ -645,6 +650,7 @@ fn runtime(command: Command) -> Status {
                     birth_date,
                     birth_place,
                     document_checked,
+                    structure,
                     config,
                 })
                 .await

@@ -162,8 +162,10 @@ impl Bench {
             ));
         }
         if let Some(certificate) = client_certificate {
-            ins.client_certificate = Some(sandbox.pki.path(certificate));
-            ins.client_key = Some(sandbox.pki.path(&certificate.replace(".pem", ".key.pem")));
+            ins.structures = vec![crt_ins::config::InsStructure {
+                client_certificate: sandbox.pki.path(certificate),
+                client_key: sandbox.pki.path(&certificate.replace(".pem", ".key.pem")),
+            }];
         }
         let client = InsiClient::from_config(&ins).expect("INSi client");
         let registry = Registry::default()
@@ -196,7 +198,9 @@ impl Bench {
 
     /// A record whose one delivery goes to `target`.
     async fn submit(&self, target: &str, work: Work) -> Uuid {
-        let record = example("ehpad-emergency-room-occitanie.json");
+        let mut record = example("ehpad-emergency-room-occitanie.json");
+        // The structure of the test PKI's certificates, which the faults replace.
+        record.crt.finess_et = "720004563".into();
         let payload = serde_json::to_vec(&record).expect("JSON");
         let id = Uuid::now_v7();
         self.store
