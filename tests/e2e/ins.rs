@@ -215,3 +215,70 @@ fn the_given_name_cascade_finds_a_beneficiary_by_her_second_given_name() {
         "{deciding}"
     );
 }
+
+#[test]
+fn a_carte_vitale_is_searched_first_and_the_traits_after_it() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    // Gisèle Robin is on her husband's Carte Vitale, with rank 1.
+    let mut record: Value =
+        serde_json::from_slice(&example("ehpad-emergency-room-occitanie.json")).unwrap();
+    record["beneficiary"]["identity"] = serde_json::json!({
+        "birth_name": "Robin",
+        "birth_given_names": ["Gisèle"],
+        "first_given_name": "Gisèle",
+        "sex": "F",
+        "birth_date": "1939-07-14",
+        "birth_place_code": "72181"
+    });
+    record["beneficiary"]["carte_vitale"] = serde_json::json!({
+        "insured_number": "136037218104629",
+        "birth_date": "1939-07-14",
+        "birth_rank": 1
+    });
+    let check = |record: &Value| {
+        let response = gateway.post_record(&serde_json::to_vec(record).unwrap(), None);
+        assert_eq!(response.status, 202, "{}", response.text());
+        let id = response.json()["id"].as_str().unwrap().to_string();
+        let view = gateway.wait_settled(&id, Duration::from_secs(30));
+        delivery_to(&view, "ins")
+    };
+    let ins = check(&record);
+    assert_eq!(ins["receipt"]["details"]["answer_code"], "00", "{ins}");
+    assert_eq!(
+        ins["receipt"]["details"]["ins"]["number"],
+        "239077218102316",
+        "{ins}"
+    );
+    assert!(
+        ins["receipt"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("by Carte Vitale"),
+        "{ins}"
+    );
+    let request = gateway.artifact(&ins, "insi-request.xml").text();
+    assert!(request.contains("<vit:MatriculeOD>"), "{request}");
+    assert!(request.contains("<vit:RangNaissance>1<"), "{request}");
+
+    // A rank the card does not hold finds nobody: the traits find her.
+    record["beneficiary"]["carte_vitale"]["birth_rank"] = Value::from(2);
+    let ins = check(&record);
+    assert_eq!(ins["receipt"]["details"]["answer_code"], "00", "{ins}");
+    let first = gateway.artifact(&ins, "insi-request-1.xml").text();
+    assert!(first.contains("RECVITALE"), "{first}");
+    let deciding = gateway.artifact(&ins, "insi-request.xml").text();
+    assert!(deciding.contains("RECSANSVITALE"), "{deciding}");
+
+    // A card number whose key is wrong is refused at intake, naming the field.
+    record["beneficiary"]["carte_vitale"]["insured_number"] = Value::from("136037218104628");
+    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    assert_eq!(response.status, 422, "{}", response.text());
+    assert!(
+        response
+            .text()
+            .contains("/beneficiary/carte_vitale/insured_number"),
+        "{}",
+        response.text()
+    );
+}

@@ -66,12 +66,19 @@ pub fn request(query: &Query, context: &LpsContext, message_id: Uuid) -> Vec<u8>
             w.close("ins:RECSANSVITALE");
         }
         Query::Vitale(vitale) => {
-            w.open("vit:RECVITALE", &[("xmlns:vit", RECVIT)])
-                .open("vit:MatriculeIndividu", &[])
-                .leaf("vit:NumIdentifiant", &[], &vitale.matricule)
-                .leaf("vit:Cle", &[], &vitale.key)
-                .leaf("vit:TypeMatricule", &[], "NIR")
-                .close("vit:MatriculeIndividu");
+            w.open("vit:RECVITALE", &[("xmlns:vit", RECVIT)]);
+            for (element, matricule) in [
+                ("vit:MatriculeIndividu", &vitale.individual),
+                ("vit:MatriculeOD", &vitale.insured),
+            ] {
+                if let Some(matricule) = matricule {
+                    w.open(element, &[])
+                        .leaf("vit:NumIdentifiant", &[], &matricule.number)
+                        .leaf("vit:Cle", &[], &matricule.key)
+                        .leaf("vit:TypeMatricule", &[], "NIR")
+                        .close(element);
+                }
+            }
             if let Some(name) = &vitale.birth_name {
                 w.leaf("vit:NomNaissance", &[], name);
             }

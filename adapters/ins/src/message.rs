@@ -30,15 +30,40 @@ pub struct LpsContext {
     pub instance: String,
 }
 
-/// A search by Carte Vitale data (`RECVITALE`): the beneficiary's matricule as read on
-/// the card, with the birth name, birth date and birth rank.
+/// A search by Carte Vitale data (`RECVITALE`): the matricules the card gives (the
+/// beneficiary's own, `MatriculeIndividu`, when it has one; the insured person's,
+/// `MatriculeOD`), with the beneficiary's birth name, birth date and birth rank. Each
+/// matricule is the 13-character number and its 2-digit key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VitaleQuery {
-    pub matricule: String,
-    pub key: String,
+    pub individual: Option<Matricule>,
+    pub insured: Option<Matricule>,
     pub birth_name: Option<String>,
     pub birth_date: String,
     pub birth_rank: Option<String>,
+}
+
+/// A matricule as RECVITALE carries it: `NumIdentifiant` and `Cle`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Matricule {
+    pub number: String,
+    pub key: String,
+}
+
+impl Matricule {
+    /// Splits a 15-character matricule-and-key.
+    pub fn of(number_and_key: &str) -> Option<Matricule> {
+        let split = number_and_key.len().checked_sub(2)?;
+        let (number, key) = (number_and_key.get(..split)?, number_and_key.get(split..)?);
+        Some(Matricule {
+            number: number.to_string(),
+            key: key.to_string(),
+        })
+    }
+
+    pub fn joined(&self) -> String {
+        format!("{}{}", self.number, self.key)
+    }
 }
 
 /// What is asked.

@@ -6,7 +6,8 @@ use crt_core::validation::{RecordRule, Violations};
 use crt_core::xml::{self, Element, Limits};
 
 use crate::message::{
-    ACTION_TRAITS, ACTION_VITALE, CTXBAM, CTXLPS, RECSANS, RECVIT, SOAP11, SOAP12, VitaleQuery, WSA,
+    ACTION_TRAITS, ACTION_VITALE, CTXBAM, CTXLPS, Matricule, RECSANS, RECVIT, SOAP11, SOAP12,
+    VitaleQuery, WSA,
 };
 use crate::number::InsNumber;
 use crt_core::identity::traits::{self, NormalisedTraits, TraitError};
@@ -25,6 +26,20 @@ impl RecordRule for InsRecordRule {
                     }
                 }
                 Err(e) => out.push("/beneficiary/ins/number", "ins-number", e.to_string()),
+            }
+        }
+        if let Some(card) = &beneficiary.carte_vitale {
+            let numbers = std::iter::once(("insured_number", Some(&card.insured_number))).chain(
+                std::iter::once(("beneficiary_number", card.beneficiary_number.as_ref())),
+            );
+            for (field, number) in numbers {
+                if let Some(Err(e)) = number.map(|n| InsNumber::parse(n)) {
+                    out.push(
+                        format!("/beneficiary/carte_vitale/{field}"),
+                        "ins-number",
+                        e.to_string(),
+                    );
+                }
             }
         }
         // The INS knows two sexes: an identity of undetermined sex can be neither checked
@@ -300,19 +315,29 @@ fn in_ins_form(field: &str, value: &str) -> Result<String, RequestFault> {
 }
 
 fn vitale_request(payload: &Element) -> Result<VitaleQuery, RequestFault> {
-    let matricule = payload
-        .child(RECVIT, "MatriculeIndividu")
-        .ok_or_else(|| sender("RECVITALE/MatriculeIndividu missing"))?;
-    let number = matricule.child_text(RECVIT, "NumIdentifiant").unwrap_or("");
-    let key = matricule.child_text(RECVIT, "Cle").unwrap_or("");
-    InsNumber::from_parts(number, key)
-        .map_err(|e| sender(format!("RECVITALE/MatriculeIndividu: {e}")))?;
+    let matricule = |name: &str| -> Result<Option<Matricule>, RequestFault> {
+        let Some(element) = payload.child(RECVIT, name) else {
+            return Ok(None);
+        };
+        let number = element.child_text(RECVIT, "NumIdentifiant").unwrap_or("");
+        let key = element.child_text(RECVIT, "Cle").unwrap_or("");
+        InsNumber::from_parts(number, key).map_err(|e| sender(format!("RECVITALE/{name}: {e}")))?;
+        Ok(Some(Matricule {
+            number: number.to_string(),
+            key: key.to_string(),
+        }))
+    };
+    let individual = matricule("MatriculeIndividu")?;
+    let insured = matricule("MatriculeOD")?;
+    if individual.is_none() && insured.is_none() {
+        return Err(sender("RECVITALE needs MatriculeIndividu or MatriculeOD"));
+    }
     let birth_date = payload
         .child_text(RECVIT, "DateNaissance")
         .ok_or_else(|| sender("RECVITALE/DateNaissance missing"))?;
     Ok(VitaleQuery {
-        matricule: number.to_string(),
-        key: key.to_string(),
+        individual,
+        insured,
         birth_name: payload
             .child_text(RECVIT, "NomNaissance")
             .map(str::to_string),
@@ -366,8 +391,8 @@ mod tests {
             Err(fault) => panic!("{fault:?}"),
         }
         let vitale = Query::Vitale(VitaleQuery {
-            matricule: "2790351215189".into(),
-            key: "89".into(),
+            individual: Matricule::of("279035121518989"),
+            insured: None,
             birth_name: Some("PAT-TROIS".into()),
             birth_date: "1979-03-28".into(),
             birth_rank: Some("1".into()),

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::message::{RESULTAT, SOAP12, VitaleQuery};
+use crate::message::{Matricule, RESULTAT, SOAP12, VitaleQuery};
 use crate::rules::{InsiRequest, RequestFault, read_request};
 use crt_core::identity::traits::NormalisedTraits;
 
@@ -46,9 +46,20 @@ pub struct Person {
     pub birth_place: Option<String>,
     #[serde(default)]
     pub history: Vec<FormerIns>,
+    /// The insured person (*ouvrant droit*) whose Carte Vitale carries this person, when
+    /// it is not her own.
+    #[serde(default)]
+    pub insured: Option<String>,
+    /// Her rank on that card.
+    #[serde(default = "first_rank")]
+    pub birth_rank: u8,
     /// `unavailable`: answer a Receiver fault (service temporarily unavailable).
     #[serde(default)]
     pub fault: Option<String>,
+}
+
+fn first_rank() -> u8 {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,12 +100,27 @@ impl Population {
             .collect()
     }
 
+    /// A card finds the person by her own matricule when it carries one, else by the
+    /// insured person's matricule and her birth date and rank on that card.
     fn by_vitale(&self, query: &VitaleQuery) -> Vec<&Person> {
-        let number = format!("{}{}", query.matricule, query.key);
+        let individual = query.individual.as_ref().map(Matricule::joined);
+        let insured = query.insured.as_ref().map(Matricule::joined);
+        let rank = query.birth_rank.as_deref().unwrap_or("1");
         self.people
             .iter()
             .filter(|p| {
-                (p.ins == number || p.history.iter().any(|h| h.ins == number))
+                let known_as =
+                    |number: &str| p.ins == number || p.history.iter().any(|h| h.ins == number);
+                let by_card = match (&individual, &insured) {
+                    (Some(own), _) => known_as(own),
+                    (None, Some(insured)) => {
+                        let holder = p.insured.as_deref().is_none_or(|i| i == insured)
+                            && (p.insured.is_some() || known_as(insured));
+                        holder && p.birth_rank.to_string() == rank
+                    }
+                    (None, None) => false,
+                };
+                by_card
                     && p.birth_date == query.birth_date
                     && query
                         .birth_name

@@ -3,14 +3,14 @@
 //! identity ends qualified.
 
 use crt_core::identity::{INS_TARGET, IdentityCheck};
-use crt_core::record::{IdentityStatus, Ins, InsOid};
+use crt_core::record::{CarteVitale, IdentityStatus, Ins, InsOid};
 use crt_core::sink::{
     Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
 };
 
 use crate::client::InsiClient;
 use crate::config::InsConfig;
-use crate::message::{InsiAnswer, Query};
+use crate::message::{InsiAnswer, Matricule, Query, VitaleQuery};
 use crate::verify::decide;
 use crt_core::identity::traits::{self, NormalisedTraits};
 use uuid::Uuid;
@@ -32,9 +32,16 @@ impl InsSink {
         let beneficiary = &task.record.beneficiary;
         let traits = traits::normalise(&beneficiary.identity)
             .map_err(|e| DeliveryError::final_error("ins-traits", e.to_string()))?;
-        // The given-name cascade the CNDA tests: each birth given name alone, then the whole
-        // list; an identity found ends it, "not found" and "several" go on to the next.
-        let searches = cascade(&traits);
+        // A Carte Vitale first, when the DUI read one; then the given-name cascade the
+        // CNDA tests: each birth given name alone, then the whole list. An identity found
+        // ends it, "not found" and "several" go on to the next search.
+        let searches: Vec<Query> = beneficiary
+            .carte_vitale
+            .as_ref()
+            .map(|card| Query::Vitale(vitale_query(card, &traits)))
+            .into_iter()
+            .chain(cascade(&traits).into_iter().map(Query::Traits))
+            .collect();
         let client = self
             .client
             .structure(&task.record.crt.id_nat_struct())
@@ -43,17 +50,17 @@ impl InsSink {
         let mut exchange = None;
         for (i, search) in searches.iter().enumerate() {
             let done = client
-                .search(&Query::Traits(search.clone()), Uuid::now_v7())
+                .search(search, Uuid::now_v7())
                 .await
                 .map_err(|e| e.into_delivery_error())?;
             let found = matches!(done.answer, InsiAnswer::Found(_));
             if found || i + 1 == searches.len() {
-                exchange = Some(done);
+                exchange = Some((search, done));
                 break;
             }
             tried.push(done);
         }
-        let Some(exchange) = exchange else {
+        let Some((search, exchange)) = exchange else {
             return Err(DeliveryError::final_error(
                 "ins-traits",
                 "no birth given name to search with",
@@ -98,13 +105,12 @@ impl InsSink {
         };
         let details = serde_json::to_value(&check)
             .map_err(|e| DeliveryError::final_error("encode", e.to_string()))?;
-        let summary = if tried.is_empty() {
-            summary
-        } else {
-            format!(
-                "{summary}, at search {} of the given-name cascade",
-                tried.len() + 1
-            )
+        let summary = match (tried.is_empty(), search) {
+            (true, Query::Traits(_)) => summary,
+            (_, Query::Vitale(_)) => format!("{summary}, by Carte Vitale"),
+            (false, Query::Traits(_)) => {
+                format!("{summary}, at search {} by traits", tried.len() + 1)
+            }
         };
         let mut receipt = Receipt::delivered(summary)
             .with_remote_id(format!("uuid:{}", task.delivery_id))
@@ -136,6 +142,19 @@ impl InsSink {
             receipt = receipt.holding_dependents(reason);
         }
         Ok(receipt)
+    }
+}
+
+/// The search by the beneficiary's Carte Vitale: her own matricule when the card carries
+/// it, the insured person's always, with her birth name, and her birth date and rank as
+/// the card holds them.
+pub fn vitale_query(card: &CarteVitale, traits: &NormalisedTraits) -> VitaleQuery {
+    VitaleQuery {
+        individual: card.beneficiary_number.as_deref().and_then(Matricule::of),
+        insured: Matricule::of(&card.insured_number),
+        birth_name: Some(traits.birth_name.clone()),
+        birth_date: card.birth_date.clone(),
+        birth_rank: Some(card.birth_rank.to_string()),
     }
 }
 

@@ -10,7 +10,7 @@ use crt_core::tls::{self, IdentityFiles};
 use crt_ins::InsConfig;
 use crt_ins::client::{InsiClient, InsiError, SetupError, StructureClient};
 use crt_ins::config::InsStructure;
-use crt_ins::message::{InsiAnswer, Query, VitaleQuery};
+use crt_ins::message::{InsiAnswer, Matricule, Query, VitaleQuery};
 use crt_ins::simulator::{InsiSimulator, Population, RunningInsi, SimulatorTls};
 
 fn pki() -> PathBuf {
@@ -124,8 +124,8 @@ async fn each_code_cr_comes_back_over_mutual_tls() {
     assert_eq!(identity.history.len(), 1);
 
     let vitale = Query::Vitale(VitaleQuery {
-        matricule: "2380472181045".into(),
-        key: "92".into(),
+        individual: Matricule::of("238047218104592"),
+        insured: None,
         birth_name: Some("DUPONT".into()),
         birth_date: "1938-04-12".into(),
         birth_rank: Some("1".into()),
@@ -134,6 +134,40 @@ async fn each_code_cr_comes_back_over_mutual_tls() {
         client.search(&vitale, id).await.expect("search").answer,
         InsiAnswer::Found(_)
     ));
+}
+
+#[tokio::test]
+async fn a_beneficiary_on_someone_elses_card_is_found_by_her_rank_on_it() {
+    let sim = simulator().await;
+    let client = insi_client(&sim);
+    // Gisèle Robin is on her husband's card: his matricule, her birth date and rank.
+    let card = |rank: &str| {
+        Query::Vitale(VitaleQuery {
+            individual: None,
+            insured: Matricule::of("136037218104629"),
+            birth_name: Some("ROBIN".into()),
+            birth_date: "1939-07-14".into(),
+            birth_rank: Some(rank.into()),
+        })
+    };
+    let found = client
+        .search(&card("1"), uuid::Uuid::now_v7())
+        .await
+        .expect("search");
+    let request = String::from_utf8_lossy(&found.request).to_string();
+    assert!(request.contains("<vit:MatriculeOD>"), "{request}");
+    assert!(!request.contains("<vit:MatriculeIndividu>"), "{request}");
+    let InsiAnswer::Found(identity) = found.answer else {
+        panic!("CR 00 expected")
+    };
+    assert_eq!(identity.ins.as_string(), "239077218102316");
+    assert_eq!(identity.traits.given_names, "GISELE");
+    // Another rank on the same card is someone else.
+    let other = client
+        .search(&card("2"), uuid::Uuid::now_v7())
+        .await
+        .expect("search");
+    assert!(matches!(other.answer, InsiAnswer::NotFound));
 }
 
 #[tokio::test]

@@ -34,6 +34,10 @@ pub struct Beneficiary {
     /// The identity document checked by the structure, which VALI and QUAL require.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_evidence: Option<IdentityEvidence>,
+    /// What the beneficiary's Carte Vitale says of her, as the DUI read it: the INS check
+    /// then searches the teleservice by Carte Vitale before searching by traits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carte_vitale: Option<CarteVitale>,
     /// Where the person lives now; it chooses the DLU model (home or EHPAD).
     pub placement: Placement,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +99,31 @@ pub enum Sex {
     /// Undetermined (indéterminé)
     #[serde(rename = "I")]
     Undetermined,
+}
+
+/// The beneficiary as a Carte Vitale describes her: the card belongs to the insured person
+/// (*ouvrant droit*), who may be someone else (the beneficiary is then an *ayant droit*,
+/// known by her birth date and rank on that card, and by her own matricule when the card
+/// carries it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarteVitale {
+    /// The insured person's matricule and key (15 characters), as the card gives them.
+    #[schemars(pattern(INS_NUMBER_PATTERN))]
+    pub insured_number: String,
+    /// The beneficiary's own matricule and key, when the card carries it and she is not
+    /// the insured person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(INS_NUMBER_PATTERN))]
+    pub beneficiary_number: Option<String>,
+    /// The beneficiary's birth date as the card holds it: `YYYY-MM-DD`, which may be a
+    /// lunar date (a day or month that does not exist) where the civil one is unknown.
+    #[schemars(pattern(BIRTH_DATE_PATTERN))]
+    pub birth_date: String,
+    /// The beneficiary's birth rank on the card (*rang de naissance*: 1, or 2 and more
+    /// for twins of the same insured person).
+    #[schemars(range(min = 1, max = 9))]
+    pub birth_rank: u8,
 }
 
 /// An INS: the matricule with its key, and the OID saying which kind it is.

@@ -19,9 +19,9 @@ mod volet2;
 
 pub use action::{Action, Channel, DocumentKind};
 pub use beneficiary::{
-    BIRTH_DATE_PATTERN, Beneficiary, Contact, ContactRole, GirAssessment, INS_NUMBER_PATTERN,
-    IdentityDocumentKind, IdentityEvidence, IdentityStatus, IdentityTraits, Ins, InsOid, Placement,
-    Relationship, Sex, TRAIT_PATTERN,
+    BIRTH_DATE_PATTERN, Beneficiary, CarteVitale, Contact, ContactRole, GirAssessment,
+    INS_NUMBER_PATTERN, IdentityDocumentKind, IdentityEvidence, IdentityStatus, IdentityTraits,
+    Ins, InsOid, Placement, Relationship, Sex, TRAIT_PATTERN,
 };
 pub use care::{
     AuthorSpecialty, CallerKind, CareRole, Intervention, InterventionKind, InterventionStatus,
