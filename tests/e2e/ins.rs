@@ -246,8 +246,7 @@ fn a_carte_vitale_is_searched_first_and_the_traits_after_it() {
     let ins = check(&record);
     assert_eq!(ins["receipt"]["details"]["answer_code"], "00", "{ins}");
     assert_eq!(
-        ins["receipt"]["details"]["ins"]["number"],
-        "239077218102316",
+        ins["receipt"]["details"]["ins"]["number"], "239077218102316",
         "{ins}"
     );
     assert!(

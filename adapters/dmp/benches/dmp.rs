@@ -15,6 +15,7 @@ use crt_core::record::DocumentKind;
 use crt_dmp::client::Acting;
 use crt_dmp::config::StructureCertificates;
 use crt_dmp::sink::document_task;
+use crt_dmp::vihf::Subject;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink, xades};
 
 fn repo() -> PathBuf {
@@ -48,7 +49,10 @@ fn benches(c: &mut Criterion) {
     let ins = record.beneficiary.ins.clone().expect("INS");
     let professional = record.professional("pro-med-crt").expect("author");
     let acting = Acting {
-        professional,
+        subject: Subject::User {
+            professional,
+            authentication: None,
+        },
         sector: "SA17^1.2.250.1.71.4.2.4",
         ins: &ins,
     };

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use chrono::Utc;
 use crt_core::http::{HttpAnswer, HttpError};
-use crt_core::record::{Ins, Professional};
+use crt_core::record::Ins;
 use crt_core::sink::DeliveryError;
 use crt_core::soap::SoapError;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::config::DmpConfig;
 use crate::dsig::DsigError;
 use crate::encode::{self, Request};
 use crate::identity::{CertificateIssuer, Identities, IdentityError, StructureIdentity};
-use crate::vihf::{SignedVihf, Vihf};
+use crate::vihf::{SignedVihf, Subject, Vihf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DmpError {
@@ -62,7 +62,7 @@ pub enum SetupError {
 
 /// Who acts and for whom, as the VIHF states it.
 pub struct Acting<'a> {
-    pub professional: &'a Professional,
+    pub subject: Subject<'a>,
     /// `SAxx^1.2.250.1.71.4.2.4`.
     pub sector: &'a str,
     pub ins: &'a Ins,
@@ -134,7 +134,7 @@ impl DmpClient {
     ) -> Result<SignedVihf, DsigError> {
         Vihf {
             version: self.config.vihf_version,
-            professional: acting.professional,
+            subject: acting.subject,
             structure_id_nat: &identity.id_nat_struct,
             sector: acting.sector,
             ins: acting.ins,

@@ -532,6 +532,26 @@ pub fn check_vihf(
             return Err(fault("sim_vihf", "the VIHF is outside its validity period"));
         }
     }
+    // A user by her identifier, or an automated processing by the identifier of the person
+    // responsible for it: someone is always named.
+    if assertion
+        .child(SAML, "Subject")
+        .and_then(|s| s.child_text(SAML, "NameID"))
+        .is_none_or(|id| id.trim().is_empty())
+    {
+        return Err(fault("sim_vihf", "Subject/NameID missing"));
+    }
+    let class = assertion
+        .child(SAML, "AuthnStatement")
+        .and_then(|s| s.child(SAML, "AuthnContext"))
+        .and_then(|c| c.child_text(SAML, "AuthnContextClassRef"))
+        .unwrap_or_default();
+    if !class.starts_with("urn:oasis:names:tc:SAML:2.0:ac:classes:") {
+        return Err(fault(
+            "sim_vihf",
+            "AuthnContextClassRef must be a SAML 2.0 authentication context class",
+        ));
+    }
     let statement = assertion
         .child(SAML, "AttributeStatement")
         .ok_or_else(|| fault("sim_vihf", "AttributeStatement missing"))?;

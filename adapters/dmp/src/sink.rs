@@ -24,6 +24,7 @@ use crate::config::{DmpConfig, Transport};
 use crate::encode::{self, Attachment};
 use crate::identity::StructureIdentity;
 use crate::mhd;
+use crate::vihf::Subject;
 use crate::xades;
 
 pub const TARGET: &str = "dmp";
@@ -165,11 +166,7 @@ impl DmpSink {
         };
         let mut receipt = Receipt::delivered(format!(
             "{} stored in the DMP (version {})",
-            match model {
-                CdaModel::DluEhpad => "DLU-EHPAD",
-                CdaModel::DluDom => "DLU-DOM",
-                CdaModel::Plan => "personalised plan",
-            },
+            model.name(),
             document.version
         ))
         .with_remote_id(entry.unique_id.clone())
@@ -387,7 +384,11 @@ impl Prepared {
             task,
             identity: &self.identity,
             acting: Acting {
-                professional: &self.document.author,
+                subject: Subject::for_source(
+                    &self.document.author,
+                    task.record.source.authentication,
+                    self.document.model.name(),
+                ),
                 sector: &self.sector,
                 ins: &self.ins,
             },

@@ -3,7 +3,7 @@
 //! signed with the structure's signature certificate (IGC-Santé ORG SIGN).
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use crt_core::record::{Ins, Professional};
+use crt_core::record::{Ins, Professional, SourceAuthentication};
 use crt_core::xml::XmlWriter;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -135,11 +135,99 @@ impl VihfVersion {
     }
 }
 
+/// Who the assertion says is acting, as the ANS mapping of the VIHF puts it
+/// (`ansforge/IG-hl7v2-volet-transmission-document-cda-r2`, mapping): a user, by her
+/// national identifier, name, profession and the way she authenticated locally; or an
+/// automated processing, by the identifier of the person responsible for it, the software
+/// and the model, with the role `AUTOMATE`.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    User {
+        professional: &'a Professional,
+        authentication: Option<SourceAuthentication>,
+    },
+    Automated {
+        /// The person responsible for the processing (the document's author).
+        responsible: &'a Professional,
+        /// The document model it sends (`DLU-DOM`…), named in subject-id.
+        model: &'a str,
+    },
+}
+
+impl<'a> Subject<'a> {
+    /// The subject for a record sent from the DUI: automated when the record says no one
+    /// sent it, else the author as the user.
+    pub fn for_source(
+        author: &'a Professional,
+        authentication: Option<SourceAuthentication>,
+        model: &'a str,
+    ) -> Subject<'a> {
+        match authentication {
+            Some(SourceAuthentication::Automated) => Subject::Automated {
+                responsible: author,
+                model,
+            },
+            other => Subject::User {
+                professional: author,
+                authentication: other,
+            },
+        }
+    }
+
+    /// The professional named in the assertion.
+    pub fn professional(&self) -> &'a Professional {
+        match self {
+            Subject::User { professional, .. } => professional,
+            Subject::Automated { responsible, .. } => responsible,
+        }
+    }
+
+    /// `AuthnContextClassRef` (SAML 2.0 authentication context classes): the user's local
+    /// authentication, as the mapping asks; `unspecified` for an automated processing (as
+    /// the ANS example shows) or when the DUI does not say.
+    pub fn authn_context(&self) -> &'static str {
+        match self {
+            Subject::User {
+                authentication: Some(SourceAuthentication::Password),
+                ..
+            } => "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            Subject::User {
+                authentication: Some(SourceAuthentication::Smartcard),
+                ..
+            } => "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
+            Subject::User {
+                authentication: Some(SourceAuthentication::ECps),
+                ..
+            } => "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
+            _ => "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified",
+        }
+    }
+
+    /// The subject-id attribute: the user's name, or the software and the model.
+    pub fn subject_id(&self) -> String {
+        match self {
+            Subject::User { professional, .. } => format!(
+                "{} {}",
+                professional.family_name.to_uppercase(),
+                professional.given_name
+            ),
+            Subject::Automated { model, .. } => format!("crt-gateway, {model}"),
+        }
+    }
+
+    /// The role attribute's values.
+    pub fn roles(&self) -> Result<Vec<Role>, RoleError> {
+        match self {
+            Subject::User { professional, .. } => roles(professional),
+            Subject::Automated { .. } => Ok(vec![automate()]),
+        }
+    }
+}
+
 /// What the assertion states.
 pub struct Vihf<'a> {
     pub version: VihfVersion,
-    /// The professional acting (the document's author).
-    pub professional: &'a Professional,
+    pub subject: Subject<'a>,
     pub structure_id_nat: &'a str,
     /// `SAxx^1.2.250.1.71.4.2.4`.
     pub sector: &'a str,
@@ -183,7 +271,12 @@ impl Vihf<'_> {
     pub fn sign(&self, signer: &Signer, subject_dn: &str) -> Result<SignedVihf, DsigError> {
         let id = format!("_{}", Uuid::now_v7().simple());
         let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let rpps = self.professional.rpps.as_deref().unwrap_or_default();
+        let rpps = self
+            .subject
+            .professional()
+            .rpps
+            .as_deref()
+            .unwrap_or_default();
         let mut w = XmlWriter::new();
         w.open(
             "saml2:Assertion",
@@ -230,7 +323,7 @@ impl Vihf<'_> {
             .leaf(
                 "saml2:AuthnContextClassRef",
                 &[],
-                "urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient",
+                self.subject.authn_context(),
             )
             .close("saml2:AuthnContext")
             .close("saml2:AuthnStatement");
@@ -243,7 +336,10 @@ impl Vihf<'_> {
         text(&mut w, attribute::VERSION, self.version.as_str());
         text(&mut w, attribute::STRUCTURE, self.structure_id_nat);
         text(&mut w, attribute::SECTOR, self.sector);
-        let roles = roles(self.professional).map_err(|e| DsigError::Invalid(e.to_string()))?;
+        let roles = self
+            .subject
+            .roles()
+            .map_err(|e| DsigError::Invalid(e.to_string()))?;
         w.open("saml2:Attribute", &[("Name", attribute::ROLE)]);
         for role in &roles {
             w.open("saml2:AttributeValue", &[])
@@ -260,15 +356,7 @@ impl Vihf<'_> {
                 .close("saml2:AttributeValue");
         }
         w.close("saml2:Attribute");
-        text(
-            &mut w,
-            attribute::SUBJECT,
-            &format!(
-                "{} {}",
-                self.professional.family_name.to_uppercase(),
-                self.professional.given_name
-            ),
-        );
+        text(&mut w, attribute::SUBJECT, &self.subject.subject_id());
         w.open("saml2:Attribute", &[("Name", attribute::PURPOSE)])
             .open("saml2:AttributeValue", &[])
             .empty(
@@ -387,5 +475,31 @@ mod tests {
             roles(&professional(Profession::Physician, Some("XX99"))),
             Err(RoleError::NotInValueSet(..))
         ));
+    }
+
+    #[test]
+    fn the_subject_says_who_acts_and_how_she_authenticated() {
+        let author = professional(Profession::Nurse, None);
+        let user = Subject::for_source(&author, Some(SourceAuthentication::ECps), "DLU-DOM");
+        assert_eq!(
+            user.authn_context(),
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered"
+        );
+        assert_eq!(user.subject_id(), "MARTIN Anne");
+        assert_eq!(user.roles().expect("roles")[0].code, "60");
+        let unknown = Subject::for_source(&author, None, "DLU-DOM");
+        assert!(unknown.authn_context().ends_with(":unspecified"));
+
+        // No one sent it: the system acts, under its author's responsibility.
+        let system = Subject::for_source(&author, Some(SourceAuthentication::Automated), "DLU-DOM");
+        assert!(system.authn_context().ends_with(":unspecified"));
+        assert_eq!(system.subject_id(), "crt-gateway, DLU-DOM");
+        let roles = system.roles().expect("roles");
+        assert_eq!(roles.len(), 1);
+        assert_eq!(
+            (roles[0].code.as_str(), roles[0].system),
+            ("AUTOMATE", PRODUCER_OID)
+        );
+        assert_eq!(system.professional().rpps, author.rpps);
     }
 }

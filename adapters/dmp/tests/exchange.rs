@@ -19,6 +19,7 @@ use crt_dmp::client::Acting;
 use crt_dmp::config::StructureCertificates;
 use crt_dmp::simulator::{DmpSimulator, REPOSITORY};
 use crt_dmp::sink::document_task;
+use crt_dmp::vihf::Subject;
 use crt_dmp::{DmpClient, DmpConfig, DmpSink};
 
 const APPROVED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
@@ -121,7 +122,10 @@ impl Reader {
         let professional = self.record.professional("pro-med-crt").expect("author");
         let ins = self.record.beneficiary.ins.clone().expect("INS");
         let acting = Acting {
-            professional,
+            subject: Subject::User {
+                professional,
+                authentication: None,
+            },
             sector: "SA17^1.2.250.1.71.4.2.4",
             ins: &ins,
         };
@@ -684,5 +688,25 @@ async fn updating_a_document_the_dmp_does_not_hold_is_declined() {
         .expect("answered");
     assert_eq!(receipt.outcome, Outcome::Declined);
     assert_eq!(receipt.details["reason"], "not-in-dmp");
+    sim.task.abort();
+}
+
+#[tokio::test]
+async fn a_record_no_one_sent_goes_in_as_an_automated_processing() {
+    let sim = simulator().await;
+    let mut record = example();
+    record.source.authentication = Some(crt_core::record::SourceAuthentication::Automated);
+    let receipt = sink(&sim)
+        .deliver(&task(record, DocumentKind::Dlu))
+        .await
+        .expect("delivered");
+    let request = String::from_utf8_lossy(artifact(&receipt, "iti41-request.mime")).to_string();
+    assert!(request.contains(r#"code="AUTOMATE""#), "the role");
+    assert!(request.contains("crt-gateway, DLU-DOM"), "the subject-id");
+    assert!(
+        request.contains("urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"),
+        "no local authentication"
+    );
+    assert!(request.contains("<saml2:NameID"), "the person responsible");
     sim.task.abort();
 }

@@ -6,8 +6,9 @@
 //! - each document's `confidentialityCode`s are in JDV_J08, `N` always, with the masking
 //!   codes the beneficiary asked for;
 //! - the submission set's `contentTypeCode` is in JDV_J59;
-//! - the VIHF's role values are in JDV_J65, the first a profession, followed by the
-//!   specialty for a physician (TRE_R01) and the section for a pharmacist (TRE_G05).
+//! - the VIHF's role values are in JDV_J65, the first a profession (or `AUTOMATE` for a
+//!   system acting alone), followed by the specialty for a physician (TRE_R01) and the
+//!   section for a pharmacist (TRE_G05).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -265,5 +266,9 @@ fn every_envelope_of_the_corpus_draws_its_codes_from_the_official_value_sets() {
     assert!(
         first_roles.iter().any(|(s, _)| s != G15),
         "a non-clinical author: {first_roles:?}"
+    );
+    assert!(
+        has("1.2.250.1.213.1.1.4.6", "AUTOMATE"),
+        "a system acting alone: {first_roles:?}"
     );
 }

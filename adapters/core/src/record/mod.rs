@@ -132,4 +132,24 @@ pub struct Source {
     pub record_ref: String,
     /// When the DUI last changed the record.
     pub updated_at: Timestamp,
+    /// How the record came to be sent: a professional signed in to the DUI, and how she
+    /// authenticated there, or no one (a batch, a back-fill). The DMP's VIHF states it: a
+    /// user's authentication, or a system acting alone. Absent, a user whose
+    /// authentication the DUI does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<SourceAuthentication>,
+}
+
+/// How the person who sent the record from the DUI authenticated there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceAuthentication {
+    /// A password (and a protected session).
+    Password,
+    /// A CPS card (or another smart card with a certificate).
+    Smartcard,
+    /// Pro Santé Connect with an e-CPS.
+    ECps,
+    /// No one: the DUI sent the record on its own.
+    Automated,
 }

@@ -116,6 +116,15 @@ impl CdaModel {
         }
     }
 
+    /// The model's name in messages and receipts.
+    pub fn name(self) -> &'static str {
+        match self {
+            CdaModel::DluEhpad => "DLU-EHPAD",
+            CdaModel::DluDom => "DLU-DOM",
+            CdaModel::Plan => "personalised plan",
+        }
+    }
+
     /// Short name in file names and options.
     pub fn slug(self) -> &'static str {
         match self {
