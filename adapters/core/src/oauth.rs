@@ -130,8 +130,8 @@ impl Access<'_> {
         let client_id = self.client_id.ok_or_else(|| missing("client_id"))?;
         let client_secret = std::env::var(self.secret_variable)
             .ok()
-            .or_else(|| self.client_secret.map(str::to_string))
-            .ok_or_else(|| missing("client_secret"))?;
+            .filter(|secret| !secret.is_empty())
+            .or_else(|| self.client_secret.map(str::to_string));
         let trust = self.trust.ok_or_else(|| missing("trust"))?;
         let identity = match (self.client_certificate, self.client_key) {
             (Some(certificate), Some(key)) => Some(IdentityFiles {
@@ -143,6 +143,13 @@ impl Access<'_> {
             }
             _ => None,
         };
+        // Without a secret the client authenticates with its TLS certificate (RFC 8705
+        // `tls_client_auth`, the ROR's access profiles 1 to 4): it needs one.
+        if client_secret.is_none() && identity.is_none() {
+            return Err(missing(
+                "client_secret (or client_certificate and client_key)",
+            ));
+        }
         let tls =
             tls::client_config_for(&tls::Policy::standard(), trust, self.crl, identity.as_ref())
                 .map_err(|e| AccessError::Tls(e.to_string()))?;
@@ -171,16 +178,17 @@ impl Token {
     }
 }
 
-/// Tokens for one client at one token endpoint.
+/// Tokens for one client at one token endpoint. Without a secret, the client is known by
+/// the certificate of the mutual TLS connection the token is asked on (RFC 8705).
 pub struct ClientCredentials {
     token_url: String,
     client_id: String,
-    client_secret: String,
+    client_secret: Option<String>,
     cached: Mutex<Option<(String, Instant)>>,
 }
 
 impl ClientCredentials {
-    pub fn new(token_url: String, client_id: String, client_secret: String) -> Self {
+    pub fn new(token_url: String, client_id: String, client_secret: Option<String>) -> Self {
         ClientCredentials {
             token_url,
             client_id,
@@ -197,11 +205,14 @@ impl ClientCredentials {
         {
             return Ok(token.clone());
         }
-        let body = form(&[
+        let mut fields = vec![
             ("grant_type", "client_credentials"),
-            ("client_id", &self.client_id),
-            ("client_secret", &self.client_secret),
-        ]);
+            ("client_id", self.client_id.as_str()),
+        ];
+        if let Some(secret) = &self.client_secret {
+            fields.push(("client_secret", secret));
+        }
+        let body = form(&fields);
         let answer = http
             .post(
                 &self.token_url,

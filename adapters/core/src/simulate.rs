@@ -189,6 +189,7 @@ pub mod fhir {
     use hyper::body::Incoming;
     use serde_json::{Value, json};
 
+    use super::Peer;
     use crate::oauth::parse_form;
 
     pub fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
@@ -384,6 +385,10 @@ pub mod fhir {
     /// An OAuth2 token endpoint for registered clients (id, secret).
     pub struct TokenDesk {
         clients: Vec<(String, String)>,
+        /// Clients that authenticate with their TLS certificate instead of a secret
+        /// (RFC 8705 `tls_client_auth`): client id and the idNat_Struct its certificate
+        /// must name.
+        certificate_clients: Vec<(String, String)>,
         lifetime: Duration,
         tokens: Mutex<HashMap<String, (String, Instant)>>,
     }
@@ -392,9 +397,17 @@ pub mod fhir {
         pub fn new(clients: Vec<(String, String)>, lifetime: Duration) -> TokenDesk {
             TokenDesk {
                 clients,
+                certificate_clients: Vec::new(),
                 lifetime,
                 tokens: Mutex::new(HashMap::new()),
             }
+        }
+
+        /// Also registers clients that authenticate by mutual TLS, each with the
+        /// structure its certificate names.
+        pub fn with_certificate_clients(mut self, clients: Vec<(String, String)>) -> TokenDesk {
+            self.certificate_clients = clients;
+            self
         }
 
         /// The client a token was issued to, while it is valid.
@@ -404,8 +417,14 @@ pub mod fhir {
             (Instant::now() < *until).then(|| client_id.clone())
         }
 
-        /// Answers a token request (RFC 6749 §4.4, form-encoded).
-        pub async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        /// Answers a token request (RFC 6749 §4.4, form-encoded): a client with its
+        /// secret, or one registered for mutual TLS with no secret and the certificate
+        /// `peer` presented (RFC 8705).
+        pub async fn answer(
+            &self,
+            request: Request<Incoming>,
+            peer: &Peer,
+        ) -> Response<Full<Bytes>> {
             let oauth_error = |status: StatusCode, error: &str| {
                 respond(
                     status,
@@ -429,10 +448,24 @@ pub mod fhir {
             if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
                 return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
             }
-            let known = self.clients.iter().find(|(id, secret)| {
-                form.get("client_id") == Some(id) && form.get("client_secret") == Some(secret)
-            });
-            let Some((client_id, _)) = known else {
+            let client_id = form.get("client_id");
+            let known = match form.get("client_secret") {
+                Some(given) => self
+                    .clients
+                    .iter()
+                    .find(|(id, secret)| client_id == Some(id) && given == secret)
+                    .map(|(id, _)| id),
+                None => {
+                    let structure = peer.id_nat_struct();
+                    self.certificate_clients
+                        .iter()
+                        .find(|(id, expected)| {
+                            client_id == Some(id) && structure.as_ref() == Some(expected)
+                        })
+                        .map(|(id, _)| id)
+                }
+            };
+            let Some(client_id) = known else {
                 return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
             };
             let token = uuid::Uuid::now_v7().simple().to_string();

@@ -154,12 +154,12 @@ impl PlatformSimulator {
 
 async fn handle(
     request: Request<Incoming>,
-    _peer: Arc<Peer>,
+    peer: Arc<Peer>,
     platform: &Platform,
 ) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     if path == "/oauth/token" {
-        return platform.tokens.answer(request).await;
+        return platform.tokens.answer(request, &peer).await;
     }
     let Some(rest) = path.strip_prefix("/fhir") else {
         return refuse(

@@ -188,3 +188,46 @@ async fn the_ror_refuses_bad_credentials_headers_and_resources() {
     ));
     running.task.abort();
 }
+
+#[tokio::test]
+async fn a_client_with_a_certificate_needs_no_secret() {
+    let (directory, running) = ror().await;
+    // Access profiles 1 to 4: the IGC-Santé certificate authenticates the client (RFC 8705).
+    let by_certificate = RorConfig {
+        client_secret: None,
+        ..config(&running)
+    };
+    let client = RorClient::new(&by_certificate).expect("client");
+    let offer = Offer::read(&offer_text()).expect("offer");
+    publish(&client, &offer, false).await.expect("published");
+    assert_eq!(directory.store.writes().len(), 5);
+
+    // Neither a secret nor a certificate: nothing to authenticate with.
+    let neither = RorConfig {
+        client_secret: None,
+        client_certificate: None,
+        client_key: None,
+        ..config(&running)
+    };
+    let error = RorClient::new(&neither).err().expect("refused");
+    assert!(error.to_string().contains("client_secret"), "{error}");
+
+    // A certificate of another structure than the one registered: no token.
+    let mut registration = Registration::sandbox();
+    registration.certificate_structure = Some("1720000025".into());
+    let tls = SimulatorTls::from_pki(&root().join("certs-example"));
+    let other = RorSimulator::new(&tls, vec![registration])
+        .expect("simulator")
+        .start(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("starts");
+    let client = RorClient::new(&RorConfig {
+        client_secret: None,
+        ..config(&other)
+    })
+    .expect("client");
+    assert!(matches!(
+        publish(&client, &offer, false).await,
+        Err(PublishError::Ror(RorError::Token(_)))
+    ));
+}

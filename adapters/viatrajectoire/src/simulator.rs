@@ -130,12 +130,12 @@ impl ViatrajectoireSimulator {
 
 async fn handle(
     request: Request<Incoming>,
-    _peer: Arc<Peer>,
+    peer: Arc<Peer>,
     platform: &Platform,
 ) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     if path == "/oauth/token" {
-        return platform.tokens.answer(request).await;
+        return platform.tokens.answer(request, &peer).await;
     }
     if let Some(rest) = path.strip_prefix("/test/Task/") {
         return control(request, platform, rest).await;

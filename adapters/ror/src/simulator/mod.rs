@@ -41,6 +41,9 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 pub struct Registration {
     pub client_id: String,
     pub client_secret: String,
+    /// The structure (idNat_Struct) whose IGC-Santé certificate may stand for the secret:
+    /// access profiles 1 to 4 authenticate the client by mutual TLS (RFC 8705).
+    pub certificate_structure: Option<String>,
     pub headers: RorHeaders,
 }
 
@@ -50,6 +53,7 @@ impl Registration {
         Registration {
             client_id: SANDBOX_CLIENT_ID.into(),
             client_secret: SANDBOX_CLIENT_SECRET.into(),
+            certificate_structure: Some(SANDBOX_STRUCTURE.into()),
             headers: RorHeaders::default(),
         }
     }
@@ -57,6 +61,8 @@ impl Registration {
 
 pub const SANDBOX_CLIENT_ID: &str = "crt-gateway-sandbox";
 pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret-not-for-production";
+/// The structure of the test PKI's certificates.
+pub const SANDBOX_STRUCTURE: &str = "1720004563";
 
 /// The simulated ROR's state: registered clients, tokens issued, resources.
 pub struct Directory {
@@ -109,6 +115,14 @@ impl RorSimulator {
                         .map(|c| (c.client_id.clone(), c.client_secret.clone()))
                         .collect(),
                     TOKEN_LIFETIME,
+                )
+                .with_certificate_clients(
+                    clients
+                        .iter()
+                        .filter_map(|c| {
+                            Some((c.client_id.clone(), c.certificate_structure.clone()?))
+                        })
+                        .collect(),
                 ),
                 clients,
                 store,
@@ -133,12 +147,12 @@ impl RorSimulator {
 
 async fn handle(
     request: Request<Incoming>,
-    _peer: Arc<Peer>,
+    peer: Arc<Peer>,
     directory: &Directory,
 ) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_string();
     if path == "/oauth/token" {
-        return directory.tokens.answer(request).await;
+        return directory.tokens.answer(request, &peer).await;
     }
     let Some(rest) = path.strip_prefix("/fhir/") else {
         return refuse(
