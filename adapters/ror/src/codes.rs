@@ -36,6 +36,7 @@ pub mod system {
         TYPE_IDENTIFIANT_STRUCTURE = "TRE_G07-TypeIdentifiantStructure", "TRE-G07-TypeIdentifiantStructure";
         TYPE_IDENTIFIANT_OFFRE = "TRE_R355-TypeIdentifiantOffre", "TRE-R355-TypeIdentifiantOffre";
         TYPE_IDENTIFIANT_LIEU = "TRE_R354-TypeIdentifiantRessourceOperationnelle", "TRE-R354-TypeIdentifiantRessourceOperationnelle";
+        TYPE_HORAIRE = "TRE_R252-TypeHoraire", "TRE-R252-TypeHoraire";
     }
     /// INSEE communes (TRE_R13). Too large to ship (35,000 codes): codes from it are
     /// checked for form only.

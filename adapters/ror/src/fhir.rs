@@ -44,6 +44,8 @@ pub mod extension {
         COMMUNE_COG = "ror-commune-cog";
         TELECOM_CHANNEL = "ror-telecom-communication-channel";
         TELECOM_CONFIDENTIALITY = "ror-telecom-confidentiality-level";
+        AVAILABLE_DAY_NUMBER = "ror-available-time-number-days-of-week";
+        AVAILABLE_TYPE_OF_TIME = "ror-available-time-type-of-time";
     }
 }
 
@@ -128,6 +130,23 @@ fn complex(url: &str, parts: Vec<Extension>) -> Result<Extension> {
         .url(url.into())
         .extension(parts)
         .build()?)
+}
+
+/// `ror-available-time-number-days-of-week`: the day of an *horaire*, 1 (Monday) to 7,
+/// which the ROR prefers to the native `daysOfWeek`.
+pub fn available_day_number(day: i32) -> Result<Extension> {
+    simple(
+        extension::AVAILABLE_DAY_NUMBER,
+        ExtensionValue::Integer(day),
+    )
+}
+
+/// `ror-available-time-type-of-time`: what the hours are (JDV_J41, TRE_R252).
+pub fn available_type_of_time(code: &str) -> Result<Extension> {
+    simple(
+        extension::AVAILABLE_TYPE_OF_TIME,
+        ExtensionValue::CodeableConcept(concept(system::TYPE_HORAIRE, code)?),
+    )
 }
 
 /// `ror-meta-creation-date` (1..1 on every ROR resource): when the object was created.

@@ -269,9 +269,12 @@ fn healthcare_service(offer: &Offer, part: Part, links: &Links) -> Result<Health
         extensions.push(fhir::territorial_division_commune(commune)?);
     }
     let available = if volet2 {
-        Some(round_the_clock()?)
+        round_the_clock()?
     } else {
-        offer.opening_hours.as_ref().map(opening_slot).transpose()?
+        match &offer.opening_hours {
+            Some(hours) => opening_hours(hours)?,
+            None => Vec::new(),
+        }
     };
     Ok(HealthcareService::builder()
         .meta(fhir::meta(profile::HEALTHCARE_SERVICE, region(offer))?)
@@ -308,7 +311,7 @@ fn healthcare_service(offer: &Offer, part: Part, links: &Links) -> Result<Health
             system::MODE_PRISE_EN_CHARGE,
             care_mode,
         )?)])
-        .available_time(available.into_iter().map(Some).collect())
+        .available_time(available)
         .build()?)
 }
 
@@ -334,16 +337,56 @@ fn time(hh_mm: &str) -> Result<Time> {
         .map_err(|e| ModelError::from_message(e.to_string()))
 }
 
-fn opening_slot(hours: &crate::offer::OpeningHours) -> Result<HealthcareServiceAvailableTime> {
+/// TRE_R252 types of *horaire*: opening hours (volet 1), operating hours (volet 2).
+const OPENING_HOURS: &str = "01";
+const OPERATING_HOURS: &str = "02";
+
+/// One *horaire* as the ROR models it: one day (its number in the
+/// `ror-available-time-number-days-of-week` extension, and the native `daysOfWeek` the
+/// guide's examples also give), a start and an end, and the type of hours.
+fn horaire(
+    d: Day,
+    from: &str,
+    to: &str,
+    type_of_time: &str,
+) -> Result<HealthcareServiceAvailableTime> {
     Ok(HealthcareServiceAvailableTime::builder()
-        .days_of_week(hours.days.iter().map(|d| Some(day(*d))).collect())
-        .available_start_time(time(&hours.from)?)
-        .available_end_time(time(&hours.to)?)
+        .extension(vec![
+            fhir::available_day_number(day_number(d))?,
+            fhir::available_type_of_time(type_of_time)?,
+        ])
+        .days_of_week(vec![Some(day(d))])
+        .available_start_time(time(from)?)
+        .available_end_time(time(to)?)
         .build()?)
 }
 
-fn round_the_clock() -> Result<HealthcareServiceAvailableTime> {
-    let week = [
+/// 1 (Monday) to 7 (Sunday).
+fn day_number(d: Day) -> i32 {
+    match d {
+        Day::Mon => 1,
+        Day::Tue => 2,
+        Day::Wed => 3,
+        Day::Thu => 4,
+        Day::Fri => 5,
+        Day::Sat => 6,
+        Day::Sun => 7,
+    }
+}
+
+fn opening_hours(
+    hours: &crate::offer::OpeningHours,
+) -> Result<Vec<Option<HealthcareServiceAvailableTime>>> {
+    hours
+        .days
+        .iter()
+        .map(|d| horaire(*d, &hours.from, &hours.to, OPENING_HOURS).map(Some))
+        .collect()
+}
+
+/// Every day, the whole day, as the guide's example writes a day (00:00 to 23:59).
+fn round_the_clock() -> Result<Vec<Option<HealthcareServiceAvailableTime>>> {
+    [
         Day::Mon,
         Day::Tue,
         Day::Wed,
@@ -351,11 +394,10 @@ fn round_the_clock() -> Result<HealthcareServiceAvailableTime> {
         Day::Fri,
         Day::Sat,
         Day::Sun,
-    ];
-    Ok(HealthcareServiceAvailableTime::builder()
-        .days_of_week(week.iter().map(|d| Some(day(*d))).collect())
-        .all_day(true)
-        .build()?)
+    ]
+    .iter()
+    .map(|d| horaire(*d, "00:00", "23:59", OPERATING_HOURS).map(Some))
+    .collect()
 }
 
 /// Volet 1's services by theme, as the ROR shows them to professionals (markdown).
@@ -403,6 +445,7 @@ mod tests {
     use super::*;
 
     use crate::offer::tests::example_offer as offer;
+    use serde_json::json;
 
     #[test]
     fn rendering_is_deterministic() {
@@ -423,7 +466,19 @@ mod tests {
         assert_eq!(hs["resourceType"], "HealthcareService");
         assert_eq!(hs["category"][0]["coding"][0]["code"], "136");
         assert_eq!(hs["meta"]["tag"][0]["code"], "52");
-        assert_eq!(hs["availableTime"][0]["allDay"], true);
+        // Seven horaires, a day each, as the guide models them.
+        let days = hs["availableTime"].as_array().unwrap();
+        assert_eq!(days.len(), 7);
+        assert_eq!(days[6]["daysOfWeek"], json!(["sun"]));
+        assert_eq!(days[6]["availableStartTime"], "00:00:00");
+        assert_eq!(days[6]["availableEndTime"], "23:59:00");
+        let number = days[6]["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["url"] == crate::fhir::extension::AVAILABLE_DAY_NUMBER)
+            .unwrap();
+        assert_eq!(number["valueInteger"], 7);
         assert_eq!(
             hs["telecom"][0]["value"],
             "crt.perche@ehpad-tilleuls.mssante.fr"

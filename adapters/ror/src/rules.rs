@@ -10,8 +10,9 @@
 //! - Location: `ror-commune-cog` 1..1 with an INSEE code;
 //! - HealthcareService: identifier 1..1, `type` 1..1 (J20), category ≤ 1 (J238),
 //!   operationalActivity 1..1 (J17), careMode 1..1 (J19), sensitive-unit 1..1,
-//!   patient-type 1..1 with both age bounds, territorial divisions complete,
-//!   availableTime ≤ 1;
+//!   patient-type 1..1 with both age bounds, territorial divisions complete, each
+//!   availableTime one day (daysOfWeek ≤ 1, the day-number extension 1–7 naming the same
+//!   day) with its type of hours from J41;
 //! - every `telecom`: a value, channel (J225) 1..1 and confidentiality (J222) 1..1.
 //!
 //! Codes are checked against the shipped subsets (`schemas/ror/code-systems.json`);
@@ -270,6 +271,75 @@ fn sub_extensions<'a>(value: &'a Value, url: &str) -> Vec<&'a Value> {
         .unwrap_or_default()
 }
 
+/// One *horaire* as RORHealthcareService profiles it: `daysOfWeek` 0..1, the day's
+/// number (`ror-available-time-number-days-of-week`, 1 to 7) 0..1 and the same day when
+/// both are given, the type of hours (`ror-available-time-type-of-time`, J41) 0..1.
+fn check_horaire(slot: &Value, at: &str, report: &mut Report) {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let days = slot["daysOfWeek"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if days.len() > 1 {
+        report.error(
+            "cardinality",
+            format!("{at}.daysOfWeek"),
+            "an horaire is one day: daysOfWeek 0..1 (one availableTime per day)",
+        );
+    }
+    let numbers = sub_extensions(slot, extension::AVAILABLE_DAY_NUMBER);
+    if numbers.len() > 1 {
+        report.error(
+            "cardinality",
+            format!("{at}.extension"),
+            "ror-available-time-number-days-of-week 0..1",
+        );
+    }
+    if let Some(number) = numbers.first() {
+        match number["valueInteger"].as_i64() {
+            Some(n @ 1..=7) => {
+                let named = days.first().and_then(Value::as_str);
+                if let [_] = days
+                    && named != Some(DAYS[(n - 1) as usize])
+                {
+                    report.error(
+                        "invariant",
+                        format!("{at}.daysOfWeek"),
+                        format!("day number {n} and daysOfWeek {named:?} name different days"),
+                    );
+                }
+            }
+            _ => report.error(
+                "value",
+                format!("{at}.extension"),
+                "ror-available-time-number-days-of-week is a valueInteger from 1 (Monday) to 7 (Sunday)",
+            ),
+        }
+    }
+    let types = sub_extensions(slot, extension::AVAILABLE_TYPE_OF_TIME);
+    if types.len() > 1 {
+        report.error(
+            "cardinality",
+            format!("{at}.extension"),
+            "ror-available-time-type-of-time 0..1",
+        );
+    }
+    for kind in types {
+        for coding in kind["valueCodeableConcept"]["coding"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            code_in(
+                coding,
+                system::TYPE_HORAIRE,
+                &format!("{at}.extension"),
+                report,
+            );
+        }
+    }
+}
+
 /// Checks that a Coding's code belongs to the shipped subset of `expected_system`.
 fn code_in(coding: &Value, expected_system: &str, at: &str, report: &mut Report) {
     let system = coding["system"].as_str().unwrap_or_default();
@@ -515,12 +585,8 @@ fn healthcare_service(r: &Resource_<'_>, report: &mut Report) {
         r,
         report,
     );
-    if r.all("availableTime").len() > 1 {
-        report.error(
-            "invariant",
-            r.at("availableTime"),
-            "the ROR holds at most one availableTime per offer",
-        );
+    for (i, slot) in r.all("availableTime").into_iter().enumerate() {
+        check_horaire(slot, &r.at(&format!("availableTime[{i}]")), report);
     }
     let sensitive = r.extensions(extension::SENSITIVE_UNIT);
     if sensitive.len() != 1 || !sensitive[0]["valueBoolean"].is_boolean() {
@@ -639,6 +705,33 @@ mod tests {
 
         let issues = issues_of(|v| v["telecom"][0]["extension"] = json!([]), Part::Volet2);
         assert!(issues[0].diagnostics.contains("empty"), "{issues:?}");
+
+        // An horaire is one day, its number and its name the same day.
+        let issues = issues_of(
+            |v| v["availableTime"][0]["daysOfWeek"] = json!(["mon", "tue"]),
+            Part::Volet2,
+        );
+        assert_eq!(issues[0].code, "cardinality", "{issues:?}");
+        assert_eq!(
+            issues[0].expression,
+            "HealthcareService.availableTime[0].daysOfWeek"
+        );
+        let issues = issues_of(
+            |v| v["availableTime"][0]["daysOfWeek"] = json!(["sun"]),
+            Part::Volet2,
+        );
+        assert!(
+            issues[0].diagnostics.contains("different days"),
+            "{issues:?}"
+        );
+        let issues = issues_of(
+            |v| v["availableTime"][0]["extension"][0]["valueInteger"] = json!(8),
+            Part::Volet2,
+        );
+        assert!(
+            issues[0].diagnostics.contains("1 (Monday) to 7"),
+            "{issues:?}"
+        );
 
         let issues = issues_of(
             |v| v["identifier"][1]["value"] = json!("720003012"),
