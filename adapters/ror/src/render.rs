@@ -73,13 +73,15 @@ impl Part {
     /// establishment's FINESS and a fixed suffix, so the same offer file always names the
     /// same ROR objects.
     fn business_id(self, offer: &Offer) -> String {
-        let suffix = match self {
-            Part::Location => "CRT",
-            Part::Volet1 => "CRT-V1",
-            Part::Volet2 => "CRT-V2",
-            Part::LegalEntity | Part::Establishment => "",
-        };
-        format!("{}-{suffix}", offer.porteur.finess_et)
+        let finess = &offer.porteur.finess_et;
+        match self {
+            // `idExterneSynchro`: the establishment's idNat_Struct and the place's own code,
+            // separated by `/`, as the ROR documents it for the places a porteur names.
+            Part::Location => format!("1{finess}/CRT"),
+            Part::Volet1 => format!("{finess}-CRT-V1"),
+            Part::Volet2 => format!("{finess}-CRT-V2"),
+            Part::LegalEntity | Part::Establishment => format!("{finess}-"),
+        }
     }
 }
 
@@ -230,7 +232,8 @@ fn location(offer: &Offer, links: &Links) -> Result<Location> {
         ])
         .identifier(vec![Some(fhir::identifier(
             system::TYPE_IDENTIFIANT_LIEU,
-            "25",
+            // The porteur's own identifier of the place; `idLocation` (25) is the ROR's.
+            "26",
             None,
             &Part::Location.business_id(offer),
         )?)])
