@@ -6,6 +6,7 @@ use crt_core::sink::DeliveryError;
 use crt_core::soap::{self, SoapError};
 use crt_core::xml::{Element, Limits};
 
+use crate::ebrim;
 use crate::encode::{QUERY, RIM, RS, XDSB, XOP};
 
 pub const LIMITS: Limits = Limits {
@@ -340,40 +341,24 @@ pub fn find_documents(content_type: Option<&str>, body: &[u8]) -> Result<Vec<Fou
         .flat_map(|l| l.children(RIM, "ExtrinsicObject"));
     Ok(entries
         .map(|entry| {
+            use crt_documents::metadata::scheme;
             let slot = |name: &str| {
-                entry
-                    .children(RIM, "Slot")
-                    .find(|s| s.attribute("name") == Some(name))
-                    .and_then(|s| s.child(RIM, "ValueList"))
-                    .and_then(|v| v.child_text(RIM, "Value"))
+                ebrim::slot(entry, name)
+                    .first()
+                    .copied()
                     .unwrap_or("")
                     .to_string()
             };
-            let unique_id = entry
-                .children(RIM, "ExternalIdentifier")
-                .find(|e| {
-                    e.attribute("identificationScheme")
-                        == Some(crt_documents::metadata::scheme::UNIQUE_ID)
-                })
-                .and_then(|e| e.attribute("value"))
+            let unique_id = ebrim::external_id(entry, scheme::UNIQUE_ID)
                 .unwrap_or("")
                 .to_string();
-            let type_code = entry
-                .children(RIM, "Classification")
-                .find(|c| {
-                    c.attribute("classificationScheme")
-                        == Some(crt_documents::metadata::scheme::TYPE_CODE)
-                })
+            let type_code = ebrim::classifications(entry, scheme::TYPE_CODE)
+                .next()
                 .and_then(|c| c.attribute("nodeRepresentation"))
                 .unwrap_or("")
                 .to_string();
             let entry_uuid = entry.attribute("id").unwrap_or("").to_string();
-            let confidentiality = entry
-                .children(RIM, "Classification")
-                .filter(|c| {
-                    c.attribute("classificationScheme")
-                        == Some(crt_documents::metadata::scheme::CONFIDENTIALITY)
-                })
+            let confidentiality = ebrim::classifications(entry, scheme::CONFIDENTIALITY)
                 .filter_map(|c| c.attribute("nodeRepresentation"))
                 .map(str::to_string)
                 .collect();

@@ -15,6 +15,7 @@ pub mod c14n;
 pub mod client;
 pub mod config;
 pub mod dsig;
+mod ebrim;
 pub mod encode;
 pub mod identity;
 pub mod mhd;

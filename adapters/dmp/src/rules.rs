@@ -12,6 +12,7 @@ use crt_core::xml::{self, Element, Limits};
 use crt_documents::metadata::{RIM, scheme};
 use x509_parser::prelude::FromDer;
 
+use crate::ebrim::{classifications, external_id, slot};
 use crate::encode::{ACTION_PROVIDE, WSSE, XDSB, XOP};
 use crate::vihf::{SAML, attribute};
 use crate::{dsig, xades};
@@ -694,31 +695,6 @@ fn check_roles(assertion: &Element) -> Result<(), Refusal> {
         return refuse(format!("the roles lack {what} ({system})"));
     }
     Ok(())
-}
-
-fn slot<'a>(object: &'a Element, name: &str) -> Vec<&'a str> {
-    object
-        .children(RIM, "Slot")
-        .find(|s| s.attribute("name") == Some(name))
-        .and_then(|s| s.child(RIM, "ValueList"))
-        .map(|v| v.children(RIM, "Value").map(|v| v.text.trim()).collect())
-        .unwrap_or_default()
-}
-
-fn external_id<'a>(object: &'a Element, id_scheme: &str) -> Option<&'a str> {
-    object
-        .children(RIM, "ExternalIdentifier")
-        .find(|e| e.attribute("identificationScheme") == Some(id_scheme))
-        .and_then(|e| e.attribute("value"))
-}
-
-fn classifications<'a>(
-    object: &'a Element,
-    class_scheme: &'a str,
-) -> impl Iterator<Item = &'a Element> {
-    object
-        .children(RIM, "Classification")
-        .filter(move |c| c.attribute("classificationScheme") == Some(class_scheme))
 }
 
 /// Reads and checks the submission of an ITI-41 request.

@@ -330,17 +330,11 @@ fn problem(code: &'static str, context: &str) -> Problem {
 
 /// The value of a stored-query slot, without its quotes and parentheses.
 fn query_slot<'a>(query: &'a Element, name: &str) -> Vec<&'a str> {
-    query
-        .children(RIM, "Slot")
-        .find(|s| s.attribute("name") == Some(name))
-        .and_then(|s| s.child(RIM, "ValueList"))
-        .map(|v| {
-            v.children(RIM, "Value")
-                .flat_map(|v| v.text.trim().trim_matches(['(', ')']).split(','))
-                .map(|v| v.trim().trim_matches('\''))
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::ebrim::slot(query, name)
+        .into_iter()
+        .flat_map(|v| v.trim_matches(['(', ')']).split(','))
+        .map(|v| v.trim().trim_matches('\''))
+        .collect()
 }
 
 fn query(
