@@ -117,6 +117,10 @@ impl TestPki {
             trust: Some(self.path(files::CHAIN)),
             crl: Some(self.path(files::CRL)),
             headers: client.headers,
+            capacity: crt_ror::config::CapacityConfig {
+                base_url: Some(crt_ror::simulator::capacity_base(running)),
+                ..Default::default()
+            },
             ..base.clone()
         }
     }
@@ -286,6 +290,22 @@ impl Sandbox {
             .map_err(|e| fail(e.to_string()))?;
         self.ror = Some((directory, running));
         Ok(())
+    }
+
+    /// Gives the ROR simulator the organisations and the place of `offer`, as the national
+    /// ROR holds them (from FINESS and the GRADeS) before a CRT publishes its offer.
+    pub fn hold_ror_structure(&self, offer: &crt_ror::offer::Offer) -> Result<(), SandboxError> {
+        let (directory, _) = self.ror.as_ref().ok_or(SandboxError::Start {
+            name: ROR,
+            reason: "the ROR simulator is not started".into(),
+        })?;
+        directory
+            .store
+            .hold_structure(offer)
+            .map_err(|e| SandboxError::Start {
+                name: ROR,
+                reason: e.to_string(),
+            })
     }
 
     /// Issues certificates to structures the sandbox has none for.

@@ -1,5 +1,6 @@
 //! The ROR through the real binary: the example offer is published to the sandbox's ROR,
-//! published again with no write, changed in one field and patched once; invalid offers
+//! which already holds its organisations and place (found, not created), published again
+//! with no write, changed in one field and sent as one FHIRPath Patch; invalid offers
 //! are refused with their line and field; and every resource produced (rendered, and as
 //! the ROR holds it) is read by an FHIR R4 parser that is not the gateway's.
 
@@ -43,14 +44,16 @@ fn publishing_twice_writes_nothing_and_one_change_is_one_patch() {
     let (code, text) = run(&["ror", "publish", OFFER], data.path());
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("published: 5 write(s), 0 unchanged"),
+        text.contains("published: 3 write(s), 3 found, 0 unchanged"),
         "{text}"
     );
+    assert!(text.contains("found     Organization/"), "{text}");
+    assert!(!text.contains("create    Organization"), "{text}");
 
     let (code, text) = run(&["ror", "publish", OFFER], data.path());
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("published: 0 write(s), 5 unchanged"),
+        text.contains("published: 0 write(s), 3 found, 3 unchanged"),
         "{text}"
     );
 
@@ -68,19 +71,28 @@ fn publishing_twice_writes_nothing_and_one_change_is_one_patch() {
     let (code, text) = run(&["ror", "publish", &changed, "--dry-run"], data.path());
     assert_eq!(code, Some(0), "{text}");
     assert!(
-        text.contains("dry run: 1 write(s) to do, 4 unchanged"),
+        text.contains("dry run: 2 write(s) to do, 3 found, 1 unchanged"),
         "{text}"
     );
-    assert!(text.contains("\"path\":\"/extraDetails\""), "{text}");
+    // The exact requests: one FHIRPath Patch of the offer, one capacity patch.
+    assert!(text.contains("PATCH HealthcareService/5"), "{text}");
+    assert!(
+        text.contains("\"valueString\": \"HealthcareService.extraDetails\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("PATCH Location?identifier=1720003011%2FCRT"),
+        "{text}"
+    );
 
     let (code, text) = run(&["ror", "publish", &changed], data.path());
     assert!(
-        text.contains("published: 1 write(s), 4 unchanged"),
+        text.contains("published: 2 write(s), 3 found, 1 unchanged"),
         "{code:?} {text}"
     );
     let (_, text) = run(&["ror", "publish", &changed], data.path());
     assert!(
-        text.contains("published: 0 write(s), 5 unchanged"),
+        text.contains("published: 0 write(s), 3 found, 3 unchanged"),
         "{text}"
     );
 

@@ -47,12 +47,14 @@ fn bench(c: &mut Criterion) {
         .expect("runtime");
     let pki = root.join("certs-example");
     let tls = crt_core::simulate::SimulatorTls::from_pki(&pki);
+    let simulator = RorSimulator::new(&tls, vec![Registration::sandbox()]).expect("simulator");
+    simulator
+        .directory()
+        .store
+        .hold_structure(&offer)
+        .expect("structure held");
     let running = runtime
-        .block_on(
-            RorSimulator::new(&tls, vec![Registration::sandbox()])
-                .expect("simulator")
-                .start(([127, 0, 0, 1], 0).into()),
-        )
+        .block_on(simulator.start(([127, 0, 0, 1], 0).into()))
         .expect("simulator starts");
     let sandbox = Registration::sandbox();
     let client = RorClient::new(&RorConfig {
@@ -63,6 +65,10 @@ fn bench(c: &mut Criterion) {
         client_certificate: Some(pki.join("crt/auth.pem")),
         client_key: Some(pki.join("crt/auth.key.pem")),
         trust: Some(pki.join("ca/chain.pem")),
+        capacity: crt_ror::config::CapacityConfig {
+            base_url: Some(crt_ror::simulator::capacity_base(&running)),
+            ..Default::default()
+        },
         ..RorConfig::default()
     })
     .expect("client");

@@ -1,10 +1,11 @@
 //! The ROR's FHIR REST API over the project's HTTPS client: an OAuth2 token (client
-//! credentials), the four `Ror-*` headers on every call, search, create and JSON Patch.
+//! credentials), the four `Ror-*` headers on every call, search, create and FHIRPath
+//! Patch; and the capacity API, which takes the token alone.
 
 use bytes::Bytes;
 use crt_core::fhir_json::outcome_diagnostics;
 use crt_core::http::{HttpError, HttpsClient};
-use crt_core::oauth::{Access, AccessError, ClientCredentials, TokenError, encode, form};
+use crt_core::oauth::{Access, AccessError, ClientCredentials, Connection, TokenError, form};
 use http::Method;
 use serde_json::Value;
 
@@ -29,32 +30,59 @@ pub struct RorClient {
     credentials: ClientCredentials,
     config: RorConfig,
     http: HttpsClient,
+    capacity: Connection,
 }
 
 impl RorClient {
     pub fn new(config: &RorConfig) -> Result<RorClient, RorError> {
-        let connection = Access {
-            section: "ror",
-            base_url: config.base_url.as_deref(),
+        let access = |section, base_url, client_id, certificate, key| Access {
+            section,
+            base_url,
             token_url: config.token_url.as_deref(),
-            client_id: config.client_id.as_deref(),
+            client_id,
             client_secret: config.client_secret.as_deref(),
             secret_variable: "CRT_ROR_CLIENT_SECRET",
-            client_certificate: config.client_certificate.as_deref(),
-            client_key: config.client_key.as_deref(),
+            client_certificate: certificate,
+            client_key: key,
             // Profile 0 is OAuth2 alone; profiles 1 to 5 add mutual TLS.
             certificate_required: false,
             trust: config.trust.as_deref(),
             crl: config.crl.as_deref(),
             timeout: config.timeout,
             max_answer_bytes: config.max_answer_bytes,
-        }
+        };
+        let connection = access(
+            "ror",
+            config.base_url.as_deref(),
+            config.client_id.as_deref(),
+            config.client_certificate.as_deref(),
+            config.client_key.as_deref(),
+        )
+        .connect()?;
+        let capacity = &config.capacity;
+        let capacity = access(
+            "ror.capacity",
+            capacity.base_url.as_deref().or(config.base_url.as_deref()),
+            capacity
+                .client_id
+                .as_deref()
+                .or(config.client_id.as_deref()),
+            capacity
+                .client_certificate
+                .as_deref()
+                .or(config.client_certificate.as_deref()),
+            capacity
+                .client_key
+                .as_deref()
+                .or(config.client_key.as_deref()),
+        )
         .connect()?;
         Ok(RorClient {
             base: connection.base,
             credentials: connection.credentials,
             config: config.clone(),
             http: connection.http,
+            capacity,
         })
     }
 
@@ -133,20 +161,50 @@ impl RorClient {
         .await
     }
 
-    /// Applies a JSON Patch (RFC 6902) to a resource.
-    pub async fn patch(
-        &self,
-        resource_type: &str,
-        id: &str,
-        patch: &json_patch::Patch,
-    ) -> Result<Value, RorError> {
-        let body = serde_json::to_vec(patch).map_err(|e| RorError::Answer(e.to_string()))?;
+    /// Sends a FHIRPath Patch (`Parameters`) to `path` (`HealthcareService/12`).
+    pub async fn patch(&self, path: &str, parameters: &Value) -> Result<Value, RorError> {
         self.call(
             Method::PATCH,
-            &format!("{resource_type}/{}", encode(id)),
-            Some("application/json-patch+json"),
-            Bytes::from(body),
+            path,
+            Some("application/fhir+json"),
+            Bytes::from(parameters.to_string()),
         )
         .await
+    }
+
+    /// Sends a capacity patch for the place whose `idExterneSynchro` is `place`, to the
+    /// capacity API: `Authorization` and `Content-Type` only, the ROR's documentation
+    /// asking for no `Ror-*` header there.
+    pub async fn patch_capacity(&self, place: &str, parameters: &Value) -> Result<(), RorError> {
+        let bearer = format!(
+            "Bearer {}",
+            self.capacity.credentials.token(&self.capacity.http).await?
+        );
+        let headers = [
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/fhir+json"),
+        ];
+        let url = format!(
+            "{}/Location?{}",
+            self.capacity.base,
+            form(&[("identifier", place)])
+        );
+        let answer = self
+            .capacity
+            .http
+            .send(
+                Method::PATCH,
+                &url,
+                &headers,
+                Bytes::from(parameters.to_string()),
+            )
+            .await?;
+        if !answer.status.is_success() {
+            return Err(RorError::Refused {
+                status: answer.status.as_u16(),
+                diagnostics: outcome_diagnostics(&answer.body),
+            });
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,38 @@ use serde::Deserialize;
 
 const SHIPPED: &str = include_str!("../../../schemas/ror/code-systems.json");
 
+/// The ROR value sets copied unchanged from the ANS terminology releases
+/// (`schemas/ror/terminology/`, with their provenance): a code of their systems is valid
+/// where the guide binds the set when the set lists it.
+const OFFICIAL_VALUE_SETS: [&str; 6] = [
+    include_str!("../../../schemas/ror/terminology/ValueSet-JDV-J187-NatureCapacite-ROR.json"),
+    include_str!("../../../schemas/ror/terminology/ValueSet-JDV-J188-TypeStatutCapacite-ROR.json"),
+    include_str!("../../../schemas/ror/terminology/ValueSet-JDV-J189-TemporaliteCapacite-ROR.json"),
+    include_str!("../../../schemas/ror/terminology/ValueSet-JDV-J190-GenreCapacite-ROR.json"),
+    include_str!("../../../schemas/ror/terminology/ValueSet-JDV-J193-TypeSourceCapacite-ROR.json"),
+    include_str!(
+        "../../../schemas/ror/terminology/ValueSet-JDV-J195-AffectationTemporaire-ROR.json"
+    ),
+];
+
+/// What is read of an official ValueSet: the codes its `compose` lists.
+#[derive(Deserialize)]
+struct ValueSet {
+    compose: Compose,
+}
+
+#[derive(Deserialize)]
+struct Compose {
+    include: Vec<Include>,
+}
+
+#[derive(Deserialize)]
+struct Include {
+    system: String,
+    #[serde(default)]
+    concept: Vec<Concept>,
+}
+
 /// Canonical URLs of the code systems used, by their NOS names.
 pub mod system {
     const NOS: &str = "https://mos.esante.gouv.fr/NOS";
@@ -37,10 +69,22 @@ pub mod system {
         TYPE_IDENTIFIANT_OFFRE = "TRE_R355-TypeIdentifiantOffre", "TRE-R355-TypeIdentifiantOffre";
         TYPE_IDENTIFIANT_LIEU = "TRE_R354-TypeIdentifiantRessourceOperationnelle", "TRE-R354-TypeIdentifiantRessourceOperationnelle";
         TYPE_HORAIRE = "TRE_R252-TypeHoraire", "TRE-R252-TypeHoraire";
+        NATURE_CAPACITE = "TRE_R329-NatureCapacite", "TRE-R329-NatureCapacite";
+        TYPE_STATUT_CAPACITE = "TRE_R330-TypeStatutCapacite", "TRE-R330-TypeStatutCapacite";
+        TEMPORALITE_CAPACITE = "TRE_R331-TemporaliteCapacite", "TRE-R331-TemporaliteCapacite";
+        GENRE_CAPACITE = "TRE_R332-GenreCapacite", "TRE-R332-GenreCapacite";
+        TYPE_SOURCE_CAPACITE = "TRE_R335-TypeSourceCapacite", "TRE-R335-TypeSourceCapacite";
+        AFFECTATION_TEMPORAIRE = "TRE_R337-AffectationTemporaire", "TRE-R337-AffectationTemporaire";
     }
-    /// INSEE communes (TRE_R13). Too large to ship (35,000 codes): codes from it are
-    /// checked for form only.
+    /// Communes with their overseas ones (TRE_R13-CommuneOM), the code system JDV_J124-Commune
+    /// draws from (its current codes, those without `dateFin`). Too large to ship (35,000
+    /// codes): codes from it are checked for form only.
     pub const COMMUNE: &str = concat!(
+        "https://mos.esante.gouv.fr/NOS/",
+        "TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM"
+    );
+    /// TRE_R13-Commune, which JDV_J124 does not draw from: refused where J124 binds.
+    pub const COMMUNE_WITHOUT_OVERSEAS: &str = concat!(
         "https://mos.esante.gouv.fr/NOS/",
         "TRE_R13-Commune/FHIR/TRE-R13-Commune"
     );
@@ -93,7 +137,7 @@ impl CodeSystems {
             // The file is part of the program's source; a malformed copy is a build defect.
             let shipped: Shipped =
                 serde_json::from_str(SHIPPED).expect("schemas/ror/code-systems.json is valid");
-            let systems = shipped
+            let mut systems: HashMap<String, HashMap<String, Option<String>>> = shipped
                 .code_systems
                 .into_iter()
                 .map(|s| {
@@ -105,6 +149,17 @@ impl CodeSystems {
                     (s.url, concepts)
                 })
                 .collect();
+            for text in OFFICIAL_VALUE_SETS {
+                // Part of the program's source, as above.
+                let value_set: ValueSet =
+                    serde_json::from_str(text).expect("schemas/ror/terminology is valid");
+                for include in value_set.compose.include {
+                    systems
+                        .entry(include.system)
+                        .or_default()
+                        .extend(include.concept.into_iter().map(|c| (c.code, c.display)));
+                }
+            }
             CodeSystems { systems }
         })
     }

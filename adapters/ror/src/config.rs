@@ -59,6 +59,9 @@ pub struct RorConfig {
     pub trust: Option<PathBuf>,
     pub crl: Option<PathBuf>,
     pub headers: RorHeaders,
+    /// The ROR's capacity API ("patch capacitaire"), which has its own address and, in
+    /// production, its own client (a second IGC-Santé certificate, the "fournisseur" one).
+    pub capacity: CapacityConfig,
     #[serde(with = "crt_core::sink::millis")]
     pub timeout: Duration,
     pub max_answer_bytes: usize,
@@ -76,8 +79,21 @@ impl Default for RorConfig {
             trust: None,
             crl: None,
             headers: RorHeaders::default(),
+            capacity: CapacityConfig::default(),
             timeout: Duration::from_secs(30),
             max_answer_bytes: 8 * 1024 * 1024,
         }
     }
+}
+
+/// `[ror.capacity]`: where the capacity API is and how the gateway is known to it; each
+/// value left out is the one of `[ror]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CapacityConfig {
+    /// Base URL of the capacity API (`…/ws-synchro-dispo-lits-fhir`).
+    pub base_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_certificate: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
 }

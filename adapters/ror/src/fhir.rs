@@ -46,6 +46,7 @@ pub mod extension {
         TELECOM_CONFIDENTIALITY = "ror-telecom-confidentiality-level";
         AVAILABLE_DAY_NUMBER = "ror-available-time-number-days-of-week";
         AVAILABLE_TYPE_OF_TIME = "ror-available-time-type-of-time";
+        SUPPORTED_CAPACITY = "ror-location-supported-capacity";
     }
 }
 
@@ -121,11 +122,11 @@ pub fn meta(profile: &str, region: &str) -> Result<Meta> {
         .build()?)
 }
 
-fn simple(url: &str, value: ExtensionValue) -> Result<Extension> {
+pub(crate) fn simple(url: &str, value: ExtensionValue) -> Result<Extension> {
     Ok(Extension::builder().url(url.into()).value(value).build()?)
 }
 
-fn complex(url: &str, parts: Vec<Extension>) -> Result<Extension> {
+pub(crate) fn complex(url: &str, parts: Vec<Extension>) -> Result<Extension> {
     Ok(Extension::builder()
         .url(url.into())
         .extension(parts)

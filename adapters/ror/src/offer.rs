@@ -97,6 +97,20 @@ pub struct CrtDescription {
     /// The CRT's organisational MSSanté mailbox.
     #[schemars(pattern(EMAIL_PATTERN))]
     pub mssante_mailbox: String,
+    /// The code the GRADeS gave the CRT's place in the ROR: the place is found by its
+    /// `idExterneSynchro`, `1<FINESS ET>/<code>`, and its bed capacity is updated there.
+    #[serde(default = "CrtDescription::default_place_code")]
+    #[schemars(pattern(PLACE_CODE_PATTERN))]
+    pub place_code: String,
+}
+
+/// A place's code in the ROR: letters, digits, `-` and `_`.
+const PLACE_CODE_PATTERN: &str = "^[A-Za-z0-9_-]{1,40}$";
+
+impl CrtDescription {
+    fn default_place_code() -> String {
+        "CRT".into()
+    }
 }
 
 /// Volet 1: support to the territory's professionals and the elderly at home.

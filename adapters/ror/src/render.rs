@@ -56,33 +56,40 @@ impl Part {
         }
     }
 
-    /// The `identifier` search parameter that finds this part in the ROR.
+    /// The `identifier` search parameter that finds this part in the ROR: the FINESS of
+    /// an organisation, the `idExterneSynchro` of the place. The ROR gives an offer its
+    /// identifier; an offer is found among its establishment's by its activity.
     pub fn search(self, offer: &Offer) -> String {
         match self {
             Part::LegalEntity => {
                 format!("{}|{}", identifier_system::FINESS, offer.porteur.finess_ej)
             }
-            Part::Establishment => {
+            Part::Establishment | Part::Volet1 | Part::Volet2 => {
                 format!("{}|{}", identifier_system::FINESS, offer.porteur.finess_et)
             }
-            Part::Location | Part::Volet1 | Part::Volet2 => self.business_id(offer),
+            Part::Location => place_id(offer),
         }
     }
 
-    /// The functional identifier the gateway gives the location and the two offers: the
-    /// establishment's FINESS and a fixed suffix, so the same offer file always names the
-    /// same ROR objects.
-    fn business_id(self, offer: &Offer) -> String {
-        let finess = &offer.porteur.finess_et;
+    /// The operational activity (J17, TRE_R211) of an offer, by which it is told from the
+    /// establishment's other offers.
+    pub fn activity(self) -> Option<&'static str> {
         match self {
-            // `idExterneSynchro`: the establishment's idNat_Struct and the place's own code,
-            // separated by `/`, as the ROR documents it for the places a porteur names.
-            Part::Location => format!("1{finess}/CRT"),
-            Part::Volet1 => format!("{finess}-CRT-V1"),
-            Part::Volet2 => format!("{finess}-CRT-V2"),
-            Part::LegalEntity | Part::Establishment => format!("{finess}-"),
+            Part::Volet1 => Some(VOLET1_ACTIVITY),
+            Part::Volet2 => Some(VOLET2_ACTIVITY),
+            _ => None,
         }
     }
+}
+
+/// TRE_R211 340 Coordination plan de soins, 298 Accompagnements pour vivre dans un logement.
+const VOLET1_ACTIVITY: &str = "340";
+const VOLET2_ACTIVITY: &str = "298";
+
+/// The place's `idExterneSynchro`: the establishment's idNat_Struct and the code the GRADeS
+/// gave the place, separated by `/`, as the ROR documents it.
+pub fn place_id(offer: &Offer) -> String {
+    format!("1{}/{}", offer.porteur.finess_et, offer.crt.place_code)
 }
 
 /// How the resources refer to each other: `urn:uuid:` within a bundle, `Type/id` once the
@@ -106,7 +113,12 @@ impl Links {
 }
 
 fn bundle_url(offer: &Offer, part: Part) -> String {
-    let name = format!("{}:{}", part.resource_type(), part.search(offer));
+    let name = format!(
+        "{}:{}:{}",
+        part.resource_type(),
+        part.label(),
+        part.search(offer)
+    );
     let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes());
     format!("urn:uuid:{id}")
 }
@@ -235,7 +247,7 @@ fn location(offer: &Offer, links: &Links) -> Result<Location> {
             // The porteur's own identifier of the place; `idLocation` (25) is the ROR's.
             "26",
             None,
-            &Part::Location.business_id(offer),
+            &place_id(offer),
         )?)])
         .name(offer.crt.name.clone())
         .telecom(vec![Some(fhir::telecom(
@@ -250,15 +262,12 @@ fn location(offer: &Offer, links: &Links) -> Result<Location> {
 
 fn healthcare_service(offer: &Offer, part: Part, links: &Links) -> Result<HealthcareService> {
     let volet2 = part == Part::Volet2;
-    let (suffix, activity, care_mode) = if volet2 {
-        ("volet 2, accompagnement renforcé à domicile", "298", "49")
+    let (suffix, care_mode) = if volet2 {
+        ("volet 2, accompagnement renforcé à domicile", "49")
     } else {
-        (
-            "volet 1, appui aux professionnels du territoire",
-            "340",
-            "58",
-        )
+        ("volet 1, appui aux professionnels du territoire", "58")
     };
+    let activity = part.activity().unwrap_or_default();
     let mut extensions = vec![
         fhir::meta_creation_date(offer.crt.created)?,
         fhir::sensitive_unit(false)?,
@@ -282,12 +291,6 @@ fn healthcare_service(offer: &Offer, part: Part, links: &Links) -> Result<Health
     Ok(HealthcareService::builder()
         .meta(fhir::meta(profile::HEALTHCARE_SERVICE, region(offer))?)
         .extension(extensions)
-        .identifier(vec![Some(fhir::identifier(
-            system::TYPE_IDENTIFIANT_OFFRE,
-            "35",
-            None,
-            &part.business_id(offer),
-        )?)])
         .provided_by(fhir::reference(&links.establishment)?)
         .category(vec![Some(fhir::concept(
             system::CATEGORIE_ORGANISATION,

@@ -7,8 +7,10 @@
 //!   its ROR profile, `ror-meta-creation-date` 1..1, the region tag from J237;
 //! - Organization: identifier slices idNatSt, finess, numSIRET with their type, FINESS and
 //!   SIRET keys, `type` codes from J199/J55;
-//! - Location: `ror-commune-cog` 1..1 with an INSEE code;
-//! - HealthcareService: identifier 1..1, `type` 1..1 (J20), category ≤ 1 (J238),
+//! - Location: `ror-commune-cog` 1..1 with a commune code of JDV_J124 (TRE_R13-CommuneOM);
+//!   each capacity indicator with its required sub-extensions and codes;
+//! - HealthcareService: identifier ≤ 1 and typed TRE_R355 (the ROR gives it), `type` 1..1
+//!   (J20), category ≤ 1 (J238),
 //!   operationalActivity 1..1 (J17), careMode 1..1 (J19), sensitive-unit 1..1,
 //!   patient-type 1..1 with both age bounds, territorial divisions complete, each
 //!   availableTime one day (daysOfWeek ≤ 1, the day-number extension 1–7 naming the same
@@ -539,15 +541,109 @@ fn location(r: &Resource_<'_>, report: &mut Report) {
         Some(coding) => code_in(coding, system::COMMUNE, &r.at("extension"), report),
         None => report.error("required", r.at("extension"), "ror-commune-cog has no code"),
     }
+    for capacity in r.extensions(extension::SUPPORTED_CAPACITY) {
+        check_capacity(capacity, &r.at("extension"), report);
+    }
+}
+
+/// The sub-extensions of `ror-location-supported-capacity` that are coded and required,
+/// with their code system.
+const CAPACITY_CODED: [(&str, &str); 6] = [
+    ("capacityType", system::NATURE_CAPACITE),
+    ("capacityStatus", system::TYPE_STATUT_CAPACITE),
+    ("temporalityCapacity", system::TEMPORALITE_CAPACITE),
+    ("capacitySourceType", system::TYPE_SOURCE_CAPACITE),
+    ("temporaryAssignement", system::AFFECTATION_TEMPORAIRE),
+    ("genderCapacityAvailable", system::GENRE_CAPACITE),
+];
+
+/// One capacity indicator: its required sub-extensions once each (the gender is optional),
+/// codes from their sets, a count that is not negative and the date of the count.
+pub fn check_capacity(capacity: &Value, at: &str, report: &mut Report) {
+    let subs = capacity["extension"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let named = |url: &str| subs.iter().filter(|s| s["url"] == url).collect::<Vec<_>>();
+    for (url, code_system) in CAPACITY_CODED {
+        let found = named(url);
+        let optional = url == "genderCapacityAvailable";
+        if found.len() > 1 || (found.is_empty() && !optional) {
+            report.error(
+                "cardinality",
+                at,
+                format!(
+                    "ror-location-supported-capacity takes {url} {}",
+                    if optional {
+                        "at most once"
+                    } else {
+                        "exactly once"
+                    }
+                ),
+            );
+            continue;
+        }
+        if let Some(sub) = found.first() {
+            match sub["valueCodeableConcept"]["coding"].get(0) {
+                Some(coding) => code_in(coding, code_system, at, report),
+                None => report.error("required", at, format!("{url} has no code")),
+            }
+        }
+    }
+    match named("nbCapacity").as_slice() {
+        [count] if count["valueInteger"].as_i64().is_some_and(|n| n >= 0) => {}
+        _ => report.error(
+            "required",
+            at,
+            "ror-location-supported-capacity takes one nbCapacity, a valueInteger ≥ 0",
+        ),
+    }
+    match named("capacityUpdateDate").as_slice() {
+        [date] if date["valueDateTime"].is_string() => {}
+        _ => report.error(
+            "required",
+            at,
+            "ror-location-supported-capacity takes one capacityUpdateDate (valueDateTime)",
+        ),
+    }
+    if capacity.get("value").is_some()
+        || capacity
+            .as_object()
+            .is_some_and(|o| o.keys().any(|k| k.starts_with("value")))
+    {
+        report.error(
+            "cardinality",
+            at,
+            "ror-location-supported-capacity has no value[x]",
+        );
+    }
 }
 
 fn healthcare_service(r: &Resource_<'_>, report: &mut Report) {
-    if r.all("identifier").len() != 1 {
+    // identifiantOffre is the ROR's (TRE_R355 35): a resource the ROR holds has it, an
+    // offer to create has none yet.
+    let identifiers = r.all("identifier");
+    if identifiers.len() > 1 {
         report.error(
-            "required",
+            "cardinality",
             r.at("identifier"),
-            "expected exactly one identifier (identifiantOffre)",
+            "expected at most one identifier (identifiantOffre, given by the ROR)",
         );
+    }
+    for (i, identifier) in identifiers.iter().enumerate() {
+        match codings_of(&identifier["type"], system::TYPE_IDENTIFIANT_OFFRE).first() {
+            Some(coding) => code_in(
+                coding,
+                system::TYPE_IDENTIFIANT_OFFRE,
+                &r.at(&format!("identifier[{i}].type")),
+                report,
+            ),
+            None => report.error(
+                "required",
+                r.at(&format!("identifier[{i}].type")),
+                "identifiantOffre is typed TRE_R355 35",
+            ),
+        }
     }
     bound_slot(
         &r.all("type"),

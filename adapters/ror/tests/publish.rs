@@ -1,6 +1,7 @@
-//! Publishing against the ROR simulator, over real sockets with the test PKI: a first
-//! publish creates the five resources, a second writes nothing, one changed field is one
-//! patch, and what the ROR refuses is refused.
+//! Publishing against the ROR simulator, over real sockets with the test PKI: a ROR that
+//! holds the organisations and the place (found, never created); a first publish creates
+//! the two offers and the capacity, a second writes nothing, a change is one FHIRPath
+//! Patch; and what the ROR refuses is refused.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +24,15 @@ fn offer_text() -> String {
     std::fs::read_to_string(root().join("schemas/examples/offer.yaml")).expect("example offer")
 }
 
+/// A ROR that holds the example offer's organisations and place.
 async fn ror() -> (Arc<Directory>, Running) {
+    let (directory, running) = empty_ror().await;
+    let offer = Offer::read(&offer_text()).expect("offer");
+    directory.store.hold_structure(&offer).expect("held");
+    (directory, running)
+}
+
+async fn empty_ror() -> (Arc<Directory>, Running) {
     tls::install_default_provider();
     let tls = SimulatorTls::from_pki(&root().join("certs-example"));
     let simulator = RorSimulator::new(&tls, vec![Registration::sandbox()]).expect("simulator");
@@ -46,39 +55,79 @@ fn config(running: &Running) -> RorConfig {
         client_key: Some(pki.join("crt/auth.key.pem")),
         trust: Some(pki.join("ca/chain.pem")),
         crl: Some(pki.join("ca/organisations.crl.pem")),
+        capacity: crt_ror::config::CapacityConfig {
+            base_url: Some(crt_ror::simulator::capacity_base(running)),
+            ..Default::default()
+        },
         ..RorConfig::default()
     }
 }
 
 #[tokio::test]
-async fn publish_creates_then_writes_nothing_then_patches_one_field() {
+async fn publish_finds_the_structure_creates_the_offers_then_patches_one_field() {
     let (directory, running) = ror().await;
     let client = RorClient::new(&config(&running)).expect("client");
     let offer = Offer::read(&offer_text()).expect("offer");
 
     let dry = publish(&client, &offer, true).await.expect("dry run");
-    assert_eq!(dry.writes(), 5);
+    assert_eq!(
+        dry.writes(),
+        3,
+        "two offers and the capacity: {:?}",
+        dry.steps
+    );
     assert!(
         directory.store.writes().is_empty(),
         "a dry run writes nothing"
     );
+    let found: Vec<_> = dry
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Found))
+        .collect();
+    assert_eq!(found.len(), 3, "EJ, ET and the place are found");
 
     let first = publish(&client, &offer, false)
         .await
         .expect("first publish");
-    assert!(
-        first
-            .steps
+    let writes = directory.store.writes();
+    assert_eq!(first.writes(), 3);
+    assert_eq!(
+        writes
             .iter()
-            .all(|s| matches!(s.action, Action::Create))
+            .map(|w| (w.interaction, w.resource_type.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("create", "HealthcareService"),
+            ("create", "HealthcareService"),
+            ("patch", "Location")
+        ]
     );
-    assert_eq!(directory.store.writes().len(), 5);
+    // The ROR gave each offer its identifier.
+    for write in &writes[..2] {
+        let offer = directory
+            .store
+            .read("HealthcareService", &write.id)
+            .expect("offer");
+        assert_eq!(offer["identifier"][0]["type"]["coding"][0]["code"], "35");
+        assert!(
+            offer["identifier"][0]["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("52/")
+        );
+    }
+    let place = directory
+        .store
+        .read("Location", &writes[2].id)
+        .expect("place");
+    assert_eq!(crt_ror::capacity::held(&place), Some(2));
 
     let second = publish(&client, &offer, false)
         .await
         .expect("second publish");
     assert_eq!(second.writes(), 0, "{:?}", second.steps);
-    assert_eq!(directory.store.writes().len(), 5);
+    assert_eq!(directory.store.writes().len(), 3);
 
     let changed = Offer::read(&offer_text().replace(
         "emergency_temporary_rooms: 2",
@@ -86,18 +135,38 @@ async fn publish_creates_then_writes_nothing_then_patches_one_field() {
     ))
     .expect("changed offer");
     let dry = publish(&client, &changed, true).await.expect("dry run");
-    assert_eq!(dry.writes(), 1, "{:?}", dry.steps);
+    assert_eq!(
+        dry.writes(),
+        2,
+        "the volet 2 offer and the capacity: {:?}",
+        dry.steps
+    );
+    let patch = dry
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::Patch(request) => Some(request.clone()),
+            _ => None,
+        })
+        .expect("a patch");
+    assert_eq!(patch.method, "PATCH");
+    assert_eq!(patch.body["resourceType"], "Parameters");
+    assert_eq!(
+        patch.body["parameter"][0]["part"][1]["valueString"], "HealthcareService.extraDetails",
+        "{}",
+        patch.body
+    );
     let third = publish(&client, &changed, false)
         .await
         .expect("third publish");
-    assert_eq!(third.writes(), 1, "{:?}", third.steps);
+    assert_eq!(third.writes(), 2, "{:?}", third.steps);
     let writes = directory.store.writes();
-    assert_eq!(writes.len(), 6);
-    assert_eq!(writes[5].interaction, "patch");
-    assert_eq!(writes[5].resource_type, "HealthcareService");
+    assert_eq!(writes.len(), 5);
+    assert_eq!(writes[3].interaction, "patch");
+    assert_eq!(writes[3].resource_type, "HealthcareService");
     let patched = directory
         .store
-        .read("HealthcareService", &writes[5].id)
+        .read("HealthcareService", &writes[3].id)
         .expect("patched offer");
     assert!(
         patched["extraDetails"]
@@ -106,11 +175,26 @@ async fn publish_creates_then_writes_nothing_then_patches_one_field() {
             .contains("temporaire : 3")
     );
     assert_eq!(patched["meta"]["versionId"], "2");
+    let place = directory
+        .store
+        .read("Location", &writes[4].id)
+        .expect("place");
+    assert_eq!(crt_ror::capacity::held(&place), Some(3));
+    assert_eq!(
+        place["extension"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["url"] == crt_ror::fhir::extension::SUPPORTED_CAPACITY)
+            .count(),
+        1,
+        "the indicator was replaced, not added again"
+    );
 
     let held = pull(&client, &offer.porteur.finess_et, None)
         .await
         .expect("pull");
-    assert_eq!(held.len(), 5, "EJ, ET, location and the two offers");
+    assert_eq!(held.len(), 5, "EJ, ET, place and the two offers");
     let recent = pull(&client, &offer.porteur.finess_et, Some("2999-01-01"))
         .await
         .expect("pull");
@@ -119,6 +203,89 @@ async fn publish_creates_then_writes_nothing_then_patches_one_field() {
         2,
         "only the two organisations, which `_lastUpdated` does not filter"
     );
+    running.task.abort();
+}
+
+#[tokio::test]
+async fn a_ror_without_the_structure_is_not_written_to() {
+    let (directory, running) = empty_ror().await;
+    let client = RorClient::new(&config(&running)).expect("client");
+    let offer = Offer::read(&offer_text()).expect("offer");
+    match publish(&client, &offer, false).await {
+        Err(PublishError::NotInRor {
+            what, identifier, ..
+        }) => {
+            assert!(what.contains("establishment"), "{what}");
+            assert_eq!(identifier, offer.porteur.finess_et);
+        }
+        other => panic!("expected the establishment to be missing, got {other:?}"),
+    }
+    assert!(directory.store.writes().is_empty());
+
+    // The guide reserves these to the ROR: 403.
+    let establishment = crt_ror::render::render(
+        &offer,
+        crt_ror::render::Part::Establishment,
+        &crt_ror::render::Links::in_bundle(&offer),
+    )
+    .expect("render");
+    match client.create("Organization", &establishment).await {
+        Err(RorError::Refused {
+            status: 403,
+            diagnostics,
+        }) => {
+            assert!(diagnostics.contains("spécifique serveur"), "{diagnostics}");
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+    running.task.abort();
+}
+
+#[tokio::test]
+async fn the_ror_takes_fhirpath_patch_on_top_level_elements_only() {
+    let (directory, running) = ror().await;
+    let client = RorClient::new(&config(&running)).expect("client");
+    let offer = Offer::read(&offer_text()).expect("offer");
+    publish(&client, &offer, false).await.expect("published");
+    let id = directory.store.writes()[0].id.clone();
+    let path = format!("HealthcareService/{id}");
+
+    let deep = json!({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
+        {"name": "type", "valueCode": "replace"},
+        {"name": "path", "valueString": "HealthcareService.availableTime[0].availableEndTime"},
+        {"name": "value", "valueTime": "18:00:00"}
+    ]}]});
+    match client.patch(&path, &deep).await {
+        Err(RorError::Refused {
+            status: 400,
+            diagnostics,
+        }) => {
+            assert!(diagnostics.contains("top-level"), "{diagnostics}");
+        }
+        other => panic!("expected 400, got {other:?}"),
+    }
+    let top = json!({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
+        {"name": "type", "valueCode": "replace"},
+        {"name": "path", "valueString": "HealthcareService.name"},
+        {"name": "value", "valueString": "CRT du Perche"}
+    ]}]});
+    let patched = client.patch(&path, &top).await.expect("patched");
+    assert_eq!(patched["name"], "CRT du Perche");
+    // The next publish puts the offer file's name back, with one operation.
+    let plan = publish(&client, &offer, false).await.expect("published");
+    assert_eq!(plan.writes(), 1, "{:?}", plan.steps);
+
+    let organization = directory.store.all("Organization")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    match client
+        .patch(&format!("Organization/{organization}"), &top)
+        .await
+    {
+        Err(RorError::Refused { status: 403, .. }) => {}
+        other => panic!("expected 403, got {other:?}"),
+    }
     running.task.abort();
 }
 
@@ -200,7 +367,7 @@ async fn a_client_with_a_certificate_needs_no_secret() {
     let client = RorClient::new(&by_certificate).expect("client");
     let offer = Offer::read(&offer_text()).expect("offer");
     publish(&client, &offer, false).await.expect("published");
-    assert_eq!(directory.store.writes().len(), 5);
+    assert_eq!(directory.store.writes().len(), 3);
 
     // Neither a secret nor a certificate: nothing to authenticate with.
     let neither = RorConfig {

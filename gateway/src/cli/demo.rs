@@ -197,10 +197,15 @@ async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
         Ok(simulator) => simulator,
         Err(e) => return failed(e),
     };
+    let directory = simulator.directory();
     let running = match simulator.start(([127, 0, 0, 1], 0).into()).await {
         Ok(running) => running,
         Err(e) => return failed(e),
     };
+    if let Err(e) = directory.store.hold_structure(&offer) {
+        running.task.abort();
+        return failed(e);
+    }
     let config = sandbox.pki.ror_config(&running, &RorConfig::default());
     let result = async {
         let client = RorClient::new(&config).map_err(|e| e.to_string())?;
@@ -223,7 +228,7 @@ async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
     match result {
         Ok((first, second, file)) => {
             println!(
-                "\nROR: {} published ({first} resource(s) created), published again ({second} write(s)); FHIR bundle in {}",
+                "\nROR: {} published ({first} write(s): the two offers and the capacity), published again ({second} write(s)); FHIR bundle in {}",
                 path.display(),
                 file.display()
             );

@@ -78,14 +78,18 @@ pub fn render(offer: &Path, out: &Path) -> Status {
     }
     let entries = bundle["entry"].as_array().map_or(0, Vec::len);
     println!(
-        "wrote {} ({entries} resources: 2 Organization, 1 Location, 2 HealthcareService)",
+        "wrote {} ({entries} resources: the 2 Organization and the Location the ROR should hold, the 2 HealthcareService the gateway writes)",
         out.display()
     );
     Status::Ok
 }
 
-/// A client for the configured ROR, or for the sandbox's simulator.
-async fn client(config_file: Option<PathBuf>) -> Result<(RorClient, Option<Sandbox>), Status> {
+/// A client for the configured ROR, or for the sandbox's simulator; the simulator holds
+/// the organisations and the place of `offer`, as the ROR does.
+async fn client(
+    config_file: Option<PathBuf>,
+    offer: Option<&Offer>,
+) -> Result<(RorClient, Option<Sandbox>), Status> {
     let mut config = load_config(config_file)?;
     crt_core::tls::install_default_provider();
     let sandbox = if config.sandbox.enabled {
@@ -95,6 +99,9 @@ async fn client(config_file: Option<PathBuf>) -> Result<(RorClient, Option<Sandb
         config.sinks.mssante.enabled = false;
         let mut sandbox = Sandbox::start(&config).await.map_err(failed)?;
         sandbox.start_ror().await.map_err(failed)?;
+        if let Some(offer) = offer {
+            sandbox.hold_ror_structure(offer).map_err(failed)?;
+        }
         Some(sandbox)
     } else {
         None
@@ -119,7 +126,7 @@ pub async fn publish_offer(offer: &Path, dry_run: bool, config: Option<PathBuf>)
         Ok(offer) => offer,
         Err(status) => return status,
     };
-    let (client, sandbox) = match client(config).await {
+    let (client, sandbox) = match client(config, Some(&offer)).await {
         Ok(pair) => pair,
         Err(status) => return status,
     };
@@ -133,20 +140,25 @@ pub async fn publish_offer(offer: &Path, dry_run: bool, config: Option<PathBuf>)
     };
     for step in &plan.steps {
         println!("{step}");
+        // A dry run shows each request exactly as it would be sent.
+        if dry_run && let Some(request) = step.request() {
+            for line in request.to_string().lines() {
+                println!("    {line}");
+            }
+        }
     }
-    let unchanged = plan
-        .steps
-        .iter()
-        .filter(|s| matches!(s.action, Action::Unchanged))
-        .count();
+    let count =
+        |wanted: fn(&Action) -> bool| plan.steps.iter().filter(|s| wanted(&s.action)).count();
+    let found = count(|a| matches!(a, Action::Found));
+    let unchanged = count(|a| matches!(a, Action::Unchanged));
     if dry_run {
         println!(
-            "dry run: {} write(s) to do, {unchanged} unchanged",
+            "dry run: {} write(s) to do, {found} found, {unchanged} unchanged",
             plan.writes()
         );
     } else {
         println!(
-            "published: {} write(s), {unchanged} unchanged",
+            "published: {} write(s), {found} found, {unchanged} unchanged",
             plan.writes()
         );
     }
@@ -163,7 +175,7 @@ pub async fn pull_offer(
     if let Err(e) = crt_core::identifiers::check_finess(finess_et) {
         return failed(format!("{finess_et} is not a FINESS number: {e}"));
     }
-    let (client, sandbox) = match client(config).await {
+    let (client, sandbox) = match client(config, None).await {
         Ok(pair) => pair,
         Err(status) => return status,
     };

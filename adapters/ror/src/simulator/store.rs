@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+use crate::fhir::ModelError;
+use crate::offer::Offer;
+use crate::render::{Links, Part, render};
+
 /// One write the ROR accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {
@@ -21,6 +25,8 @@ pub struct Write {
 #[derive(Debug, Default)]
 struct Inner {
     next_id: u64,
+    /// The last identifiantOffre number given.
+    next_offer: u64,
     resources: BTreeMap<(String, String), Value>,
     writes: Vec<Write>,
 }
@@ -37,6 +43,8 @@ pub struct Store {
 #[derive(Serialize, Deserialize)]
 struct Saved {
     next_id: u64,
+    #[serde(default)]
+    next_offer: u64,
     resources: Vec<Value>,
 }
 
@@ -61,6 +69,7 @@ impl Store {
             let saved: Saved = serde_json::from_slice(&std::fs::read(file)?)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             inner.next_id = saved.next_id;
+            inner.next_offer = saved.next_offer;
             for resource in saved.resources {
                 let key = (
                     resource["resourceType"]
@@ -86,6 +95,7 @@ impl Store {
         };
         let saved = Saved {
             next_id: inner.next_id,
+            next_offer: inner.next_offer,
             resources: inner.resources.values().cloned().collect(),
         };
         let result = serde_json::to_vec_pretty(&saved)
@@ -111,7 +121,18 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn create(&self, resource_type: &str, mut resource: Value) -> Value {
+    /// A client's create: stored, and counted as a write.
+    pub fn create(&self, resource_type: &str, resource: Value) -> Value {
+        self.insert(resource_type, resource, true)
+    }
+
+    /// Stores a resource the ROR itself made (from FINESS, or a GRADeS's input): not a
+    /// client's write, so not counted.
+    pub fn hold(&self, resource_type: &str, resource: Value) -> Value {
+        self.insert(resource_type, resource, false)
+    }
+
+    fn insert(&self, resource_type: &str, mut resource: Value, by_client: bool) -> Value {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id.to_string();
@@ -120,13 +141,51 @@ impl Store {
         inner
             .resources
             .insert((resource_type.into(), id.clone()), resource.clone());
-        inner.writes.push(Write {
-            interaction: "create",
-            resource_type: resource_type.into(),
-            id,
-        });
+        if by_client {
+            inner.writes.push(Write {
+                interaction: "create",
+                resource_type: resource_type.into(),
+                id,
+            });
+        }
         self.save(&inner);
         resource
+    }
+
+    /// The next identifiantOffre number.
+    pub fn next_offer_number(&self) -> u64 {
+        let mut inner = self.lock();
+        inner.next_offer += 1;
+        inner.next_offer
+    }
+
+    /// Holds the legal entity, the establishment and the place of `offer`, as the ROR
+    /// holds them before a CRT publishes (unless it already does).
+    pub fn hold_structure(&self, offer: &Offer) -> Result<(), ModelError> {
+        let establishment = Part::Establishment.search(offer);
+        let held = self
+            .search("Organization", &[("identifier".into(), establishment)])
+            .unwrap_or_default();
+        if !held.is_empty() {
+            return Ok(());
+        }
+        let mut links = Links {
+            legal_entity: String::new(),
+            establishment: String::new(),
+            location: String::new(),
+        };
+        let legal_entity = self.hold("Organization", render(offer, Part::LegalEntity, &links)?);
+        links.legal_entity = format!(
+            "Organization/{}",
+            legal_entity["id"].as_str().unwrap_or_default()
+        );
+        let establishment = self.hold("Organization", render(offer, Part::Establishment, &links)?);
+        links.establishment = format!(
+            "Organization/{}",
+            establishment["id"].as_str().unwrap_or_default()
+        );
+        self.hold("Location", render(offer, Part::Location, &links)?);
+        Ok(())
     }
 
     pub fn read(&self, resource_type: &str, id: &str) -> Option<Value> {
@@ -198,6 +257,12 @@ impl Store {
                         r[element]["reference"] == wanted.as_str()
                     }));
                 }
+                // The guide's search of an establishment's offers: those provided by
+                // an organisation that is, or is under, the one with this identifier.
+                "organization.identifier:above" => {
+                    let organizations = self.all("Organization");
+                    filters.push(Box::new(move |r| provided_under(r, &organizations, &value)));
+                }
                 "_lastUpdated" => {
                     let (op, bound) = last_updated(&value)?;
                     filters.push(Box::new(move |r| {
@@ -221,6 +286,31 @@ impl Store {
 
 /// One search parameter, as a test on a resource.
 type Filter = Box<dyn Fn(&Value) -> bool>;
+
+/// Whether the organisation providing `offer`, or one it is part of, has an identifier
+/// whose value is `value`.
+fn provided_under(offer: &Value, organizations: &[Value], value: &str) -> bool {
+    let by_reference = |reference: &str| {
+        let id = reference.strip_prefix("Organization/")?;
+        organizations.iter().find(|o| o["id"] == id)
+    };
+    let mut current = offer["providedBy"]["reference"]
+        .as_str()
+        .and_then(by_reference);
+    // A chain of `partOf` is short; the bound stops a loop in bad data.
+    for _ in 0..8 {
+        let Some(organization) = current else {
+            return false;
+        };
+        if has_identifier(organization, value) {
+            return true;
+        }
+        current = organization["partOf"]["reference"]
+            .as_str()
+            .and_then(by_reference);
+    }
+    false
+}
 
 /// `[system|]value` against each identifier of the resource.
 fn has_identifier(resource: &Value, token: &str) -> bool {

@@ -181,7 +181,9 @@ impl Environment {
                 self.deliver(record, target, document.as_deref(), changes, *again)
                     .await
             }
-            Step::PublishOffer { offer, again, .. } => self.publish(offer, *again).await,
+            Step::PublishOffer {
+                offer, edit, again, ..
+            } => self.publish(offer, edit.as_ref(), *again).await,
         }
     }
 
@@ -286,25 +288,51 @@ impl Environment {
         })
     }
 
-    async fn publish(&self, path: &Path, again: bool) -> Result<Observation, String> {
+    async fn publish(
+        &self,
+        path: &Path,
+        edit: Option<&TamperStep>,
+        again: bool,
+    ) -> Result<Observation, String> {
         let client = self
             .ror
             .as_ref()
             .ok_or("the target's configuration names no ROR ([ror] base_url)")?;
         let file = self.root.join(path);
-        let text =
+        let mut text =
             std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        if let Some(TamperStep { find, replace }) = edit {
+            if !text.contains(find.as_str()) {
+                return Err(format!(
+                    "{}: the edit's text {find:?} is not in it",
+                    file.display()
+                ));
+            }
+            text = text.replacen(find.as_str(), replace, 1);
+        }
         let offer = crt_ror::offer::Offer::read(&text)
             .map_err(|e| format!("{}: not a valid offer: {e}", file.display()))?;
+        if let Some(sandbox) = &self.sandbox {
+            sandbox
+                .hold_ror_structure(&offer)
+                .map_err(|e| e.to_string())?;
+        }
         let published =
             |result: Result<crt_ror::publish::Plan, crt_ror::publish::PublishError>| match result {
                 Ok(plan) => Observation {
                     outcome: Outcome::Delivered,
                     code: None,
                     text: format!(
-                        "published: {} resource(s) written, {} unchanged",
+                        "published: {} write(s), {} found, {} unchanged",
                         plan.writes(),
-                        plan.steps.len() - plan.writes()
+                        plan.steps
+                            .iter()
+                            .filter(|s| matches!(s.action, crt_ror::publish::Action::Found))
+                            .count(),
+                        plan.steps
+                            .iter()
+                            .filter(|s| matches!(s.action, crt_ror::publish::Action::Unchanged))
+                            .count()
                     ),
                     remote_id: None,
                     writes: Some(plan.writes()),

@@ -111,6 +111,10 @@ pub enum Step {
     /// Publishes a CRT offer file to the ROR.
     PublishOffer {
         offer: PathBuf,
+        /// A change to the offer file's text before it is read (the first occurrence of
+        /// `find` becomes `replace`): an offer the ROR holds in another state.
+        #[serde(default)]
+        edit: Option<TamperStep>,
         #[serde(default)]
         tamper: Option<TamperStep>,
         /// Publish a second time: nothing must be written.
