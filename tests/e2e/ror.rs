@@ -103,6 +103,17 @@ fn publishing_twice_writes_nothing_and_one_change_is_one_patch() {
 }
 
 #[test]
+fn the_profile_checker_finds_the_guides_examples_valid_and_broken_copies_invalid() {
+    let output = std::process::Command::new("python3")
+        .arg(repo().join("tests/fhir/check_profile_selftest.py"))
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+}
+
+#[test]
 fn invalid_offers_name_the_line_and_the_field() {
     let data = tempfile::tempdir().expect("temp dir");
     let original = std::fs::read_to_string(repo().join(OFFER)).unwrap();
@@ -159,6 +170,20 @@ fn every_resource_reads_in_an_independent_fhir_r4_parser() {
     let (code, text) = run(&["ror", "publish", OFFER], data.path());
     assert_eq!(code, Some(0), "{text}");
     let (held, _) = pull(data.path());
+
+    // What the ROR holds (what the gateway wrote, stamped by the ROR) against the guide's
+    // StructureDefinitions, read by a checker written apart from the gateway.
+    let output = std::process::Command::new("python3")
+        .arg(repo().join("tests/fhir/check_profile.py"))
+        .arg("--sd-dir")
+        .arg(repo().join("schemas/ror/structure-definitions"))
+        .arg(&held)
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    assert_eq!(text.matches("ror-healthcareservice").count(), 2, "{text}");
 
     let Some(python) = std::env::var_os("CRT_FHIR_PYTHON") else {
         eprintln!("CRT_FHIR_PYTHON is not set: the independent FHIR R4 parser is skipped");

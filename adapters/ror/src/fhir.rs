@@ -55,8 +55,9 @@ pub mod identifier_system {
     /// idNat_Struct: "1" + FINESS, "3" + SIRET… (CI-SIS).
     pub const ID_NAT_STRUCT: &str = "urn:oid:1.2.250.1.71.4.2.2";
     pub const FINESS: &str = "https://finess.esante.gouv.fr";
-    /// SIRET as the ROR writes it (FR Core writes https).
-    pub const SIRET: &str = "http://sirene.fr";
+    /// SIRET, as the `numSIRET` slice of `ror-organization` 0.7.0 fixes it (`patternUri`;
+    /// some of the guide's narrative examples write `http://`).
+    pub const SIRET: &str = "https://sirene.fr";
 }
 
 #[derive(Debug, thiserror::Error)]
