@@ -205,4 +205,17 @@ fn every_transaction_reads_in_an_independent_fhir_r4_parser() {
     assert!(output.status.success(), "{text}");
     assert!(text.contains("RelatedPerson, CareTeam"), "{text}");
     assert!(text.contains("EpisodeOfCare, DocumentReference"), "{text}");
+
+    // The notes against the Cahier de liaison guide's own StructureDefinitions.
+    let output = std::process::Command::new("python3")
+        .arg(repo().join("tests/fhir/check_profile.py"))
+        .arg("--sd-dir")
+        .arg(repo().join("schemas/regions/structure-definitions"))
+        .args(["liaison-book.json", "partner-entry.json"].map(|name| examples.join(name)))
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("cdl-document-reference"), "{text}");
 }

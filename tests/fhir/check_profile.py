@@ -10,8 +10,8 @@ checks bindings only against ValueSets found in the given directories.
 Usage:
     check_profile.py --sd-dir DIR [--sd-dir DIR ...] [--profile URL] [-v] FILE.json ...
 
-Each FILE is a resource or a Bundle (each entry.resource is checked, and the Bundle
-itself when its profile is known). The profile applied is the one named in meta.profile
+Each FILE is a resource, a Bundle (each entry.resource is checked, and the Bundle
+itself when its profile is known) or a JSON array of them. The profile applied is the one named in meta.profile
 that is among the loaded StructureDefinitions, or the one given with --profile.
 
 What is checked, for every element of the differential (and snapshot):
@@ -546,11 +546,12 @@ def main(argv: list[str]) -> int:
             print(f"{path}: not readable as JSON: {error}")
             failed = True
             continue
-        if not isinstance(data, dict) or "resourceType" not in data:
+        documents = data if isinstance(data, list) else [data]
+        if not all(isinstance(d, dict) and "resourceType" in d for d in documents):
             print(f"{path}: not a FHIR resource (no resourceType)")
             failed = True
             continue
-        for label, resource in resources_of(data):
+        for data, (label, resource) in ((d, item) for d in documents for item in resources_of(d)):
             declared = [strip_version(p) for p in (resource.get("meta") or {}).get("profile", [])]
             urls = [args.profile] if args.profile else [p for p in declared if registry.sd(p)]
             if not urls:

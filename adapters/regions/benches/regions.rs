@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
             (
                 share.care_circle().clone(),
                 share.summary().clone(),
-                share.entries().cloned(),
+                share.entries().to_vec(),
             )
         })
     });

@@ -1,6 +1,8 @@
 //! The regional platforms' FHIR wire: mutual TLS, an OAuth2 token, one transaction per
-//! operation, and a `Communication` search to read partners' entries back.
+//! operation (one per note for the liaison book), and the Cahier de liaison's note search
+//! to read partners' entries back.
 
+use base64::Engine;
 use bytes::Bytes;
 use crt_core::fhir_json::outcome_diagnostics;
 use crt_core::http::{HttpError, HttpsClient};
@@ -12,7 +14,7 @@ use serde_json::Value;
 
 use crate::config::PlatformConfig;
 use crate::platform::{Dialect, PartnerEntry, PlatformError, RegionalPlatform, Written};
-use crate::share::{LIAISON_KIND, LIAISON_TOPIC, Share, own_entry_system};
+use crate::share::{CDL_IS_EMERGENCY, NOTE_TYPE, Share, own_entry_system};
 
 /// The FHIR implementation of [`RegionalPlatform`], in one platform's dialect.
 pub struct FhirPlatform {
@@ -149,14 +151,15 @@ impl FhirPlatform {
         Ok(written)
     }
 
-    /// Every page of `Communication?_lastUpdated=gt<cursor>&_include=Communication:subject`.
-    async fn communications(
-        &self,
-        cursor: Option<&str>,
-    ) -> Result<(Vec<Value>, Vec<Value>), PlatformError> {
+    /// Every page of the liaison book's notes changed after the cursor, with their
+    /// patients: `DocumentReference?type=<TRE_R234>|&_lastUpdated=gt<cursor>&_include=
+    /// DocumentReference:subject` (flux 4 of the Cahier de liaison guide; `type` keeps the
+    /// notes apart from the documents of the summary).
+    async fn notes(&self, cursor: Option<&str>) -> Result<(Vec<Value>, Vec<Value>), PlatformError> {
         let mut url = format!(
-            "{}/Communication?_include=Communication:subject&_count=200",
-            self.base
+            "{}/DocumentReference?type={}&_include=DocumentReference:subject&_count=200",
+            self.base,
+            encode(&format!("{NOTE_TYPE}|"))
         );
         if let Some(cursor) = cursor {
             url.push_str(&format!("&_lastUpdated={}", encode(&format!("gt{cursor}"))));
@@ -189,9 +192,9 @@ impl FhirPlatform {
     }
 }
 
-/// A partner's entry, or `None` when it is the gateway's own or outside the contract.
-pub fn partner_entry(communication: &Value, included: &[Value]) -> Option<PartnerEntry> {
-    let subject = communication["subject"]["reference"].as_str()?;
+/// A partner's note, or `None` when it is the gateway's own or outside the contract.
+pub fn partner_entry(note: &Value, included: &[Value]) -> Option<PartnerEntry> {
+    let subject = note["subject"]["reference"].as_str()?;
     let patient = included.iter().find(|p| {
         p["resourceType"] == "Patient"
             && subject == format!("Patient/{}", p["id"].as_str().unwrap_or_default())
@@ -204,52 +207,72 @@ pub fn partner_entry(communication: &Value, included: &[Value]) -> Option<Partne
         .filter_map(|i| Some((i["system"].as_str()?, i["value"].as_str()?)))
         .find(|(system, _)| own_entry_system(system).is_some() && system.starts_with("urn:oid:"))?;
     let own = own_entry_system(patient_system)?;
-    let ours = communication["identifier"]
-        .as_array()
-        .is_some_and(|ids| ids.iter().any(|i| i["system"] == own.as_str()));
-    if ours {
+    if note["masterIdentifier"]["system"] == own.as_str() {
         return None;
     }
-    let code_in = |element: &Value, system: &str| -> Option<String> {
-        element["coding"]
-            .as_array()?
-            .iter()
-            .find(|c| c["system"] == system)?["code"]
-            .as_str()
-            .map(str::to_string)
+    let emergency = note["extension"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| e["url"] == CDL_IS_EMERGENCY && e["valueBoolean"] == true);
+    let kind = if emergency {
+        LiaisonKind::Alert
+    } else {
+        LiaisonKind::Note
     };
-    let kind = communication["category"]
-        .as_array()?
-        .iter()
-        .find_map(|c| code_in(c, LIAISON_KIND))
-        .and_then(|k| LiaisonKind::parse(&k))?;
-    let topic = code_in(&communication["topic"], LIAISON_TOPIC)
-        .and_then(|t| LiaisonTopic::parse(&t))
+    let title = note["description"].as_str().unwrap_or_default();
+    let topic = LiaisonTopic::ALL
+        .into_iter()
+        .find(|t| t.label() == title)
         .unwrap_or(LiaisonTopic::Other);
-    let text = communication["payload"]
+    let text = note["content"]
         .as_array()?
         .iter()
-        .filter_map(|p| p["contentString"].as_str())
+        .filter_map(|c| note_text(&c["attachment"]))
         .collect::<Vec<_>>()
         .join("\n");
+    let author = &note["author"][0];
     Some(PartnerEntry {
-        remote_id: format!("Communication/{}", communication["id"].as_str()?),
+        remote_id: format!("DocumentReference/{}", note["id"].as_str()?),
         patient_system: patient_system.to_string(),
         beneficiary: beneficiary.to_string(),
         kind,
         topic,
-        author: communication["sender"]["display"]
+        author: author["display"]
             .as_str()
-            .or_else(|| communication["sender"]["reference"].as_str())
+            .or_else(|| author["reference"].as_str())
             .unwrap_or("unknown")
             .to_string(),
-        written_at: communication["sent"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        written_at: note["date"].as_str().unwrap_or_default().to_string(),
         text,
-        changed_at: communication["meta"]["lastUpdated"].as_str()?.to_string(),
+        changed_at: note["meta"]["lastUpdated"].as_str()?.to_string(),
     })
+}
+
+/// The text of a note's attachment: a `text/*` attachment's data, read as UTF-8 or, when
+/// it is not, as ISO-8859-1 (the guide's own example is); a reference to the content when
+/// the platform left it out of the search (`attachment.url`).
+fn note_text(attachment: &Value) -> Option<String> {
+    let content_type = attachment["contentType"].as_str().unwrap_or("text/plain");
+    if !content_type.starts_with("text/") {
+        return attachment["title"]
+            .as_str()
+            .map(|title| format!("[{content_type}: {title}]"));
+    }
+    match attachment["data"].as_str() {
+        Some(data) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .ok()?;
+            Some(match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => e.into_bytes().iter().map(|b| char::from(*b)).collect(),
+            })
+        }
+        None => attachment["url"]
+            .as_str()
+            .map(|url| format!("[text at {url}]")),
+    }
 }
 
 impl RegionalPlatform for FhirPlatform {
@@ -280,10 +303,11 @@ impl RegionalPlatform for FhirPlatform {
         share: &'a Share,
     ) -> BoxFuture<'a, Result<Written, PlatformError>> {
         Box::pin(async move {
-            match share.entries() {
-                Some(bundle) => self.transaction(bundle).await,
-                None => Ok(Written::default()),
+            let mut written = Written::default();
+            for bundle in share.entries() {
+                written.add(&self.transaction(bundle).await?);
             }
+            Ok(written)
         })
     }
 
@@ -292,10 +316,10 @@ impl RegionalPlatform for FhirPlatform {
         cursor: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<PartnerEntry>, PlatformError>> {
         Box::pin(async move {
-            let (matches, included) = self.communications(cursor).await?;
+            let (matches, included) = self.notes(cursor).await?;
             Ok(matches
                 .iter()
-                .filter_map(|c| partner_entry(c, &included))
+                .filter_map(|note| partner_entry(note, &included))
                 .collect())
         })
     }

@@ -46,7 +46,7 @@ impl Written {
 /// An entry a partner wrote in a beneficiary's liaison book on the platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnerEntry {
-    /// The platform's id for the entry (`Communication/<id>`).
+    /// The platform's id for the note (`DocumentReference/<id>`).
     pub remote_id: String,
     /// The beneficiary, as the CRT identifies them: the identifier system the gateway
     /// gave them on the platform, and the DUI's local id.

@@ -1,7 +1,9 @@
 //! The mapping's rules, as the regional simulators check each transaction: FHIR R4 that a
 //! strict reader accepts, conditional updates on the resource's own identifier, the
-//! Cercle de soins profile rules for `CareTeam` and `RelatedPerson`, and the contract's
-//! rules for the summary and the liaison book.
+//! Cercle de soins profile rules for `CareTeam` and `RelatedPerson`, the contract's rules
+//! for the summary, and the Cahier de liaison guide's for the notes of the liaison book
+//! (`cdl-document-reference` in a `cdl-bundle-creation-note`, codes from the official
+//! J23 and J110 files under `schemas/regions/terminology/`).
 
 use std::collections::BTreeSet;
 
@@ -12,11 +14,12 @@ use fhir_sdk::r4b::resources::Resource;
 use serde_json::Value;
 
 use crate::share::{
-    CARETEAM_PROFILE, CARETEAM_ROLES, LIAISON_KIND, LOINC, RELATED_PERSON_PROFILE, ROLE_CLASS,
+    CARETEAM_PROFILE, CARETEAM_ROLES, CDL_CREATION_BUNDLE_PROFILE, CDL_IS_EMERGENCY,
+    CDL_NOTE_PROFILE, LOINC, RELATED_PERSON_PROFILE, ROLE_CLASS,
 };
 
 /// What a transaction may hold.
-pub const RESOURCE_TYPES: [&str; 9] = [
+pub const RESOURCE_TYPES: [&str; 8] = [
     "Patient",
     "Organization",
     "Practitioner",
@@ -25,7 +28,6 @@ pub const RESOURCE_TYPES: [&str; 9] = [
     "CareTeam",
     "EpisodeOfCare",
     "DocumentReference",
-    "Communication",
 ];
 
 /// Largest liaison entry, in characters.
@@ -45,11 +47,15 @@ pub fn conditional(url: &str) -> Option<(&str, String, String)> {
     Some((kind, system.to_string(), value.to_string()))
 }
 
+/// Whether `system|value` is one of the resource's identifiers, its `masterIdentifier`
+/// included (the `identifier` search parameter of a DocumentReference covers both).
 fn has_identifier(resource: &Value, system: &str, value: &str) -> bool {
-    resource["identifier"].as_array().is_some_and(|ids| {
-        ids.iter()
-            .any(|i| i["system"] == system && i["value"] == value)
-    })
+    let master = &resource["masterIdentifier"];
+    (master["system"] == system && master["value"] == value)
+        || resource["identifier"].as_array().is_some_and(|ids| {
+            ids.iter()
+                .any(|i| i["system"] == system && i["value"] == value)
+        })
 }
 
 fn codes<'a>(concept: &'a Value, system: &str) -> Vec<&'a str> {
@@ -98,12 +104,18 @@ pub fn check_transaction(bundle: &Value) -> Vec<String> {
         {
             problems.push(format!("{at}.fullUrl: expected urn:uuid:"));
         }
-        if entry["request"]["method"] != "PUT" {
+        if declares(resource, CDL_NOTE_PROFILE) {
+            note_entry(bundle, entries.len(), entry, &at, &mut problems);
+        } else if entry["request"]["method"] != "PUT" {
             problems.push(format!(
                 "{at}.request.method: expected PUT (a conditional update on the resource's identifier)"
             ));
         }
-        match entry["request"]["url"].as_str().and_then(conditional) {
+        let url = match entry["request"]["ifNoneExist"].as_str() {
+            Some(criteria) => Some(format!("{kind}?{criteria}")),
+            None => entry["request"]["url"].as_str().map(str::to_string),
+        };
+        match url.as_deref().and_then(conditional) {
             Some((url_kind, system, value)) => {
                 if url_kind != kind {
                     problems.push(format!(
@@ -130,7 +142,9 @@ pub fn check_transaction(bundle: &Value) -> Vec<String> {
         match kind {
             "CareTeam" => care_team(resource, &at, &mut problems),
             "RelatedPerson" => related_person(resource, &at, &mut problems),
-            "Communication" => communication(resource, &at, &mut problems),
+            "DocumentReference" if declares(resource, CDL_NOTE_PROFILE) => {
+                note(resource, &at, &mut problems)
+            }
             "DocumentReference" => document_reference(resource, &at, &mut problems),
             "EpisodeOfCare" => {
                 require(resource, "patient", &at, &mut problems);
@@ -280,39 +294,146 @@ fn related_person(person: &Value, at: &str, problems: &mut Vec<String>) {
     }
 }
 
-fn communication(entry: &Value, at: &str, problems: &mut Vec<String>) {
-    if entry["identifier"].as_array().is_none_or(Vec::is_empty) {
-        problems.push(format!("{at}.identifier: required"));
-    }
-    let kinds: Vec<&str> = entry["category"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| codes(c, LIAISON_KIND))
-        .collect();
-    if kinds.len() != 1 || !["note", "alert"].contains(&kinds[0]) {
+/// A note's place in its transaction: alone in a `cdl-bundle-creation-note` (one
+/// DocumentReference, created with `POST`, flux 1c), as a conditional create on its
+/// `masterIdentifier` so that sending it again adds nothing.
+fn note_entry(bundle: &Value, entries: usize, entry: &Value, at: &str, problems: &mut Vec<String>) {
+    if !declares(bundle, CDL_CREATION_BUNDLE_PROFILE) {
         problems.push(format!(
-            "{at}.category: exactly one {LIAISON_KIND} code (note | alert)"
+            "Bundle.meta.profile: a note is sent in a {CDL_CREATION_BUNDLE_PROFILE}"
         ));
     }
-    if kinds == ["alert"] && entry["priority"] != "urgent" {
-        problems.push(format!("{at}.priority: an alert is urgent"));
+    if entries != 1 {
+        problems.push("Bundle.entry: a cdl-bundle-creation-note holds one note".into());
     }
-    for field in ["subject", "sent", "sender"] {
-        require(entry, field, at, problems);
+    if entry["request"]["method"] != "POST" || entry["request"]["url"] != "DocumentReference" {
+        problems.push(format!(
+            "{at}.request: a note is created with POST DocumentReference (cdl-bundle-creation-note)"
+        ));
     }
-    let text: Vec<&str> = entry["payload"]
+    if !entry["request"]["ifNoneExist"].is_string() {
+        problems.push(format!(
+            "{at}.request.ifNoneExist: identifier=system|value of the note's masterIdentifier"
+        ));
+    }
+}
+
+/// The note types (JDV_J23) and visibility statuses (JDV_J110), from the official files.
+fn official_codes(text: &str) -> Vec<(String, String)> {
+    let value_set: Value = serde_json::from_str(text).unwrap_or_default();
+    value_set["compose"]["include"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|p| p["contentString"].as_str())
-        .collect();
-    if text.is_empty() {
-        problems.push(format!("{at}.payload: at least one contentString"));
-    }
-    if text.iter().map(|t| t.chars().count()).sum::<usize>() > MAX_ENTRY_CHARS {
+        .flat_map(|include| {
+            let system = include["system"].as_str().unwrap_or_default().to_string();
+            include["concept"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(move |c| Some((system.clone(), c["code"].as_str()?.to_string())))
+        })
+        .collect()
+}
+
+fn note_types() -> &'static [(String, String)] {
+    static CODES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    CODES.get_or_init(|| {
+        official_codes(include_str!(
+            "../../../schemas/regions/terminology/ValueSet-JDV-J23-TypeNoteCahierLiaison-CISIS.json"
+        ))
+    })
+}
+
+fn visibility_statuses() -> &'static [(String, String)] {
+    static CODES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    CODES.get_or_init(|| {
+        official_codes(include_str!(
+            "../../../schemas/regions/terminology/ValueSet-JDV-J110-StatutVisibiliteDocument-CISIS.json"
+        ))
+    })
+}
+
+/// Whether a concept has a coding from `codes`.
+fn coded_from(concept: &Value, codes: &[(String, String)]) -> bool {
+    concept["coding"].as_array().is_some_and(|codings| {
+        codings.iter().any(|c| {
+            codes
+                .iter()
+                .any(|(system, code)| c["system"] == system.as_str() && c["code"] == code.as_str())
+        })
+    })
+}
+
+/// `cdl-document-reference` (Cahier de liaison 3.0.0).
+fn note(note: &Value, at: &str, problems: &mut Vec<String>) {
+    if !note["masterIdentifier"]["value"].is_string() {
         problems.push(format!(
-            "{at}.payload: at most {MAX_ENTRY_CHARS} characters"
+            "{at}.masterIdentifier: the note's identifier in the system that wrote it"
+        ));
+    }
+    if !["current", "superseded", "entered-in-error"]
+        .contains(&note["status"].as_str().unwrap_or_default())
+    {
+        problems.push(format!(
+            "{at}.status: current | superseded | entered-in-error"
+        ));
+    }
+    for forbidden in ["docStatus", "authenticator", "custodian"] {
+        if !note[forbidden].is_null() {
+            problems.push(format!("{at}.{forbidden}: not allowed (0..0)"));
+        }
+    }
+    if !coded_from(&note["type"], note_types()) {
+        problems.push(format!(
+            "{at}.type: a code of JDV_J23-TypeNoteCahierLiaison-CISIS is required"
+        ));
+    }
+    if !note["securityLabel"].is_null() {
+        match note["securityLabel"].as_array().map(Vec::as_slice) {
+            Some([label]) if coded_from(label, visibility_statuses()) => {}
+            _ => problems.push(format!(
+                "{at}.securityLabel: at most one, from JDV_J110-StatutVisibiliteDocument-CISIS"
+            )),
+        }
+    }
+    require(note, "subject", at, problems);
+    if note["author"].as_array().is_none_or(Vec::is_empty) {
+        problems.push(format!("{at}.author: at least one"));
+    }
+    let emergency: Vec<&Value> = note["extension"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["url"] == CDL_IS_EMERGENCY)
+        .collect();
+    if emergency.len() > 1 || emergency.iter().any(|e| !e["valueBoolean"].is_boolean()) {
+        problems.push(format!(
+            "{at}.extension: at most one cdl-ext-is-emergency, a valueBoolean"
+        ));
+    }
+    let contents = note["content"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if contents.is_empty() {
+        problems.push(format!("{at}.content: at least one attachment"));
+    }
+    let mut characters = 0;
+    for (i, content) in contents.iter().enumerate() {
+        let attachment = &content["attachment"];
+        match (attachment["data"].as_str(), attachment["url"].as_str()) {
+            (Some(data), _) => match base64::engine::general_purpose::STANDARD.decode(data) {
+                Ok(bytes) => characters += String::from_utf8_lossy(&bytes).chars().count(),
+                Err(_) => problems.push(format!("{at}.content[{i}].attachment.data: not base64")),
+            },
+            (None, Some(_)) => {}
+            (None, None) => problems.push(format!("{at}.content[{i}].attachment: data or url")),
+        }
+    }
+    if characters > MAX_ENTRY_CHARS {
+        problems.push(format!(
+            "{at}.content: at most {MAX_ENTRY_CHARS} characters"
         ));
     }
 }

@@ -7,12 +7,17 @@
 //!   `CareTeam` (profile `cds-ihe-careteam`);
 //! - the summary: an `EpisodeOfCare` for the CRT's accompaniment and one
 //!   `DocumentReference` per document produced from the record (the CDA inline);
-//! - the liaison book: one `Communication` per entry.
 //!
 //! Every entry is a conditional update on a business identifier derived from the record
 //! (`PUT CareTeam?identifier=…`), so a repeated share replaces instead of adding. The
 //! identifiers live under the structure's OID root, the one its documents use: arc 3 is
 //! the beneficiary (as in the documents), arcs 4 to 9 the resources below.
+//!
+//! The liaison book follows the ANS *Cahier de liaison* guide (`ans.fhir.fr.cdl` 3.0.0):
+//! each entry is a note, `cdl-document-reference`, sent in its own
+//! `cdl-bundle-creation-note` transaction (flux 1c, one note per Bundle) as a conditional
+//! create on its `masterIdentifier` (`ifNoneExist`), so that a repeated share does not add
+//! it twice.
 
 use std::sync::Arc;
 
@@ -22,7 +27,8 @@ use crt_core::CrtRecord;
 use crt_core::identity::QualifiedIdentity;
 use crt_core::oauth::encode;
 use crt_core::record::{
-    CareRole, Contact, ContactRole, DocumentKind, Ins, LiaisonEntry, LiaisonKind, Professional,
+    CareRole, Contact, ContactRole, DocumentKind, Ins, LiaisonEntry, LiaisonKind, LiaisonTopic,
+    Professional,
 };
 use crt_documents::{CdaModel, RenderContext, RenderedDocument, render};
 use serde_json::{Value, json};
@@ -45,9 +51,17 @@ pub const ROLE_CODE: &str =
 pub const PROFESSION: &str =
     "https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante";
 pub const LOINC: &str = "http://loinc.org";
+/// The Cahier de liaison guide's note profile, its Bundle and its urgency extension.
+pub const CDL_NOTE_PROFILE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/cdl/StructureDefinition/cdl-document-reference";
+pub const CDL_CREATION_BUNDLE_PROFILE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/cdl/StructureDefinition/cdl-bundle-creation-note";
+pub const CDL_IS_EMERGENCY: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/cdl/StructureDefinition/cdl-ext-is-emergency";
+/// Note types (TRE_R234, drawn on by JDV_J23).
+pub const NOTE_TYPE: &str =
+    "https://mos.esante.gouv.fr/NOS/TRE_R234-TypeNote/FHIR/TRE-R234-TypeNote";
 /// Code systems of the contract where no national one exists.
-pub const LIAISON_KIND: &str = "urn:crt-gateway:fhir:CodeSystem:liaison-kind";
-pub const LIAISON_TOPIC: &str = "urn:crt-gateway:fhir:CodeSystem:liaison-topic";
 pub const CRT_ACCOMPANIMENT: &str = "urn:crt-gateway:fhir:CodeSystem:crt-accompaniment";
 
 /// Arcs under the structure's OID root. Arc 3 is the documents' patient identifier.
@@ -58,7 +72,7 @@ mod arc {
     pub const RELATED_PERSON: u8 = 6;
     pub const CARE_TEAM: u8 = 7;
     pub const EPISODE: u8 = 8;
-    pub const COMMUNICATION: u8 = 9;
+    pub const NOTE: u8 = 9;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +98,7 @@ pub struct Share {
 struct Bundles {
     care_circle: Value,
     summary: Value,
-    entries: Option<Value>,
+    entries: Vec<Value>,
 }
 
 /// One identifier of the contract: `system|value`, and the JSON of it.
@@ -400,9 +414,9 @@ impl Share {
         &self.bundles().summary
     }
 
-    /// The liaison-book transaction; `None` when the record has no entry.
-    pub fn entries(&self) -> Option<&Value> {
-        self.bundles().entries.as_ref()
+    /// The liaison book: one `cdl-bundle-creation-note` transaction per entry.
+    pub fn entries(&self) -> &[Value] {
+        &self.bundles().entries
     }
 
     /// The three transactions, built on first use: the platform sends them and the sink
@@ -517,42 +531,78 @@ impl Share {
         transaction(entries)
     }
 
-    fn communication(&self, liaison: &LiaisonEntry) -> Value {
-        let (priority, kind) = match liaison.kind {
-            LiaisonKind::Note => ("routine", "Note"),
-            LiaisonKind::Alert => ("urgent", "Alerte"),
-        };
+    /// A liaison entry as a Cahier de liaison note: its type (J23), the urgency flag that
+    /// makes it an alert, the beneficiary, the professional who wrote it (the guide
+    /// prefers the PractitionerRole), its topic as the note's title, and the text as a
+    /// UTF-8 `text/plain` attachment.
+    fn note(&self, liaison: &LiaisonEntry) -> Value {
+        let (code, display) = note_type(liaison.topic);
+        let written = liaison
+            .written_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true);
         json!({
-            "resourceType": "Communication",
-            "identifier": [self.business(arc::COMMUNICATION, self.member_value(&liaison.id)).json()],
-            "status": "completed",
-            "category": [{"coding": [{"system": LIAISON_KIND, "code": liaison.kind.as_str(), "display": kind}]}],
-            "priority": priority,
+            "resourceType": "DocumentReference",
+            "meta": {"profile": [CDL_NOTE_PROFILE]},
+            "extension": [{
+                "url": CDL_IS_EMERGENCY,
+                "valueBoolean": liaison.kind == LiaisonKind::Alert,
+            }],
+            "masterIdentifier": self.business(arc::NOTE, self.member_value(&liaison.id)).json(),
+            "status": "current",
+            "type": {"coding": [{"system": NOTE_TYPE, "code": code, "display": display}]},
             "subject": {"reference": self.patient_id().search("Patient")},
-            "topic": {"coding": [{"system": LIAISON_TOPIC, "code": liaison.topic.as_str(), "display": liaison.topic.label()}]},
-            "sent": liaison.written_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            "sender": {"reference": self.role_id(&liaison.author).search("PractitionerRole")},
-            "payload": [{"contentString": liaison.text}],
+            "date": written,
+            "author": [{"reference": self.role_id(&liaison.author).search("PractitionerRole")}],
+            "description": liaison.topic.label(),
+            "content": [{"attachment": {
+                "contentType": NOTE_TEXT,
+                "language": "fr",
+                "data": base64::engine::general_purpose::STANDARD.encode(liaison.text.as_bytes()),
+                "creation": written,
+            }}],
         })
     }
 
-    fn build_entries(&self) -> Option<Value> {
-        if self.record.liaison_book.is_empty() {
-            return None;
-        }
-        let entries = self
-            .record
+    fn build_entries(&self) -> Vec<Value> {
+        self.record
             .liaison_book
             .iter()
-            .map(|e| {
-                entry(
-                    "Communication",
-                    &self.business(arc::COMMUNICATION, self.member_value(&e.id)),
-                    self.communication(e),
-                )
+            .map(|liaison| {
+                let id = self.business(arc::NOTE, self.member_value(&liaison.id));
+                note_bundle(&id, self.note(liaison))
             })
-            .collect();
-        Some(transaction(entries))
+            .collect()
+    }
+}
+
+/// How a note's text is carried.
+pub const NOTE_TEXT: &str = "text/plain; charset=utf-8";
+
+/// A note's creation transaction (`cdl-bundle-creation-note`): the note alone, created
+/// unless the platform already holds its `masterIdentifier`.
+fn note_bundle(id: &Business, note: Value) -> Value {
+    json!({
+        "resourceType": "Bundle",
+        "meta": {"profile": [CDL_CREATION_BUNDLE_PROFILE]},
+        "type": "transaction",
+        "entry": [{
+            "fullUrl": id.full_url(),
+            "resource": note,
+            "request": {
+                "method": "POST",
+                "url": "DocumentReference",
+                "ifNoneExist": format!("identifier={}", encode(&format!("{}|{}", id.system, id.value))),
+            },
+        }],
+    })
+}
+
+/// The J23 note type of an entry: an instruction for what coordinates the care circle, an
+/// observation for what the CRT's team saw at home.
+fn note_type(topic: LiaisonTopic) -> (&'static str, &'static str) {
+    match topic {
+        LiaisonTopic::Coordination => ("INST", "Instruction"),
+        _ => ("OBS", "Note d'observation"),
     }
 }
 
@@ -560,7 +610,7 @@ impl Share {
 /// under it was posted by the gateway, not by a partner.
 pub fn own_entry_system(patient_system: &str) -> Option<String> {
     let root = patient_system.strip_suffix(&format!(".{}", arc::PATIENT))?;
-    Some(format!("{root}.{}", arc::COMMUNICATION))
+    Some(format!("{root}.{}", arc::NOTE))
 }
 
 /// The guide's participant roles for the relatives it names.
@@ -620,11 +670,11 @@ mod tests {
     #[test]
     fn what_the_gateway_sends_keeps_the_rules() {
         let share = example();
-        for bundle in [
-            share.care_circle(),
-            share.summary(),
-            share.entries().unwrap(),
-        ] {
+        assert!(!share.entries().is_empty());
+        for bundle in [share.care_circle(), share.summary()]
+            .into_iter()
+            .chain(share.entries())
+        {
             assert_eq!(check_transaction(bundle), Vec::<String>::new());
         }
     }
@@ -638,9 +688,9 @@ mod tests {
     fn own_entries_are_told_from_the_patient_system() {
         let share = example();
         let own = own_entry_system(&share.patient_system()).unwrap();
-        let entries = share.entries().unwrap();
+        let entries = share.entries();
         assert_eq!(
-            entries["entry"][0]["resource"]["identifier"][0]["system"],
+            entries[0]["entry"][0]["resource"]["masterIdentifier"]["system"],
             own.as_str()
         );
         assert_eq!(own_entry_system("urn:oid:1.2.250.1.213.1.4.8"), None);
@@ -661,8 +711,10 @@ mod tests {
             "Chute dans la nuit, relevée par l'aidante ; hanche droite douloureuse.",
         );
         let mut partner = partner;
-        partner["entry"][0]["resource"]["sent"] = json!("2026-02-14T21:40:00.000Z");
-        let entries = share.entries().cloned().unwrap_or_default();
+        partner["entry"][0]["resource"]["date"] = json!("2026-02-14T21:40:00.000Z");
+        partner["entry"][0]["resource"]["content"][0]["attachment"]["creation"] =
+            json!("2026-02-14T21:40:00.000Z");
+        let entries = Value::Array(share.entries().to_vec());
         for (name, value) in [
             ("care-circle.json", share.care_circle().clone()),
             ("summary.json", share.summary().clone()),

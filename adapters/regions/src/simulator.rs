@@ -1,6 +1,7 @@
 //! A regional platform on loopback, speaking the mapping of `schemas/regions/README.md`:
-//! the token endpoint, transactions of conditional updates, reads, identifier searches,
-//! and the `Communication` search partners' entries are read back with.
+//! the token endpoint, transactions of conditional updates and of conditional creates (a
+//! Cahier de liaison note), reads, identifier searches, and the note search partners'
+//! entries are read back with (`DocumentReference?type=…&_include=DocumentReference:subject`).
 //!
 //! Two clients are registered: the gateway, and a partner (the software of a home-care
 //! nurse, say) that writes entries in the liaison book of a beneficiary the gateway
@@ -60,10 +61,12 @@ impl Resources {
             .iter()
             .filter(|(key, _)| key.split('/').next() == Some(kind))
             .filter(|(_, s)| {
-                s.resource["identifier"].as_array().is_some_and(|ids| {
-                    ids.iter()
-                        .any(|i| i["system"] == system && i["value"] == value)
-                })
+                let master = &s.resource["masterIdentifier"];
+                (master["system"] == system && master["value"] == value)
+                    || s.resource["identifier"].as_array().is_some_and(|ids| {
+                        ids.iter()
+                            .any(|i| i["system"] == system && i["value"] == value)
+                    })
             })
             .map(|(key, _)| key.clone())
             .collect()
@@ -179,7 +182,9 @@ async fn handle(
     let query = request.uri().query().unwrap_or_default().to_string();
     match (request.method().clone(), segments.as_slice()) {
         (Method::POST, []) => transaction(request, platform, &client).await,
-        (Method::GET, ["Communication"]) => communications(platform, &client, &query),
+        (Method::GET, ["DocumentReference"]) if !query.contains("identifier=") => {
+            notes(platform, &client, &query)
+        }
         (Method::GET, [kind]) => by_identifier(platform, &client, kind, &query),
         (Method::GET, [kind, id]) => read(platform, &client, kind, id),
         (method, _) => refuse(
@@ -241,8 +246,11 @@ fn by_identifier(
     fhir::resource(StatusCode::OK, &fhir::searchset(found, Vec::new()))
 }
 
-/// `GET /fhir/Communication?_lastUpdated=gt…&_include=Communication:subject&_count=…`.
-fn communications(platform: &Platform, client: &str, query: &str) -> Response<Full<Bytes>> {
+/// `GET /fhir/DocumentReference?type=<TRE_R234>|[code]&_lastUpdated=gt…
+/// &_include=DocumentReference:subject&_count=…`: the notes of the liaison books the client
+/// may see.
+fn notes(platform: &Platform, client: &str, query: &str) -> Response<Full<Bytes>> {
+    let mut note_type: Option<(String, String)> = None;
     let mut since = None;
     let mut include = false;
     let mut count = DEFAULT_PAGE;
@@ -254,7 +262,11 @@ fn communications(platform: &Platform, client: &str, query: &str) -> Response<Fu
                 Ok(instant) => since = Some(instant),
                 Err(refusal) => return refusal,
             },
-            "_include" if value == "Communication:subject" => include = true,
+            "_include" if value == "DocumentReference:subject" => include = true,
+            "type" => match value.split_once('|') {
+                Some((system, code)) => note_type = Some((system.into(), code.into())),
+                None => note_type = Some((String::new(), value.clone())),
+            },
             "_count" => match number() {
                 Some(n) if (1..=1000).contains(&n) => count = n,
                 _ => {
@@ -269,7 +281,7 @@ fn communications(platform: &Platform, client: &str, query: &str) -> Response<Fu
                 return refuse(
                     StatusCode::BAD_REQUEST,
                     "invalid",
-                    format!("search parameter {other} is not supported on Communication"),
+                    format!("search parameter {other} is not supported on DocumentReference"),
                 );
             }
         }
@@ -278,8 +290,20 @@ fn communications(platform: &Platform, client: &str, query: &str) -> Response<Fu
     let mut matches: Vec<&Stored> = resources
         .stored
         .iter()
-        .filter(|(key, _)| key.starts_with("Communication/"))
+        .filter(|(key, _)| key.starts_with("DocumentReference/"))
         .map(|(_, s)| s)
+        .filter(|s| {
+            note_type.as_ref().is_none_or(|(system, code)| {
+                s.resource["type"]["coding"]
+                    .as_array()
+                    .is_some_and(|codings| {
+                        codings.iter().any(|c| {
+                            (system.is_empty() || c["system"] == system.as_str())
+                                && (code.is_empty() || c["code"] == code.as_str())
+                        })
+                    })
+            })
+        })
         .filter(|s| resources.visible(s, client))
         .filter(|s| fhir::changed_after(&s.resource, since))
         .collect();
@@ -297,8 +321,8 @@ fn communications(platform: &Platform, client: &str, query: &str) -> Response<Fu
         .collect();
     let mut included: Vec<Value> = Vec::new();
     if include {
-        for communication in &page {
-            if let Some(patient) = communication["subject"]["reference"]
+        for note in &page {
+            if let Some(patient) = note["subject"]["reference"]
                 .as_str()
                 .and_then(|r| resources.stored.get(r))
                 && !included.contains(&patient.resource)
@@ -313,7 +337,7 @@ fn communications(platform: &Platform, client: &str, query: &str) -> Response<Fu
     if offset + shown < total {
         bundle["link"] = json!([{
             "relation": "next",
-            "url": format!("/fhir/Communication?{}", next_query(query, offset + shown)),
+            "url": format!("/fhir/DocumentReference?{}", next_query(query, offset + shown)),
         }]);
     }
     fhir::resource(StatusCode::OK, &bundle)
@@ -384,15 +408,29 @@ async fn transaction(
     // Each entry's target: the resource its identifier finds, or a new one.
     let mut targets: Vec<(String, bool)> = Vec::new();
     let mut by_full_url = BTreeMap::new();
+    // Conditional creates that find their resource: nothing is written for them.
+    let mut held = Vec::new();
     for entry in &entries {
-        let url = entry["request"]["url"].as_str().unwrap_or_default();
-        let Some((kind, system, value)) = conditional(url) else {
-            return fhir::unprocessable(&[format!("{url}: not a conditional update")]);
+        let create_criteria = entry["request"]["ifNoneExist"].as_str().map(|criteria| {
+            format!(
+                "{}?{criteria}",
+                entry["request"]["url"].as_str().unwrap_or_default()
+            )
+        });
+        let url = create_criteria
+            .clone()
+            .unwrap_or_else(|| entry["request"]["url"].as_str().unwrap_or_default().into());
+        let Some((kind, system, value)) = conditional(&url) else {
+            return fhir::unprocessable(&[format!("{url}: not a conditional update or create")]);
         };
         let target = match resources.find(kind, &system, &value).as_slice() {
             [] => {
                 resources.next_id += 1;
                 (format!("{kind}/{}", resources.next_id), true)
+            }
+            [key] if create_criteria.is_some() => {
+                held.push(key.clone());
+                (key.clone(), false)
             }
             [key] => {
                 if resources.stored.get(key).is_some_and(|s| s.owner != client) {
@@ -418,6 +456,9 @@ async fn transaction(
     let mut problems = Vec::new();
     let mut written = Vec::new();
     for (entry, (key, created)) in entries.into_iter().zip(targets) {
+        if held.contains(&key) {
+            continue;
+        }
         let mut resource = entry["resource"].clone();
         resolve(&mut resource, &by_full_url, &resources, &mut problems);
         let version = match resources.stored.get(&key) {
@@ -442,6 +483,16 @@ async fn transaction(
         return fhir::unprocessable(&problems);
     }
     let mut answers = Vec::new();
+    for key in held {
+        let version = resources
+            .stored
+            .get(&key)
+            .map_or(json!("1"), |s| s.resource["meta"]["versionId"].clone());
+        answers.push(json!({"response": {
+            "status": "200 OK",
+            "location": format!("{key}/_history/{}", version.as_str().unwrap_or("1")),
+        }}));
+    }
     for (key, created, resource) in written {
         let version = resource["meta"]["versionId"].clone();
         let status = if created { "201 Created" } else { "200 OK" };
@@ -461,8 +512,8 @@ async fn transaction(
     )
 }
 
-/// A partner's liaison entry about the beneficiary `system|value`, as the partner's
-/// software would post it (a transaction of one conditional update).
+/// A partner's note about the beneficiary `system|value`, as the partner's software would
+/// post it in a Cahier de liaison creation Bundle.
 pub fn partner_entry_bundle(
     patient_system: &str,
     beneficiary: &str,
@@ -470,30 +521,44 @@ pub fn partner_entry_bundle(
     kind: crt_core::record::LiaisonKind,
     text: &str,
 ) -> Value {
-    use crate::share::{LIAISON_KIND, LIAISON_TOPIC};
-    let identifier = format!("{PARTNER_ENTRY_SYSTEM}|{entry_id}");
-    let priority = match kind {
-        crt_core::record::LiaisonKind::Alert => "urgent",
-        crt_core::record::LiaisonKind::Note => "routine",
+    use base64::Engine;
+
+    use crate::share::{
+        CDL_CREATION_BUNDLE_PROFILE, CDL_IS_EMERGENCY, CDL_NOTE_PROFILE, NOTE_TEXT, NOTE_TYPE,
     };
+    let identifier = format!("{PARTNER_ENTRY_SYSTEM}|{entry_id}");
+    let now = fhir::instant_now();
     json!({
         "resourceType": "Bundle",
+        "meta": {"profile": [CDL_CREATION_BUNDLE_PROFILE]},
         "type": "transaction",
         "entry": [{
             "fullUrl": format!("urn:uuid:{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, identifier.as_bytes())),
             "resource": {
-                "resourceType": "Communication",
-                "identifier": [{"system": PARTNER_ENTRY_SYSTEM, "value": entry_id}],
-                "status": "completed",
-                "category": [{"coding": [{"system": LIAISON_KIND, "code": kind.as_str()}]}],
-                "priority": priority,
+                "resourceType": "DocumentReference",
+                "meta": {"profile": [CDL_NOTE_PROFILE]},
+                "extension": [{
+                    "url": CDL_IS_EMERGENCY,
+                    "valueBoolean": kind == crt_core::record::LiaisonKind::Alert,
+                }],
+                "masterIdentifier": {"system": PARTNER_ENTRY_SYSTEM, "value": entry_id},
+                "status": "current",
+                "type": {"coding": [{"system": NOTE_TYPE, "code": "INTERV", "display": "Note d'intervention"}]},
                 "subject": {"reference": format!("Patient?identifier={}", crt_core::oauth::encode(&format!("{patient_system}|{beneficiary}")))},
-                "topic": {"coding": [{"system": LIAISON_TOPIC, "code": "care", "display": "Soins"}]},
-                "sent": fhir::instant_now(),
-                "sender": {"display": "Cabinet infirmier partenaire"},
-                "payload": [{"contentString": text}],
+                "date": now,
+                "author": [{"display": "Cabinet infirmier partenaire"}],
+                "content": [{"attachment": {
+                    "contentType": NOTE_TEXT,
+                    "language": "fr",
+                    "data": base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+                    "creation": now,
+                }}],
             },
-            "request": {"method": "PUT", "url": format!("Communication?identifier={}", crt_core::oauth::encode(&identifier))},
+            "request": {
+                "method": "POST",
+                "url": "DocumentReference",
+                "ifNoneExist": format!("identifier={}", crt_core::oauth::encode(&identifier)),
+            },
         }],
     })
 }

@@ -106,10 +106,15 @@ impl RegionSink {
             total.updated,
         ))
         .with_details(details);
+        let notes = Value::Array(share.entries().to_vec());
         let bundles: [(&str, Option<&Value>); 3] = [
             ("care-circle.json", Some(share.care_circle())),
             ("summary.json", Some(share.summary())),
-            ("liaison-book.json", share.entries()),
+            // One transaction per note, kept together.
+            (
+                "liaison-book.json",
+                Some(&notes).filter(|_| !share.entries().is_empty()),
+            ),
         ];
         for (name, bundle) in bundles {
             if let Some(bundle) = bundle {

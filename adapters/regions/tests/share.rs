@@ -117,7 +117,11 @@ async fn each_platform_takes_the_care_circle_once_and_gives_back_partner_entries
         for code in ["\"MT\"", "\"PC\"", "\"AID\""] {
             assert!(roles.contains(code), "{code} in {roles}");
         }
-        assert_eq!(platform.resources("DocumentReference").len(), 2);
+        assert_eq!(
+            platform.resources("DocumentReference").len(),
+            4,
+            "the two documents of the summary and the two notes"
+        );
         let episode = &platform.resources("EpisodeOfCare")[0];
         assert!(
             episode["team"][0]["reference"]
@@ -133,7 +137,12 @@ async fn each_platform_takes_the_care_circle_once_and_gives_back_partner_entries
             shared.care_circle.created + shared.summary.created + shared.entries.created,
             0
         );
-        assert_eq!(platform.resources("Communication").len(), 2);
+        let notes = platform
+            .resources("DocumentReference")
+            .into_iter()
+            .filter(|r| r["meta"]["profile"][0] == crt_regions::share::CDL_NOTE_PROFILE)
+            .count();
+        assert_eq!(notes, 2, "the two notes, not added again");
         assert_eq!(platform.resources("Patient").len(), 1);
 
         // The gateway's own entries are not partners' entries.
