@@ -122,6 +122,28 @@ async fn each_platform_takes_the_care_circle_once_and_gives_back_partner_entries
             4,
             "the two documents of the summary and the two notes"
         );
+        // The CRT's alert, as the Cahier de liaison carries one: a note flagged urgent.
+        let alert = platform
+            .resources("DocumentReference")
+            .into_iter()
+            .find(|r| r["description"] == "Chute")
+            .expect("the alert about the fall");
+        assert_eq!(
+            alert["meta"]["profile"][0],
+            crt_regions::share::CDL_NOTE_PROFILE
+        );
+        assert_eq!(
+            alert["extension"][0]["url"],
+            crt_regions::share::CDL_IS_EMERGENCY
+        );
+        assert_eq!(alert["extension"][0]["valueBoolean"], true);
+        assert_eq!(alert["type"]["coding"][0]["code"], "OBS");
+        assert!(
+            alert["author"][0]["reference"]
+                .as_str()
+                .unwrap()
+                .starts_with("PractitionerRole/")
+        );
         let episode = &platform.resources("EpisodeOfCare")[0];
         assert!(
             episode["team"][0]["reference"]
