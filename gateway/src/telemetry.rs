@@ -19,6 +19,10 @@ pub fn init(config: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (standard error on a full disk) is dropped:
+        // reporting it would write to standard error again, and `eprintln!` panics there,
+        // taking the request being answered with it.
+        .log_internal_errors(false)
         .with_target(false);
     let _ = match config.format {
         LogFormat::Json => builder.json().try_init(),
