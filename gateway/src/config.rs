@@ -308,7 +308,8 @@ pub struct SinksConfig {
     pub dmp: crt_dmp::DmpConfig,
     /// Messages through MSSanté.
     pub mssante: crt_mssante::MssanteConfig,
-    /// Volet 2 admission requests through ViaTrajectoire, and the waiting lists.
+    /// Answers to the volet 2 admission requests that reach the CRTs through ViaTrajectoire,
+    /// and the waiting lists.
     pub viatrajectoire: crt_viatrajectoire::ViatrajectoireConfig,
 }
 

@@ -91,18 +91,7 @@ impl Registry {
                 .insert(crt_mssante::sink::TARGET.to_string(), sink);
         }
         if config.sinks.viatrajectoire.enabled {
-            let viatrajectoire = match sandbox {
-                Some(sandbox) => {
-                    let (_, running) = sandbox
-                        .viatrajectoire
-                        .as_ref()
-                        .ok_or(RegistryError::NoSimulator(crate::sandbox::VIATRAJECTOIRE))?;
-                    sandbox
-                        .pki
-                        .viatrajectoire_config(running, &config.sinks.viatrajectoire)
-                }
-                None => config.sinks.viatrajectoire.clone(),
-            };
+            let viatrajectoire = Registry::viatrajectoire_config(config, sandbox)?;
             let client = Arc::new(ViatrajectoireClient::new(&viatrajectoire)?);
             registry.viatrajectoire = Some((client.clone(), viatrajectoire.poll_interval));
             registry = registry.with(ViatrajectoireSink::new(client, &viatrajectoire));
@@ -224,6 +213,24 @@ impl Registry {
             .as_ref()
             .ok_or(RegistryError::NoSimulator(crate::sandbox::ROR))?;
         Ok(sandbox.pki.ror_config(running, &config.ror))
+    }
+
+    /// The ViaTrajectoire configuration: as configured, or pointed at the sandbox's
+    /// simulator.
+    pub fn viatrajectoire_config(
+        config: &Config,
+        sandbox: Option<&Sandbox>,
+    ) -> Result<crt_viatrajectoire::ViatrajectoireConfig, RegistryError> {
+        let Some(sandbox) = sandbox else {
+            return Ok(config.sinks.viatrajectoire.clone());
+        };
+        let (_, running) = sandbox
+            .viatrajectoire
+            .as_ref()
+            .ok_or(RegistryError::NoSimulator(crate::sandbox::VIATRAJECTOIRE))?;
+        Ok(sandbox
+            .pki
+            .viatrajectoire_config(running, &config.sinks.viatrajectoire))
     }
 
     /// Adds (or replaces) the sink for its target.

@@ -59,7 +59,9 @@ pub fn plan(
                     continue;
                 }
             },
-            Action::RequestAdmission => vec![(VIATRAJECTOIRE.to_string(), format!("/actions/{i}"))],
+            Action::AnswerAdmission { .. } => {
+                vec![(VIATRAJECTOIRE.to_string(), format!("/actions/{i}"))]
+            }
         };
         for (target, pointer) in targets {
             if !registry.contains(&target) {

@@ -136,6 +136,10 @@ pub const MSSANTE: &str = "mssante";
 pub const ROR: &str = "ror";
 /// Name of the ViaTrajectoire simulator.
 pub const VIATRAJECTOIRE: &str = "viatrajectoire";
+/// The admission requests waiting in the sandbox's ViaTrajectoire when it starts, one per
+/// example CRT that answers one (`VT-GA-00000001`, `VT-GA-00000002`…, in this order).
+const SANDBOX_REQUESTS: &str =
+    include_str!("../../schemas/viatrajectoire/examples/sandbox-requests.json");
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
 
 /// A simulator that is running.
@@ -242,6 +246,11 @@ impl Sandbox {
         let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
         let simulator = ViatrajectoireSimulator::new(&tls).map_err(|e| fail(e.to_string()))?;
         let platform = simulator.platform();
+        let requests: Vec<crt_viatrajectoire::incoming::NewRequest> =
+            serde_json::from_str(SANDBOX_REQUESTS).map_err(|e| fail(e.to_string()))?;
+        for request in &requests {
+            platform.receive(request);
+        }
         let running = simulator
             .start(LOOPBACK.into())
             .await

@@ -105,6 +105,7 @@ impl Gateway {
             crate::waiting::spawn(
                 client.clone(),
                 *interval,
+                config.sinks.viatrajectoire.structures.clone(),
                 store.clone(),
                 shutdown_rx.clone(),
             )

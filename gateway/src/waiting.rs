@@ -1,55 +1,66 @@
-//! The waiting-list reader: follows the admission requests sent to ViaTrajectoire and
-//! keeps each CRT's waiting list with the status ViaTrajectoire gives each request.
+//! The waiting-list reader: brings in the volet 2 admission requests that reach each CRT
+//! through ViaTrajectoire, and where each stands after the CRT's answers.
 //!
-//! Each request's Task carries the delivery id as its identifier, so a Task names its
-//! delivery. Tasks are read per structure (`struct_idnat`) with `_lastUpdated` after the
-//! last change seen; the first read after a start takes them all, and the store keeps the
-//! newest status of each whatever the order of reading.
+//! For each CRT (the configured ones, else those whose records the gateway holds), it
+//! lists the requests changed since the last one seen (flux 1 of the *Suivi des décisions
+//! d'orientation* guide), reads each, then reads the Tasks changed since the last one seen
+//! (flux 5): the CRT's own answers, and ViaTrajectoire's word when a request is withdrawn
+//! or the person went elsewhere. The first round after a start reads everything; the store
+//! keeps the newest version of each request and of its standing whatever the order of
+//! reading, so reading twice changes nothing.
+//!
+//! A request or a Task outside the contract is not applied at all: it is written in the
+//! access trace with the rule it breaks (never its content), and read again when
+//! ViaTrajectoire changes it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crt_core::sink::Outcome;
+use crt_viatrajectoire::answer::standing;
 use crt_viatrajectoire::client::ViatrajectoireClient;
-use crt_viatrajectoire::request::TASK_IDENTIFIER_SYSTEM;
-use crt_viatrajectoire::sink::{Submitted, TARGET};
-use crt_viatrajectoire::status::Standing;
-use serde_json::Value;
+use crt_viatrajectoire::incoming;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
-use uuid::Uuid;
 
-use crate::store::{DeliveryFilter, DeliveryState, Store, WaitingUpdate, now_millis};
+use crate::audit::TraceEvent;
+use crate::store::{AdmissionStanding, NewAdmissionRequest, Store, now_millis};
 
-/// Runs until `shutdown`, reading statuses each `interval`.
+/// Where reading stopped for one structure: the newest request and Task changes seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub requests: Option<String>,
+    pub tasks: Option<String>,
+}
+
+/// Runs until `shutdown`, reading each `interval`. `structures` are the CRTs' FINESS ET;
+/// empty, the CRTs whose records the gateway holds.
 pub fn spawn(
     client: Arc<ViatrajectoireClient>,
     interval: Duration,
+    structures: Vec<String>,
     store: Arc<dyn Store>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        // The newest Task change seen, per structure.
-        let mut cursors: BTreeMap<String, String> = BTreeMap::new();
+        let mut cursors: BTreeMap<String, Cursor> = BTreeMap::new();
         loop {
-            match structures(store.as_ref()).await {
-                Ok(structures) => {
-                    for structure in structures {
-                        let cursor = cursors.get(&structure).cloned();
-                        match read(&client, store.as_ref(), &structure, cursor.as_deref()).await {
-                            Ok(Some(newest)) => {
-                                cursors.insert(structure, newest);
-                            }
-                            Ok(None) => {}
-                            Err(e) => {
-                                warn!(%structure, error = %e, "reading ViaTrajectoire statuses failed")
-                            }
+            let crts = if structures.is_empty() {
+                store.crts().await.map_err(|e| e.to_string())
+            } else {
+                Ok(structures.clone())
+            };
+            match crts {
+                Ok(crts) => {
+                    for crt in crts {
+                        let cursor = cursors.entry(crt.clone()).or_default();
+                        if let Err(e) = read(&client, store.as_ref(), &crt, cursor).await {
+                            warn!(crt = %crt, error = %e, "reading ViaTrajectoire failed");
                         }
                     }
                 }
-                Err(e) => warn!(error = %e, "listing admission requests failed"),
+                Err(e) => warn!(error = %e, "listing the CRTs to read ViaTrajectoire for failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -59,94 +70,126 @@ pub fn spawn(
     })
 }
 
-/// The structures that have admission requests in ViaTrajectoire.
-async fn structures(store: &dyn Store) -> Result<BTreeSet<String>, String> {
-    let mut structures = BTreeSet::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .deliveries(DeliveryFilter {
-                state: Some(DeliveryState::Delivered),
-                target: Some(TARGET.to_string()),
-                after,
-                limit: 500,
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        for delivery in &page {
-            let submitted = delivery
-                .receipt
-                .as_ref()
-                .filter(|r| r.outcome == Outcome::Delivered)
-                .and_then(|r| serde_json::from_value::<Submitted>(r.details.clone()).ok());
-            if let Some(submitted) = submitted {
-                structures.insert(submitted.struct_idnat);
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == 500 => after = Some(last.id),
-            _ => return Ok(structures),
-        }
+fn newer(cursor: &mut Option<String>, seen: &str) {
+    if cursor.as_deref().is_none_or(|c| seen > c) {
+        *cursor = Some(seen.to_string());
     }
 }
 
-/// The delivery a Task stands for.
-fn delivery_of(task: &Value) -> Option<Uuid> {
-    task["identifier"]
-        .as_array()?
-        .iter()
-        .find(|i| i["system"] == TASK_IDENTIFIER_SYSTEM)?["value"]
-        .as_str()?
-        .strip_prefix("urn:uuid:")?
-        .parse()
-        .ok()
+fn event(crt: &str, action: &str, object: &str, outcome: String) -> TraceEvent {
+    let mut event = TraceEvent::now("engine", action, "admission");
+    event.structure = Some(format!("1{crt}"));
+    event.object = Some(object.to_string());
+    event.outcome = outcome;
+    event
 }
 
-/// Reads the Tasks changed since `cursor`; returns the newest change seen.
-async fn read(
+/// One round for one CRT: new and changed requests, then new Tasks. The cursor moves
+/// only past what was read.
+pub async fn read(
     client: &ViatrajectoireClient,
     store: &dyn Store,
-    structure: &str,
-    cursor: Option<&str>,
-) -> Result<Option<String>, String> {
-    let tasks = client
-        .tasks_since(cursor, structure)
+    crt: &str,
+    cursor: &mut Cursor,
+) -> Result<(), String> {
+    let structure = format!("1{crt}");
+    let mut trace = Vec::new();
+    let ids = client
+        .requests_since(cursor.requests.as_deref(), &structure)
         .await
         .map_err(|e| e.to_string())?;
-    let mut newest = None;
-    for task in tasks {
-        let (Some(delivery_id), Some(id), Some(changed)) = (
-            delivery_of(&task),
-            task["id"].as_str(),
-            task["meta"]["lastUpdated"].as_str(),
-        ) else {
-            continue;
+    for id in ids {
+        let reference = format!("DocumentReference/{id}");
+        let document = client
+            .read(&reference, &structure)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(changed) = document["meta"]["lastUpdated"].as_str() {
+            newer(&mut cursor.requests, changed);
+        }
+        let request = match incoming::read(&document) {
+            Ok(request) if request.structure == structure => request,
+            Ok(_) => {
+                trace.push(event(
+                    crt,
+                    "viatrajectoire.request",
+                    &reference,
+                    "rejected:DocumentReference.custodian: another structure than the one asked"
+                        .into(),
+                ));
+                continue;
+            }
+            Err(problem) => {
+                warn!(%reference, rule = %problem, "a ViaTrajectoire request outside the contract");
+                trace.push(event(
+                    crt,
+                    "viatrajectoire.request",
+                    &reference,
+                    format!("rejected:{problem}"),
+                ));
+                continue;
+            }
         };
-        let standing = match Standing::of_task(&task) {
-            Ok(standing) => standing,
-            Err(e) => {
-                warn!(task = id, error = %e, "a ViaTrajectoire status outside the contract");
+        let payload = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+        let kept = store
+            .keep_admission_request(NewAdmissionRequest {
+                crt_finess_et: crt.to_string(),
+                request_id: request.request_id.clone(),
+                remote_id: request.remote_id.clone(),
+                changed_at: request.changed_at.clone(),
+                withdrawn: request.withdrawn,
+                received_at: now_millis(),
+                payload,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if kept {
+            trace.push(event(
+                crt,
+                "viatrajectoire.request",
+                &request.request_id,
+                "received".into(),
+            ));
+        }
+    }
+    let tasks = client
+        .tasks_since(cursor.tasks.as_deref(), &structure)
+        .await
+        .map_err(|e| e.to_string())?;
+    for task in tasks {
+        let reference = format!("Task/{}", task["id"].as_str().unwrap_or_default());
+        if let Some(changed) = task["meta"]["lastUpdated"].as_str() {
+            newer(&mut cursor.tasks, changed);
+        }
+        let standing = match standing(&task, &structure) {
+            Ok(Some(standing)) => standing,
+            Ok(None) => continue,
+            Err(problem) => {
+                warn!(%reference, rule = %problem, "a ViaTrajectoire status outside the contract");
+                trace.push(event(
+                    crt,
+                    "viatrajectoire.status",
+                    &reference,
+                    format!("rejected:{problem}"),
+                ));
                 continue;
             }
         };
         let known = store
-            .update_waiting(WaitingUpdate {
-                delivery_id,
-                task: format!("Task/{id}"),
+            .update_standing(AdmissionStanding {
+                crt_finess_et: crt.to_string(),
+                request_id: standing.request_id.clone(),
                 status: standing.status.as_str().to_string(),
                 rank: standing.rank,
                 reason: standing.reason,
-                status_at: changed.to_string(),
+                status_at: standing.changed_at,
                 updated_at: now_millis(),
             })
             .await
             .map_err(|e| e.to_string())?;
         if !known {
-            debug!(task = id, "a request this gateway's database did not send");
-        }
-        if newest.as_deref().is_none_or(|n: &str| changed > n) {
-            newest = Some(changed.to_string());
+            debug!(%reference, "a status for a request this gateway has not read");
         }
     }
-    Ok(newest.or_else(|| cursor.map(str::to_string)))
+    store.trace(trace).await.map_err(|e| e.to_string())
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Gateway, cli_with, example};
+use crate::support::{Gateway, cli_with, example, exported_trace};
 
 fn edit(database: &std::path::Path, sql: &str) {
     let conn = rusqlite::Connection::open(database).expect("database");
@@ -40,20 +40,7 @@ fn every_access_and_exchange_is_traced_and_an_edit_is_found() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("the chain holds"), "{text}");
 
-    let export = data.path().join("trace.jsonl");
-    let (code, text) = cli_with(
-        &[
-            "audit",
-            "export",
-            "--from",
-            "2020-01-01",
-            "-o",
-            export.to_str().unwrap(),
-        ],
-        &env,
-    );
-    assert_eq!(code, Some(0), "{text}");
-    let lines = std::fs::read_to_string(&export).unwrap();
+    let lines = exported_trace(data.path());
     for expected in [
         "\"api.write\"",
         "\"api.read\"",

@@ -33,4 +33,11 @@ fn the_demo_does_the_whole_job_and_writes_what_was_sent() {
     let workbook = std::fs::read(reports.join("720004563-2026.xlsx")).expect("workbook");
     assert!(workbook.starts_with(b"PK"));
     assert!(out.path().join("offer/ror-bundle.json").is_file());
+    assert!(out.path().join("offer/viatrajectoire-card.json").is_file());
+    let answer = std::fs::read_to_string(
+        out.path()
+            .join("home-admission-occitanie/viatrajectoire/esms-task.json"),
+    )
+    .expect("the answer to the admission request");
+    assert!(answer.contains("esms-task"), "{answer}");
 }

@@ -194,9 +194,10 @@ fn every_resource_reads_in_an_independent_fhir_r4_parser() {
         .arg(&bundle)
         .arg(&held)
         // The ViaTrajectoire contract's examples, which a test keeps equal to what the
-        // gateway sends.
-        .arg(repo().join("schemas/viatrajectoire/examples/admission-request.json"))
-        .arg(repo().join("schemas/viatrajectoire/examples/task-waiting-list.json"))
+        // gateway reads and sends.
+        .arg(repo().join("schemas/viatrajectoire/examples/request.json"))
+        .arg(repo().join("schemas/viatrajectoire/examples/answer-waiting-list.json"))
+        .arg(repo().join("schemas/viatrajectoire/examples/answer-refused.json"))
         .output()
         .expect("python runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned()

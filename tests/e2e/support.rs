@@ -412,3 +412,25 @@ pub fn cli_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     text.push_str(&String::from_utf8_lossy(&output.stderr));
     (output.status.code(), text)
 }
+
+/// The whole access trace of a stopped gateway's data directory, as `audit export` writes
+/// it (JSON Lines).
+pub fn exported_trace(data: &Path) -> String {
+    let export = data.join("trace.jsonl");
+    let (code, text) = cli_with(
+        &[
+            "audit",
+            "export",
+            "--from",
+            "2020-01-01",
+            "-o",
+            export.to_str().expect("UTF-8 path"),
+        ],
+        &[(
+            "CRT_GATEWAY_STORAGE__DATA_DIR",
+            data.to_str().expect("UTF-8 path"),
+        )],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    std::fs::read_to_string(&export).expect("the exported trace")
+}

@@ -1,13 +1,15 @@
-//! ViaTrajectoire through the real binary: a record asking for a volet 2 admission is sent
-//! to the ViaTrajectoire simulator, which then moves the request through its statuses as
-//! its users would; the gateway reads each change back into the CRT's waiting list.
+//! ViaTrajectoire through the real binary: the sandbox's ViaTrajectoire holds a volet 2
+//! admission request for the Occitanie example's CRT; the gateway reads it into the CRT's
+//! waiting list, the DUI answers it with records (waiting list at a rank, then admitted),
+//! each answer goes out as an esms-task and reads back into the list; requests that
+//! arrive later, are withdrawn, or break the contract are read as such.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, delivery_to, example, repo};
+use crate::support::{Gateway, cli_with, delivery_to, example, exported_trace, repo};
 
 /// The simulator's control endpoint, from the sink's readiness check
 /// ("ViaTrajectoire reachable at https://localhost:PORT/fhir").
@@ -22,10 +24,11 @@ fn control_url(gateway: &Gateway) -> String {
         .expect("a viatrajectoire check")
         .to_string();
     let base = detail.rsplit(' ').next().unwrap().to_string();
-    base.replace("/fhir", "/test")
+    base.replace("/fhir", "/test/requests")
 }
 
-fn advance(control: &str, task: &str, standing: Value) {
+/// A POST to the simulator's control endpoint, as ViaTrajectoire's users would act.
+fn control(url: &str, body: Value) -> Value {
     crt_core::tls::install_default_provider();
     let pki = repo().join("certs-example");
     let tls = crt_core::tls::client_config_for(
@@ -39,118 +42,216 @@ fn advance(control: &str, task: &str, standing: Value) {
     )
     .expect("TLS");
     let client = crt_core::http::HttpsClient::new(tls, Duration::from_secs(10), 1 << 20);
-    let url = format!("{control}/{task}/$advance");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let answer = runtime
         .block_on(client.post(
-            &url,
+            url,
             &[("content-type", "application/json")],
-            Bytes::from(standing.to_string()),
+            Bytes::from(body.to_string()),
         ))
         .expect("control endpoint");
-    assert_eq!(
-        answer.status,
-        200,
+    assert!(
+        answer.status == 200 || answer.status == 201,
         "{}",
         String::from_utf8_lossy(&answer.body)
     );
+    serde_json::from_slice(&answer.body).expect("JSON")
 }
 
-fn wait_for(gateway: &Gateway, crt: &str, status: &str) -> Value {
+/// Waits until the CRT's waiting list has the request in `status`; returns its entry.
+fn wait_for(gateway: &Gateway, crt: &str, request: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let list = gateway.get_json(&format!("/v1/waiting-list?crt={crt}"));
-        if let Some(entry) = list["entries"].as_array().and_then(|e| e.first())
+        let entry = list["entries"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["request_id"] == request));
+        if let Some(entry) = entry
             && entry["status"] == status
         {
             return entry.clone();
         }
-        assert!(Instant::now() < deadline, "never {status}: {list}");
+        assert!(
+            Instant::now() < deadline,
+            "{request} never {status}: {list}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-/// A gateway with a fast status reader, and the Occitanie example (which asks for an
-/// admission) sent and settled: the gateway, the CRT, the record and its ViaTrajectoire
-/// delivery.
-fn submit_admission(data: &std::path::Path) -> (Gateway, String, Value, Value) {
-    let gateway = Gateway::start(
-        data,
-        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__POLL_INTERVAL", "200")],
-    );
-    let record: Value = serde_json::from_slice(&example("home-admission-occitanie.json")).unwrap();
-    let crt = record["crt"]["finess_et"].as_str().unwrap().to_string();
-    let response = gateway.post_record(&example("home-admission-occitanie.json"), None);
+/// The Occitanie example with its answer replaced, as a newer version.
+fn answering(action: Value, updated_at: &str) -> Vec<u8> {
+    let mut record: Value =
+        serde_json::from_slice(&example("home-admission-occitanie.json")).unwrap();
+    record["actions"][0] = action;
+    record["source"]["updated_at"] = json!(updated_at);
+    serde_json::to_vec(&record).unwrap()
+}
+
+fn answer_delivered(gateway: &Gateway, body: &[u8]) -> Value {
+    let response = gateway.post_record(body, None);
     assert_eq!(response.status, 202, "{}", response.text());
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
     let delivery = delivery_to(&view, "viatrajectoire");
     assert_eq!(delivery["state"], "delivered", "{delivery}");
-    (gateway, crt, record, delivery)
+    delivery
 }
 
 #[test]
-fn an_admission_request_goes_through_every_status_to_the_waiting_list() {
+fn a_request_is_received_put_on_the_waiting_list_with_its_rank_then_admitted() {
     let data = tempfile::tempdir().expect("temp dir");
-    let (gateway, crt, record, delivery) = submit_admission(data.path());
-    let task = delivery["receipt"]["remote_id"]
+    let gateway = Gateway::start(
+        data.path(),
+        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__POLL_INTERVAL", "200")],
+    );
+    let crt = "110008430";
+
+    // The example answers the request the sandbox holds for its CRT: waiting list, rank 1.
+    let delivery = answer_delivered(&gateway, &example("home-admission-occitanie.json"));
+    let entry = wait_for(&gateway, crt, "VT-GA-00000001", "waiting_list");
+    assert_eq!(entry["rank"], 1);
+    assert_eq!(entry["request"]["person"]["family"], "Dupont");
+    assert_eq!(entry["request"]["structure"], "1110008430");
+    // The answer as sent, against the guide's ESMSTask StructureDefinition, read by a
+    // checker written apart from the gateway.
+    let task = gateway.artifact(&delivery, "esms-task.json").body;
+    let file = data.path().join("esms-task.json");
+    std::fs::write(&file, &task).unwrap();
+    let output = std::process::Command::new("python3")
+        .arg(repo().join("tests/fhir/check_profile.py"))
+        .arg("--sd-dir")
+        .arg(repo().join("schemas/viatrajectoire/structure-definitions"))
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("esms-task"), "{text}");
+
+    // A request made later shows as new, before any answer.
+    let control_url = control_url(&gateway);
+    let later = control(
+        &control_url,
+        json!({
+            "structure": "1110008430",
+            "person": {"family": "Roux", "given": "Paul", "birth_date": "1934-07-21", "gender": "male"},
+            "requester": "Service social du CHU de Toulouse",
+            "summary": "Sortie d'hospitalisation, vit seul.",
+        }),
+    );
+    let later_id = later["identifier"][0]["value"]
         .as_str()
         .unwrap()
         .to_string();
+    wait_for(&gateway, crt, &later_id, "new");
 
-    let entry = wait_for(&gateway, &crt, "sent");
-    assert_eq!(entry["task"], task.as_str());
-    assert_eq!(entry["source_ref"], record["source"]["record_ref"]);
-
-    let control = control_url(&gateway);
-    for (standing, status) in [
-        (json!({"status": "received"}), "received"),
-        (json!({"status": "waiting_list", "rank": 3}), "waiting_list"),
-        (
-            json!({"status": "admission_proposed"}),
-            "admission_proposed",
+    // Admitted, with its date.
+    answer_delivered(
+        &gateway,
+        &answering(
+            json!({"action": "answer_admission", "request": "VT-GA-00000001",
+                   "decision": "admitted", "date": "2026-03-09"}),
+            "2026-03-09T10:00:00+01:00",
         ),
-        (json!({"status": "accepted"}), "accepted"),
-        (json!({"status": "admitted"}), "admitted"),
-    ] {
-        advance(&control, &task, standing);
-        let entry = wait_for(&gateway, &crt, status);
-        if status == "waiting_list" {
-            assert_eq!(entry["rank"], 3);
-        }
+    );
+    wait_for(&gateway, crt, "VT-GA-00000001", "admitted");
+
+    // ViaTrajectoire withdraws the later request: cancelled, and marked withdrawn.
+    control(&format!("{control_url}/{later_id}/$withdraw"), json!({}));
+    let entry = wait_for(&gateway, crt, &later_id, "cancelled");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while wait_for(&gateway, crt, &later_id, "cancelled")["withdrawn"] != true {
+        assert!(Instant::now() < deadline, "never withdrawn: {entry}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 
     let url = format!("http://{}", gateway.addr);
-    let (code, text) = gateway.cli(&["waiting-list", "--crt", &crt, "--url", &url]);
+    let (code, text) = gateway.cli(&["waiting-list", "--crt", crt, "--url", &url]);
     assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("VT-GA-00000001"), "{text}");
     assert!(text.contains("admitted"), "{text}");
-
-    // What the gateway kept of the request leaves the medical answers out.
-    let kept = gateway.artifact(&delivery, "admission-request.json").text();
-    assert!(kept.contains("cerfa-14732-03-administratif"));
-    assert!(!kept.contains("Traitements en cours"), "{kept}");
-}
-
-#[test]
-fn a_refusal_carries_its_reason_and_a_bad_query_is_refused() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let (gateway, crt, _, delivery) = submit_admission(data.path());
-    let task = delivery["receipt"]["remote_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    wait_for(&gateway, &crt, "sent");
-    advance(
-        &control_url(&gateway),
-        &task,
-        json!({"status": "refused", "reason": "hors zone d'intervention"}),
-    );
-    let entry = wait_for(&gateway, &crt, "refused");
-    assert_eq!(entry["reason"], "hors zone d'intervention");
 
     let response = gateway.request("GET", "/v1/waiting-list?crt=123", &[], b"");
     assert_eq!(response.status, 400);
+}
+
+#[test]
+fn a_request_outside_the_contract_is_kept_out_with_its_rule_in_the_trace() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut gateway = Gateway::start(
+        data.path(),
+        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__POLL_INTERVAL", "200")],
+    );
+    let crt = "110008430";
+    // A DocumentReference without the gender of the person, then a good request after it.
+    let mut broken = json!({
+        "resourceType": "DocumentReference",
+        "contained": [{"resourceType": "Patient", "id": "patient",
+                       "name": [{"family": "Roux", "given": ["Paul"]}], "birthDate": "1934-07-21"}],
+        "identifier": [{"use": "official", "system": "urn:oid:1.2.250.1.213.8.1", "value": "VT-GA-BROKEN"}],
+        "status": "current",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "57830-2"}]},
+        "subject": {"reference": "#patient"},
+        "date": "2026-03-01T09:00:00+01:00",
+        "author": [{"display": "Service social"}],
+        "custodian": {"identifier": {"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "1110008430"}},
+        "content": [{"attachment": {"contentType": "text/plain", "data": "UGF1bCBSb3V4"}}],
+    });
+    let control_url = control_url(&gateway);
+    control(&format!("{control_url}/$raw"), broken.take());
+    answer_delivered(&gateway, &example("home-admission-occitanie.json"));
+    wait_for(&gateway, crt, "VT-GA-00000001", "waiting_list");
+    let list = gateway.get_json(&format!("/v1/waiting-list?crt={crt}"));
+    assert_eq!(list["entries"].as_array().unwrap().len(), 1, "{list}");
+    gateway.kill();
+
+    let lines = exported_trace(data.path());
+    let rejected = lines
+        .lines()
+        .find(|l| l.contains("\"viatrajectoire.request\"") && l.contains("rejected:"))
+        .unwrap_or_else(|| panic!("no rejection in {lines}"));
+    assert!(rejected.contains("contained.gender"), "{rejected}");
+    assert!(!lines.contains("Roux"), "the person's name in the trace");
+}
+
+#[test]
+fn the_directory_card_is_published_from_the_offer_file() {
+    let offer = repo().join("schemas/examples/offer.yaml");
+    let offer = offer.to_str().unwrap();
+    let data = tempfile::tempdir().expect("temp dir");
+    let env = [(
+        "CRT_GATEWAY_STORAGE__DATA_DIR",
+        data.path().to_str().unwrap(),
+    )];
+    let (code, text) = cli_with(
+        &["viatrajectoire", "publish-card", offer, "--dry-run"],
+        &env,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("would be created"), "{text}");
+    assert!(text.contains("PUT HealthcareService?identifier="), "{text}");
+    assert!(text.contains("\"providedBy\""), "{text}");
+    let (code, text) = cli_with(&["viatrajectoire", "publish-card", offer], &env);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("directory card created"), "{text}");
+
+    // An offer the guide forbids is refused with its line and rule, before any exchange.
+    let broken = data.path().join("offer.yaml");
+    let text = std::fs::read_to_string(repo().join("schemas/examples/offer.yaml")).unwrap();
+    std::fs::write(
+        &broken,
+        text.replacen("finess_et: 720003011", "finess_et: 720003012", 1),
+    )
+    .unwrap();
+    let (code, text) = cli_with(
+        &["viatrajectoire", "publish-card", broken.to_str().unwrap()],
+        &env,
+    );
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("invalid offer"), "{text}");
 }

@@ -1,5 +1,8 @@
-//! ViaTrajectoire's FHIR API: mutual TLS, an OAuth2 token, the `struct_idnat` header on
-//! every call, a transaction to submit, a Task search to follow statuses.
+//! ViaTrajectoire's FHIR API as the *Suivi des décisions d'orientation* guide has a
+//! structure's software use it: mutual TLS, an OAuth2 token, the `struct_idnat` header on
+//! every call; the requests that reached the structure (flux 1: a DocumentReference search
+//! for their ids, then a read of each), a Task per answer (flux 4), and the Task search
+//! that follows where requests stand (flux 5).
 
 use bytes::Bytes;
 use crt_core::fhir_json::outcome_diagnostics;
@@ -86,6 +89,7 @@ impl ViatrajectoireClient {
         path: &str,
         struct_idnat: &str,
         body: Option<&Value>,
+        if_none_exist: Option<&str>,
     ) -> Result<Value, ClientError> {
         let bearer = format!("Bearer {}", self.credentials.token(&self.http).await?);
         let mut headers = vec![
@@ -95,6 +99,9 @@ impl ViatrajectoireClient {
         ];
         if body.is_some() {
             headers.push(("content-type", "application/fhir+json"));
+        }
+        if let Some(criteria) = if_none_exist {
+            headers.push(("if-none-exist", criteria));
         }
         let url = if path.is_empty() {
             self.base.clone()
@@ -112,39 +119,82 @@ impl ViatrajectoireClient {
         serde_json::from_slice(&answer.body).map_err(|e| ClientError::Answer(e.to_string()))
     }
 
-    /// Submits a transaction; the answer is the Task's `Type/id`.
-    pub async fn submit(&self, bundle: &Value, struct_idnat: &str) -> Result<String, ClientError> {
-        let response = self
-            .call(Method::POST, "", struct_idnat, Some(bundle))
+    /// Sends an answer (flux 4): `POST Task`, created unless ViaTrajectoire already holds
+    /// a Task with the same identifier (`If-None-Exist`), so that a repeated attempt does
+    /// not answer twice. The answer is the Task's `Task/<id>`.
+    pub async fn answer(
+        &self,
+        task: &Value,
+        struct_idnat: &str,
+        identifier: &str,
+    ) -> Result<String, ClientError> {
+        let criteria = form(&[("identifier", identifier)]);
+        let created = self
+            .call(
+                Method::POST,
+                "Task",
+                struct_idnat,
+                Some(task),
+                Some(&criteria),
+            )
             .await?;
-        if response["type"] != "transaction-response" {
-            return Err(ClientError::Answer("not a transaction-response".into()));
-        }
-        response["entry"]
-            .as_array()
-            .and_then(|entries| {
-                entries
-                    .iter()
-                    .filter_map(|e| e["response"]["location"].as_str())
-                    .find(|location| location.starts_with("Task/"))
-            })
-            .map(|location| {
-                location
-                    .split("/_history")
-                    .next()
-                    .unwrap_or(location)
-                    .to_string()
-            })
-            .ok_or_else(|| ClientError::Answer("no Task location in the answer".into()))
+        created["id"]
+            .as_str()
+            .map(|id| format!("Task/{id}"))
+            .ok_or_else(|| ClientError::Answer("the Task answered has no id".into()))
     }
 
-    /// The Tasks changed since `since` (RFC 3339), all of them when `None`.
+    /// The ids of the requests that reached the structure or changed since `since`
+    /// (flux 1: `DocumentReference?type=57830-2&_lastUpdated=gt…&_elements=id`).
+    pub async fn requests_since(
+        &self,
+        since: Option<&str>,
+        struct_idnat: &str,
+    ) -> Result<Vec<String>, ClientError> {
+        let kind = format!(
+            "{}|{}",
+            crate::incoming::LOINC,
+            crate::incoming::REQUEST_TYPE
+        );
+        let found = self
+            .search(
+                "DocumentReference",
+                &[("type", kind.as_str()), ("_elements", "id")],
+                since,
+                struct_idnat,
+            )
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// The Tasks about the structure's requests changed since `since` (RFC 3339), all of
+    /// them when `None` (flux 5: `Task?_lastUpdated=gt…`), oldest change first.
     pub async fn tasks_since(
         &self,
         since: Option<&str>,
         struct_idnat: &str,
     ) -> Result<Vec<Value>, ClientError> {
-        let mut params = vec![("_sort", "_lastUpdated")];
+        let mut tasks = self.search("Task", &[], since, struct_idnat).await?;
+        tasks.sort_by(|a, b| {
+            a["meta"]["lastUpdated"]
+                .as_str()
+                .cmp(&b["meta"]["lastUpdated"].as_str())
+        });
+        Ok(tasks)
+    }
+
+    /// The resources of a search, with `_lastUpdated=gt<since>` when given.
+    async fn search(
+        &self,
+        resource: &str,
+        params: &[(&str, &str)],
+        since: Option<&str>,
+        struct_idnat: &str,
+    ) -> Result<Vec<Value>, ClientError> {
+        let mut params = params.to_vec();
         let bound = since.map(|s| format!("gt{s}"));
         if let Some(bound) = &bound {
             params.push(("_lastUpdated", bound.as_str()));
@@ -152,8 +202,9 @@ impl ViatrajectoireClient {
         let bundle = self
             .call(
                 Method::GET,
-                &format!("Task?{}", form(&params)),
+                &format!("{resource}?{}", form(&params)),
                 struct_idnat,
+                None,
                 None,
             )
             .await?;
@@ -163,8 +214,46 @@ impl ViatrajectoireClient {
             .unwrap_or_default())
     }
 
+    /// The structure's directory card, if ViaTrajectoire holds one
+    /// (`GET HealthcareService?identifier=…`).
+    pub async fn card(&self, struct_idnat: &str) -> Result<Option<Value>, ClientError> {
+        let bundle = self
+            .call(
+                Method::GET,
+                &card_query(struct_idnat),
+                struct_idnat,
+                None,
+                None,
+            )
+            .await?;
+        Ok(bundle["entry"][0]["resource"]
+            .as_object()
+            .map(|_| bundle["entry"][0]["resource"].clone()))
+    }
+
+    /// Writes the structure's directory card: a conditional update on its identifier, so
+    /// that the first write creates it and the next ones replace it.
+    pub async fn put_card(&self, card: &Value, struct_idnat: &str) -> Result<Value, ClientError> {
+        self.call(
+            Method::PUT,
+            &card_query(struct_idnat),
+            struct_idnat,
+            Some(card),
+            None,
+        )
+        .await
+    }
+
     /// Reads one resource (`Type/id`).
     pub async fn read(&self, reference: &str, struct_idnat: &str) -> Result<Value, ClientError> {
-        self.call(Method::GET, reference, struct_idnat, None).await
+        self.call(Method::GET, reference, struct_idnat, None, None)
+            .await
     }
+}
+
+/// `HealthcareService?identifier=<idNat_Struct>|<structure>`: the search and the
+/// conditional update of a structure's card.
+fn card_query(struct_idnat: &str) -> String {
+    let identifier = format!("{}|{struct_idnat}", crate::incoming::ID_NAT_STRUCT);
+    format!("HealthcareService?{}", form(&[("identifier", &identifier)]))
 }

@@ -22,7 +22,11 @@ pub struct ViatrajectoireConfig {
     pub client_key: Option<PathBuf>,
     pub trust: Option<PathBuf>,
     pub crl: Option<PathBuf>,
-    /// How often request statuses are read back (`Task?_lastUpdated=gt…`).
+    /// The CRTs (FINESS ET) whose admission requests are read. Empty: the CRTs whose
+    /// records the gateway holds.
+    pub structures: Vec<String>,
+    /// How often requests and their statuses are read (`DocumentReference?…`,
+    /// `Task?_lastUpdated=gt…`).
     #[serde(with = "crt_core::sink::millis")]
     pub poll_interval: Duration,
     pub max_answer_bytes: usize,
@@ -41,6 +45,7 @@ impl Default for ViatrajectoireConfig {
             client_key: None,
             trust: None,
             crl: None,
+            structures: Vec::new(),
             poll_interval: Duration::from_secs(60),
             max_answer_bytes: 4 * 1024 * 1024,
             retry: RetryPolicy {

@@ -1,33 +1,32 @@
-//! The `viatrajectoire` sink: a record's volet 2 admission request, sent once per
-//! delivery; its statuses are then read back by the gateway's waiting-list poller.
+//! The `viatrajectoire` sink: the CRT's answer to an admission request that reached it,
+//! sent once per delivery as a flux 4 Task; where the request stands is then read back by
+//! the gateway's waiting-list reader.
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use crt_core::identity::qualified_ins;
+use crt_core::record::Action;
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
+use crate::answer::{Answer, TASK_IDENTIFIER_SYSTEM, esms_task};
 use crate::client::ViatrajectoireClient;
 use crate::config::ViatrajectoireConfig;
-use crate::request::{self, RequestError};
-use crate::status::Status;
 
 pub const TARGET: &str = "viatrajectoire";
 
-/// What the receipt's `details` say, for the waiting list.
+/// What the receipt's `details` say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Submitted {
+pub struct Answered {
     /// `Task/<id>` in ViaTrajectoire.
     pub task: String,
-    /// The CRT's establishment (FINESS ET) whose waiting list the request joins.
-    pub crt: String,
-    /// The structure the request is made for (`1` + FINESS ET), sent as `struct_idnat`.
+    /// ViaTrajectoire's national identifier of the request answered.
+    pub request: String,
+    /// The structure that answered (`1` + FINESS ET), sent as `struct_idnat`.
     pub struct_idnat: String,
-    pub status: Status,
+    pub decision: crt_core::record::AdmissionAnswer,
 }
 
 pub struct ViatrajectoireSink {
@@ -43,8 +42,24 @@ impl ViatrajectoireSink {
         }
     }
 
-    async fn submit(&self, task: &DeliveryTask) -> Result<Receipt, DeliveryError> {
+    async fn answer(&self, task: &DeliveryTask) -> Result<Receipt, DeliveryError> {
         let record = &task.record;
+        let Work::Action {
+            action:
+                Action::AnswerAdmission {
+                    request,
+                    decision,
+                    rank,
+                    date,
+                    reason,
+                },
+        } = &task.work
+        else {
+            return Err(DeliveryError::final_error(
+                "not-viatrajectoire",
+                format!("ViaTrajectoire does not carry out {:?}", task.work),
+            ));
+        };
         if record
             .consents
             .viatrajectoire
@@ -55,60 +70,45 @@ impl ViatrajectoireSink {
                 "the beneficiary opposed sharing with ViaTrajectoire",
             ));
         }
-        let ins = qualified_ins(task);
-        let bundle = request::admission_bundle(record, task.delivery_id, ins.as_ref(), Utc::now())
-            .map_err(|e| match e {
-                RequestError::NoVolet2 => DeliveryError::final_error("no-volet2", e.to_string()),
-                RequestError::Model(_) => DeliveryError::final_error("encode", e.to_string()),
-            })?;
         let struct_idnat = record.crt.id_nat_struct();
-        let task_reference = self
+        let answer = Answer {
+            delivery_id: task.delivery_id,
+            structure: struct_idnat.clone(),
+            name: record.crt.name.clone(),
+            request_id: request.clone(),
+            decision: *decision,
+            rank: *rank,
+            date: *date,
+            reason: reason.clone(),
+        };
+        let body = esms_task(&answer, Utc::now());
+        let identifier = format!("{TASK_IDENTIFIER_SYSTEM}|urn:uuid:{}", task.delivery_id);
+        let reference = self
             .client
-            .submit(&bundle, &struct_idnat)
+            .answer(&body, &struct_idnat, &identifier)
             .await
             .map_err(|e| e.into_delivery_error())?;
-        let submitted = Submitted {
-            task: task_reference.clone(),
-            crt: record.crt.finess_et.clone(),
+        let details = serde_json::to_value(Answered {
+            task: reference.clone(),
+            request: request.clone(),
             struct_idnat,
-            status: Status::Sent,
-        };
-        let details = serde_json::to_value(&submitted)
-            .map_err(|e| DeliveryError::final_error("encode", e.to_string()))?;
-        let kept = serde_json::to_vec_pretty(&redacted(bundle))
+            decision: *decision,
+        })
+        .map_err(|e| DeliveryError::final_error("encode", e.to_string()))?;
+        let kept = serde_json::to_vec_pretty(&body)
             .map_err(|e| DeliveryError::final_error("encode", e.to_string()))?;
         Ok(Receipt::delivered(format!(
-            "admission request registered in ViaTrajectoire ({task_reference})"
+            "answer {} to admission request {request} recorded in ViaTrajectoire ({reference})",
+            decision.as_str()
         ))
-        .with_remote_id(task_reference)
+        .with_remote_id(reference)
         .with_details(details)
         .with_artifact(Artifact {
-            name: "admission-request.json".into(),
+            name: "esms-task.json".into(),
             media_type: "application/fhir+json".into(),
             content: kept,
         }))
     }
-}
-
-/// The request as the gateway keeps it: the medical part's answers are left out, since
-/// only the coordinating physician may read them.
-pub fn redacted(mut bundle: Value) -> Value {
-    if let Some(entries) = bundle["entry"].as_array_mut() {
-        for entry in entries {
-            let resource = &mut entry["resource"];
-            if resource["questionnaire"] == request::MEDICAL
-                && let Some(fields) = resource.as_object_mut()
-            {
-                fields.remove("item");
-                fields.insert(
-                    "text".into(),
-                    json!({"status": "generated",
-                           "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Volet médical transmis au médecin coordonnateur, non conservé par la passerelle.</div>"}),
-                );
-            }
-        }
-    }
-    bundle
 }
 
 impl Sink for ViatrajectoireSink {
@@ -127,7 +127,7 @@ impl Sink for ViatrajectoireSink {
         &'a self,
         task: &'a DeliveryTask,
     ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
-        Box::pin(self.submit(task))
+        Box::pin(self.answer(task))
     }
 
     fn retry_policy(&self) -> &RetryPolicy {

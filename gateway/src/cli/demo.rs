@@ -169,7 +169,10 @@ async fn drive(gateway: &Gateway, token: &str, files: &[PathBuf], out: &Path) ->
         return failed(format!("activity reports: {e}"));
     }
     let offer_status = match gateway.sandbox() {
-        Some(sandbox) => publish_example_offer(sandbox, out).await,
+        Some(sandbox) => match publish_example_offer(sandbox, out).await {
+            Status::Ok => publish_example_card(sandbox, out).await,
+            other => other,
+        },
         None => Status::Ok,
     };
     if unsettled > 0 || refused > 0 {
@@ -235,6 +238,61 @@ async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
             Status::Ok
         }
         Err(e) => failed(format!("ROR: {e}")),
+    }
+}
+
+/// The same offer as the CRT's directory card in the sandbox's ViaTrajectoire, published
+/// twice (created, then unchanged); the card is written to
+/// `<out>/offer/viatrajectoire-card.json`.
+async fn publish_example_card(sandbox: &Sandbox, out: &Path) -> Status {
+    use crt_viatrajectoire::directory::{CardOutcome, publish};
+    let path = default_examples().join("offer.yaml");
+    let Some((_, running)) = sandbox.viatrajectoire.as_ref() else {
+        return Status::Ok;
+    };
+    if !path.is_file() {
+        return Status::Ok;
+    }
+    let offer = match super::ror::read_offer(&path) {
+        Ok(offer) => offer,
+        Err(status) => return status,
+    };
+    let config = sandbox.pki.viatrajectoire_config(
+        running,
+        &crt_viatrajectoire::ViatrajectoireConfig::default(),
+    );
+    let result = async {
+        let card = super::viatrajectoire::card_of(&offer)?;
+        let client = crt_viatrajectoire::client::ViatrajectoireClient::new(&config)
+            .map_err(|e| e.to_string())?;
+        let structure = format!("1{}", offer.porteur.finess_et);
+        let first = publish(&client, &card, &structure, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let second = publish(&client, &card, &structure, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let dir = out.join("offer");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let file = dir.join("viatrajectoire-card.json");
+        let text = serde_json::to_vec_pretty(&card).map_err(|e| e.to_string())?;
+        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        Ok::<_, String>((first, second, file))
+    }
+    .await;
+    match result {
+        Ok((CardOutcome::Created, CardOutcome::Unchanged, file)) => {
+            println!(
+                "ViaTrajectoire: directory card created from {}, published again (unchanged); card in {}",
+                path.display(),
+                file.display()
+            );
+            Status::Ok
+        }
+        Ok((first, second, _)) => failed(format!(
+            "ViaTrajectoire: the directory card was {first:?}, then {second:?}"
+        )),
+        Err(e) => failed(format!("ViaTrajectoire: {e}")),
     }
 }
 

@@ -17,6 +17,7 @@ mod ror;
 mod submit;
 mod table;
 mod validate;
+mod viatrajectoire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -113,8 +114,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The volet 2 waiting list: each admission request sent to ViaTrajectoire and the
-    /// status ViaTrajectoire gives it.
+    /// The volet 2 waiting list: each admission request that reached the CRT through
+    /// ViaTrajectoire, and where it stands after the CRT's answers.
     WaitingList {
         /// FINESS of the CRT's establishment (every CRT when absent).
         #[arg(long)]
@@ -213,6 +214,12 @@ enum Command {
         #[command(subcommand)]
         command: RorCommand,
     },
+    /// ViaTrajectoire: the CRT's directory card (fiche annuaire), from its offer file (the
+    /// sandbox simulator by default).
+    Viatrajectoire {
+        #[command(subcommand)]
+        command: ViatrajectoireCommand,
+    },
     /// INS: check an INS number, search the INSi teleservice.
     Ins {
         #[command(subcommand)]
@@ -261,6 +268,20 @@ enum InsCommand {
         /// only one configured when not given.
         #[arg(long)]
         structure: Option<String>,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ViatrajectoireCommand {
+    /// Publish the CRT's directory card from its offer file (the same as for the ROR):
+    /// written only when it differs from the card ViaTrajectoire holds.
+    PublishCard {
+        offer: PathBuf,
+        /// Only read ViaTrajectoire and print what would be written.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -621,6 +642,14 @@ fn runtime(command: Command) -> Status {
                         config,
                     },
             } => ror::publish_offer(&offer, dry_run, config).await,
+            Command::Viatrajectoire {
+                command:
+                    ViatrajectoireCommand::PublishCard {
+                        offer,
+                        dry_run,
+                        config,
+                    },
+            } => viatrajectoire::publish(&offer, dry_run, config).await,
             Command::Ror {
                 command:
                     RorCommand::Pull {

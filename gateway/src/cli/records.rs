@@ -167,12 +167,26 @@ pub async fn waiting_list(crt: Option<&str>, url: &str, json: bool) -> Status {
                 .iter()
                 .map(|e| {
                     let text = |key: &str| e[key].as_str().unwrap_or("-").to_string();
+                    let person = &e["request"]["person"];
+                    let status = if e["withdrawn"] == true {
+                        format!("{} (withdrawn)", text("status"))
+                    } else {
+                        text("status")
+                    };
                     vec![
                         text("crt_finess_et"),
-                        text("source_ref"),
-                        text("status"),
+                        text("request_id"),
+                        format!(
+                            "{} {}",
+                            person["family"].as_str().unwrap_or("-"),
+                            person["given"].as_str().unwrap_or_default()
+                        ),
+                        e["request"]["requested_at"]
+                            .as_str()
+                            .unwrap_or("-")
+                            .to_string(),
+                        status,
                         e["rank"].as_u64().map_or("-".into(), |r| r.to_string()),
-                        text("status_at"),
                         e["reason"].as_str().unwrap_or_default().to_string(),
                     ]
                 })
@@ -186,7 +200,15 @@ pub async fn waiting_list(crt: Option<&str>, url: &str, json: bool) -> Status {
     print!(
         "{}",
         table::render(
-            &["crt", "record", "status", "rank", "since", "reason"],
+            &[
+                "crt",
+                "request",
+                "person",
+                "requested",
+                "status",
+                "rank",
+                "reason"
+            ],
             &rows
         )
     );

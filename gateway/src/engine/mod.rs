@@ -176,7 +176,7 @@ impl Engine {
             crt_core::sink::Work::Journal => "archive",
             crt_core::sink::Work::VerifyIdentity => "identity-check",
             crt_core::sink::Work::Action {
-                action: crt_core::record::Action::RequestAdmission,
+                action: crt_core::record::Action::AnswerAdmission { .. },
             } => "admission",
             crt_core::sink::Work::Action { .. } => "care-coordination",
             // Applying the beneficiary's choice to what was already shared.

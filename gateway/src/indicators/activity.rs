@@ -85,7 +85,7 @@ pub struct Activity {
     pub volet1: Vec<Volet1Action>,
     /// The deliveries of the CRT's records.
     pub exchanges: Vec<Exchange>,
-    /// The CRT's volet 2 admission requests, as ViaTrajectoire last gave them.
+    /// The volet 2 admission requests that reached the CRT, where each stands.
     pub waiting: Vec<WaitingEntry>,
 }
 

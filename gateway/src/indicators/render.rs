@@ -418,7 +418,7 @@ fn waiting_section(html: &mut Html, indicators: &Indicators, audience: Audience)
     let waiting = &indicators.waiting_list;
     html.push("<h2>Waiting list (ViaTrajectoire)</h2>");
     let mut rows: Vec<(String, String)> = vec![
-        ("requests sent in the period".into(), c(waiting.requested)),
+        ("requests made in the period".into(), c(waiting.requested)),
         ("admitted in the period".into(), c(waiting.admitted)),
         ("open now".into(), c(waiting.open_now)),
     ];

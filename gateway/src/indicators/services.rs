@@ -114,15 +114,17 @@ pub fn identity_share(
 }
 
 /// The statuses of a request that is still on its way to an admission.
-const OPEN: [&str; 5] = [
-    "sent",
-    "received",
-    "waiting_list",
-    "admission_proposed",
-    "accepted",
-];
+const OPEN: [&str; 4] = ["new", "received", "waiting_list", "accepted"];
 
-/// The volet 2 admission requests sent through ViaTrajectoire.
+/// When a request was made: as ViaTrajectoire dates it, else when the gateway read it.
+fn requested_at(entry: &WaitingEntry) -> Millis {
+    entry.request["requested_at"]
+        .as_str()
+        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+        .map_or(entry.received_at, |at| at.timestamp_millis())
+}
+
+/// The volet 2 admission requests that reached the CRT through ViaTrajectoire.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WaitingList {
     /// Requests still open when the report was made (ViaTrajectoire gives the current
@@ -130,7 +132,7 @@ pub struct WaitingList {
     pub open_now: usize,
     /// Every request of the CRT by its current status.
     pub by_status_now: BTreeMap<String, usize>,
-    /// Requests sent in the period.
+    /// Requests made in the period.
     pub requested: usize,
     /// Requests admitted in the period.
     pub admitted: usize,
@@ -152,20 +154,23 @@ pub fn waiting_list(entries: &[WaitingEntry], period: Period, now: Millis) -> Wa
     let days = |from: Millis, to: Millis| (to - from).div_euclid(86_400_000);
     for entry in entries {
         *by_status_now.entry(entry.status.clone()).or_default() += 1;
-        if day_of(entry.requested_at).is_some_and(|day| period.contains(day)) {
+        let requested_at = requested_at(entry);
+        if day_of(requested_at).is_some_and(|day| period.contains(day)) {
             requested += 1;
         }
-        let changed = DateTime::parse_from_rfc3339(&entry.status_at)
-            .ok()
+        let changed = entry
+            .status_at
+            .as_deref()
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
             .map(|at| at.timestamp_millis());
         if entry.status == "admitted"
             && let Some(at) = changed
             && day_of(at).is_some_and(|day| period.contains(day))
         {
-            admitted.push(days(entry.requested_at, at));
+            admitted.push(days(requested_at, at));
         }
         if OPEN.contains(&entry.status.as_str()) {
-            open.push(days(entry.requested_at, now));
+            open.push(days(requested_at, now));
         }
     }
     WaitingList {

@@ -581,7 +581,13 @@ fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
                     },
                 },
                 None if target == "viatrajectoire" => Work::Action {
-                    action: Action::RequestAdmission,
+                    action: Action::AnswerAdmission {
+                        request: "VT-GA-00000001".into(),
+                        decision: crt_core::record::AdmissionAnswer::Received,
+                        rank: None,
+                        date: None,
+                        reason: None,
+                    },
                 },
                 None => Work::Action {
                     action: Action::ShareWithRegion,
@@ -613,12 +619,11 @@ fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
     }
     activity.exchanges = exchanges;
 
-    // Waiting list: requests sent over the year and after, in every status.
+    // Waiting list: requests made over the year and after, in every status.
     let statuses = [
-        "sent",
+        "new",
         "received",
         "waiting_list",
-        "admission_proposed",
         "accepted",
         "refused",
         "cancelled",
@@ -632,18 +637,20 @@ fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
         let changed = requested + Duration::days(dice.below(90) as i64);
         requests.push((requested, status, changed));
         activity.waiting.push(WaitingEntry {
-            delivery_id: uuid::Uuid::now_v7(),
-            record_id: uuid::Uuid::now_v7(),
             crt_finess_et: crt.into(),
-            source_ref: format!("dossier-{n}"),
-            beneficiary_ref: format!("B-{n}"),
-            task: format!("Task/{n}"),
+            request_id: format!("VT-GA-{n:08}"),
+            remote_id: format!("DocumentReference/{n}"),
             status: status.into(),
             rank: None,
             reason: None,
-            status_at: format!("{changed}T14:00:00+01:00"),
+            status_at: (status != "new").then(|| format!("{changed}T14:00:00+01:00")),
+            withdrawn: false,
+            received_at: now,
             updated_at: now,
-            requested_at: millis(requested, 10),
+            request: serde_json::json!({
+                "requested_at": chrono::DateTime::from_timestamp_millis(millis(requested, 10))
+                    .map(|at| at.to_rfc3339())
+            }),
         });
     }
 
@@ -776,13 +783,7 @@ fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
         }
     }
 
-    let open = [
-        "sent",
-        "received",
-        "waiting_list",
-        "admission_proposed",
-        "accepted",
-    ];
+    let open = ["new", "received", "waiting_list", "accepted"];
     let waiting = &got.waiting_list;
     assert_eq!(
         waiting.open_now,

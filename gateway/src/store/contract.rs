@@ -20,7 +20,8 @@ macro_rules! contract_suite {
             retry_waits_until_due_and_dead_can_be_replayed,
             a_held_delivery_keeps_its_reason_until_replayed,
             acknowledgements_are_recorded_once_against_their_delivery,
-            waiting_lists_keep_the_latest_status_of_each_request,
+            admission_requests_keep_their_newest_version_and_standing,
+            the_crts_are_those_of_the_stored_records,
             partner_entries_are_kept_once_in_their_latest_version,
             the_trace_is_appended_in_order_and_chained,
             volet1_actions_keep_the_newest_version_of_each,
@@ -431,46 +432,100 @@ pub(crate) async fn acknowledgements_are_recorded_once_against_their_delivery(st
     assert_eq!(acks[0].code.as_deref(), Some("902"));
 }
 
-pub(crate) async fn waiting_lists_keep_the_latest_status_of_each_request(store: &dyn Store) {
-    let intake = intake(&[("viatrajectoire", &[])], None, "waiting");
-    let delivery = intake.deliveries[0].id;
-    store.accept(intake).await.unwrap();
-    let update = |status: &str, rank: Option<u32>, at: &str| WaitingUpdate {
-        delivery_id: delivery,
-        task: "Task/7".into(),
+pub(crate) async fn admission_requests_keep_their_newest_version_and_standing(store: &dyn Store) {
+    let request = |id: &str, changed: &str, person: &str| NewAdmissionRequest {
+        crt_finess_et: "720004563".into(),
+        request_id: id.into(),
+        remote_id: format!("DocumentReference/{id}"),
+        changed_at: changed.into(),
+        withdrawn: false,
+        received_at: 1_000,
+        payload: format!(r#"{{"person":"{person}"}}"#).into_bytes(),
+    };
+    assert!(
+        store
+            .keep_admission_request(request("VT-1", "2026-01-01T09:00:00.000Z", "A"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .keep_admission_request(request("VT-2", "2026-01-01T09:30:00.000Z", "B"))
+            .await
+            .unwrap()
+    );
+    // The same version read twice, or an older one read late, changes nothing.
+    assert!(
+        !store
+            .keep_admission_request(request("VT-1", "2026-01-01T09:00:00.000Z", "A"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .keep_admission_request(request("VT-1", "2026-01-01T08:00:00.000Z", "old"))
+            .await
+            .unwrap()
+    );
+    let standing = |id: &str, status: &str, rank: Option<u32>, at: &str| AdmissionStanding {
+        crt_finess_et: "720004563".into(),
+        request_id: id.into(),
         status: status.into(),
         rank,
         reason: None,
         status_at: at.into(),
         updated_at: 5_000,
     };
+    let list = store.waiting_list(Some("720004563".into())).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|e| e.status == "new"));
+    assert_eq!(list[0].request["person"], "A");
     assert!(
         store
-            .update_waiting(update("sent", None, "2026-01-01T10:00:00.000Z"))
+            .update_standing(standing(
+                "VT-2",
+                "waiting_list",
+                Some(3),
+                "2026-01-01T11:00:00.000Z"
+            ))
+            .await
+            .unwrap()
+    );
+    // An older status read late does not undo a newer one.
+    assert!(
+        store
+            .update_standing(standing(
+                "VT-2",
+                "received",
+                None,
+                "2026-01-01T10:30:00.000Z"
+            ))
             .await
             .unwrap()
     );
     assert!(
         store
-            .update_waiting(update("waiting_list", Some(3), "2026-01-01T11:00:00.000Z"))
-            .await
-            .unwrap()
-    );
-    // An older answer read late does not undo a newer one.
-    assert!(
-        store
-            .update_waiting(update("received", None, "2026-01-01T10:30:00.000Z"))
+            .update_standing(standing(
+                "VT-1",
+                "refused",
+                None,
+                "2026-01-01T12:00:00.000Z"
+            ))
             .await
             .unwrap()
     );
     let list = store.waiting_list(Some("720004563".into())).await.unwrap();
-    assert_eq!(list.len(), 1);
+    let seen: Vec<(&str, &str, Option<u32>)> = list
+        .iter()
+        .map(|e| (e.request_id.as_str(), e.status.as_str(), e.rank))
+        .collect();
+    // Open requests before the ones that ended.
     assert_eq!(
-        (list[0].status.as_str(), list[0].rank),
-        ("waiting_list", Some(3))
+        seen,
+        [("VT-2", "waiting_list", Some(3)), ("VT-1", "refused", None)]
     );
-    assert_eq!(list[0].source_ref, "dossier-1");
-    assert_eq!(list[0].requested_at, 1_000);
+    assert_eq!(list[0].remote_id, "DocumentReference/VT-2");
+    assert_eq!(list[0].request["person"], "B");
     assert!(
         store
             .waiting_list(Some("750712184".into()))
@@ -478,11 +533,30 @@ pub(crate) async fn waiting_lists_keep_the_latest_status_of_each_request(store: 
             .unwrap()
             .is_empty()
     );
-    let unknown = WaitingUpdate {
-        delivery_id: Uuid::now_v7(),
-        ..update("sent", None, "2026-01-01T12:00:00.000Z")
-    };
-    assert!(!store.update_waiting(unknown).await.unwrap());
+    assert!(
+        !store
+            .update_standing(standing(
+                "VT-9",
+                "received",
+                None,
+                "2026-01-01T12:00:00.000Z"
+            ))
+            .await
+            .unwrap()
+    );
+}
+
+pub(crate) async fn the_crts_are_those_of_the_stored_records(store: &dyn Store) {
+    assert!(store.crts().await.unwrap().is_empty());
+    store
+        .accept(intake(&[("journal", &[])], None, "one"))
+        .await
+        .unwrap();
+    store
+        .accept(intake(&[("journal", &[])], None, "two"))
+        .await
+        .unwrap();
+    assert_eq!(store.crts().await.unwrap(), ["720004563"]);
 }
 
 pub(crate) async fn partner_entries_are_kept_once_in_their_latest_version(store: &dyn Store) {

@@ -97,6 +97,32 @@ pub(crate) fn parse_uuid(text: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
 }
 
+/// The row name an admission request's payload is sealed under.
+pub(crate) fn admission_row(crt_finess_et: &str, request_id: &str) -> String {
+    format!("admission:{crt_finess_et}:{request_id}")
+}
+
+/// The waiting list's order, the same in both backends: open requests first (accepted,
+/// on the list by rank, received, new), then those that ended, oldest first within each.
+pub(crate) const WAITING_ORDER: &str =
+    "CASE status WHEN 'accepted' THEN 0 WHEN 'waiting_list' THEN 1
+          WHEN 'received' THEN 2 WHEN 'new' THEN 3 ELSE 4 END,
+     rank IS NULL, rank, received_at, request_id";
+
+/// An admission request's payload, opened and parsed.
+pub(crate) fn opened_request(
+    at_rest: &sealing::AtRest,
+    entry: &WaitingEntry,
+    stored: Vec<u8>,
+) -> StoreResult<serde_json::Value> {
+    let plain = at_rest.open(
+        &admission_row(&entry.crt_finess_et, &entry.request_id),
+        stored,
+    )?;
+    serde_json::from_slice(&plain)
+        .map_err(|e| StoreError::Corrupt(format!("admission request {}: {e}", entry.request_id)))
+}
+
 /// Why the deliveries waiting on a settled one are held, if they are: the sink said so,
 /// or the delivery was declined. Every backend holds them with this reason.
 pub(crate) fn hold_reason(receipt: &Receipt) -> Option<String> {
@@ -383,27 +409,60 @@ pub struct Dependency {
     pub state: DeliveryState,
 }
 
-/// A volet 2 admission request's place on its CRT's waiting list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A volet 2 admission request that reached a CRT through ViaTrajectoire, as the
+/// waiting list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WaitingEntry {
-    pub delivery_id: Uuid,
-    pub record_id: Uuid,
     pub crt_finess_et: String,
-    /// The DUI's reference of the record and of the beneficiary.
-    pub source_ref: String,
-    pub beneficiary_ref: String,
-    /// The request in ViaTrajectoire (`Task/<id>`).
-    pub task: String,
+    /// ViaTrajectoire's national identifier of the request: what an `answer_admission`
+    /// action names.
+    pub request_id: String,
+    /// The request in ViaTrajectoire (`DocumentReference/<id>`).
+    pub remote_id: String,
+    /// `new` until the CRT answers, then the answer as ViaTrajectoire holds it
+    /// (`received`, `waiting_list`, `accepted`, `admitted`, `refused`, `cancelled`).
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// When ViaTrajectoire last changed the request.
+    /// When ViaTrajectoire last changed the request's status (its Task), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_at: Option<String>,
+    /// ViaTrajectoire withdrew the request.
+    pub withdrawn: bool,
+    /// When the gateway first read the request, and last changed this entry.
+    pub received_at: Millis,
+    pub updated_at: Millis,
+    /// The request as read (the person, the requester, the wished start).
+    pub request: serde_json::Value,
+}
+
+/// A request as the gateway read it from ViaTrajectoire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAdmissionRequest {
+    pub crt_finess_et: String,
+    pub request_id: String,
+    pub remote_id: String,
+    /// ViaTrajectoire's last change of the request: an older version is ignored.
+    pub changed_at: String,
+    pub withdrawn: bool,
+    pub received_at: Millis,
+    /// The request as JSON; sealed at rest, as it names the person.
+    pub payload: Vec<u8>,
+}
+
+/// Where a request stands after a Task ViaTrajectoire holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionStanding {
+    pub crt_finess_et: String,
+    pub request_id: String,
+    pub status: String,
+    pub rank: Option<u32>,
+    pub reason: Option<String>,
+    /// The Task's change: an older one than the status kept is ignored.
     pub status_at: String,
     pub updated_at: Millis,
-    /// When the gateway was asked to send the request (the delivery's creation).
-    pub requested_at: Millis,
 }
 
 /// A volet 1 action as a DUI sent it.
@@ -459,18 +518,6 @@ pub struct PartnerEntryFilter {
     pub limit: usize,
 }
 
-/// What ViaTrajectoire says of a request now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaitingUpdate {
-    pub delivery_id: Uuid,
-    pub task: String,
-    pub status: String,
-    pub rank: Option<u32>,
-    pub reason: Option<String>,
-    pub status_at: String,
-    pub updated_at: Millis,
-}
-
 /// A stored record's metadata and deliveries; the payload itself is not shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordView {
@@ -524,12 +571,23 @@ pub trait Store: Send + Sync + 'static {
         ack: NewAcknowledgement,
     ) -> BoxFuture<'_, StoreResult<AcknowledgeOutcome>>;
 
-    /// Records where an admission request stands; `false` when the delivery is unknown.
-    /// An update older than the one stored (`status_at`) is ignored.
-    fn update_waiting(&self, update: WaitingUpdate) -> BoxFuture<'_, StoreResult<bool>>;
+    /// Keeps an admission request read from ViaTrajectoire; a version older than the one
+    /// kept (`changed_at`) is ignored. `true` when it is new or changed.
+    fn keep_admission_request(
+        &self,
+        request: NewAdmissionRequest,
+    ) -> BoxFuture<'_, StoreResult<bool>>;
 
-    /// A CRT's waiting list (every CRT's when `crt` is `None`), by status then rank.
+    /// Records where an admission request stands; `false` when the request is unknown.
+    /// A standing older than the one kept (`status_at`) is ignored.
+    fn update_standing(&self, standing: AdmissionStanding) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// A CRT's waiting list (every CRT's when `crt` is `None`): requests still open first
+    /// (accepted, on the list by rank, received, new), then those that ended.
     fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>>;
+
+    /// The CRTs (FINESS ET) whose records the gateway holds.
+    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>>;
 
     /// Appends events to the access trace, in order, chained by hash.
     fn trace(&self, events: Vec<crate::audit::TraceEvent>) -> BoxFuture<'_, StoreResult<()>>;

@@ -28,16 +28,20 @@ use uuid::Uuid;
 
 use super::sealing::{AtRest, Sealer};
 use super::{
-    AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
-    DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake, IntakeOutcome,
-    LeasedDelivery, Millis, NewAcknowledgement, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
-    RecordView, ReplayOutcome, Settlement, Store, StoreError, StoreResult, WaitingEntry,
-    WaitingUpdate, from_json, parse_state, to_json,
+    AcknowledgeOutcome, AcknowledgementView, AdmissionStanding, ArtifactInfo, Completion,
+    CompletionOutcome, DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake,
+    IntakeOutcome, LeasedDelivery, Millis, NewAcknowledgement, NewAdmissionRequest,
+    NewVolet1Action, PartnerEntry, PartnerEntryFilter, RecordView, ReplayOutcome, Settlement,
+    Store, StoreError, StoreResult, WAITING_ORDER, WaitingEntry, admission_row, from_json,
+    opened_request, parse_state, to_json,
 };
 use crate::audit::{TraceEvent, TraceLine};
 
 /// Each step brings the database from one version to the next.
-const MIGRATIONS: [&str; 1] = [include_str!("postgres/schema-1.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("postgres/schema-1.sql"),
+    include_str!("postgres/schema-2.sql"),
+];
 /// The advisory lock keys of this program: schema changes, and the access trace's chain.
 const MIGRATION_LOCK: i64 = 0x6372_745f_6d69_6772; // "crt_migr"
 const TRACE_LOCK: i64 = 0x6372_745f_7472_6163; // "crt_trac"
@@ -670,23 +674,6 @@ async fn delivery_views(
     Ok(views)
 }
 
-fn waiting_entry(row: &Row) -> WaitingEntry {
-    WaitingEntry {
-        delivery_id: row.get(0),
-        record_id: row.get(1),
-        crt_finess_et: row.get(2),
-        source_ref: row.get(3),
-        beneficiary_ref: row.get(4),
-        task: row.get(5),
-        status: row.get(6),
-        rank: row.get::<_, Option<i64>>(7).map(|r| r as u32),
-        reason: row.get(8),
-        status_at: row.get(9),
-        updated_at: row.get(10),
-        requested_at: row.get(11),
-    }
-}
-
 fn partner_entry(row: &Row) -> PartnerEntry {
     PartnerEntry {
         platform: row.get(0),
@@ -890,37 +877,68 @@ impl Store for PostgresStore {
         })
     }
 
-    fn update_waiting(&self, update: WaitingUpdate) -> BoxFuture<'_, StoreResult<bool>> {
+    fn keep_admission_request(
+        &self,
+        request: NewAdmissionRequest,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let row = admission_row(&request.crt_finess_et, &request.request_id);
+            let payload = self.at_rest.seal(&row, request.payload)?;
+            let client = self.client().await?;
+            let changed = client
+                .execute(
+                    "INSERT INTO admission_requests (crt_finess_et, request_id, remote_id, changed_at,
+                                                     withdrawn, payload, received_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                     ON CONFLICT (crt_finess_et, request_id) DO UPDATE SET
+                       remote_id = excluded.remote_id, changed_at = excluded.changed_at,
+                       withdrawn = excluded.withdrawn, payload = excluded.payload,
+                       updated_at = excluded.updated_at
+                     WHERE excluded.changed_at > admission_requests.changed_at",
+                    &[
+                        &request.crt_finess_et,
+                        &request.request_id,
+                        &request.remote_id,
+                        &request.changed_at,
+                        &request.withdrawn,
+                        &payload,
+                        &request.received_at,
+                    ],
+                )
+                .await
+                .map_err(db)?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn update_standing(&self, standing: AdmissionStanding) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
             let client = self.client().await?;
             let known = client
                 .query_opt(
-                    "SELECT 1 FROM deliveries WHERE id = $1",
-                    &[&update.delivery_id],
+                    "SELECT 1 FROM admission_requests WHERE crt_finess_et = $1 AND request_id = $2",
+                    &[&standing.crt_finess_et, &standing.request_id],
                 )
                 .await
                 .map_err(db)?;
             if known.is_none() {
                 return Ok(false);
             }
-            let rank = update.rank.map(i64::from);
+            let rank = standing.rank.map(i64::from);
             client
                 .execute(
-                    "INSERT INTO waiting_list (delivery_id, task, status, rank, reason, status_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (delivery_id) DO UPDATE SET
-                       task = excluded.task, status = excluded.status, rank = excluded.rank,
-                       reason = excluded.reason, status_at = excluded.status_at,
-                       updated_at = excluded.updated_at
-                     WHERE excluded.status_at >= waiting_list.status_at",
+                    "UPDATE admission_requests
+                        SET status = $3, rank = $4, reason = $5, status_at = $6, updated_at = $7
+                      WHERE crt_finess_et = $1 AND request_id = $2
+                        AND (status_at IS NULL OR status_at <= $6)",
                     &[
-                        &update.delivery_id,
-                        &update.task,
-                        &update.status,
+                        &standing.crt_finess_et,
+                        &standing.request_id,
+                        &standing.status,
                         &rank,
-                        &update.reason,
-                        &update.status_at,
-                        &update.updated_at,
+                        &standing.reason,
+                        &standing.status_at,
+                        &standing.updated_at,
                     ],
                 )
                 .await
@@ -934,23 +952,47 @@ impl Store for PostgresStore {
             let client = self.client().await?;
             let rows = client
                 .query(
-                    "SELECT w.delivery_id, d.record_id, r.crt_finess_et, r.source_ref,
-                            r.beneficiary_ref, w.task, w.status, w.rank, w.reason, w.status_at,
-                            w.updated_at, d.created_at
-                       FROM waiting_list w
-                       JOIN deliveries d ON d.id = w.delivery_id
-                       JOIN records r ON r.id = d.record_id
-                      WHERE ($1::TEXT IS NULL OR r.crt_finess_et = $1)
-                      ORDER BY CASE w.status
-                                 WHEN 'admission_proposed' THEN 0 WHEN 'accepted' THEN 1
-                                 WHEN 'waiting_list' THEN 2 WHEN 'received' THEN 3
-                                 WHEN 'sent' THEN 4 ELSE 5 END,
-                               w.rank IS NULL, w.rank, w.status_at",
+                    &format!(
+                        "SELECT crt_finess_et, request_id, remote_id, status, rank, reason, status_at,
+                                withdrawn, received_at, updated_at, payload
+                           FROM admission_requests
+                          WHERE ($1::TEXT IS NULL OR crt_finess_et = $1)
+                          ORDER BY {WAITING_ORDER}"
+                    ),
                     &[&crt],
                 )
                 .await
                 .map_err(db)?;
-            Ok(rows.iter().map(waiting_entry).collect())
+            let mut entries = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut entry = WaitingEntry {
+                    crt_finess_et: row.get(0),
+                    request_id: row.get(1),
+                    remote_id: row.get(2),
+                    status: row.get(3),
+                    rank: row.get::<_, Option<i64>>(4).map(|r| r as u32),
+                    reason: row.get(5),
+                    status_at: row.get(6),
+                    withdrawn: row.get(7),
+                    received_at: row.get(8),
+                    updated_at: row.get(9),
+                    request: serde_json::Value::Null,
+                };
+                entry.request = opened_request(&self.at_rest, &entry, row.get(10))?;
+                entries.push(entry);
+            }
+            Ok(entries)
+        })
+    }
+
+    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let rows = client
+                .query("SELECT DISTINCT crt_finess_et FROM records ORDER BY 1", &[])
+                .await
+                .map_err(db)?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
         })
     }
 

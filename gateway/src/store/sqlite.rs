@@ -18,14 +18,15 @@ use crate::audit::{TraceEvent, TraceLine};
 
 use super::sealing::AtRest;
 use super::{
-    AcknowledgeOutcome, AcknowledgementView, ArtifactInfo, Completion, CompletionOutcome,
-    DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake, IntakeOutcome,
-    LeasedDelivery, Millis, NewAcknowledgement, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
-    RecordView, ReplayOutcome, Settlement, Store, StoreError, StoreResult, WaitingEntry,
-    WaitingUpdate, from_json, parse_state, parse_uuid, to_json,
+    AcknowledgeOutcome, AcknowledgementView, AdmissionStanding, ArtifactInfo, Completion,
+    CompletionOutcome, DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake,
+    IntakeOutcome, LeasedDelivery, Millis, NewAcknowledgement, NewAdmissionRequest,
+    NewVolet1Action, PartnerEntry, PartnerEntryFilter, RecordView, ReplayOutcome, Settlement,
+    Store, StoreError, StoreResult, WAITING_ORDER, WaitingEntry, admission_row, from_json,
+    opened_request, parse_state, parse_uuid, to_json,
 };
 
-const SCHEMA_VERSION: i32 = 6;
+const SCHEMA_VERSION: i32 = 7;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -65,7 +66,8 @@ enum WriteOp {
         now: Millis,
     },
     Acknowledge(Box<NewAcknowledgement>),
-    Waiting(Box<WaitingUpdate>),
+    AdmissionRequest(Box<NewAdmissionRequest>),
+    Standing(Box<AdmissionStanding>),
     PartnerEntry(Box<PartnerEntry>),
     Volet1(Box<NewVolet1Action>),
     Trace(Vec<TraceEvent>),
@@ -78,7 +80,8 @@ enum Written {
     Replayed(ReplayOutcome),
     Released(bool),
     Acknowledged(AcknowledgeOutcome),
-    Waiting(bool),
+    AdmissionRequest(bool),
+    Standing(bool),
     PartnerEntry(bool),
     Volet1(bool),
     Traced,
@@ -162,13 +165,14 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 6] = [
+    let steps: [(i32, &str); 7] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
         (4, include_str!("schema-4.sql")),
         (5, include_str!("schema-5.sql")),
         (6, include_str!("schema-6.sql")),
+        (7, include_str!("schema-7.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -285,7 +289,10 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::Replay { id, now } => replay(tx, id, now).map(Written::Replayed),
         WriteOp::Release { id, lease, now } => release(tx, id, &lease, now).map(Written::Released),
         WriteOp::Acknowledge(ack) => acknowledge(tx, &ack).map(Written::Acknowledged),
-        WriteOp::Waiting(update) => update_waiting(tx, &update).map(Written::Waiting),
+        WriteOp::AdmissionRequest(request) => {
+            keep_admission_request(tx, &request).map(Written::AdmissionRequest)
+        }
+        WriteOp::Standing(standing) => update_standing(tx, &standing).map(Written::Standing),
         WriteOp::PartnerEntry(entry) => keep_partner_entry(tx, &entry).map(Written::PartnerEntry),
         WriteOp::Volet1(action) => keep_volet1_action(tx, &action).map(Written::Volet1),
         WriteOp::Trace(events) => append_trace(tx, &events).map(|()| Written::Traced),
@@ -362,31 +369,57 @@ fn keep_volet1_action(tx: &Connection, action: &NewVolet1Action) -> StoreResult<
     Ok(changed > 0)
 }
 
-fn update_waiting(tx: &Connection, update: &WaitingUpdate) -> StoreResult<bool> {
-    let id = update.delivery_id.to_string();
-    let known: Option<String> = tx
-        .prepare_cached("SELECT target FROM deliveries WHERE id = ?1")?
-        .query_row([&id], |row| row.get(0))
+fn keep_admission_request(tx: &Connection, request: &NewAdmissionRequest) -> StoreResult<bool> {
+    let changed = tx
+        .prepare_cached(
+            "INSERT INTO admission_requests (crt_finess_et, request_id, remote_id, changed_at,
+                                             withdrawn, payload, received_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (crt_finess_et, request_id) DO UPDATE SET
+               remote_id = excluded.remote_id, changed_at = excluded.changed_at,
+               withdrawn = excluded.withdrawn, payload = excluded.payload,
+               updated_at = excluded.updated_at
+             WHERE excluded.changed_at > admission_requests.changed_at",
+        )?
+        .execute(params![
+            request.crt_finess_et,
+            request.request_id,
+            request.remote_id,
+            request.changed_at,
+            request.withdrawn,
+            request.payload,
+            request.received_at
+        ])?;
+    Ok(changed > 0)
+}
+
+fn update_standing(tx: &Connection, standing: &AdmissionStanding) -> StoreResult<bool> {
+    let known: Option<i64> = tx
+        .prepare_cached(
+            "SELECT 1 FROM admission_requests WHERE crt_finess_et = ?1 AND request_id = ?2",
+        )?
+        .query_row(
+            params![standing.crt_finess_et, standing.request_id],
+            |row| row.get(0),
+        )
         .optional()?;
     if known.is_none() {
         return Ok(false);
     }
     tx.prepare_cached(
-        "INSERT INTO waiting_list (delivery_id, task, status, rank, reason, status_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (delivery_id) DO UPDATE SET
-           task = excluded.task, status = excluded.status, rank = excluded.rank,
-           reason = excluded.reason, status_at = excluded.status_at, updated_at = excluded.updated_at
-         WHERE excluded.status_at >= waiting_list.status_at",
+        "UPDATE admission_requests
+            SET status = ?3, rank = ?4, reason = ?5, status_at = ?6, updated_at = ?7
+          WHERE crt_finess_et = ?1 AND request_id = ?2
+            AND (status_at IS NULL OR status_at <= ?6)",
     )?
     .execute(params![
-        id,
-        update.task,
-        update.status,
-        update.rank,
-        update.reason,
-        update.status_at,
-        update.updated_at
+        standing.crt_finess_et,
+        standing.request_id,
+        standing.status,
+        standing.rank,
+        standing.reason,
+        standing.status_at,
+        standing.updated_at
     ])?;
     Ok(true)
 }
@@ -947,10 +980,29 @@ impl Store for SqliteStore {
         })
     }
 
-    fn update_waiting(&self, update: WaitingUpdate) -> BoxFuture<'_, StoreResult<bool>> {
+    fn keep_admission_request(
+        &self,
+        mut request: NewAdmissionRequest,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
-            match self.write(WriteOp::Waiting(Box::new(update))).await? {
-                Written::Waiting(known) => Ok(known),
+            let row = admission_row(&request.crt_finess_et, &request.request_id);
+            request.payload = self
+                .at_rest
+                .seal(&row, std::mem::take(&mut request.payload))?;
+            match self
+                .write(WriteOp::AdmissionRequest(Box::new(request)))
+                .await?
+            {
+                Written::AdmissionRequest(changed) => Ok(changed),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn update_standing(&self, standing: AdmissionStanding) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Standing(Box::new(standing))).await? {
+                Written::Standing(known) => Ok(known),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
             }
         })
@@ -1039,49 +1091,53 @@ impl Store for SqliteStore {
     }
 
     fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>> {
+        let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT w.delivery_id, d.record_id, r.crt_finess_et, r.source_ref, r.beneficiary_ref,
-                        w.task, w.status, w.rank, w.reason, w.status_at, w.updated_at,
-                        d.created_at
-                   FROM waiting_list w
-                   JOIN deliveries d ON d.id = w.delivery_id
-                   JOIN records r ON r.id = d.record_id
-                  WHERE (?1 IS NULL OR r.crt_finess_et = ?1)
-                  ORDER BY CASE w.status
-                             WHEN 'admission_proposed' THEN 0 WHEN 'accepted' THEN 1
-                             WHEN 'waiting_list' THEN 2 WHEN 'received' THEN 3 WHEN 'sent' THEN 4
-                             ELSE 5 END,
-                           w.rank IS NULL, w.rank, w.status_at",
-            )?;
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT crt_finess_et, request_id, remote_id, status, rank, reason, status_at,
+                        withdrawn, received_at, updated_at, payload
+                   FROM admission_requests
+                  WHERE (?1 IS NULL OR crt_finess_et = ?1)
+                  ORDER BY {WAITING_ORDER}"
+            ))?;
             let rows = statement.query_map([&crt], |row| {
                 Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
                     WaitingEntry {
-                        delivery_id: Uuid::nil(),
-                        record_id: Uuid::nil(),
-                        crt_finess_et: row.get(2)?,
-                        source_ref: row.get(3)?,
-                        beneficiary_ref: row.get(4)?,
-                        task: row.get(5)?,
-                        status: row.get(6)?,
-                        rank: row.get(7)?,
-                        reason: row.get(8)?,
-                        status_at: row.get(9)?,
-                        updated_at: row.get(10)?,
-                        requested_at: row.get(11)?,
+                        crt_finess_et: row.get(0)?,
+                        request_id: row.get(1)?,
+                        remote_id: row.get(2)?,
+                        status: row.get(3)?,
+                        rank: row.get(4)?,
+                        reason: row.get(5)?,
+                        status_at: row.get(6)?,
+                        withdrawn: row.get(7)?,
+                        received_at: row.get(8)?,
+                        updated_at: row.get(9)?,
+                        request: serde_json::Value::Null,
                     },
+                    row.get::<_, Vec<u8>>(10)?,
                 ))
             })?;
             let mut entries = Vec::new();
             for row in rows {
-                let (delivery_id, record_id, mut entry) = row?;
-                entry.delivery_id = parse_uuid(&delivery_id)?;
-                entry.record_id = parse_uuid(&record_id)?;
+                let (mut entry, stored) = row?;
+                entry.request = opened_request(&at_rest, &entry, stored)?;
                 entries.push(entry);
             }
             Ok(entries)
+        }))
+    }
+
+    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement =
+                conn.prepare_cached("SELECT DISTINCT crt_finess_et FROM records ORDER BY 1")?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            let mut crts = Vec::new();
+            for row in rows {
+                crts.push(row?);
+            }
+            Ok(crts)
         }))
     }
 

@@ -17,8 +17,76 @@ pub enum Action {
     },
     /// Share the care circle, the summary and the documents with the regional platform.
     ShareWithRegion,
-    /// Send the volet 2 admission request through ViaTrajectoire.
-    RequestAdmission,
+    /// Answer a volet 2 admission request that reached the CRT through ViaTrajectoire.
+    AnswerAdmission {
+        /// ViaTrajectoire's national identifier of the request, as the waiting list gives it.
+        request: String,
+        decision: AdmissionAnswer,
+        /// The place on the waiting list (1 is next), with `waiting_list`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rank: Option<u32>,
+        /// The admission date: planned with `accepted`, effective with `admitted`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date: Option<crate::record::Date>,
+        /// Why, with `refused` and `cancelled`: a code of JDV_J251
+        /// (MotifStatutPersonnePriseChargeESMS).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// The CRT's answer to an admission request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdmissionAnswer {
+    /// Received, being looked at.
+    Received,
+    /// Admissible, on the waiting list at a rank.
+    WaitingList,
+    /// Admission agreed, at a date.
+    Accepted,
+    /// The person is accompanied from a date.
+    Admitted,
+    /// Not admissible, for a reason.
+    Refused,
+    /// Given up after it was agreed (the person died, entered an EHPAD…), for a reason.
+    Cancelled,
+}
+
+impl AdmissionAnswer {
+    pub const ALL: [AdmissionAnswer; 6] = [
+        AdmissionAnswer::Received,
+        AdmissionAnswer::WaitingList,
+        AdmissionAnswer::Accepted,
+        AdmissionAnswer::Admitted,
+        AdmissionAnswer::Refused,
+        AdmissionAnswer::Cancelled,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AdmissionAnswer::Received => "received",
+            AdmissionAnswer::WaitingList => "waiting_list",
+            AdmissionAnswer::Accepted => "accepted",
+            AdmissionAnswer::Admitted => "admitted",
+            AdmissionAnswer::Refused => "refused",
+            AdmissionAnswer::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AdmissionAnswer> {
+        AdmissionAnswer::ALL
+            .into_iter()
+            .find(|d| d.as_str() == text)
+    }
+
+    /// No decision comes after these.
+    pub const fn is_final(self) -> bool {
+        matches!(
+            self,
+            AdmissionAnswer::Admitted | AdmissionAnswer::Refused | AdmissionAnswer::Cancelled
+        )
+    }
 }
 
 impl Action {
@@ -26,7 +94,7 @@ impl Action {
         match self {
             Action::SendDocument { .. } => "send_document",
             Action::ShareWithRegion => "share_with_region",
-            Action::RequestAdmission => "request_admission",
+            Action::AnswerAdmission { .. } => "answer_admission",
         }
     }
 }
@@ -80,13 +148,14 @@ impl JsonSchema for Action {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let document = generator.subschema_for::<DocumentKind>();
         let channel = generator.subschema_for::<Channel>();
+        let decision = generator.subschema_for::<AdmissionAnswer>();
         json_schema!({
-            "description": "One request carried by the record. `send_document` needs `document` and `to`; the other actions take no field.",
+            "description": "One request carried by the record. `send_document` needs `document` and `to`; `answer_admission` needs `request` and `decision` (with `rank` for `waiting_list`, `date` for `accepted` and `admitted`, `reason` for `refused` and `cancelled`); `share_with_region` takes no field.",
             "type": "object",
             "properties": {
                 "action": {
-                    "description": "`send_document`: produce a document and send it through each channel; `share_with_region`: share with the regional platform; `request_admission`: send the volet 2 admission through ViaTrajectoire.",
-                    "enum": ["send_document", "share_with_region", "request_admission"]
+                    "description": "`send_document`: produce a document and send it through each channel; `share_with_region`: share with the regional platform; `answer_admission`: answer a volet 2 admission request received through ViaTrajectoire.",
+                    "enum": ["send_document", "share_with_region", "answer_admission"]
                 },
                 "document": document,
                 "to": {
@@ -94,16 +163,46 @@ impl JsonSchema for Action {
                     "items": channel,
                     "minItems": 1,
                     "uniqueItems": true
+                },
+                "request": {
+                    "description": "ViaTrajectoire's national identifier of the request (the waiting list's `request_id`).",
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64
+                },
+                "decision": decision,
+                "rank": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "date": {"type": "string", "format": "date"},
+                "reason": {
+                    "description": "A code of JDV_J251 (MotifStatutPersonnePriseChargeESMS).",
+                    "type": "string",
+                    "pattern": "^[0-9]{1,4}$"
                 }
             },
             "required": ["action"],
             "additionalProperties": false,
-            "if": {
-                "properties": { "action": { "const": "send_document" } },
-                "required": ["action"]
-            },
-            "then": { "required": ["document", "to"] },
-            "else": { "properties": { "document": false, "to": false } }
+            "allOf": [
+                {
+                    "if": {
+                        "properties": { "action": { "const": "send_document" } },
+                        "required": ["action"]
+                    },
+                    "then": { "required": ["document", "to"] },
+                    "else": { "properties": { "document": false, "to": false } }
+                },
+                {
+                    "if": {
+                        "properties": { "action": { "const": "answer_admission" } },
+                        "required": ["action"]
+                    },
+                    "then": { "required": ["request", "decision"] },
+                    "else": {
+                        "properties": {
+                            "request": false, "decision": false, "rank": false, "date": false, "reason": false
+                        }
+                    }
+                }
+            ]
         })
     }
 }

@@ -17,7 +17,7 @@ mod plan;
 mod structure;
 mod volet2;
 
-pub use action::{Action, Channel, DocumentKind};
+pub use action::{Action, AdmissionAnswer, Channel, DocumentKind};
 pub use beneficiary::{
     BIRTH_DATE_PATTERN, Beneficiary, CarteVitale, Contact, ContactRole, GirAssessment,
     INS_NUMBER_PATTERN, IdentityDocumentKind, IdentityEvidence, IdentityStatus, IdentityTraits,

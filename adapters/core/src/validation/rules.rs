@@ -7,7 +7,8 @@ use chrono::{Datelike, NaiveDate, Utc};
 use super::{RecordRule, Violations};
 use crate::identifiers::{check_finess, check_rpps};
 use crate::record::{
-    Action, CareRole, ContactRole, CrtRecord, DecisionOutcome, DocumentKind, IdentityStatus,
+    Action, AdmissionAnswer, CareRole, ContactRole, CrtRecord, DecisionOutcome, DocumentKind,
+    IdentityStatus,
 };
 
 /// The rules every record must satisfy, whatever the gateway does with it.
@@ -542,6 +543,7 @@ fn actions(record: &CrtRecord, out: &mut Violations) {
     for (i, action) in record.actions.iter().enumerate() {
         let key = match action {
             Action::SendDocument { document, .. } => format!("send_document:{}", document.as_str()),
+            Action::AnswerAdmission { request, .. } => format!("answer_admission:{request}"),
             other => other.name().to_string(),
         };
         if !seen.insert(key) {
@@ -566,11 +568,7 @@ fn actions(record: &CrtRecord, out: &mut Violations) {
                 .plan
                 .is_none()
                 .then_some(("/plan", "a plan document needs the plan part of the record")),
-            Action::RequestAdmission => record.volet2.is_none().then_some((
-                "/volet2",
-                "an admission request needs the volet2 part of the record",
-            )),
-            Action::ShareWithRegion => None,
+            Action::AnswerAdmission { .. } | Action::ShareWithRegion => None,
         };
         if let Some((pointer, message)) = needs {
             out.push(
@@ -582,6 +580,82 @@ fn actions(record: &CrtRecord, out: &mut Violations) {
         if let Action::SendDocument { document, .. } = action {
             documents(record, *document, i, out);
         }
+        if let Action::AnswerAdmission {
+            decision,
+            rank,
+            date,
+            reason,
+            ..
+        } = action
+        {
+            admission_answer(*decision, *rank, *date, reason.as_deref(), i, out);
+        }
+    }
+}
+
+/// What each answer to an admission request carries: a rank on the waiting list, a date
+/// for an admission, a reason (JDV_J251) for a refusal or a cancellation, and nothing the
+/// decision does not use.
+fn admission_answer(
+    decision: AdmissionAnswer,
+    rank: Option<u32>,
+    date: Option<crate::record::Date>,
+    reason: Option<&str>,
+    action: usize,
+    out: &mut Violations,
+) {
+    use AdmissionAnswer::*;
+    let at = |field: &str| format!("/actions/{action}/{field}");
+    let name = decision.as_str();
+    let wants_rank = decision == WaitingList;
+    let wants_date = matches!(decision, Accepted | Admitted);
+    let wants_reason = matches!(decision, Refused | Cancelled);
+    for (field, given, wanted, what) in [
+        (
+            "rank",
+            rank.is_some(),
+            wants_rank,
+            "the place on the waiting list",
+        ),
+        ("date", date.is_some(), wants_date, "the admission date"),
+        (
+            "reason",
+            reason.is_some(),
+            wants_reason,
+            "a reason code of JDV_J251",
+        ),
+    ] {
+        if wanted && !given {
+            out.push(
+                at(field),
+                "admission-answer",
+                format!("a {name} answer gives {what}"),
+            );
+        } else if given && !wanted {
+            out.push(
+                at(field),
+                "admission-answer",
+                format!("a {name} answer takes no {field}"),
+            );
+        }
+    }
+    if let Some(code) = reason
+        && !crate::terminology::admission_reasons()
+            .iter()
+            .any(|(known, _)| known == code)
+    {
+        out.push(
+            at("reason"),
+            "admission-reason",
+            format!(
+                "{code} is not a code of JDV_J251 (MotifStatutPersonnePriseChargeESMS); expected one of {}",
+                crate::terminology::admission_reasons()
+                    .iter()
+                    .map(|(c, _)| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
 }
 
