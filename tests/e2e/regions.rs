@@ -12,7 +12,7 @@ use crt_regions::platform::DIALECTS;
 use crt_regions::simulator::{PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET, partner_entry_bundle};
 use serde_json::Value;
 
-use crate::support::{Gateway, delivery_to, example, repo};
+use crate::support::{Gateway, check_profiles, delivery_to, example, repo};
 
 /// The platform's FHIR base, from its sink's readiness check ("… reachable at URL").
 fn platform_base(gateway: &Gateway, platform: &str) -> String {
@@ -207,15 +207,9 @@ fn every_transaction_reads_in_an_independent_fhir_r4_parser() {
     assert!(text.contains("EpisodeOfCare, DocumentReference"), "{text}");
 
     // The notes against the Cahier de liaison guide's own StructureDefinitions.
-    let output = std::process::Command::new("python3")
-        .arg(repo().join("tests/fhir/check_profile.py"))
-        .arg("--sd-dir")
-        .arg(repo().join("schemas/regions/structure-definitions"))
-        .args(["liaison-book.json", "partner-entry.json"].map(|name| examples.join(name)))
-        .output()
-        .expect("python3 runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{text}");
+    let text = check_profiles(
+        "regions",
+        &["liaison-book.json", "partner-entry.json"].map(|name| examples.join(name)),
+    );
     assert!(text.contains("cdl-document-reference"), "{text}");
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{cli, cli_with, repo};
+use crate::support::{check_profiles, cli, cli_with, repo};
 
 const OFFER: &str = "schemas/examples/offer.yaml";
 
@@ -173,16 +173,7 @@ fn every_resource_reads_in_an_independent_fhir_r4_parser() {
 
     // What the ROR holds (what the gateway wrote, stamped by the ROR) against the guide's
     // StructureDefinitions, read by a checker written apart from the gateway.
-    let output = std::process::Command::new("python3")
-        .arg(repo().join("tests/fhir/check_profile.py"))
-        .arg("--sd-dir")
-        .arg(repo().join("schemas/ror/structure-definitions"))
-        .arg(&held)
-        .output()
-        .expect("python3 runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{text}");
+    let text = check_profiles("ror", std::slice::from_ref(&held));
     assert_eq!(text.matches("ror-healthcareservice").count(), 2, "{text}");
 
     let Some(python) = std::env::var_os("CRT_FHIR_PYTHON") else {

@@ -434,3 +434,25 @@ pub fn exported_trace(data: &Path) -> String {
     assert_eq!(code, Some(0), "{text}");
     std::fs::read_to_string(&export).expect("the exported trace")
 }
+
+/// Runs the guides' profile checker (`tests/fhir/check_profile.py`, written apart from the
+/// gateway) on `files` with the StructureDefinitions of `schemas/<guide>/structure-definitions`;
+/// asserts that it passes and returns what it printed.
+pub fn check_profiles(guide: &str, files: &[PathBuf]) -> String {
+    let output = Command::new("python3")
+        .arg(repo().join("tests/fhir/check_profile.py"))
+        .arg("--sd-dir")
+        .arg(
+            repo()
+                .join("schemas")
+                .join(guide)
+                .join("structure-definitions"),
+        )
+        .args(files)
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}");
+    text
+}

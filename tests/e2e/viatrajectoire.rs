@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, cli_with, delivery_to, example, exported_trace, repo};
+use crate::support::{
+    Gateway, check_profiles, cli_with, delivery_to, example, exported_trace, repo,
+};
 
 /// The simulator's control endpoint, from the sink's readiness check
 /// ("ViaTrajectoire reachable at https://localhost:PORT/fhir").
@@ -121,16 +123,7 @@ fn a_request_is_received_put_on_the_waiting_list_with_its_rank_then_admitted() {
     let task = gateway.artifact(&delivery, "esms-task.json").body;
     let file = data.path().join("esms-task.json");
     std::fs::write(&file, &task).unwrap();
-    let output = std::process::Command::new("python3")
-        .arg(repo().join("tests/fhir/check_profile.py"))
-        .arg("--sd-dir")
-        .arg(repo().join("schemas/viatrajectoire/structure-definitions"))
-        .arg(&file)
-        .output()
-        .expect("python3 runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{text}");
+    let text = check_profiles("viatrajectoire", &[file]);
     assert!(text.contains("esms-task"), "{text}");
 
     // A request made later shows as new, before any answer.

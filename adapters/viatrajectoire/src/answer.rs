@@ -189,6 +189,11 @@ pub fn input_of<'a>(task: &'a Value, system: &str, code: &str) -> Option<&'a Val
     })
 }
 
+/// The request a Task is about: its `idNat_Decision`.
+pub fn request_of(task: &Value) -> Option<&str> {
+    input_of(task, SDO_INPUT, "idNat_Decision")?["valueIdentifier"]["value"].as_str()
+}
+
 fn first_code(concept: &Value) -> Option<&str> {
     concept["coding"][0]["code"].as_str()
 }
@@ -196,8 +201,7 @@ fn first_code(concept: &Value) -> Option<&str> {
 /// Reads a Task ViaTrajectoire gives: `None` when it says nothing the waiting list shows
 /// (another ESMS's progress that does not end the request for the CRT).
 pub fn standing(task: &Value, structure: &str) -> Result<Option<Standing>, TaskProblem> {
-    let request_id = input_of(task, SDO_INPUT, "idNat_Decision")
-        .and_then(|i| i["valueIdentifier"]["value"].as_str())
+    let request_id = request_of(task)
         .ok_or_else(|| task_problem("input[idNat_Decision]", "required (1..1)"))?
         .to_string();
     let changed_at = task["meta"]["lastUpdated"]

@@ -30,7 +30,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio_rustls::TlsAcceptor;
 
-use crate::answer::{SDO_INPUT, STATUS_SYSTEM, TASK_IDENTIFIER_SYSTEM, input_of, standing};
+use crate::answer::{SDO_INPUT, STATUS_SYSTEM, TASK_IDENTIFIER_SYSTEM, request_of, standing};
 use crate::client::STRUCT_IDNAT;
 use crate::incoming::{self, NewRequest, VIATRAJECTOIRE_OID};
 use crate::rules::check_task;
@@ -96,10 +96,7 @@ impl Resources {
             .iter()
             .filter(|(key, _)| key.starts_with("Task/"))
             .map(|(_, t)| t)
-            .filter(|t| {
-                input_of(t, SDO_INPUT, "idNat_Decision")
-                    .is_some_and(|i| i["valueIdentifier"]["value"] == request_id)
-            })
+            .filter(|t| request_of(t) == Some(request_id))
             .collect();
         tasks.sort_by(|a, b| {
             a["meta"]["lastUpdated"]
@@ -475,10 +472,7 @@ async fn answer(
             return fhir::resource(StatusCode::OK, existing);
         }
     }
-    let request_id = input_of(&task, SDO_INPUT, "idNat_Decision")
-        .and_then(|i| i["valueIdentifier"]["value"].as_str())
-        .unwrap_or_default()
-        .to_string();
+    let request_id = request_of(&task).unwrap_or_default().to_string();
     match resources.request(&request_id) {
         Some((_, document)) if Resources::structure_of(document) == structure => {}
         _ => {
@@ -519,8 +513,7 @@ fn tasks(platform: &Platform, structure: &str, query: &str) -> Response<Full<Byt
         .filter(|(key, _)| key.starts_with("Task/"))
         .map(|(_, t)| t)
         .filter(|t| {
-            input_of(t, SDO_INPUT, "idNat_Decision")
-                .and_then(|i| i["valueIdentifier"]["value"].as_str())
+            request_of(t)
                 .and_then(|id| resources.request(id))
                 .is_some_and(|(_, d)| Resources::structure_of(d) == structure)
         })
