@@ -6,16 +6,17 @@
 //! derives its deliveries, [`store`] commits both before the answer, [`engine`] leases each
 //! delivery to its sink ([`registry`]) and settles it.
 
+pub use crt_audit as audit;
+pub use crt_audit::digest;
+pub use crt_pki as certs;
+
 pub mod acknowledgements;
 pub mod api;
-pub mod audit;
 pub mod backlog;
-pub mod certs;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod conformity;
-pub mod digest;
 pub mod engine;
 pub mod indicators;
 pub mod liaison;

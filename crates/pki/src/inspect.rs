@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn the_committed_pki_reads_as_igc_sante_shaped() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs-example");
         let client = inspect_file(&dir.join(super::super::files::CLIENT), Some(Role::Client))
             .expect("client");
         assert_eq!(client.len(), 2, "leaf and intermediate");

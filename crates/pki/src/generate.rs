@@ -371,16 +371,16 @@ mod tests {
         ] {
             assert!(pki.files.iter().any(|f| f == file), "{file} missing");
         }
-        let report = crate::certs::inspect_file(
+        let report = crate::inspect_file(
             &dir.path().join(files::CLIENT),
-            Some(crate::certs::Role::Client),
+            Some(crate::Role::Client),
         )
         .expect("inspected");
         let leaf = &report[0];
         assert_eq!(leaf.id_nat_struct.as_deref(), Some(EXAMPLE_ID_NAT_STRUCT));
         assert!(leaf.warnings.is_empty(), "{:?}", leaf.warnings);
         let expired =
-            crate::certs::inspect_file(&dir.path().join(files::EXPIRED), None).expect("inspected");
+            crate::inspect_file(&dir.path().join(files::EXPIRED), None).expect("inspected");
         assert!(expired[0].warnings.iter().any(|w| w.contains("expired")));
     }
 }

@@ -197,10 +197,10 @@ impl crt_mssante::sink::CertificateIssuer for StructureIssuer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::{Role, inspect_file};
+    use crate::{Role, inspect_file};
 
     fn committed_pki() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs-example")
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! key the operator keeps), never by name or INS: the trace answers "who touched whose
 //! record, when, why, with what outcome" without becoming a second copy of health data.
 
+pub mod digest;
+
 use std::path::Path;
 
 use ring::hmac;
