@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crt_core::sink::RetryPolicy;
+pub use crt_store::StorageConfig;
 use serde::{Deserialize, Serialize};
 
 /// The file read when no `--config` is given and it exists in the working directory.
@@ -161,67 +162,6 @@ pub struct ApiTlsConfig {
     pub client_trust: Option<PathBuf>,
     #[serde(default)]
     pub crl: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StorageConfig {
-    /// Directory for the embedded database and the journal.
-    pub data_dir: PathBuf,
-    /// SQLite database file; defaults to `<data_dir>/crt-gateway.db`.
-    pub database: Option<PathBuf>,
-    /// A PostgreSQL database (`postgres://user:password@host:5432/crt_gateway`), used
-    /// instead of SQLite when set: several gateway instances can share it. Every
-    /// instance then needs the same storage keys and pseudonym key.
-    pub database_url: Option<String>,
-    /// The keys record payloads and artifacts are sealed with (AES-256-GCM), lines of
-    /// `<id> <64 hex digits>`, the first sealing; created when absent. Defaults to
-    /// `<data_dir>/storage.keys`; the `CRT_GATEWAY_STORAGE_KEYS` variable, when set,
-    /// holds the same lines instead (`;` between them). Keep it apart from backups.
-    pub keys: Option<PathBuf>,
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
-        StorageConfig {
-            data_dir: PathBuf::from("data"),
-            database: None,
-            database_url: None,
-            keys: None,
-        }
-    }
-}
-
-impl StorageConfig {
-    pub fn keys_path(&self) -> PathBuf {
-        self.keys
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("storage.keys"))
-    }
-
-    /// The sealer of payloads and artifacts at rest.
-    pub fn sealer(
-        &self,
-    ) -> Result<crate::store::sealing::Sealer, crate::store::sealing::SealError> {
-        match std::env::var("CRT_GATEWAY_STORAGE_KEYS") {
-            Ok(text) => crate::store::sealing::Sealer::parse(&text.replace(';', "\n")),
-            Err(_) => crate::store::sealing::Sealer::from_file(&self.keys_path()),
-        }
-    }
-
-    /// The database, as logs may name it (a PostgreSQL URL without its password).
-    pub fn shown(&self) -> String {
-        match &self.database_url {
-            Some(url) => crate::store::shown_url(url),
-            None => self.database_path().display().to_string(),
-        }
-    }
-
-    pub fn database_path(&self) -> PathBuf {
-        self.database
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("crt-gateway.db"))
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

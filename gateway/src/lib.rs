@@ -9,6 +9,7 @@
 pub use crt_audit as audit;
 pub use crt_audit::digest;
 pub use crt_pki as certs;
+pub use crt_store as store;
 
 pub mod acknowledgements;
 pub mod api;
@@ -27,6 +28,5 @@ pub mod sandbox;
 pub mod security;
 pub mod server;
 pub mod sinks;
-pub mod store;
 pub mod telemetry;
 pub mod waiting;

@@ -11,7 +11,7 @@ use super::*;
 /// added to the contract is added here once and runs against every backend.
 macro_rules! contract_suite {
     ($open:path) => {
-        crate::store::contract::contract_suite!(@each $open;
+        crate::contract::contract_suite!(@each $open;
             accepted_record_is_readable_with_its_deliveries,
             idempotency_key_replays_the_first_answer_or_conflicts,
             delivered_upstream_releases_dependents,
@@ -32,7 +32,7 @@ macro_rules! contract_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_intakes_are_all_stored() {
             if let Some((_keep, store)) = $open().await {
-                crate::store::contract::concurrent_intakes_are_all_stored(std::sync::Arc::new(
+                crate::contract::concurrent_intakes_are_all_stored(std::sync::Arc::new(
                     store,
                 ))
                 .await;
@@ -44,7 +44,7 @@ macro_rules! contract_suite {
             #[tokio::test]
             async fn $name() {
                 if let Some((_keep, store)) = $open().await {
-                    crate::store::contract::$name(&store).await;
+                    crate::contract::$name(&store).await;
                 }
             }
         )*
@@ -630,7 +630,7 @@ pub(crate) async fn partner_entries_are_kept_once_in_their_latest_version(store:
 pub(crate) async fn the_trace_is_appended_in_order_and_chained(store: &dyn Store) {
     let event = |outcome: &str| {
         let mut event =
-            crate::audit::TraceEvent::now("engine", "exchange.dmp", "care-coordination");
+            crt_audit::TraceEvent::now("engine", "exchange.dmp", "care-coordination");
         event.outcome = outcome.into();
         event
     };
@@ -638,7 +638,7 @@ pub(crate) async fn the_trace_is_appended_in_order_and_chained(store: &dyn Store
     store.trace(vec![event("c")]).await.unwrap();
     let lines = store.trace_lines(0, 10).await.unwrap();
     assert_eq!(lines.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    let mut cursor = crate::audit::ChainCursor::default();
+    let mut cursor = crt_audit::ChainCursor::default();
     for line in &lines {
         cursor.check(line).unwrap();
     }

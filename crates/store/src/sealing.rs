@@ -113,14 +113,14 @@ impl Sealer {
     /// The keys in `path`, created (one random key, owner-only) when absent.
     pub fn from_file(path: &Path) -> Result<Sealer, SealError> {
         if !path.exists() {
-            let hex = crate::digest::random_hex_32().map_err(|_| SealError::Random)?;
+            let hex = crt_audit::digest::random_hex_32().map_err(|_| SealError::Random)?;
             let text = format!(
                 "# crt-gateway storage keys: `<id> <key>`, the first seals, all open.\n1 {hex}\n"
             );
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| SealError::Keys(e.to_string()))?;
             }
-            crate::audit::write_private(path, text.as_bytes())
+            crt_audit::write_private(path, text.as_bytes())
                 .map_err(|e| SealError::Keys(format!("{}: {e}", path.display())))?;
         }
         let text = std::fs::read_to_string(path)

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::PostgresStore;
-use crate::store::{Store, contract};
+use crate::{Store, contract};
 
 /// A store on a fresh schema of the test server, or `None` (the test is skipped) when no
 /// server is configured outside CI.
@@ -66,8 +66,8 @@ async fn the_same_key_posted_at_once_stores_one_record() {
     let mut stored = 0;
     for task in tasks {
         match task.await.expect("task") {
-            crate::store::IntakeOutcome::Stored => stored += 1,
-            crate::store::IntakeOutcome::Replayed { .. } => {}
+            crate::IntakeOutcome::Stored => stored += 1,
+            crate::IntakeOutcome::Replayed { .. } => {}
             other => panic!("{other:?}"),
         }
     }

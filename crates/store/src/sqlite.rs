@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::audit::{TraceEvent, TraceLine};
+use crt_audit::{TraceEvent, TraceLine};
 
 use super::sealing::AtRest;
 use super::{
@@ -305,14 +305,14 @@ fn append_trace(tx: &Connection, events: &[TraceEvent]) -> StoreResult<()> {
         .prepare_cached("SELECT seq, hash FROM audit_trail ORDER BY seq DESC LIMIT 1")?
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
-    let (mut seq, mut prev) = last.unwrap_or((0, crate::audit::GENESIS.to_string()));
+    let (mut seq, mut prev) = last.unwrap_or((0, crt_audit::GENESIS.to_string()));
     let mut insert = tx.prepare_cached(
         "INSERT INTO audit_trail (seq, entry, prev, hash) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for event in events {
         let entry = serde_json::to_string(event)
             .map_err(|e| StoreError::Database(format!("trace event: {e}")))?;
-        let hash = crate::audit::chain_hash(&prev, &entry);
+        let hash = crt_audit::chain_hash(&prev, &entry);
         seq += 1;
         insert.execute(params![seq, entry, prev, hash])?;
         prev = hash;

@@ -13,6 +13,7 @@
 //! - [`Store::complete`] applies a settlement only if the caller still holds the lease,
 //!   so a worker that lost its lease cannot overwrite the outcome of the next attempt.
 
+mod config;
 #[cfg(test)]
 pub(crate) mod contract;
 mod postgres;
@@ -26,13 +27,14 @@ use crt_core::sink::{Artifact, BoxFuture, DeliveryError, Receipt, Work};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use config::StorageConfig;
 pub use postgres::{PostgresStore, shown as shown_url};
 pub use sqlite::SqliteStore;
 
 /// The store the configuration names: PostgreSQL when `storage.database_url` is set (several
 /// instances may share it), the embedded SQLite file otherwise.
 pub async fn open(
-    storage: &crate::config::StorageConfig,
+    storage: &crate::StorageConfig,
     sealer: Option<std::sync::Arc<sealing::Sealer>>,
 ) -> StoreResult<std::sync::Arc<dyn Store>> {
     Ok(match &storage.database_url {
@@ -256,7 +258,7 @@ pub struct Intake {
     /// transaction (no second commit, and a stored record never lacks its trace);
     /// PostgreSQL appends them through its batching tracer right after the commit, so
     /// that intake does not hold the chain's lock, and logs a failure to do so.
-    pub trace: Vec<crate::audit::TraceEvent>,
+    pub trace: Vec<crt_audit::TraceEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,7 +304,7 @@ pub enum Settlement {
 #[derive(Debug, Clone)]
 pub struct Completion {
     /// The access-trace line of the exchange, written with the outcome.
-    pub trace: Option<crate::audit::TraceEvent>,
+    pub trace: Option<crt_audit::TraceEvent>,
     pub delivery_id: Uuid,
     pub lease: String,
     pub attempt: u32,
@@ -590,14 +592,14 @@ pub trait Store: Send + Sync + 'static {
     fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>>;
 
     /// Appends events to the access trace, in order, chained by hash.
-    fn trace(&self, events: Vec<crate::audit::TraceEvent>) -> BoxFuture<'_, StoreResult<()>>;
+    fn trace(&self, events: Vec<crt_audit::TraceEvent>) -> BoxFuture<'_, StoreResult<()>>;
 
     /// Trace lines after sequence number `after`, in order.
     fn trace_lines(
         &self,
         after: i64,
         limit: usize,
-    ) -> BoxFuture<'_, StoreResult<Vec<crate::audit::TraceLine>>>;
+    ) -> BoxFuture<'_, StoreResult<Vec<crt_audit::TraceLine>>>;
 
     /// Keeps a partner's entry; a newer version (`changed_at`) replaces the one kept.
     /// `true` when the entry is new or changed.

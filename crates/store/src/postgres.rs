@@ -35,7 +35,7 @@ use super::{
     Store, StoreError, StoreResult, WAITING_ORDER, WaitingEntry, admission_row, from_json,
     opened_request, parse_state, to_json,
 };
-use crate::audit::{TraceEvent, TraceLine};
+use crt_audit::{TraceEvent, TraceLine};
 
 /// Each step brings the database from one version to the next.
 const MIGRATIONS: [&str; 2] = [
@@ -236,7 +236,7 @@ async fn append_trace(tx: &Transaction<'_>, events: &[&TraceEvent]) -> StoreResu
         .await
         .map_err(db)?;
     let (mut seq, mut prev): (i64, String) = last.map_or_else(
-        || (0, crate::audit::GENESIS.to_string()),
+        || (0, crt_audit::GENESIS.to_string()),
         |row| (row.get(0), row.get(1)),
     );
     let insert = tx
@@ -246,7 +246,7 @@ async fn append_trace(tx: &Transaction<'_>, events: &[&TraceEvent]) -> StoreResu
     for event in events {
         let entry = serde_json::to_string(event)
             .map_err(|e| StoreError::Database(format!("trace event: {e}")))?;
-        let hash = crate::audit::chain_hash(&prev, &entry);
+        let hash = crt_audit::chain_hash(&prev, &entry);
         seq += 1;
         tx.execute(&insert, &[&seq, &entry, &prev, &hash])
             .await

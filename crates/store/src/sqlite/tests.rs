@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::SqliteStore;
-use crate::store::{Store, contract};
+use crate::{Store, contract};
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -34,7 +34,7 @@ async fn reopening_keeps_what_was_committed() {
 async fn payloads_and_artifacts_are_sealed_at_rest() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("gateway.db");
-    let sealer = crate::store::sealing::Sealer::parse(
+    let sealer = crate::sealing::Sealer::parse(
         "1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
     )
     .unwrap();
@@ -57,14 +57,14 @@ async fn payloads_and_artifacts_are_sealed_at_rest() {
             content: b"<ClinicalDocument>Lefevre-secret</ClinicalDocument>".to_vec(),
         });
     store
-        .complete(crate::store::Completion {
+        .complete(crate::Completion {
             trace: None,
             delivery_id: leased[0].id,
             lease: leased[0].lease.clone(),
             attempt: 1,
             started_at: 1_000,
             finished_at: 1_001,
-            settlement: crate::store::Settlement::Done(receipt),
+            settlement: crate::Settlement::Done(receipt),
         })
         .await
         .unwrap();
