@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crt_core::sink::RetryPolicy;
+pub use crt_reports::ReportsConfig;
 pub use crt_store::StorageConfig;
 use serde::{Deserialize, Serialize};
 
@@ -45,27 +46,6 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The activity reports.
     pub reports: ReportsConfig,
-}
-
-/// `[reports]`: what the activity reports are measured against.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReportsConfig {
-    /// The part of each CRT's annual allocation earmarked for the volet 2 forfait, in EUR,
-    /// by FINESS of the CRT's establishment. A CRT not listed is measured against a full
-    /// volet 2: 25 places × 900 EUR × 12 months = 270,000 EUR.
-    pub volet2_allocation_eur: std::collections::BTreeMap<String, u64>,
-}
-
-impl ReportsConfig {
-    /// The settings of a report on `crt` made at `now`.
-    pub fn settings(&self, crt: &str, now: crate::store::Millis) -> crate::indicators::Settings {
-        let mut settings = crate::indicators::Settings::standard(now);
-        if let Some(allocation) = self.volet2_allocation_eur.get(crt) {
-            settings.volet2_allocation_eur = *allocation;
-        }
-        settings
-    }
 }
 
 /// `[audit]`: the access trace (every API access and every exchange, hash-chained).

@@ -9,6 +9,7 @@
 pub use crt_audit as audit;
 pub use crt_audit::digest;
 pub use crt_pki as certs;
+pub use crt_reports as indicators;
 pub use crt_store as store;
 
 pub mod acknowledgements;
@@ -19,7 +20,6 @@ pub mod client;
 pub mod config;
 pub mod conformity;
 pub mod engine;
-pub mod indicators;
 pub mod liaison;
 pub mod metrics;
 pub mod registry;

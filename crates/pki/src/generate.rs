@@ -371,11 +371,9 @@ mod tests {
         ] {
             assert!(pki.files.iter().any(|f| f == file), "{file} missing");
         }
-        let report = crate::inspect_file(
-            &dir.path().join(files::CLIENT),
-            Some(crate::Role::Client),
-        )
-        .expect("inspected");
+        let report =
+            crate::inspect_file(&dir.path().join(files::CLIENT), Some(crate::Role::Client))
+                .expect("inspected");
         let leaf = &report[0];
         assert_eq!(leaf.id_nat_struct.as_deref(), Some(EXAMPLE_ID_NAT_STRUCT));
         assert!(leaf.warnings.is_empty(), "{:?}", leaf.warnings);

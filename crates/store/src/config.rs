@@ -41,9 +41,7 @@ impl StorageConfig {
     }
 
     /// The sealer of payloads and artifacts at rest.
-    pub fn sealer(
-        &self,
-    ) -> Result<crate::sealing::Sealer, crate::sealing::SealError> {
+    pub fn sealer(&self) -> Result<crate::sealing::Sealer, crate::sealing::SealError> {
         match std::env::var("CRT_GATEWAY_STORAGE_KEYS") {
             Ok(text) => crate::sealing::Sealer::parse(&text.replace(';', "\n")),
             Err(_) => crate::sealing::Sealer::from_file(&self.keys_path()),
@@ -64,4 +62,3 @@ impl StorageConfig {
             .unwrap_or_else(|| self.data_dir.join("crt-gateway.db"))
     }
 }
-

@@ -629,8 +629,7 @@ pub(crate) async fn partner_entries_are_kept_once_in_their_latest_version(store:
 
 pub(crate) async fn the_trace_is_appended_in_order_and_chained(store: &dyn Store) {
     let event = |outcome: &str| {
-        let mut event =
-            crt_audit::TraceEvent::now("engine", "exchange.dmp", "care-coordination");
+        let mut event = crt_audit::TraceEvent::now("engine", "exchange.dmp", "care-coordination");
         event.outcome = outcome.into();
         event
     };

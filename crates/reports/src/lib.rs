@@ -5,7 +5,10 @@
 pub mod activity;
 mod chart;
 pub mod compute;
+mod config;
 pub mod figures;
+pub mod html;
+pub mod period;
 pub mod render;
 pub mod services;
 pub mod volet1;
@@ -16,9 +19,10 @@ mod tests;
 
 pub use activity::Activity;
 pub use compute::{CAPACITY, FORFAIT_EUR, FULL_VOLET2_EUR, Indicators, Period, Settings, compute};
-pub use render::Audience;
+pub use config::ReportsConfig;
+pub use figures::Audience;
 
-use crate::store::{Store, StoreError};
+use crt_store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

@@ -9,8 +9,8 @@ use crt_core::record::IdentityStatus;
 use crt_core::sink::Work;
 use serde::Serialize;
 
-use super::compute::{Delay, Period};
-use crate::store::{DeliveryState, Exchange, Millis, WaitingEntry};
+use super::period::{Delay, Period};
+use crt_store::{DeliveryState, Exchange, Millis, WaitingEntry};
 
 /// The deliveries to one target created in the period, by where they stand now.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -7,18 +7,8 @@ use serde::Serialize;
 
 use super::chart::{self, Series};
 use super::compute::Indicators;
-use super::figures::{self, SMALL};
-use crate::conformity::report::Html;
-
-/// Who the report is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Audience {
-    /// The CRT's own team: every count as it is.
-    Internal,
-    /// The ARS, the CNSA, a steering committee: small counts hidden.
-    External,
-}
+use super::figures::{self, Audience, SMALL};
+use crate::html::Html;
 
 /// A count of people as the audience may read it.
 fn count(value: usize, audience: Audience) -> String {
@@ -522,7 +512,7 @@ fn volet1_section(html: &mut Html, indicators: &Indicators, audience: Audience) 
     );
 }
 
-fn delay_text(delay: &super::compute::Delay, audience: Audience) -> String {
+fn delay_text(delay: &super::period::Delay, audience: Audience) -> String {
     format!(
         "{} / {} / {} ({})",
         days(delay.median_days),
@@ -600,7 +590,7 @@ pub fn csv(crt: &str, indicators: &Indicators, audience: Audience) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indicators::{Activity, Period, compute};
+    use crate::{Activity, Period, compute};
 
     fn indicators() -> Indicators {
         let period = Period {
@@ -610,7 +600,7 @@ mod tests {
         let record: crt_core::CrtRecord = serde_json::from_slice(
             &std::fs::read(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../schemas/examples/home-volet2-pays-de-la-loire.json"
+                "/../../schemas/examples/home-volet2-pays-de-la-loire.json"
             ))
             .unwrap(),
         )
@@ -618,7 +608,7 @@ mod tests {
         compute(
             &Activity::from_versions([&record]),
             period,
-            &crate::indicators::Settings::standard(0),
+            &crate::Settings::standard(0),
         )
     }
 

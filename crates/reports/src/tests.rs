@@ -81,7 +81,7 @@ struct CallTruth {
 fn base() -> CrtRecord {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../schemas/examples/home-volet2-pays-de-la-loire.json"
+        "/../../schemas/examples/home-volet2-pays-de-la-loire.json"
     );
     serde_json::from_slice(&std::fs::read(path).expect("example")).expect("record")
 }
@@ -481,7 +481,7 @@ fn a_later_version_replaces_an_earlier_one_and_two_periods_stay_two() {
     );
 }
 
-fn millis(day: NaiveDate, hour: u32) -> crate::store::Millis {
+fn millis(day: NaiveDate, hour: u32) -> crt_store::Millis {
     day.and_hms_opt(hour, 0, 0)
         .expect("time")
         .and_utc()
@@ -490,10 +490,10 @@ fn millis(day: NaiveDate, hour: u32) -> crate::store::Millis {
 
 #[test]
 fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
-    use crate::store::{DeliveryState, Exchange, WaitingEntry};
     use crt_core::record::{Action, Channel, DocumentKind, IdentityStatus};
     use crt_core::sink::{Receipt, Work};
     use crt_core::volet1::{Participants, Volet1Action, Volet1Field, Volet1Status, Volet1Theme};
+    use crt_store::{DeliveryState, Exchange, WaitingEntry};
 
     let (versions, _, _) = synthetic_year(0xE8C4_A26E);
     let crt = "310000013";
@@ -676,7 +676,7 @@ fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
     let template: Volet1Action = serde_json::from_str(
         std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../schemas/examples/volet1/actions.jsonl"
+            "/../../schemas/examples/volet1/actions.jsonl"
         ))
         .expect("examples")
         .lines()
@@ -838,7 +838,7 @@ fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
 
 #[tokio::test]
 async fn the_store_gives_each_crt_its_own_records_in_order() {
-    use crate::store::{Intake, NewRecord, SqliteStore, Store};
+    use crt_store::{Intake, NewRecord, SqliteStore, Store};
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("gateway.db")).expect("open");
     let (versions, _, _) = synthetic_year(0x5707E);

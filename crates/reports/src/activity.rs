@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use crt_core::CrtRecord;
 
-use crate::store::{Exchange, WaitingEntry};
 use crt_core::record::{
     DecisionOutcome, ExitReason, IdentityStatus, InterventionKind, InterventionStatus,
     OnCallOutcome, OnCallReason, ReferralSource,
 };
 use crt_core::volet1::Volet1Action;
+use crt_store::{Exchange, WaitingEntry};
 
 /// One volet 2 period of one beneficiary, from its referral to its exit.
 #[derive(Debug, Clone, PartialEq)]

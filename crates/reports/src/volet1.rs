@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crt_core::volet1::{Participants, Volet1Action, Volet1Field, Volet1Status, Volet1Theme};
 use serde::Serialize;
 
-use super::compute::Period;
+use super::period::Period;
 
 /// Actions and their participants, for one field or one theme.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]

@@ -7,7 +7,16 @@
 use serde::Serialize;
 
 use super::compute::{Delay, Indicators};
-use super::render::Audience;
+
+/// Who the report is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// The CRT's own team: every count as it is.
+    Internal,
+    /// The ARS, the CNSA, a steering committee: small counts hidden.
+    External,
+}
 
 /// Below this, a count of people is not shown to an external reader.
 pub const SMALL: usize = 5;
