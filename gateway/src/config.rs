@@ -10,7 +10,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crt_core::sink::RetryPolicy;
+pub use crate::sinks::journal::JournalConfig;
+pub use crate::telemetry::{LogConfig, LogFormat};
 pub use crt_reports::ReportsConfig;
 pub use crt_store::StorageConfig;
 use serde::{Deserialize, Serialize};
@@ -194,30 +195,6 @@ impl Default for SandboxConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    /// A tracing filter: `info`, `crt_gateway=debug`…
-    pub level: String,
-    pub format: LogFormat,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            level: "info".into(),
-            format: LogFormat::Text,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SinksConfig {
@@ -256,30 +233,6 @@ impl SinksConfig {
             ));
         }
         timeouts
-    }
-}
-
-/// The journal keeps a copy of every accepted record as a file: the gateway's own archive,
-/// and the simplest target to watch the pipeline work.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JournalConfig {
-    pub enabled: bool,
-    /// Defaults to `<data_dir>/journal`.
-    pub directory: Option<PathBuf>,
-    /// Pause before each write, to watch deliveries in flight (tests, demonstrations).
-    pub delay_ms: u64,
-    pub retry: RetryPolicy,
-}
-
-impl Default for JournalConfig {
-    fn default() -> Self {
-        JournalConfig {
-            enabled: true,
-            directory: None,
-            delay_ms: 0,
-            retry: RetryPolicy::default(),
-        }
     }
 }
 

@@ -22,6 +22,13 @@ use crate::config::Config;
 use crate::sandbox::{DMP, INSI, MSSANTE, Sandbox, TestPki};
 use crate::sinks::journal::JournalSink;
 
+/// The record validator with the rules of every adapter.
+pub fn record_validator() -> crt_core::RecordValidator {
+    crt_core::RecordValidator::new()
+        .with_rule(crt_ins::InsRecordRule)
+        .with_rule(crt_dmp::DmpRecordRule)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("journal: {0}")]

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::registry::Registry;
 use crate::store::NewDelivery;
 
-pub const JOURNAL: &str = "journal";
+pub use crate::sinks::journal::JOURNAL;
 pub const INS: &str = crt_core::identity::INS_TARGET;
 pub const VIATRAJECTOIRE: &str = "viatrajectoire";
 const DMP: &str = Channel::Dmp.as_str();

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crt_core::RecordValidator;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -128,7 +127,7 @@ impl Gateway {
         let state = Arc::new(AppState {
             store: store.clone(),
             registry: registry.clone(),
-            validator: Arc::new(record_validator()),
+            validator: Arc::new(crate::registry::record_validator()),
             metrics,
             wake,
             config: config.server.clone(),
@@ -289,13 +288,6 @@ async fn wait_for_signal() {
     }
 }
 
-/// The record validator with the rules of every adapter.
-pub fn record_validator() -> RecordValidator {
-    RecordValidator::new()
-        .with_rule(crt_ins::InsRecordRule)
-        .with_rule(crt_dmp::DmpRecordRule)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -308,7 +300,7 @@ mod tests {
     /// `.errors.json` lists, with every rule the gateway applies.
     #[test]
     fn every_invalid_example_gives_exactly_its_documented_violations() {
-        let validator = super::record_validator();
+        let validator = crate::registry::record_validator();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/examples/invalid");
         let mut checked = 0;
         for entry in std::fs::read_dir(&dir).expect("invalid examples") {

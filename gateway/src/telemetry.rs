@@ -2,12 +2,36 @@
 //! or health data: handlers log ids, not payloads, and errors are written so that they do
 //! not quote the input they refuse.
 
+use serde::{Deserialize, Serialize};
 use tracing_subscriber::EnvFilter;
-
-use crate::config::{LogConfig, LogFormat};
 
 /// Overrides `[log] level` (a tracing filter).
 pub const ENV_LOG: &str = "CRT_GATEWAY_LOG";
+
+/// The `[log]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `crt_gateway=debug`…
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Installs the global subscriber, writing to standard error. Safe to call twice.
 pub fn init(config: &LogConfig) {

@@ -2,8 +2,8 @@
 //!
 //! Conformity campaigns attach every exchanged message to their report. Rather than threading
 //! a recorder through every client, a campaign runs a scenario inside [`recorded`]; the
-//! transports ([`crate::http::HttpsClient`], the MSSanté SMTP client) call [`record`], which
-//! does nothing outside such a scope. A scenario may also ask for one outgoing body to be
+//! transports (the HTTPS client, the MSSanté SMTP client) call [`record`], which does
+//! nothing outside such a scope. A scenario may also ask for one outgoing body to be
 //! altered ([`Tamper`]), to check that a platform refuses what the real service refuses:
 //! that too applies only inside a campaign's scope.
 

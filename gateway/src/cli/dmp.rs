@@ -41,7 +41,7 @@ pub enum Model {
 /// Reads and validates a record with the gateway's own rules.
 pub(super) fn read_record(path: &Path) -> Result<CrtRecord, Status> {
     let bytes = std::fs::read(path).map_err(|e| failed(format!("{}: {e}", path.display())))?;
-    crate::server::record_validator()
+    crate::registry::record_validator()
         .parse(&bytes)
         .map_err(|e| {
             eprintln!("{}: {e}", path.display());

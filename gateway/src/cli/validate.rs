@@ -21,7 +21,7 @@ pub enum Format {
 }
 
 pub fn run(files: &[PathBuf], format: Format) -> Status {
-    let validator = crate::server::record_validator();
+    let validator = crate::registry::record_validator();
     let reports: Vec<FileReport> = files
         .iter()
         .map(|file| {

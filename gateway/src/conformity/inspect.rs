@@ -377,7 +377,7 @@ mod tests {
     use super::*;
 
     fn validator() -> RecordValidator {
-        crate::server::record_validator()
+        crate::registry::record_validator()
     }
 
     #[test]

@@ -12,11 +12,37 @@ use std::time::Duration;
 use crt_core::sink::{
     Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::config::JournalConfig;
 use crate::digest::sha256_hex;
-use crate::routing::JOURNAL;
+
+/// The journal's target name.
+pub const JOURNAL: &str = "journal";
+
+/// The journal keeps a copy of every accepted record as a file: the gateway's own archive,
+/// and the simplest target to watch the pipeline work.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    pub enabled: bool,
+    /// Defaults to `<data_dir>/journal`.
+    pub directory: Option<PathBuf>,
+    /// Pause before each write, to watch deliveries in flight (tests, demonstrations).
+    pub delay_ms: u64,
+    pub retry: RetryPolicy,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            enabled: true,
+            directory: None,
+            delay_ms: 0,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
 
 pub struct JournalSink {
     directory: PathBuf,

@@ -3,7 +3,7 @@
 //! gateway is asked to do with it.
 //!
 //! The Rust types are the definition; `schemas/crt-record.schema.json` is generated from
-//! them (see [`crate::validation::record_schema`]) and a test keeps the two identical.
+//! them (see `validation::record_schema`) and a test keeps the two identical.
 
 mod action;
 mod beneficiary;

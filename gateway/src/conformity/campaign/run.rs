@@ -76,7 +76,7 @@ impl Environment {
             registry,
             ror: Some(ror),
             sandbox: Some(sandbox),
-            validator: crate::server::record_validator(),
+            validator: crate::registry::record_validator(),
             root: root.to_path_buf(),
             description: "the sandbox: the gateway's simulators of each service, on loopback"
                 .into(),
@@ -97,7 +97,7 @@ impl Environment {
             registry,
             ror,
             sandbox: None,
-            validator: crate::server::record_validator(),
+            validator: crate::registry::record_validator(),
             root: root.to_path_buf(),
             description: format!("the platforms named in {}", file.display()),
         })
