@@ -21,8 +21,8 @@ use crt_viatrajectoire::simulator::{
     Platform, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ViatrajectoireSimulator,
 };
 
+use crt_regions::Dialect;
 use crt_regions::PlatformConfig;
-use crt_regions::platform::Dialect;
 use crt_regions::simulator::PlatformSimulator;
 
 use crate::certs::{StructureIssuer, files};

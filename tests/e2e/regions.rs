@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use crt_core::record::LiaisonKind;
+use crt_regions::DIALECTS;
 use crt_regions::PlatformConfig;
 use crt_regions::client::FhirPlatform;
-use crt_regions::platform::DIALECTS;
 use crt_regions::simulator::{PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET, partner_entry_bundle};
 use serde_json::Value;
 

@@ -13,7 +13,8 @@ use http::Method;
 use serde_json::Value;
 
 use crate::config::PlatformConfig;
-use crate::platform::{Dialect, PartnerEntry, PlatformError, RegionalPlatform, Written};
+use crate::dialect::Dialect;
+use crate::platform::{PartnerEntry, PlatformError, RegionalPlatform, Written};
 use crate::share::{CDL_IS_EMERGENCY, NOTE_TYPE, Share, own_entry_system};
 
 /// The FHIR implementation of [`RegionalPlatform`], in one platform's dialect.

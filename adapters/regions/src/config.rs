@@ -8,7 +8,7 @@ use crt_core::record::Region;
 use crt_core::sink::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::Dialect;
+use crate::dialect::Dialect;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

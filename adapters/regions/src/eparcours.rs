@@ -4,7 +4,7 @@
 
 use crt_core::record::Region;
 
-use crate::platform::Dialect;
+use crate::dialect::Dialect;
 
 const OTHER_REGIONS: [Region; 16] = {
     let mut regions = [Region::Guadeloupe; 16];

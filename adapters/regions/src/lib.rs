@@ -18,6 +18,7 @@
 
 pub mod client;
 pub mod config;
+pub mod dialect;
 pub mod eparcours;
 pub mod parcours;
 pub mod platform;
@@ -28,5 +29,10 @@ pub mod sink;
 pub mod spico;
 
 pub use config::{PlatformConfig, RegionsConfig};
-pub use platform::{Dialect, PartnerEntry, PlatformError, RegionalPlatform};
+pub use dialect::Dialect;
+pub use platform::{PartnerEntry, PlatformError, RegionalPlatform};
 pub use sink::RegionSink;
+
+/// The platforms this build knows. Adding a platform is a module with its [`Dialect`] and
+/// a line here.
+pub const DIALECTS: [Dialect; 3] = [parcours::DIALECT, spico::DIALECT, eparcours::DIALECT];

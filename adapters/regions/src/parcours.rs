@@ -5,7 +5,7 @@
 
 use crt_core::record::Region;
 
-use crate::platform::Dialect;
+use crate::dialect::Dialect;
 
 pub const DIALECT: Dialect = Dialect {
     name: "parcours",

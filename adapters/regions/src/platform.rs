@@ -1,31 +1,11 @@
 //! What every regional platform does for the gateway, whatever its wire.
 
-use crt_core::record::{LiaisonKind, LiaisonTopic, Region};
+use crt_core::record::{LiaisonKind, LiaisonTopic};
 use crt_core::sink::{BoxFuture, DeliveryError};
 use serde::{Deserialize, Serialize};
 
+pub use crate::dialect::Dialect;
 use crate::share::Share;
-
-/// What tells one platform's adapter from another: its name (the `region:<name>` target
-/// and the `[regions.<name>]` block), the regions it serves by default, its operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dialect {
-    pub name: &'static str,
-    /// The configuration block, `regions.<name>`.
-    pub section: &'static str,
-    pub title: &'static str,
-    pub operator: &'static str,
-    pub regions: &'static [Region],
-    /// The environment variable that holds the OAuth2 client secret.
-    pub secret_variable: &'static str,
-}
-
-/// The platforms this build knows.
-pub const DIALECTS: [Dialect; 3] = [
-    crate::parcours::DIALECT,
-    crate::spico::DIALECT,
-    crate::eparcours::DIALECT,
-];
 
 /// What a platform answered for one part of a share.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,7 +28,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio_rustls::TlsAcceptor;
 
-use crate::platform::Dialect;
+use crate::dialect::Dialect;
 use crate::rules::{check_transaction, conditional};
 
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;

@@ -12,12 +12,13 @@ use crt_core::simulate::{Running, SimulatorTls};
 use crt_core::sink::{DeliveryTask, ErrorClass, Outcome, Sink, Work};
 use crt_core::tls;
 use crt_regions::client::FhirPlatform;
-use crt_regions::platform::{DIALECTS, Dialect, RegionalPlatform};
+use crt_regions::platform::RegionalPlatform;
 use crt_regions::simulator::{
     PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET, Platform, PlatformSimulator, SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET, partner_entry_bundle,
 };
 use crt_regions::sink::Shared;
+use crt_regions::{DIALECTS, Dialect};
 use crt_regions::{PlatformConfig, RegionSink};
 use serde_json::json;
 use uuid::Uuid;
