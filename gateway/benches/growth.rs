@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crt_core::CrtRecord;
 use crt_gateway::audit::TraceEvent;
-use crt_gateway::store::{Intake, NewRecord, SqliteStore, Store};
+use crt_gateway::store::{DeliveryQueue, Intake, NewRecord, SqliteStore};
 use tokio::task::JoinSet;
 
 mod support;

@@ -2,6 +2,7 @@
 //! the test computes another way from what it generated (interval arithmetic where the
 //! code walks days, sorting where it counts).
 
+use crt_store::DeliveryQueue;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone};
@@ -838,7 +839,7 @@ fn exchanges_identity_waiting_list_and_volet1_match_an_independent_count() {
 
 #[tokio::test]
 async fn the_store_gives_each_crt_its_own_records_in_order() {
-    use crt_store::{Intake, NewRecord, SqliteStore, Store};
+    use crt_store::{Intake, NewRecord, SqliteStore};
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("gateway.db")).expect("open");
     let (versions, _, _) = synthetic_year(0x5707E);

@@ -1,16 +1,16 @@
 //! Durable state: records, their deliveries, receipts and artifacts.
 //!
-//! The engine and the API speak to [`Store`]; SQLite (embedded, the default) implements
+//! The engine and the API speak to [`Store`] (four traits, one per concern); SQLite (embedded, the default) implements
 //! it here, and other backends implement the same contract, so that intake, leasing and
 //! settlement behave the same whatever the database.
 //!
 //! What the contract promises:
-//! - [`Store::accept`] returns only once the record, its deliveries and its idempotency
+//! - [`DeliveryQueue::accept`] returns only once the record, its deliveries and its idempotency
 //!   key are committed to disk, in one transaction: an acknowledged record is never lost,
 //!   a refused one leaves nothing behind;
-//! - [`Store::lease`] hands each ready delivery to one worker at a time; a lease that is
+//! - [`DeliveryQueue::lease`] hands each ready delivery to one worker at a time; a lease that is
 //!   not settled before it expires (a crashed worker) makes the delivery ready again;
-//! - [`Store::complete`] applies a settlement only if the caller still holds the lease,
+//! - [`DeliveryQueue::complete`] applies a settlement only if the caller still holds the lease,
 //!   so a worker that lost its lease cannot overwrite the outcome of the next attempt.
 
 mod config;
@@ -540,8 +540,15 @@ pub struct DeliveryFilter {
     pub limit: usize,
 }
 
-/// The storage contract; see the module documentation.
-pub trait Store: Send + Sync + 'static {
+/// The storage contract (see the module documentation), one trait per concern so that a
+/// part of the gateway names the concern it uses. Every backend implements all four.
+pub trait Store: DeliveryQueue + AccessTrace + FollowUps + ReportReads {}
+
+impl<T: DeliveryQueue + AccessTrace + FollowUps + ReportReads> Store for T {}
+
+/// Records and their deliveries: intake, leasing, settlement, replay, and what the API
+/// reads of them.
+pub trait DeliveryQueue: Send + Sync + 'static {
     fn accept(&self, intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>>;
 
     /// Leases up to `limit` ready deliveries until `lease_until`.
@@ -573,44 +580,6 @@ pub trait Store: Send + Sync + 'static {
         ack: NewAcknowledgement,
     ) -> BoxFuture<'_, StoreResult<AcknowledgeOutcome>>;
 
-    /// Keeps an admission request read from ViaTrajectoire; a version older than the one
-    /// kept (`changed_at`) is ignored. `true` when it is new or changed.
-    fn keep_admission_request(
-        &self,
-        request: NewAdmissionRequest,
-    ) -> BoxFuture<'_, StoreResult<bool>>;
-
-    /// Records where an admission request stands; `false` when the request is unknown.
-    /// A standing older than the one kept (`status_at`) is ignored.
-    fn update_standing(&self, standing: AdmissionStanding) -> BoxFuture<'_, StoreResult<bool>>;
-
-    /// A CRT's waiting list (every CRT's when `crt` is `None`): requests still open first
-    /// (accepted, on the list by rank, received, new), then those that ended.
-    fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>>;
-
-    /// The CRTs (FINESS ET) whose records the gateway holds.
-    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>>;
-
-    /// Appends events to the access trace, in order, chained by hash.
-    fn trace(&self, events: Vec<crt_audit::TraceEvent>) -> BoxFuture<'_, StoreResult<()>>;
-
-    /// Trace lines after sequence number `after`, in order.
-    fn trace_lines(
-        &self,
-        after: i64,
-        limit: usize,
-    ) -> BoxFuture<'_, StoreResult<Vec<crt_audit::TraceLine>>>;
-
-    /// Keeps a partner's entry; a newer version (`changed_at`) replaces the one kept.
-    /// `true` when the entry is new or changed.
-    fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>>;
-
-    /// Partners' entries, newest written first.
-    fn partner_entries(
-        &self,
-        filter: PartnerEntryFilter,
-    ) -> BoxFuture<'_, StoreResult<Vec<PartnerEntry>>>;
-
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
 
     /// The payload of the beneficiary's newest stored record, if any: what a record about
@@ -624,22 +593,8 @@ pub trait Store: Send + Sync + 'static {
     /// The stored payload of a record, as received.
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
 
-    /// Keeps a volet 1 action; a version older than the one kept (`updated_at`) is
-    /// ignored. `true` when it was kept.
-    fn keep_volet1_action(&self, action: NewVolet1Action) -> BoxFuture<'_, StoreResult<bool>>;
-
-    /// The newest version of each of a CRT's volet 1 actions, as received.
-    fn volet1_actions(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>>;
-
-    /// Every delivery of a CRT's records, oldest first.
-    fn crt_exchanges(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Exchange>>>;
-
-    /// Every record version a CRT's DUIs sent, oldest first: what the activity indicators
-    /// are computed from.
-    fn crt_record_payloads(
-        &self,
-        crt_finess_et: String,
-    ) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>>;
+    /// The CRTs (FINESS ET) whose records the gateway holds.
+    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>>;
 
     fn deliveries(&self, filter: DeliveryFilter) -> BoxFuture<'_, StoreResult<Vec<DeliveryView>>>;
 
@@ -656,4 +611,67 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap round trip, for readiness probes.
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
+}
+
+/// The access trace: every API access and every exchange, appended in order and chained.
+pub trait AccessTrace: Send + Sync + 'static {
+    /// Appends events to the access trace, in order, chained by hash.
+    fn trace(&self, events: Vec<crt_audit::TraceEvent>) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Trace lines after sequence number `after`, in order.
+    fn trace_lines(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<crt_audit::TraceLine>>>;
+}
+
+/// What the gateway keeps of the exchanges that follow a delivery or come without one:
+/// ViaTrajectoire's admission requests (the waiting list), partners' liaison entries and
+/// the CRTs' volet 1 actions.
+pub trait FollowUps: Send + Sync + 'static {
+    /// Keeps an admission request read from ViaTrajectoire; a version older than the one
+    /// kept (`changed_at`) is ignored. `true` when it is new or changed.
+    fn keep_admission_request(
+        &self,
+        request: NewAdmissionRequest,
+    ) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// Records where an admission request stands; `false` when the request is unknown.
+    /// A standing older than the one kept (`status_at`) is ignored.
+    fn update_standing(&self, standing: AdmissionStanding) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// A CRT's waiting list (every CRT's when `crt` is `None`): requests still open first
+    /// (accepted, on the list by rank, received, new), then those that ended.
+    fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>>;
+
+    /// Keeps a partner's entry; a newer version (`changed_at`) replaces the one kept.
+    /// `true` when the entry is new or changed.
+    fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// Partners' entries, newest written first.
+    fn partner_entries(
+        &self,
+        filter: PartnerEntryFilter,
+    ) -> BoxFuture<'_, StoreResult<Vec<PartnerEntry>>>;
+
+    /// Keeps a volet 1 action; a version older than the one kept (`updated_at`) is
+    /// ignored. `true` when it was kept.
+    fn keep_volet1_action(&self, action: NewVolet1Action) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// The newest version of each of a CRT's volet 1 actions, as received.
+    fn volet1_actions(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>>;
+}
+
+/// What the activity reports read: every exchange and every record version of a CRT.
+pub trait ReportReads: Send + Sync + 'static {
+    /// Every delivery of a CRT's records, oldest first.
+    fn crt_exchanges(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Exchange>>>;
+
+    /// Every record version a CRT's DUIs sent, oldest first: what the activity indicators
+    /// are computed from.
+    fn crt_record_payloads(
+        &self,
+        crt_finess_et: String,
+    ) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>>;
 }

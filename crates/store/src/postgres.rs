@@ -28,12 +28,12 @@ use uuid::Uuid;
 
 use super::sealing::{AtRest, Sealer};
 use super::{
-    AcknowledgeOutcome, AcknowledgementView, AdmissionStanding, ArtifactInfo, Completion,
-    CompletionOutcome, DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake,
-    IntakeOutcome, LeasedDelivery, Millis, NewAcknowledgement, NewAdmissionRequest,
-    NewVolet1Action, PartnerEntry, PartnerEntryFilter, RecordView, ReplayOutcome, Settlement,
-    Store, StoreError, StoreResult, WAITING_ORDER, WaitingEntry, admission_row, from_json,
-    opened_request, parse_state, to_json,
+    AccessTrace, AcknowledgeOutcome, AcknowledgementView, AdmissionStanding, ArtifactInfo,
+    Completion, CompletionOutcome, DeliveryFilter, DeliveryQueue, DeliveryState, DeliveryView,
+    Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
+    NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
+    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, WAITING_ORDER,
+    WaitingEntry, admission_row, from_json, opened_request, parse_state, to_json,
 };
 use crt_audit::{TraceEvent, TraceLine};
 
@@ -708,7 +708,7 @@ impl PostgresStore {
     }
 }
 
-impl Store for PostgresStore {
+impl DeliveryQueue for PostgresStore {
     fn accept(&self, mut intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
         Box::pin(async move {
             let row = format!("record:{}", intake.record.id);
@@ -877,6 +877,208 @@ impl Store for PostgresStore {
         })
     }
 
+    fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let Some(head) = client
+                .query_opt(
+                    "SELECT received_at, crt_finess_et, beneficiary_ref, source_ref
+                       FROM records WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(db)?
+            else {
+                return Ok(None);
+            };
+            let deliveries = delivery_views(
+                &**client,
+                "WHERE record_id = $1 ORDER BY created_at, id",
+                &[&id],
+            )
+            .await?;
+            Ok(Some(RecordView {
+                id,
+                received_at: head.get(0),
+                crt_finess_et: head.get(1),
+                beneficiary_ref: head.get(2),
+                source_ref: head.get(3),
+                deliveries,
+            }))
+        })
+    }
+
+    fn latest_payload(
+        &self,
+        crt_finess_et: String,
+        beneficiary_ref: String,
+    ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT id, payload FROM records
+                      WHERE crt_finess_et = $1 AND beneficiary_ref = $2
+                      ORDER BY received_at DESC, id DESC LIMIT 1",
+                    &[&crt_finess_et, &beneficiary_ref],
+                )
+                .await
+                .map_err(db)?;
+            row.map(|row| {
+                let id: Uuid = row.get(0);
+                self.at_rest.open(&format!("record:{id}"), row.get(1))
+            })
+            .transpose()
+        })
+    }
+
+    fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_opt("SELECT payload FROM records WHERE id = $1", &[&id])
+                .await
+                .map_err(db)?;
+            row.map(|row| self.at_rest.open(&format!("record:{id}"), row.get(0)))
+                .transpose()
+        })
+    }
+
+    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let rows = client
+                .query("SELECT DISTINCT crt_finess_et FROM records ORDER BY 1", &[])
+                .await
+                .map_err(db)?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn deliveries(&self, filter: DeliveryFilter) -> BoxFuture<'_, StoreResult<Vec<DeliveryView>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let state = filter.state.map(|s| s.as_str().to_string());
+            let limit = filter.limit.clamp(1, 1000) as i64;
+            delivery_views(
+                &**client,
+                "WHERE ($1::TEXT IS NULL OR state = $1) AND ($2::TEXT IS NULL OR target = $2)
+                   AND ($3::UUID IS NULL OR id > $3) ORDER BY id LIMIT $4",
+                &[&state, &filter.target, &filter.after, &limit],
+            )
+            .await
+        })
+    }
+
+    fn artifact(
+        &self,
+        delivery_id: Uuid,
+        name: String,
+    ) -> BoxFuture<'_, StoreResult<Option<Artifact>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT name, media_type, content FROM artifacts
+                      WHERE delivery_id = $1 AND name = $2",
+                    &[&delivery_id, &name],
+                )
+                .await
+                .map_err(db)?;
+            row.map(|row| {
+                let name: String = row.get(0);
+                let content = self
+                    .at_rest
+                    .open(&format!("artifact:{delivery_id}:{name}"), row.get(2))?;
+                Ok(Artifact {
+                    name,
+                    media_type: row.get(1),
+                    content,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn state_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(DeliveryState, u64)>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let rows = client
+                .query("SELECT state, COUNT(*) FROM deliveries GROUP BY state", &[])
+                .await
+                .map_err(db)?;
+            rows.iter()
+                .map(|row| Ok((parse_state(row.get(0))?, row.get::<_, i64>(1) as u64)))
+                .collect()
+        })
+    }
+
+    fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Millis>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_one(
+                    "SELECT LEAST(
+                        (SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'),
+                        (SELECT MIN(lease_until) FROM deliveries WHERE state = 'leased'))",
+                    &[],
+                )
+                .await
+                .map_err(db)?;
+            Ok(row.get(0))
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            client.query_one("SELECT 1", &[]).await.map_err(db)?;
+            Ok(())
+        })
+    }
+}
+
+impl AccessTrace for PostgresStore {
+    fn trace(&self, events: Vec<TraceEvent>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(());
+            }
+            let (reply, answer) = oneshot::channel();
+            self.tracer
+                .send(TraceWrite { events, reply })
+                .await
+                .map_err(|_| StoreError::WriterGone)?;
+            answer.await.map_err(|_| StoreError::WriterGone)?
+        })
+    }
+
+    fn trace_lines(&self, after: i64, limit: usize) -> BoxFuture<'_, StoreResult<Vec<TraceLine>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = client
+                .query(
+                    "SELECT seq, entry, prev, hash FROM audit_trail WHERE seq > $1
+                      ORDER BY seq LIMIT $2",
+                    &[&after, &limit],
+                )
+                .await
+                .map_err(db)?;
+            Ok(rows
+                .iter()
+                .map(|row| TraceLine {
+                    seq: row.get(0),
+                    entry: row.get(1),
+                    prev: row.get(2),
+                    hash: row.get(3),
+                })
+                .collect())
+        })
+    }
+}
+
+impl FollowUps for PostgresStore {
     fn keep_admission_request(
         &self,
         request: NewAdmissionRequest,
@@ -985,55 +1187,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let rows = client
-                .query("SELECT DISTINCT crt_finess_et FROM records ORDER BY 1", &[])
-                .await
-                .map_err(db)?;
-            Ok(rows.iter().map(|row| row.get(0)).collect())
-        })
-    }
-
-    fn trace(&self, events: Vec<TraceEvent>) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move {
-            if events.is_empty() {
-                return Ok(());
-            }
-            let (reply, answer) = oneshot::channel();
-            self.tracer
-                .send(TraceWrite { events, reply })
-                .await
-                .map_err(|_| StoreError::WriterGone)?;
-            answer.await.map_err(|_| StoreError::WriterGone)?
-        })
-    }
-
-    fn trace_lines(&self, after: i64, limit: usize) -> BoxFuture<'_, StoreResult<Vec<TraceLine>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = client
-                .query(
-                    "SELECT seq, entry, prev, hash FROM audit_trail WHERE seq > $1
-                      ORDER BY seq LIMIT $2",
-                    &[&after, &limit],
-                )
-                .await
-                .map_err(db)?;
-            Ok(rows
-                .iter()
-                .map(|row| TraceLine {
-                    seq: row.get(0),
-                    entry: row.get(1),
-                    prev: row.get(2),
-                    hash: row.get(3),
-                })
-                .collect())
-        })
-    }
-
     fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
             let client = self.client().await?;
@@ -1094,73 +1247,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let Some(head) = client
-                .query_opt(
-                    "SELECT received_at, crt_finess_et, beneficiary_ref, source_ref
-                       FROM records WHERE id = $1",
-                    &[&id],
-                )
-                .await
-                .map_err(db)?
-            else {
-                return Ok(None);
-            };
-            let deliveries = delivery_views(
-                &**client,
-                "WHERE record_id = $1 ORDER BY created_at, id",
-                &[&id],
-            )
-            .await?;
-            Ok(Some(RecordView {
-                id,
-                received_at: head.get(0),
-                crt_finess_et: head.get(1),
-                beneficiary_ref: head.get(2),
-                source_ref: head.get(3),
-                deliveries,
-            }))
-        })
-    }
-
-    fn latest_payload(
-        &self,
-        crt_finess_et: String,
-        beneficiary_ref: String,
-    ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let row = client
-                .query_opt(
-                    "SELECT id, payload FROM records
-                      WHERE crt_finess_et = $1 AND beneficiary_ref = $2
-                      ORDER BY received_at DESC, id DESC LIMIT 1",
-                    &[&crt_finess_et, &beneficiary_ref],
-                )
-                .await
-                .map_err(db)?;
-            row.map(|row| {
-                let id: Uuid = row.get(0);
-                self.at_rest.open(&format!("record:{id}"), row.get(1))
-            })
-            .transpose()
-        })
-    }
-
-    fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let row = client
-                .query_opt("SELECT payload FROM records WHERE id = $1", &[&id])
-                .await
-                .map_err(db)?;
-            row.map(|row| self.at_rest.open(&format!("record:{id}"), row.get(0)))
-                .transpose()
-        })
-    }
-
     fn keep_volet1_action(&self, action: NewVolet1Action) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
             let client = self.client().await?;
@@ -1200,7 +1286,9 @@ impl Store for PostgresStore {
             Ok(rows.iter().map(|row| row.get(0)).collect())
         })
     }
+}
 
+impl ReportReads for PostgresStore {
     fn crt_exchanges(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Exchange>>> {
         Box::pin(async move {
             let client = self.client().await?;
@@ -1253,88 +1341,6 @@ impl Store for PostgresStore {
                     self.at_rest.open(&format!("record:{id}"), row.get(1))
                 })
                 .collect()
-        })
-    }
-
-    fn deliveries(&self, filter: DeliveryFilter) -> BoxFuture<'_, StoreResult<Vec<DeliveryView>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let state = filter.state.map(|s| s.as_str().to_string());
-            let limit = filter.limit.clamp(1, 1000) as i64;
-            delivery_views(
-                &**client,
-                "WHERE ($1::TEXT IS NULL OR state = $1) AND ($2::TEXT IS NULL OR target = $2)
-                   AND ($3::UUID IS NULL OR id > $3) ORDER BY id LIMIT $4",
-                &[&state, &filter.target, &filter.after, &limit],
-            )
-            .await
-        })
-    }
-
-    fn artifact(
-        &self,
-        delivery_id: Uuid,
-        name: String,
-    ) -> BoxFuture<'_, StoreResult<Option<Artifact>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let row = client
-                .query_opt(
-                    "SELECT name, media_type, content FROM artifacts
-                      WHERE delivery_id = $1 AND name = $2",
-                    &[&delivery_id, &name],
-                )
-                .await
-                .map_err(db)?;
-            row.map(|row| {
-                let name: String = row.get(0);
-                let content = self
-                    .at_rest
-                    .open(&format!("artifact:{delivery_id}:{name}"), row.get(2))?;
-                Ok(Artifact {
-                    name,
-                    media_type: row.get(1),
-                    content,
-                })
-            })
-            .transpose()
-        })
-    }
-
-    fn state_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(DeliveryState, u64)>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let rows = client
-                .query("SELECT state, COUNT(*) FROM deliveries GROUP BY state", &[])
-                .await
-                .map_err(db)?;
-            rows.iter()
-                .map(|row| Ok((parse_state(row.get(0))?, row.get::<_, i64>(1) as u64)))
-                .collect()
-        })
-    }
-
-    fn next_due(&self) -> BoxFuture<'_, StoreResult<Option<Millis>>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            let row = client
-                .query_one(
-                    "SELECT LEAST(
-                        (SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'),
-                        (SELECT MIN(lease_until) FROM deliveries WHERE state = 'leased'))",
-                    &[],
-                )
-                .await
-                .map_err(db)?;
-            Ok(row.get(0))
-        })
-    }
-
-    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move {
-            let client = self.client().await?;
-            client.query_one("SELECT 1", &[]).await.map_err(db)?;
-            Ok(())
         })
     }
 }

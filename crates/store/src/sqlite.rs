@@ -18,12 +18,12 @@ use crt_audit::{TraceEvent, TraceLine};
 
 use super::sealing::AtRest;
 use super::{
-    AcknowledgeOutcome, AcknowledgementView, AdmissionStanding, ArtifactInfo, Completion,
-    CompletionOutcome, DeliveryFilter, DeliveryState, DeliveryView, Dependency, Exchange, Intake,
-    IntakeOutcome, LeasedDelivery, Millis, NewAcknowledgement, NewAdmissionRequest,
-    NewVolet1Action, PartnerEntry, PartnerEntryFilter, RecordView, ReplayOutcome, Settlement,
-    Store, StoreError, StoreResult, WAITING_ORDER, WaitingEntry, admission_row, from_json,
-    opened_request, parse_state, parse_uuid, to_json,
+    AccessTrace, AcknowledgeOutcome, AcknowledgementView, AdmissionStanding, ArtifactInfo,
+    Completion, CompletionOutcome, DeliveryFilter, DeliveryQueue, DeliveryState, DeliveryView,
+    Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
+    NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
+    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, WAITING_ORDER,
+    WaitingEntry, admission_row, from_json, opened_request, parse_state, parse_uuid, to_json,
 };
 
 const SCHEMA_VERSION: i32 = 7;
@@ -887,7 +887,7 @@ fn delivery_views(
     Ok(views)
 }
 
-impl Store for SqliteStore {
+impl DeliveryQueue for SqliteStore {
     fn accept(&self, mut intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
         Box::pin(async move {
             let row = format!("record:{}", intake.record.id);
@@ -980,167 +980,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn keep_admission_request(
-        &self,
-        mut request: NewAdmissionRequest,
-    ) -> BoxFuture<'_, StoreResult<bool>> {
-        Box::pin(async move {
-            let row = admission_row(&request.crt_finess_et, &request.request_id);
-            request.payload = self
-                .at_rest
-                .seal(&row, std::mem::take(&mut request.payload))?;
-            match self
-                .write(WriteOp::AdmissionRequest(Box::new(request)))
-                .await?
-            {
-                Written::AdmissionRequest(changed) => Ok(changed),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
-            }
-        })
-    }
-
-    fn update_standing(&self, standing: AdmissionStanding) -> BoxFuture<'_, StoreResult<bool>> {
-        Box::pin(async move {
-            match self.write(WriteOp::Standing(Box::new(standing))).await? {
-                Written::Standing(known) => Ok(known),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
-            }
-        })
-    }
-
-    fn trace(&self, events: Vec<TraceEvent>) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move {
-            if events.is_empty() {
-                return Ok(());
-            }
-            match self.write(WriteOp::Trace(events)).await? {
-                Written::Traced => Ok(()),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
-            }
-        })
-    }
-
-    fn trace_lines(&self, after: i64, limit: usize) -> BoxFuture<'_, StoreResult<Vec<TraceLine>>> {
-        Box::pin(self.read(move |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT seq, entry, prev, hash FROM audit_trail WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = statement.query_map(params![after, limit], |row| {
-                Ok(TraceLine {
-                    seq: row.get(0)?,
-                    entry: row.get(1)?,
-                    prev: row.get(2)?,
-                    hash: row.get(3)?,
-                })
-            })?;
-            let mut lines = Vec::new();
-            for row in rows {
-                lines.push(row?);
-            }
-            Ok(lines)
-        }))
-    }
-
-    fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>> {
-        Box::pin(async move {
-            match self.write(WriteOp::PartnerEntry(Box::new(entry))).await? {
-                Written::PartnerEntry(changed) => Ok(changed),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
-            }
-        })
-    }
-
-    fn partner_entries(
-        &self,
-        filter: PartnerEntryFilter,
-    ) -> BoxFuture<'_, StoreResult<Vec<PartnerEntry>>> {
-        Box::pin(self.read(move |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT platform, remote_id, crt_finess_et, beneficiary_ref, kind, topic, author,
-                        written_at, body, changed_at, received_at
-                   FROM partner_entries
-                  WHERE (?1 IS NULL OR crt_finess_et = ?1)
-                    AND (?2 IS NULL OR beneficiary_ref = ?2)
-                  ORDER BY written_at DESC, remote_id
-                  LIMIT ?3",
-            )?;
-            let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
-            let rows =
-                statement.query_map(params![filter.crt, filter.beneficiary, limit], |row| {
-                    Ok(PartnerEntry {
-                        platform: row.get(0)?,
-                        remote_id: row.get(1)?,
-                        crt_finess_et: row.get(2)?,
-                        beneficiary_ref: row.get(3)?,
-                        kind: row.get(4)?,
-                        topic: row.get(5)?,
-                        author: row.get(6)?,
-                        written_at: row.get(7)?,
-                        text: row.get(8)?,
-                        changed_at: row.get(9)?,
-                        received_at: row.get(10)?,
-                    })
-                })?;
-            let mut entries = Vec::new();
-            for row in rows {
-                entries.push(row?);
-            }
-            Ok(entries)
-        }))
-    }
-
-    fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>> {
-        let at_rest = self.at_rest.clone();
-        Box::pin(self.read(move |conn| {
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT crt_finess_et, request_id, remote_id, status, rank, reason, status_at,
-                        withdrawn, received_at, updated_at, payload
-                   FROM admission_requests
-                  WHERE (?1 IS NULL OR crt_finess_et = ?1)
-                  ORDER BY {WAITING_ORDER}"
-            ))?;
-            let rows = statement.query_map([&crt], |row| {
-                Ok((
-                    WaitingEntry {
-                        crt_finess_et: row.get(0)?,
-                        request_id: row.get(1)?,
-                        remote_id: row.get(2)?,
-                        status: row.get(3)?,
-                        rank: row.get(4)?,
-                        reason: row.get(5)?,
-                        status_at: row.get(6)?,
-                        withdrawn: row.get(7)?,
-                        received_at: row.get(8)?,
-                        updated_at: row.get(9)?,
-                        request: serde_json::Value::Null,
-                    },
-                    row.get::<_, Vec<u8>>(10)?,
-                ))
-            })?;
-            let mut entries = Vec::new();
-            for row in rows {
-                let (mut entry, stored) = row?;
-                entry.request = opened_request(&at_rest, &entry, stored)?;
-                entries.push(entry);
-            }
-            Ok(entries)
-        }))
-    }
-
-    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
-        Box::pin(self.read(move |conn| {
-            let mut statement =
-                conn.prepare_cached("SELECT DISTINCT crt_finess_et FROM records ORDER BY 1")?;
-            let rows = statement.query_map([], |row| row.get(0))?;
-            let mut crts = Vec::new();
-            for row in rows {
-                crts.push(row?);
-            }
-            Ok(crts)
-        }))
-    }
-
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>> {
         Box::pin(self.read(move |conn| {
             let id = id.to_string();
@@ -1202,84 +1041,16 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn keep_volet1_action(&self, action: NewVolet1Action) -> BoxFuture<'_, StoreResult<bool>> {
-        Box::pin(async move {
-            match self.write(WriteOp::Volet1(Box::new(action))).await? {
-                Written::Volet1(kept) => Ok(kept),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
-            }
-        })
-    }
-
-    fn volet1_actions(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>> {
+    fn crts(&self) -> BoxFuture<'_, StoreResult<Vec<String>>> {
         Box::pin(self.read(move |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT payload FROM volet1_actions WHERE crt_finess_et = ?1 ORDER BY source_ref",
-            )?;
-            let rows = statement.query_map([&crt_finess_et], |row| row.get::<_, Vec<u8>>(0))?;
-            rows.map(|row| row.map_err(StoreError::from)).collect()
-        }))
-    }
-
-    fn crt_exchanges(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Exchange>>> {
-        Box::pin(self.read(move |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT d.id, r.beneficiary_ref, d.target, d.work, d.state, d.created_at,
-                        d.updated_at, d.receipt
-                   FROM records r JOIN deliveries d ON d.record_id = r.id
-                  WHERE r.crt_finess_et = ?1
-                  ORDER BY d.created_at, d.id",
-            )?;
-            let rows = statement.query_map([&crt_finess_et], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, Millis>(5)?,
-                    row.get::<_, Millis>(6)?,
-                    row.get::<_, Option<String>>(7)?,
-                ))
-            })?;
-            let mut exchanges = Vec::new();
+            let mut statement =
+                conn.prepare_cached("SELECT DISTINCT crt_finess_et FROM records ORDER BY 1")?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            let mut crts = Vec::new();
             for row in rows {
-                let (id, beneficiary_ref, target, work, state, created_at, updated_at, receipt) =
-                    row?;
-                exchanges.push(Exchange {
-                    delivery_id: parse_uuid(&id)?,
-                    beneficiary_ref,
-                    target,
-                    work: from_json(&work)?,
-                    state: parse_state(&state)?,
-                    created_at,
-                    updated_at,
-                    receipt: receipt.as_deref().map(from_json).transpose()?,
-                });
+                crts.push(row?);
             }
-            Ok(exchanges)
-        }))
-    }
-
-    fn crt_record_payloads(
-        &self,
-        crt_finess_et: String,
-    ) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>> {
-        let at_rest = self.at_rest.clone();
-        Box::pin(self.read(move |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT id, payload FROM records WHERE crt_finess_et = ?1
-                  ORDER BY received_at, id",
-            )?;
-            let rows = statement.query_map([&crt_finess_et], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
-            })?;
-            let mut payloads = Vec::new();
-            for row in rows {
-                let (id, stored) = row?;
-                payloads.push(at_rest.open(&format!("record:{id}"), stored)?);
-            }
-            Ok(payloads)
+            Ok(crts)
         }))
     }
 
@@ -1357,6 +1128,241 @@ impl Store for SqliteStore {
         Box::pin(self.read(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))?;
             Ok(())
+        }))
+    }
+}
+
+impl AccessTrace for SqliteStore {
+    fn trace(&self, events: Vec<TraceEvent>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(());
+            }
+            match self.write(WriteOp::Trace(events)).await? {
+                Written::Traced => Ok(()),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn trace_lines(&self, after: i64, limit: usize) -> BoxFuture<'_, StoreResult<Vec<TraceLine>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT seq, entry, prev, hash FROM audit_trail WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = statement.query_map(params![after, limit], |row| {
+                Ok(TraceLine {
+                    seq: row.get(0)?,
+                    entry: row.get(1)?,
+                    prev: row.get(2)?,
+                    hash: row.get(3)?,
+                })
+            })?;
+            let mut lines = Vec::new();
+            for row in rows {
+                lines.push(row?);
+            }
+            Ok(lines)
+        }))
+    }
+}
+
+impl FollowUps for SqliteStore {
+    fn keep_admission_request(
+        &self,
+        mut request: NewAdmissionRequest,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let row = admission_row(&request.crt_finess_et, &request.request_id);
+            request.payload = self
+                .at_rest
+                .seal(&row, std::mem::take(&mut request.payload))?;
+            match self
+                .write(WriteOp::AdmissionRequest(Box::new(request)))
+                .await?
+            {
+                Written::AdmissionRequest(changed) => Ok(changed),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn update_standing(&self, standing: AdmissionStanding) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Standing(Box::new(standing))).await? {
+                Written::Standing(known) => Ok(known),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn waiting_list(&self, crt: Option<String>) -> BoxFuture<'_, StoreResult<Vec<WaitingEntry>>> {
+        let at_rest = self.at_rest.clone();
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT crt_finess_et, request_id, remote_id, status, rank, reason, status_at,
+                        withdrawn, received_at, updated_at, payload
+                   FROM admission_requests
+                  WHERE (?1 IS NULL OR crt_finess_et = ?1)
+                  ORDER BY {WAITING_ORDER}"
+            ))?;
+            let rows = statement.query_map([&crt], |row| {
+                Ok((
+                    WaitingEntry {
+                        crt_finess_et: row.get(0)?,
+                        request_id: row.get(1)?,
+                        remote_id: row.get(2)?,
+                        status: row.get(3)?,
+                        rank: row.get(4)?,
+                        reason: row.get(5)?,
+                        status_at: row.get(6)?,
+                        withdrawn: row.get(7)?,
+                        received_at: row.get(8)?,
+                        updated_at: row.get(9)?,
+                        request: serde_json::Value::Null,
+                    },
+                    row.get::<_, Vec<u8>>(10)?,
+                ))
+            })?;
+            let mut entries = Vec::new();
+            for row in rows {
+                let (mut entry, stored) = row?;
+                entry.request = opened_request(&at_rest, &entry, stored)?;
+                entries.push(entry);
+            }
+            Ok(entries)
+        }))
+    }
+
+    fn keep_partner_entry(&self, entry: PartnerEntry) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::PartnerEntry(Box::new(entry))).await? {
+                Written::PartnerEntry(changed) => Ok(changed),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn partner_entries(
+        &self,
+        filter: PartnerEntryFilter,
+    ) -> BoxFuture<'_, StoreResult<Vec<PartnerEntry>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT platform, remote_id, crt_finess_et, beneficiary_ref, kind, topic, author,
+                        written_at, body, changed_at, received_at
+                   FROM partner_entries
+                  WHERE (?1 IS NULL OR crt_finess_et = ?1)
+                    AND (?2 IS NULL OR beneficiary_ref = ?2)
+                  ORDER BY written_at DESC, remote_id
+                  LIMIT ?3",
+            )?;
+            let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+            let rows =
+                statement.query_map(params![filter.crt, filter.beneficiary, limit], |row| {
+                    Ok(PartnerEntry {
+                        platform: row.get(0)?,
+                        remote_id: row.get(1)?,
+                        crt_finess_et: row.get(2)?,
+                        beneficiary_ref: row.get(3)?,
+                        kind: row.get(4)?,
+                        topic: row.get(5)?,
+                        author: row.get(6)?,
+                        written_at: row.get(7)?,
+                        text: row.get(8)?,
+                        changed_at: row.get(9)?,
+                        received_at: row.get(10)?,
+                    })
+                })?;
+            let mut entries = Vec::new();
+            for row in rows {
+                entries.push(row?);
+            }
+            Ok(entries)
+        }))
+    }
+
+    fn keep_volet1_action(&self, action: NewVolet1Action) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            match self.write(WriteOp::Volet1(Box::new(action))).await? {
+                Written::Volet1(kept) => Ok(kept),
+                _ => Err(StoreError::Database("unexpected writer answer".into())),
+            }
+        })
+    }
+
+    fn volet1_actions(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT payload FROM volet1_actions WHERE crt_finess_et = ?1 ORDER BY source_ref",
+            )?;
+            let rows = statement.query_map([&crt_finess_et], |row| row.get::<_, Vec<u8>>(0))?;
+            rows.map(|row| row.map_err(StoreError::from)).collect()
+        }))
+    }
+}
+
+impl ReportReads for SqliteStore {
+    fn crt_exchanges(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Exchange>>> {
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT d.id, r.beneficiary_ref, d.target, d.work, d.state, d.created_at,
+                        d.updated_at, d.receipt
+                   FROM records r JOIN deliveries d ON d.record_id = r.id
+                  WHERE r.crt_finess_et = ?1
+                  ORDER BY d.created_at, d.id",
+            )?;
+            let rows = statement.query_map([&crt_finess_et], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Millis>(5)?,
+                    row.get::<_, Millis>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                ))
+            })?;
+            let mut exchanges = Vec::new();
+            for row in rows {
+                let (id, beneficiary_ref, target, work, state, created_at, updated_at, receipt) =
+                    row?;
+                exchanges.push(Exchange {
+                    delivery_id: parse_uuid(&id)?,
+                    beneficiary_ref,
+                    target,
+                    work: from_json(&work)?,
+                    state: parse_state(&state)?,
+                    created_at,
+                    updated_at,
+                    receipt: receipt.as_deref().map(from_json).transpose()?,
+                });
+            }
+            Ok(exchanges)
+        }))
+    }
+
+    fn crt_record_payloads(
+        &self,
+        crt_finess_et: String,
+    ) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>> {
+        let at_rest = self.at_rest.clone();
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id, payload FROM records WHERE crt_finess_et = ?1
+                  ORDER BY received_at, id",
+            )?;
+            let rows = statement.query_map([&crt_finess_et], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut payloads = Vec::new();
+            for row in rows {
+                let (id, stored) = row?;
+                payloads.push(at_rest.open(&format!("record:{id}"), stored)?);
+            }
+            Ok(payloads)
         }))
     }
 }

@@ -1,10 +1,11 @@
 //! The store contract against PostgreSQL. Needs a server: `CRT_TEST_POSTGRES_URL`
 //! (`.ci/run` starts one on loopback); each test works in a schema of its own.
 
+use crate::DeliveryQueue;
 use std::sync::Arc;
 
 use super::PostgresStore;
-use crate::{Store, contract};
+use crate::contract;
 
 /// A store on a fresh schema of the test server, or `None` (the test is skipped) when no
 /// server is configured outside CI.

@@ -1,7 +1,8 @@
+use crate::DeliveryQueue;
 use std::sync::Arc;
 
 use super::SqliteStore;
-use crate::{Store, contract};
+use crate::contract;
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("temp dir");
