@@ -99,31 +99,12 @@ pub(crate) fn parse_uuid(text: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
 }
 
-/// The row name an admission request's payload is sealed under.
-pub(crate) fn admission_row(crt_finess_et: &str, request_id: &str) -> String {
-    format!("admission:{crt_finess_et}:{request_id}")
-}
-
 /// The waiting list's order, the same in both backends: open requests first (accepted,
 /// on the list by rank, received, new), then those that ended, oldest first within each.
 pub(crate) const WAITING_ORDER: &str =
     "CASE status WHEN 'accepted' THEN 0 WHEN 'waiting_list' THEN 1
           WHEN 'received' THEN 2 WHEN 'new' THEN 3 ELSE 4 END,
      rank IS NULL, rank, received_at, request_id";
-
-/// An admission request's payload, opened and parsed.
-pub(crate) fn opened_request(
-    at_rest: &sealing::AtRest,
-    entry: &WaitingEntry,
-    stored: Vec<u8>,
-) -> StoreResult<serde_json::Value> {
-    let plain = at_rest.open(
-        &admission_row(&entry.crt_finess_et, &entry.request_id),
-        stored,
-    )?;
-    serde_json::from_slice(&plain)
-        .map_err(|e| StoreError::Corrupt(format!("admission request {}: {e}", entry.request_id)))
-}
 
 /// Why the deliveries waiting on a settled one are held, if they are: the sink said so,
 /// or the delivery was declined. Every backend holds them with this reason.

@@ -33,7 +33,7 @@ use super::{
     Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
     NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
     RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, WAITING_ORDER,
-    WaitingEntry, admission_row, from_json, opened_request, parse_state, to_json,
+    WaitingEntry, from_json, parse_state, to_json,
 };
 use crt_audit::{TraceEvent, TraceLine};
 
@@ -711,10 +711,7 @@ impl PostgresStore {
 impl DeliveryQueue for PostgresStore {
     fn accept(&self, mut intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
         Box::pin(async move {
-            let row = format!("record:{}", intake.record.id);
-            intake.record.payload = self
-                .at_rest
-                .seal(&row, std::mem::take(&mut intake.record.payload))?;
+            self.at_rest.seal_intake(&mut intake)?;
             let trace = std::mem::take(&mut intake.trace);
             let outcome = self
                 .in_transaction(|tx| {
@@ -753,7 +750,6 @@ impl DeliveryQueue for PostgresStore {
             tx.commit().await.map_err(db)?;
             let mut leased = Vec::with_capacity(taken.len());
             for delivery in taken {
-                let row = format!("record:{}", delivery.record_id);
                 leased.push(LeasedDelivery {
                     id: delivery.id,
                     record_id: delivery.record_id,
@@ -761,7 +757,9 @@ impl DeliveryQueue for PostgresStore {
                     work: from_json::<Work>(&delivery.work)?,
                     attempt: delivery.attempt as u32,
                     lease: token.clone(),
-                    payload: self.at_rest.open(&row, delivery.payload)?,
+                    payload: self
+                        .at_rest
+                        .open_record(delivery.record_id, delivery.payload)?,
                     upstream: upstream_receipts(&**client, delivery.id).await?,
                 });
             }
@@ -774,14 +772,7 @@ impl DeliveryQueue for PostgresStore {
         mut completion: Completion,
     ) -> BoxFuture<'_, StoreResult<CompletionOutcome>> {
         Box::pin(async move {
-            if let Settlement::Done(receipt) = &mut completion.settlement {
-                for artifact in &mut receipt.artifacts {
-                    let row = format!("artifact:{}:{}", completion.delivery_id, artifact.name);
-                    artifact.content = self
-                        .at_rest
-                        .seal(&row, std::mem::take(&mut artifact.content))?;
-                }
-            }
+            self.at_rest.seal_artifacts(&mut completion)?;
             self.in_transaction(|tx| {
                 Box::pin(async move {
                     let outcome = complete(tx, &completion).await?;
@@ -926,7 +917,7 @@ impl DeliveryQueue for PostgresStore {
                 .map_err(db)?;
             row.map(|row| {
                 let id: Uuid = row.get(0);
-                self.at_rest.open(&format!("record:{id}"), row.get(1))
+                self.at_rest.open_record(id, row.get(1))
             })
             .transpose()
         })
@@ -939,7 +930,7 @@ impl DeliveryQueue for PostgresStore {
                 .query_opt("SELECT payload FROM records WHERE id = $1", &[&id])
                 .await
                 .map_err(db)?;
-            row.map(|row| self.at_rest.open(&format!("record:{id}"), row.get(0)))
+            row.map(|row| self.at_rest.open_record(id, row.get(0)))
                 .transpose()
         })
     }
@@ -987,9 +978,7 @@ impl DeliveryQueue for PostgresStore {
                 .map_err(db)?;
             row.map(|row| {
                 let name: String = row.get(0);
-                let content = self
-                    .at_rest
-                    .open(&format!("artifact:{delivery_id}:{name}"), row.get(2))?;
+                let content = self.at_rest.open_artifact(delivery_id, &name, row.get(2))?;
                 Ok(Artifact {
                     name,
                     media_type: row.get(1),
@@ -1081,11 +1070,11 @@ impl AccessTrace for PostgresStore {
 impl FollowUps for PostgresStore {
     fn keep_admission_request(
         &self,
-        request: NewAdmissionRequest,
+        mut request: NewAdmissionRequest,
     ) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
-            let row = admission_row(&request.crt_finess_et, &request.request_id);
-            let payload = self.at_rest.seal(&row, request.payload)?;
+            self.at_rest.seal_request(&mut request)?;
+            let payload = std::mem::take(&mut request.payload);
             let client = self.client().await?;
             let changed = client
                 .execute(
@@ -1180,7 +1169,7 @@ impl FollowUps for PostgresStore {
                     updated_at: row.get(9),
                     request: serde_json::Value::Null,
                 };
-                entry.request = opened_request(&self.at_rest, &entry, row.get(10))?;
+                entry.request = self.at_rest.open_request(&entry, row.get(10))?;
                 entries.push(entry);
             }
             Ok(entries)
@@ -1338,7 +1327,7 @@ impl ReportReads for PostgresStore {
             rows.into_iter()
                 .map(|row| {
                     let id: Uuid = row.get(0);
-                    self.at_rest.open(&format!("record:{id}"), row.get(1))
+                    self.at_rest.open_record(id, row.get(1))
                 })
                 .collect()
         })

@@ -10,9 +10,11 @@
 //! adding a line at the top; values sealed before stay readable as long as their key's
 //! line is kept. A value without the prefix (written before sealing was on) is read as is.
 
+use std::fmt::Display;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::{StoreError, StoreResult};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
 const PREFIX: &[u8] = b"crt-sealed:1:";
@@ -31,6 +33,10 @@ pub enum SealError {
 
 /// What a backend does to the values it keeps at rest: seal them with a [`Sealer`], or,
 /// without one (tests), keep them as they are.
+///
+/// This is the one place that knows which values are sealed and under which row name;
+/// each backend calls it where such a value enters or leaves its tables, and never names
+/// a row itself.
 #[derive(Clone, Default)]
 pub struct AtRest(Option<Arc<Sealer>>);
 
@@ -39,25 +45,91 @@ impl AtRest {
         AtRest(Some(sealer))
     }
 
-    /// The value to store for `row`.
-    pub fn seal(&self, row: &str, plain: Vec<u8>) -> super::StoreResult<Vec<u8>> {
+    /// Seals the record's payload before it is stored.
+    pub(crate) fn seal_intake(&self, intake: &mut crate::Intake) -> StoreResult<()> {
+        let row = record_row(intake.record.id);
+        intake.record.payload = self.seal(&row, std::mem::take(&mut intake.record.payload))?;
+        Ok(())
+    }
+
+    /// Seals the artifacts a settlement keeps.
+    pub(crate) fn seal_artifacts(&self, completion: &mut crate::Completion) -> StoreResult<()> {
+        if let crate::Settlement::Done(receipt) = &mut completion.settlement {
+            for artifact in &mut receipt.artifacts {
+                let row = artifact_row(completion.delivery_id, &artifact.name);
+                artifact.content = self.seal(&row, std::mem::take(&mut artifact.content))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals an admission request's payload before it is stored.
+    pub(crate) fn seal_request(&self, request: &mut crate::NewAdmissionRequest) -> StoreResult<()> {
+        let row = admission_row(&request.crt_finess_et, &request.request_id);
+        request.payload = self.seal(&row, std::mem::take(&mut request.payload))?;
+        Ok(())
+    }
+
+    /// The payload of record `id`, from what is stored.
+    pub(crate) fn open_record(&self, id: impl Display, stored: Vec<u8>) -> StoreResult<Vec<u8>> {
+        self.open(&record_row(id), stored)
+    }
+
+    /// The content of a delivery's artifact, from what is stored.
+    pub(crate) fn open_artifact(
+        &self,
+        delivery_id: impl Display,
+        name: &str,
+        stored: Vec<u8>,
+    ) -> StoreResult<Vec<u8>> {
+        self.open(&artifact_row(delivery_id, name), stored)
+    }
+
+    /// A waiting-list entry's request, opened and parsed.
+    pub(crate) fn open_request(
+        &self,
+        entry: &crate::WaitingEntry,
+        stored: Vec<u8>,
+    ) -> StoreResult<serde_json::Value> {
+        let plain = self.open(
+            &admission_row(&entry.crt_finess_et, &entry.request_id),
+            stored,
+        )?;
+        serde_json::from_slice(&plain).map_err(|e| {
+            StoreError::Corrupt(format!("admission request {}: {e}", entry.request_id))
+        })
+    }
+
+    fn seal(&self, row: &str, plain: Vec<u8>) -> StoreResult<Vec<u8>> {
         match &self.0 {
             Some(sealer) => sealer
                 .seal(row, &plain)
-                .map_err(|e| super::StoreError::Database(e.to_string())),
+                .map_err(|e| StoreError::Database(e.to_string())),
             None => Ok(plain),
         }
     }
 
-    /// The value `row` was given, from what is stored.
-    pub fn open(&self, row: &str, stored: Vec<u8>) -> super::StoreResult<Vec<u8>> {
+    fn open(&self, row: &str, stored: Vec<u8>) -> StoreResult<Vec<u8>> {
         match &self.0 {
             Some(sealer) => sealer
                 .open(row, stored)
-                .map_err(|e| super::StoreError::Corrupt(format!("{row}: {e}"))),
+                .map_err(|e| StoreError::Corrupt(format!("{row}: {e}"))),
             None => Ok(stored),
         }
     }
+}
+
+/// The row names sealed values are bound to (the associated data).
+fn record_row(id: impl Display) -> String {
+    format!("record:{id}")
+}
+
+fn artifact_row(delivery_id: impl Display, name: &str) -> String {
+    format!("artifact:{delivery_id}:{name}")
+}
+
+fn admission_row(crt_finess_et: &str, request_id: &str) -> String {
+    format!("admission:{crt_finess_et}:{request_id}")
 }
 
 pub struct Sealer {

@@ -23,7 +23,7 @@ use super::{
     Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
     NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
     RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, WAITING_ORDER,
-    WaitingEntry, admission_row, from_json, opened_request, parse_state, parse_uuid, to_json,
+    WaitingEntry, from_json, parse_state, parse_uuid, to_json,
 };
 
 const SCHEMA_VERSION: i32 = 7;
@@ -890,10 +890,7 @@ fn delivery_views(
 impl DeliveryQueue for SqliteStore {
     fn accept(&self, mut intake: Intake) -> BoxFuture<'_, StoreResult<IntakeOutcome>> {
         Box::pin(async move {
-            let row = format!("record:{}", intake.record.id);
-            intake.record.payload = self
-                .at_rest
-                .seal(&row, std::mem::take(&mut intake.record.payload))?;
+            self.at_rest.seal_intake(&mut intake)?;
             match self.write(WriteOp::Accept(Box::new(intake))).await? {
                 Written::Intake(outcome) => Ok(outcome),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
@@ -919,9 +916,8 @@ impl DeliveryQueue for SqliteStore {
             match self.write(op).await? {
                 Written::Leased(mut leased) => {
                     for delivery in &mut leased {
-                        let row = format!("record:{}", delivery.record_id);
                         let stored = std::mem::take(&mut delivery.payload);
-                        delivery.payload = self.at_rest.open(&row, stored)?;
+                        delivery.payload = self.at_rest.open_record(delivery.record_id, stored)?;
                     }
                     Ok(leased)
                 }
@@ -935,14 +931,7 @@ impl DeliveryQueue for SqliteStore {
         mut completion: Completion,
     ) -> BoxFuture<'_, StoreResult<CompletionOutcome>> {
         Box::pin(async move {
-            if let Settlement::Done(receipt) = &mut completion.settlement {
-                for artifact in &mut receipt.artifacts {
-                    let row = format!("artifact:{}:{}", completion.delivery_id, artifact.name);
-                    artifact.content = self
-                        .at_rest
-                        .seal(&row, std::mem::take(&mut artifact.content))?;
-                }
-            }
+            self.at_rest.seal_artifacts(&mut completion)?;
             match self.write(WriteOp::Complete(Box::new(completion))).await? {
                 Written::Completed(outcome) => Ok(outcome),
                 _ => Err(StoreError::Database("unexpected writer answer".into())),
@@ -1023,7 +1012,7 @@ impl DeliveryQueue for SqliteStore {
                 })
                 .optional()?;
             stored
-                .map(|(id, stored)| at_rest.open(&format!("record:{id}"), stored))
+                .map(|(id, stored)| at_rest.open_record(id, stored))
                 .transpose()
         }))
     }
@@ -1036,7 +1025,7 @@ impl DeliveryQueue for SqliteStore {
                 .query_row([id.to_string()], |row| row.get(0))
                 .optional()?;
             stored
-                .map(|stored| at_rest.open(&format!("record:{id}"), stored))
+                .map(|stored| at_rest.open_record(id, stored))
                 .transpose()
         }))
     }
@@ -1089,8 +1078,8 @@ impl DeliveryQueue for SqliteStore {
                 .optional()?;
             stored
                 .map(|mut artifact| {
-                    let row = format!("artifact:{delivery_id}:{}", artifact.name);
-                    artifact.content = at_rest.open(&row, artifact.content)?;
+                    artifact.content =
+                        at_rest.open_artifact(delivery_id, &artifact.name, artifact.content)?;
                     Ok(artifact)
                 })
                 .transpose()
@@ -1174,10 +1163,7 @@ impl FollowUps for SqliteStore {
         mut request: NewAdmissionRequest,
     ) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
-            let row = admission_row(&request.crt_finess_et, &request.request_id);
-            request.payload = self
-                .at_rest
-                .seal(&row, std::mem::take(&mut request.payload))?;
+            self.at_rest.seal_request(&mut request)?;
             match self
                 .write(WriteOp::AdmissionRequest(Box::new(request)))
                 .await?
@@ -1228,7 +1214,7 @@ impl FollowUps for SqliteStore {
             let mut entries = Vec::new();
             for row in rows {
                 let (mut entry, stored) = row?;
-                entry.request = opened_request(&at_rest, &entry, stored)?;
+                entry.request = at_rest.open_request(&entry, stored)?;
                 entries.push(entry);
             }
             Ok(entries)
@@ -1360,7 +1346,7 @@ impl ReportReads for SqliteStore {
             let mut payloads = Vec::new();
             for row in rows {
                 let (id, stored) = row?;
-                payloads.push(at_rest.open(&format!("record:{id}"), stored)?);
+                payloads.push(at_rest.open_record(id, stored)?);
             }
             Ok(payloads)
         }))
