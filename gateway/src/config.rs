@@ -376,12 +376,12 @@ impl Config {
         if self.sinks.viatrajectoire.enabled && !self.sandbox.enabled {
             let v = &self.sinks.viatrajectoire;
             for (key, missing) in [
-                ("base_url", v.base_url.is_none()),
-                ("token_url", v.token_url.is_none()),
-                ("client_id", v.client_id.is_none()),
-                ("client_certificate", v.client_certificate.is_none()),
-                ("client_key", v.client_key.is_none()),
-                ("trust", v.trust.is_none()),
+                ("base_url", v.access.base_url.is_none()),
+                ("token_url", v.access.token_url.is_none()),
+                ("client_id", v.access.client_id.is_none()),
+                ("client_certificate", v.access.client_certificate.is_none()),
+                ("client_key", v.access.client_key.is_none()),
+                ("trust", v.access.trust.is_none()),
             ] {
                 if missing {
                     return Err(format!(
@@ -504,6 +504,53 @@ mod tests {
         let error = Config::load(None, env(&[("CRT_GATEWAY_SERVER__LISEN", "x")]))
             .expect_err("misspelt key refused");
         assert!(error.to_string().contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn fhir_services_take_their_access_keys_at_the_top_of_their_block() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("CRT_GATEWAY_ROR__BASE_URL", "https://ror.example/fhir"),
+                ("CRT_GATEWAY_ROR__TIMEOUT", "1000"),
+                (
+                    "CRT_GATEWAY_SINKS__VIATRAJECTOIRE__CLIENT_ID",
+                    "crt-gateway",
+                ),
+                ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__POLL_INTERVAL", "5000"),
+                ("CRT_GATEWAY_REGIONS__SPICO__TRUST", "/etc/crt/chain.pem"),
+                ("CRT_GATEWAY_REGIONS__SPICO__MAX_ANSWER_BYTES", "4096"),
+            ]),
+        )
+        .expect("loads");
+        let ror = &config.ror;
+        assert_eq!(
+            ror.access.base_url.as_deref(),
+            Some("https://ror.example/fhir")
+        );
+        assert_eq!(ror.timeout, std::time::Duration::from_secs(1));
+        let viatrajectoire = &config.sinks.viatrajectoire;
+        assert_eq!(
+            viatrajectoire.access.client_id.as_deref(),
+            Some("crt-gateway")
+        );
+        assert_eq!(viatrajectoire.poll_interval.as_millis(), 5000);
+        let spico = &config.regions.spico;
+        assert_eq!(
+            spico.access.trust,
+            Some(PathBuf::from("/etc/crt/chain.pem"))
+        );
+        assert_eq!(spico.max_answer_bytes, 4096);
+
+        for key in [
+            "CRT_GATEWAY_ROR__BASE_URI",
+            "CRT_GATEWAY_SINKS__VIATRAJECTOIRE__CLIENT_IDENT",
+            "CRT_GATEWAY_REGIONS__SPICO__TRUSTED",
+        ] {
+            let error = Config::load(None, env(&[(key, "x")])).expect_err("misspelt key refused");
+            let misspelt = key.rsplit("__").next().unwrap_or(key).to_lowercase();
+            assert!(error.to_string().contains(&misspelt), "{key}: {error}");
+        }
     }
 
     #[test]

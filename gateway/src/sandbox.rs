@@ -21,6 +21,7 @@ use crt_viatrajectoire::simulator::{
     Platform, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ViatrajectoireSimulator,
 };
 
+use crt_core::oauth::FhirAccess;
 use crt_regions::Dialect;
 use crt_regions::PlatformConfig;
 use crt_regions::simulator::PlatformSimulator;
@@ -68,6 +69,21 @@ impl TestPki {
         self.dir.join(file)
     }
 
+    /// A FHIR simulator's access as the gateway's client: its URLs, the client it
+    /// registered, and the test PKI's client certificate and trust.
+    fn fhir_access(&self, running: &Running, client_id: &str, client_secret: &str) -> FhirAccess {
+        FhirAccess {
+            base_url: Some(running.fhir_base()),
+            token_url: Some(running.token_url()),
+            client_id: Some(client_id.into()),
+            client_secret: Some(client_secret.into()),
+            client_certificate: Some(self.path(files::CLIENT)),
+            client_key: Some(self.path(files::CLIENT_KEY)),
+            trust: Some(self.path(files::CHAIN)),
+            crl: Some(self.path(files::CRL)),
+        }
+    }
+
     /// `base` pointed at a ViaTrajectoire simulator, with the test PKI's client
     /// certificate.
     pub fn viatrajectoire_config(
@@ -76,14 +92,7 @@ impl TestPki {
         base: &ViatrajectoireConfig,
     ) -> ViatrajectoireConfig {
         ViatrajectoireConfig {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(SANDBOX_CLIENT_ID.into()),
-            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
-            client_certificate: Some(self.path(files::CLIENT)),
-            client_key: Some(self.path(files::CLIENT_KEY)),
-            trust: Some(self.path(files::CHAIN)),
-            crl: Some(self.path(files::CRL)),
+            access: self.fhir_access(running, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET),
             ..base.clone()
         }
     }
@@ -91,14 +100,11 @@ impl TestPki {
     /// `base` pointed at a regional platform's simulator, as the gateway's client.
     pub fn region_config(&self, running: &Running, base: &PlatformConfig) -> PlatformConfig {
         PlatformConfig {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(crt_regions::simulator::SANDBOX_CLIENT_ID.into()),
-            client_secret: Some(crt_regions::simulator::SANDBOX_CLIENT_SECRET.into()),
-            client_certificate: Some(self.path(files::CLIENT)),
-            client_key: Some(self.path(files::CLIENT_KEY)),
-            trust: Some(self.path(files::CHAIN)),
-            crl: Some(self.path(files::CRL)),
+            access: self.fhir_access(
+                running,
+                crt_regions::simulator::SANDBOX_CLIENT_ID,
+                crt_regions::simulator::SANDBOX_CLIENT_SECRET,
+            ),
             ..base.clone()
         }
     }
@@ -108,14 +114,7 @@ impl TestPki {
     pub fn ror_config(&self, running: &Running, base: &RorConfig) -> RorConfig {
         let client = Registration::sandbox();
         RorConfig {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(client.client_id),
-            client_secret: Some(client.client_secret),
-            client_certificate: Some(self.path(files::CLIENT)),
-            client_key: Some(self.path(files::CLIENT_KEY)),
-            trust: Some(self.path(files::CHAIN)),
-            crl: Some(self.path(files::CRL)),
+            access: self.fhir_access(running, &client.client_id, &client.client_secret),
             headers: client.headers,
             capacity: crt_ror::config::CapacityConfig {
                 base_url: Some(crt_ror::simulator::capacity_base(running)),

@@ -3,6 +3,7 @@
 //! the generic e-parcours elsewhere), a partner writes in the beneficiary's liaison book
 //! through the platform's API, and the entry comes back to the CRT.
 
+use crt_core::oauth::FhirAccess;
 use std::time::{Duration, Instant};
 
 use crt_core::record::LiaisonKind;
@@ -34,13 +35,16 @@ fn partner_writes(base: &str, platform: &str, patient_system: &str, beneficiary:
     let pki = repo().join("certs-example");
     let dialect = DIALECTS.into_iter().find(|d| d.name == platform).unwrap();
     let config = PlatformConfig {
-        base_url: Some(base.to_string()),
-        token_url: Some(base.replace("/fhir", "/oauth/token")),
-        client_id: Some(PARTNER_CLIENT_ID.into()),
-        client_secret: Some(PARTNER_CLIENT_SECRET.into()),
-        client_certificate: Some(pki.join("crt/auth.pem")),
-        client_key: Some(pki.join("crt/auth.key.pem")),
-        trust: Some(pki.join("ca/chain.pem")),
+        access: FhirAccess {
+            base_url: Some(base.to_string()),
+            token_url: Some(base.replace("/fhir", "/oauth/token")),
+            client_id: Some(PARTNER_CLIENT_ID.into()),
+            client_secret: Some(PARTNER_CLIENT_SECRET.into()),
+            client_certificate: Some(pki.join("crt/auth.pem")),
+            client_key: Some(pki.join("crt/auth.key.pem")),
+            trust: Some(pki.join("ca/chain.pem")),
+            ..FhirAccess::default()
+        },
         ..PlatformConfig::default()
     };
     let partner = FhirPlatform::new(dialect, &config).expect("partner client");

@@ -2,11 +2,12 @@
 //! token (the ROR, ViaTrajectoire): one token at a time, asked for again a minute before it
 //! expires, and the form and query encoding the exchange needs.
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::http::{HttpError, HttpsClient};
 use crate::tls::{self, IdentityFiles};
@@ -80,23 +81,38 @@ pub fn parse_form(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Where a FHIR service with OAuth2 is and how the gateway is known to it, as the
-/// configuration of a service (the ROR, ViaTrajectoire) gives it.
+/// Where a FHIR service with OAuth2 is and how the gateway is known to it: the keys every
+/// such service's configuration block takes (`[ror]`, `[sinks.viatrajectoire]`,
+/// `[regions.<platform>]`), flattened into the block so that they are written at its top
+/// level.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FhirAccess {
+    /// FHIR base URL. Absent: the sandbox's simulator.
+    pub base_url: Option<String>,
+    /// OAuth2 token endpoint (client credentials grant).
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    /// The client secret; prefer the service's environment variable
+    /// (`CRT_ROR_CLIENT_SECRET`, `CRT_VIATRAJECTOIRE_CLIENT_SECRET`, `CRT_SPICO_CLIENT_SECRET`…).
+    pub client_secret: Option<String>,
+    /// IGC-Santé ORG AUTH_CLI certificate and key of the legal entity (mutual TLS).
+    pub client_certificate: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// CA bundle of the service's server certificate, and an optional CRL.
+    pub trust: Option<PathBuf>,
+    pub crl: Option<PathBuf>,
+}
+
+/// A service's [`FhirAccess`] with what its adapter knows of it: what connecting takes.
 pub struct Access<'a> {
     /// The configuration block, for error messages (`ror`, `sinks.viatrajectoire`).
     pub section: &'static str,
-    pub base_url: Option<&'a str>,
-    pub token_url: Option<&'a str>,
-    pub client_id: Option<&'a str>,
-    pub client_secret: Option<&'a str>,
+    pub given: &'a FhirAccess,
     /// The environment variable that may hold the secret instead, preferred when set.
     pub secret_variable: &'static str,
-    pub client_certificate: Option<&'a std::path::Path>,
-    pub client_key: Option<&'a std::path::Path>,
     /// Whether the service requires mutual TLS.
     pub certificate_required: bool,
-    pub trust: Option<&'a std::path::Path>,
-    pub crl: Option<&'a std::path::Path>,
     pub timeout: Duration,
     pub max_answer_bytes: usize,
 }
@@ -125,18 +141,28 @@ impl Access<'_> {
             section: self.section,
             key,
         };
-        let base = self.base_url.ok_or_else(|| missing("base_url"))?;
-        let token_url = self.token_url.ok_or_else(|| missing("token_url"))?;
-        let client_id = self.client_id.ok_or_else(|| missing("client_id"))?;
+        let given = self.given;
+        let base = given
+            .base_url
+            .as_deref()
+            .ok_or_else(|| missing("base_url"))?;
+        let token_url = given
+            .token_url
+            .as_deref()
+            .ok_or_else(|| missing("token_url"))?;
+        let client_id = given
+            .client_id
+            .as_deref()
+            .ok_or_else(|| missing("client_id"))?;
         let client_secret = std::env::var(self.secret_variable)
             .ok()
             .filter(|secret| !secret.is_empty())
-            .or_else(|| self.client_secret.map(str::to_string));
-        let trust = self.trust.ok_or_else(|| missing("trust"))?;
-        let identity = match (self.client_certificate, self.client_key) {
+            .or_else(|| given.client_secret.clone());
+        let trust = given.trust.as_deref().ok_or_else(|| missing("trust"))?;
+        let identity = match (&given.client_certificate, &given.client_key) {
             (Some(certificate), Some(key)) => Some(IdentityFiles {
-                certificate: certificate.to_path_buf(),
-                key: key.to_path_buf(),
+                certificate: certificate.clone(),
+                key: key.clone(),
             }),
             _ if self.certificate_required => {
                 return Err(missing("client_certificate and client_key"));
@@ -150,9 +176,13 @@ impl Access<'_> {
                 "client_secret (or client_certificate and client_key)",
             ));
         }
-        let tls =
-            tls::client_config_for(&tls::Policy::standard(), trust, self.crl, identity.as_ref())
-                .map_err(|e| AccessError::Tls(e.to_string()))?;
+        let tls = tls::client_config_for(
+            &tls::Policy::standard(),
+            trust,
+            given.crl.as_deref(),
+            identity.as_ref(),
+        )
+        .map_err(|e| AccessError::Tls(e.to_string()))?;
         Ok(Connection {
             base: base.trim_end_matches('/').to_string(),
             credentials: ClientCredentials::new(

@@ -1,6 +1,7 @@
 //! Shares built and checked per second, and one record shared with a platform simulator
 //! (`cargo bench -p crt-regions --bench regions`).
 
+use crt_core::oauth::FhirAccess;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -61,13 +62,16 @@ fn bench(c: &mut Criterion) {
         )
         .expect("starts");
     let config = PlatformConfig {
-        base_url: Some(running.fhir_base()),
-        token_url: Some(running.token_url()),
-        client_id: Some(SANDBOX_CLIENT_ID.into()),
-        client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
-        client_certificate: Some(pki.join("crt/auth.pem")),
-        client_key: Some(pki.join("crt/auth.key.pem")),
-        trust: Some(pki.join("ca/chain.pem")),
+        access: FhirAccess {
+            base_url: Some(running.fhir_base()),
+            token_url: Some(running.token_url()),
+            client_id: Some(SANDBOX_CLIENT_ID.into()),
+            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
+            client_certificate: Some(pki.join("crt/auth.pem")),
+            client_key: Some(pki.join("crt/auth.key.pem")),
+            trust: Some(pki.join("ca/chain.pem")),
+            ..FhirAccess::default()
+        },
         ..PlatformConfig::default()
     };
     let sink = RegionSink::new(

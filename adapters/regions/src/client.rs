@@ -29,16 +29,9 @@ impl FhirPlatform {
     pub fn new(dialect: Dialect, config: &PlatformConfig) -> Result<Self, AccessError> {
         let connection = Access {
             section: dialect.section,
-            base_url: config.base_url.as_deref(),
-            token_url: config.token_url.as_deref(),
-            client_id: config.client_id.as_deref(),
-            client_secret: config.client_secret.as_deref(),
+            given: &config.access,
             secret_variable: dialect.secret_variable,
-            client_certificate: config.client_certificate.as_deref(),
-            client_key: config.client_key.as_deref(),
             certificate_required: true,
-            trust: config.trust.as_deref(),
-            crl: config.crl.as_deref(),
             timeout: config.retry.timeout,
             max_answer_bytes: config.max_answer_bytes,
         }

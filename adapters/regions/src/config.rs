@@ -1,9 +1,9 @@
 //! `[regions.<platform>]`: one block per regional platform. Adding a platform is one
 //! module (its [`Dialect`]) and one field here.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use crt_core::oauth::FhirAccess;
 use crt_core::record::Region;
 use crt_core::sink::RetryPolicy;
 use serde::{Deserialize, Serialize};
@@ -57,18 +57,10 @@ pub struct PlatformConfig {
     /// The regions (INSEE codes) whose CRTs share with this platform. Absent: the
     /// platform's own (`52` for Parcours, `76` for SPICO, the others for eparcours).
     pub regions: Option<Vec<Region>>,
-    /// FHIR base URL. Absent: the sandbox's simulator.
-    pub base_url: Option<String>,
-    /// OAuth2 token endpoint (client credentials).
-    pub token_url: Option<String>,
-    pub client_id: Option<String>,
-    /// Prefer the platform's environment variable (`CRT_SPICO_CLIENT_SECRET`…).
-    pub client_secret: Option<String>,
-    /// IGC-Santé ORG AUTH_CLI certificate and key (mutual TLS).
-    pub client_certificate: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    pub trust: Option<PathBuf>,
-    pub crl: Option<PathBuf>,
+    /// Where the platform is and how the gateway is known to it (the secret: prefer the
+    /// platform's environment variable, `CRT_SPICO_CLIENT_SECRET`…).
+    #[serde(flatten)]
+    pub access: FhirAccess,
     /// How often partners' liaison entries are read back.
     #[serde(with = "crt_core::sink::millis")]
     pub poll_interval: Duration,
@@ -90,14 +82,7 @@ impl Default for PlatformConfig {
         PlatformConfig {
             enabled: true,
             regions: None,
-            base_url: None,
-            token_url: None,
-            client_id: None,
-            client_secret: None,
-            client_certificate: None,
-            client_key: None,
-            trust: None,
-            crl: None,
+            access: FhirAccess::default(),
             poll_interval: Duration::from_secs(60),
             max_answer_bytes: 8 * 1024 * 1024,
             retry: RetryPolicy {

@@ -1,6 +1,7 @@
 //! Offers read, bundles rendered and checked, diffs computed, per second
 //! (`cargo bench -p crt-ror --bench ror`); and a whole publish against the simulator.
 
+use crt_core::oauth::FhirAccess;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -58,13 +59,16 @@ fn bench(c: &mut Criterion) {
         .expect("simulator starts");
     let sandbox = Registration::sandbox();
     let client = RorClient::new(&RorConfig {
-        base_url: Some(running.fhir_base()),
-        token_url: Some(running.token_url()),
-        client_id: Some(sandbox.client_id),
-        client_secret: Some(sandbox.client_secret),
-        client_certificate: Some(pki.join("crt/auth.pem")),
-        client_key: Some(pki.join("crt/auth.key.pem")),
-        trust: Some(pki.join("ca/chain.pem")),
+        access: FhirAccess {
+            base_url: Some(running.fhir_base()),
+            token_url: Some(running.token_url()),
+            client_id: Some(sandbox.client_id),
+            client_secret: Some(sandbox.client_secret),
+            client_certificate: Some(pki.join("crt/auth.pem")),
+            client_key: Some(pki.join("crt/auth.key.pem")),
+            trust: Some(pki.join("ca/chain.pem")),
+            ..FhirAccess::default()
+        },
         capacity: crt_ror::config::CapacityConfig {
             base_url: Some(crt_ror::simulator::capacity_base(&running)),
             ..Default::default()

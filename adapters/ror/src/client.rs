@@ -5,7 +5,9 @@
 use bytes::Bytes;
 use crt_core::fhir_json::outcome_diagnostics;
 use crt_core::http::{HttpError, HttpsClient};
-use crt_core::oauth::{Access, AccessError, ClientCredentials, Connection, TokenError, form};
+use crt_core::oauth::{
+    Access, AccessError, ClientCredentials, Connection, FhirAccess, TokenError, form,
+};
 use http::Method;
 use serde_json::Value;
 
@@ -35,48 +37,33 @@ pub struct RorClient {
 
 impl RorClient {
     pub fn new(config: &RorConfig) -> Result<RorClient, RorError> {
-        let access = |section, base_url, client_id, certificate, key| Access {
+        let access = |section, given| Access {
             section,
-            base_url,
-            token_url: config.token_url.as_deref(),
-            client_id,
-            client_secret: config.client_secret.as_deref(),
+            given,
             secret_variable: "CRT_ROR_CLIENT_SECRET",
-            client_certificate: certificate,
-            client_key: key,
             // Profile 0 is OAuth2 alone; profiles 1 to 5 add mutual TLS.
             certificate_required: false,
-            trust: config.trust.as_deref(),
-            crl: config.crl.as_deref(),
             timeout: config.timeout,
             max_answer_bytes: config.max_answer_bytes,
         };
-        let connection = access(
-            "ror",
-            config.base_url.as_deref(),
-            config.client_id.as_deref(),
-            config.client_certificate.as_deref(),
-            config.client_key.as_deref(),
-        )
-        .connect()?;
+        let connection = access("ror", &config.access).connect()?;
         let capacity = &config.capacity;
-        let capacity = access(
-            "ror.capacity",
-            capacity.base_url.as_deref().or(config.base_url.as_deref()),
-            capacity
+        let main = &config.access;
+        let capacity_access = FhirAccess {
+            base_url: capacity.base_url.clone().or_else(|| main.base_url.clone()),
+            client_id: capacity
                 .client_id
-                .as_deref()
-                .or(config.client_id.as_deref()),
-            capacity
-                .client_certificate
-                .as_deref()
-                .or(config.client_certificate.as_deref()),
-            capacity
+                .clone()
+                .or_else(|| main.client_id.clone()),
+            client_certificate: (capacity.client_certificate.clone())
+                .or_else(|| main.client_certificate.clone()),
+            client_key: capacity
                 .client_key
-                .as_deref()
-                .or(config.client_key.as_deref()),
-        )
-        .connect()?;
+                .clone()
+                .or_else(|| main.client_key.clone()),
+            ..main.clone()
+        };
+        let capacity = access("ror.capacity", &capacity_access).connect()?;
         Ok(RorClient {
             base: connection.base,
             credentials: connection.credentials,

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crt_core::oauth::FhirAccess;
 use serde::{Deserialize, Serialize};
 
 /// Values of the four `Ror-*` headers, given with the `client_id` when the software joins
@@ -44,20 +45,11 @@ impl RorHeaders {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RorConfig {
-    /// FHIR base URL of the ROR (`…/fhir`). Absent: the sandbox's simulator.
-    pub base_url: Option<String>,
-    /// OAuth2 token endpoint (client credentials grant).
-    pub token_url: Option<String>,
-    pub client_id: Option<String>,
-    /// The client secret; prefer the `CRT_ROR_CLIENT_SECRET` environment variable.
-    pub client_secret: Option<String>,
-    /// IGC-Santé ORG AUTH_CLI certificate and key, for the access profiles (1 to 5) that
-    /// require mutual TLS.
-    pub client_certificate: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    /// CA bundle of the ROR's server certificate, and an optional CRL.
-    pub trust: Option<PathBuf>,
-    pub crl: Option<PathBuf>,
+    /// Where the ROR is (`…/fhir`) and how the gateway is known to it (the secret: prefer
+    /// the `CRT_ROR_CLIENT_SECRET` environment variable). A client certificate is needed
+    /// only for the access profiles (1 to 5) that require mutual TLS.
+    #[serde(flatten)]
+    pub access: FhirAccess,
     pub headers: RorHeaders,
     /// The ROR's capacity API ("patch capacitaire"), which has its own address and, in
     /// production, its own client (a second IGC-Santé certificate, the "fournisseur" one).
@@ -70,14 +62,7 @@ pub struct RorConfig {
 impl Default for RorConfig {
     fn default() -> Self {
         RorConfig {
-            base_url: None,
-            token_url: None,
-            client_id: None,
-            client_secret: None,
-            client_certificate: None,
-            client_key: None,
-            trust: None,
-            crl: None,
+            access: FhirAccess::default(),
             headers: RorHeaders::default(),
             capacity: CapacityConfig::default(),
             timeout: Duration::from_secs(30),

@@ -3,6 +3,7 @@
 //! the two offers and the capacity, a second writes nothing, a change is one FHIRPath
 //! Patch; and what the ROR refuses is refused.
 
+use crt_core::oauth::FhirAccess;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -47,14 +48,16 @@ async fn empty_ror() -> (Arc<Directory>, Running) {
 fn config(running: &Running) -> RorConfig {
     let pki = root().join("certs-example");
     RorConfig {
-        base_url: Some(running.fhir_base()),
-        token_url: Some(running.token_url()),
-        client_id: Some(Registration::sandbox().client_id),
-        client_secret: Some(Registration::sandbox().client_secret),
-        client_certificate: Some(pki.join("crt/auth.pem")),
-        client_key: Some(pki.join("crt/auth.key.pem")),
-        trust: Some(pki.join("ca/chain.pem")),
-        crl: Some(pki.join("ca/organisations.crl.pem")),
+        access: FhirAccess {
+            base_url: Some(running.fhir_base()),
+            token_url: Some(running.token_url()),
+            client_id: Some(Registration::sandbox().client_id),
+            client_secret: Some(Registration::sandbox().client_secret),
+            client_certificate: Some(pki.join("crt/auth.pem")),
+            client_key: Some(pki.join("crt/auth.key.pem")),
+            trust: Some(pki.join("ca/chain.pem")),
+            crl: Some(pki.join("ca/organisations.crl.pem")),
+        },
         capacity: crt_ror::config::CapacityConfig {
             base_url: Some(crt_ror::simulator::capacity_base(running)),
             ..Default::default()
@@ -295,7 +298,7 @@ async fn the_ror_refuses_bad_credentials_headers_and_resources() {
     let offer = Offer::read(&offer_text()).expect("offer");
 
     let mut wrong_secret = config(&running);
-    wrong_secret.client_secret = Some("guess".into());
+    wrong_secret.access.client_secret = Some("guess".into());
     let client = RorClient::new(&wrong_secret).expect("client");
     match publish(&client, &offer, false).await {
         Err(PublishError::Ror(RorError::Token(crt_core::oauth::TokenError::Refused {
@@ -344,8 +347,8 @@ async fn the_ror_refuses_bad_credentials_headers_and_resources() {
     assert!(directory.store.writes().is_empty());
 
     let mut no_certificate = config(&running);
-    no_certificate.client_certificate = None;
-    no_certificate.client_key = None;
+    no_certificate.access.client_certificate = None;
+    no_certificate.access.client_key = None;
     let client = RorClient::new(&no_certificate).expect("client");
     assert!(matches!(
         publish(&client, &offer, false).await,
@@ -360,21 +363,20 @@ async fn the_ror_refuses_bad_credentials_headers_and_resources() {
 async fn a_client_with_a_certificate_needs_no_secret() {
     let (directory, running) = ror().await;
     // Access profiles 1 to 4: the IGC-Santé certificate authenticates the client (RFC 8705).
-    let by_certificate = RorConfig {
-        client_secret: None,
-        ..config(&running)
-    };
+    let mut by_certificate = config(&running);
+    by_certificate.access.client_secret = None;
     let client = RorClient::new(&by_certificate).expect("client");
     let offer = Offer::read(&offer_text()).expect("offer");
     publish(&client, &offer, false).await.expect("published");
     assert_eq!(directory.store.writes().len(), 3);
 
     // Neither a secret nor a certificate: nothing to authenticate with.
-    let neither = RorConfig {
+    let mut neither = config(&running);
+    neither.access = FhirAccess {
         client_secret: None,
         client_certificate: None,
         client_key: None,
-        ..config(&running)
+        ..neither.access
     };
     let error = RorClient::new(&neither).err().expect("refused");
     assert!(error.to_string().contains("client_secret"), "{error}");
@@ -388,11 +390,9 @@ async fn a_client_with_a_certificate_needs_no_secret() {
         .start(([127, 0, 0, 1], 0).into())
         .await
         .expect("starts");
-    let client = RorClient::new(&RorConfig {
-        client_secret: None,
-        ..config(&other)
-    })
-    .expect("client");
+    let mut by_other_certificate = config(&other);
+    by_other_certificate.access.client_secret = None;
+    let client = RorClient::new(&by_other_certificate).expect("client");
     assert!(matches!(
         publish(&client, &offer, false).await,
         Err(PublishError::Ror(RorError::Token(_)))

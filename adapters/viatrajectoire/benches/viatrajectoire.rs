@@ -1,6 +1,7 @@
 //! Admission requests read, answers built and checked per second, and one answer sent to
 //! the simulator (`cargo bench -p crt-viatrajectoire --bench viatrajectoire`).
 
+use crt_core::oauth::FhirAccess;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -78,13 +79,16 @@ fn bench(c: &mut Criterion) {
         .block_on(simulator.start(([127, 0, 0, 1], 0).into()))
         .expect("starts");
     let config = ViatrajectoireConfig {
-        base_url: Some(running.fhir_base()),
-        token_url: Some(running.token_url()),
-        client_id: Some(SANDBOX_CLIENT_ID.into()),
-        client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
-        client_certificate: Some(pki.join("crt/auth.pem")),
-        client_key: Some(pki.join("crt/auth.key.pem")),
-        trust: Some(pki.join("ca/chain.pem")),
+        access: FhirAccess {
+            base_url: Some(running.fhir_base()),
+            token_url: Some(running.token_url()),
+            client_id: Some(SANDBOX_CLIENT_ID.into()),
+            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
+            client_certificate: Some(pki.join("crt/auth.pem")),
+            client_key: Some(pki.join("crt/auth.key.pem")),
+            trust: Some(pki.join("ca/chain.pem")),
+            ..FhirAccess::default()
+        },
         ..ViatrajectoireConfig::default()
     };
     let sink = ViatrajectoireSink::new(

@@ -4,6 +4,7 @@
 //! sent it; ViaTrajectoire's own word (withdrawn, admitted elsewhere) is read too; what
 //! the guide and the contract forbid is refused.
 
+use crt_core::oauth::FhirAccess;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -49,14 +50,16 @@ async fn start() -> (Arc<Platform>, Running) {
 fn config(running: &Running) -> ViatrajectoireConfig {
     let pki = root().join("certs-example");
     ViatrajectoireConfig {
-        base_url: Some(running.fhir_base()),
-        token_url: Some(running.token_url()),
-        client_id: Some(SANDBOX_CLIENT_ID.into()),
-        client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
-        client_certificate: Some(pki.join("crt/auth.pem")),
-        client_key: Some(pki.join("crt/auth.key.pem")),
-        trust: Some(pki.join("ca/chain.pem")),
-        crl: Some(pki.join("ca/organisations.crl.pem")),
+        access: FhirAccess {
+            base_url: Some(running.fhir_base()),
+            token_url: Some(running.token_url()),
+            client_id: Some(SANDBOX_CLIENT_ID.into()),
+            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
+            client_certificate: Some(pki.join("crt/auth.pem")),
+            client_key: Some(pki.join("crt/auth.key.pem")),
+            trust: Some(pki.join("ca/chain.pem")),
+            crl: Some(pki.join("ca/organisations.crl.pem")),
+        },
         ..ViatrajectoireConfig::default()
     }
 }
@@ -263,7 +266,7 @@ async fn opposition_declines_and_bad_credentials_are_refused() {
     assert!(platform.tasks().is_empty());
 
     let mut wrong = config(&running);
-    wrong.client_secret = Some("guess".into());
+    wrong.access.client_secret = Some("guess".into());
     let client = Arc::new(ViatrajectoireClient::new(&wrong).expect("client"));
     let sink = ViatrajectoireSink::new(client, &wrong);
     let error = sink

@@ -89,7 +89,7 @@ impl Environment {
         config.sandbox.enabled = false;
         crt_core::tls::install_default_provider();
         let registry = Registry::from_config(&config, None)?;
-        let ror = match config.ror.base_url {
+        let ror = match config.ror.access.base_url {
             Some(_) => Some(RorClient::new(&config.ror)?),
             None => None,
         };
