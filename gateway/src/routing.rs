@@ -178,9 +178,7 @@ fn delivery(target: &str, work: Work) -> NewDelivery {
 #[cfg(test)]
 mod tests {
     use crt_core::record::{Channel, DocumentKind};
-    use crt_core::sink::{
-        BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
-    };
+    use crt_core::sink::{Attempt, BoxFuture, DeliveryTask, Health, Receipt, RetryPolicy, Sink};
 
     use super::*;
 
@@ -193,10 +191,7 @@ mod tests {
         fn check(&self) -> BoxFuture<'_, Health> {
             Box::pin(async { Health::up("test") })
         }
-        fn deliver<'a>(
-            &'a self,
-            _: &'a DeliveryTask,
-        ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+        fn deliver<'a>(&'a self, _: &'a DeliveryTask) -> Attempt<'a> {
             Box::pin(async { Ok(Receipt::delivered("ok")) })
         }
         fn retry_policy(&self) -> &RetryPolicy {

@@ -230,6 +230,14 @@ impl DeliveryError {
         }
     }
 
+    /// The answer of a sink handed work it does not do: a routing mistake, never retried.
+    pub fn unsupported(service: &str, work: &Work) -> Self {
+        DeliveryError::final_error(
+            "unsupported-work",
+            format!("the {service} sink does not do {work:?}"),
+        )
+    }
+
     pub fn held(code: impl Into<String>, message: impl Into<String>) -> Self {
         DeliveryError {
             class: ErrorClass::Held,
@@ -325,6 +333,9 @@ pub mod millis {
     }
 }
 
+/// One delivery attempt under way, as a sink hands it to the engine.
+pub type Attempt<'a> = BoxFuture<'a, Result<Receipt, DeliveryError>>;
+
 /// A target the engine delivers to.
 pub trait Sink: Send + Sync + 'static {
     /// Stable name of the target (`journal`, `ins`, `dmp`, `mssante`, `region:spico`…),
@@ -335,10 +346,7 @@ pub trait Sink: Send + Sync + 'static {
     fn check(&self) -> BoxFuture<'_, Health>;
 
     /// One attempt. Must be idempotent for a given `task.delivery_id`.
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>>;
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a>;
 
     fn retry_policy(&self) -> &RetryPolicy;
 }

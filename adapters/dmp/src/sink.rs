@@ -6,8 +6,8 @@ use crt_core::http::HttpAnswer;
 use crt_core::identity::qualified_identity;
 use crt_core::record::{Action, DocumentKind};
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, DmpChange, Health, Receipt, RetryPolicy,
-    Sink, Work,
+    Artifact, Attempt, BoxFuture, DeliveryError, DeliveryTask, DmpChange, Health, Receipt,
+    RetryPolicy, Sink, Work,
 };
 use crt_documents::cda::{RenderedDocument, derived_oid};
 use crt_documents::metadata::{
@@ -643,6 +643,19 @@ fn signature_entry(
     }
 }
 
+impl DmpSink {
+    /// Hands a task to the job it asks for: sending a document, or updating one already sent.
+    async fn route(&self, task: &DeliveryTask) -> Result<Receipt, DeliveryError> {
+        match &task.work {
+            Work::Action {
+                action: Action::SendDocument { document, .. },
+            } => self.send(task, *document).await,
+            Work::DmpUpdate { document, change } => self.update(task, *document, *change).await,
+            other => Err(DeliveryError::unsupported("DMP", other)),
+        }
+    }
+}
+
 impl Sink for DmpSink {
     fn target(&self) -> &str {
         TARGET
@@ -652,22 +665,8 @@ impl Sink for DmpSink {
         Box::pin(crt_core::http::reachable("DMP", self.client.endpoint()))
     }
 
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
-        Box::pin(async move {
-            match &task.work {
-                Work::Action {
-                    action: Action::SendDocument { document, .. },
-                } => self.send(task, *document).await,
-                Work::DmpUpdate { document, change } => self.update(task, *document, *change).await,
-                other => Err(DeliveryError::final_error(
-                    "unsupported-work",
-                    format!("the DMP sink does not do {other:?}"),
-                )),
-            }
-        })
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a> {
+        Box::pin(self.route(task))
     }
 
     fn retry_policy(&self) -> &RetryPolicy {

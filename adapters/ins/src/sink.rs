@@ -5,7 +5,8 @@
 use crt_core::identity::{INS_TARGET, IdentityCheck};
 use crt_core::record::{CarteVitale, IdentityStatus, Ins, InsOid};
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
+    Artifact, Attempt, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+    Work,
 };
 
 use crate::client::InsiClient;
@@ -177,6 +178,16 @@ fn oid_of(oid: &str) -> Option<InsOid> {
     serde_json::from_value(serde_json::Value::String(oid.to_string())).ok()
 }
 
+impl InsSink {
+    /// Hands a task to the job it asks for; this sink has one, verifying an identity.
+    async fn route(&self, task: &DeliveryTask) -> Result<Receipt, DeliveryError> {
+        match &task.work {
+            Work::VerifyIdentity => self.verify(task).await,
+            other => Err(DeliveryError::unsupported("INS", other)),
+        }
+    }
+}
+
 impl Sink for InsSink {
     fn target(&self) -> &str {
         INS_TARGET
@@ -189,19 +200,8 @@ impl Sink for InsSink {
         ))
     }
 
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
-        Box::pin(async move {
-            match &task.work {
-                Work::VerifyIdentity => self.verify(task).await,
-                other => Err(DeliveryError::final_error(
-                    "unsupported-work",
-                    format!("the INS sink does not do {other:?}"),
-                )),
-            }
-        })
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a> {
+        Box::pin(self.route(task))
     }
 
     fn retry_policy(&self) -> &RetryPolicy {

@@ -10,7 +10,8 @@ use chrono::Utc;
 use crt_core::identity::{qualified_identity, qualified_ins};
 use crt_core::record::{Action, DmpMasking, DocumentKind, InsOid};
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
+    Artifact, Attempt, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+    Work,
 };
 use crt_core::tls::IdentityFiles;
 use crt_documents::metadata::{Entry, Submission};
@@ -470,6 +471,18 @@ fn skipped_json(skipped: &[(String, String)]) -> serde_json::Value {
         .collect()
 }
 
+impl MssanteSink {
+    /// Hands a task to the job it asks for; this sink has one, sending a document.
+    async fn route(&self, task: &DeliveryTask) -> Result<Receipt, DeliveryError> {
+        match &task.work {
+            Work::Action {
+                action: Action::SendDocument { document, .. },
+            } => self.send(task, *document).await,
+            other => Err(DeliveryError::unsupported("MSSanté", other)),
+        }
+    }
+}
+
 impl Sink for MssanteSink {
     fn target(&self) -> &str {
         TARGET
@@ -482,21 +495,8 @@ impl Sink for MssanteSink {
         })
     }
 
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
-        Box::pin(async move {
-            match &task.work {
-                Work::Action {
-                    action: Action::SendDocument { document, .. },
-                } => self.send(task, *document).await,
-                other => Err(DeliveryError::final_error(
-                    "unsupported-work",
-                    format!("the mssante target does not handle {other:?}"),
-                )),
-            }
-        })
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a> {
+        Box::pin(self.route(task))
     }
 
     fn retry_policy(&self) -> &RetryPolicy {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crt_core::identity::qualified_identity;
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+    Artifact, Attempt, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -143,10 +143,7 @@ impl Sink for RegionSink {
         ))
     }
 
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a> {
         Box::pin(self.share(task))
     }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use crt_core::record::Action;
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink, Work,
+    Artifact, Attempt, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+    Work,
 };
 use serde::{Deserialize, Serialize};
 
@@ -123,10 +124,7 @@ impl Sink for ViatrajectoireSink {
         ))
     }
 
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a> {
         Box::pin(self.answer(task))
     }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crt_core::sink::{
-    BoxFuture, DeliveryError, DeliveryTask, ErrorClass, Health, Receipt, RetryPolicy, Sink, Work,
+    Attempt, BoxFuture, DeliveryTask, ErrorClass, Health, Receipt, RetryPolicy, Sink, Work,
 };
 use crt_ins::{InsSink, InsiClient};
 use tokio::net::{TcpListener, TcpStream};
@@ -108,7 +108,7 @@ impl Sink for Quick {
     fn check(&self) -> BoxFuture<'_, Health> {
         Box::pin(async { Health::up("quick") })
     }
-    fn deliver<'a>(&'a self, _: &'a DeliveryTask) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+    fn deliver<'a>(&'a self, _: &'a DeliveryTask) -> Attempt<'a> {
         Box::pin(async { Ok(Receipt::delivered("at once")) })
     }
     fn retry_policy(&self) -> &RetryPolicy {

@@ -11,7 +11,9 @@ use crt_core::identity::qualified_ins;
 use crt_core::record::{
     Action, Channel, DocumentKind, IdentityDocumentKind, IdentityEvidence, IdentityStatus,
 };
-use crt_core::sink::{BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink};
+use crt_core::sink::{
+    Attempt, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+};
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
@@ -36,10 +38,7 @@ impl Sink for Carrier {
     fn check(&self) -> BoxFuture<'_, Health> {
         Box::pin(async { Health::up("test carrier") })
     }
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a> {
         Box::pin(async move {
             let ins = qualified_ins(task)
                 .ok_or_else(|| DeliveryError::final_error("no-ins", "no qualified INS"))?;

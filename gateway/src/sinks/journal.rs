@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crt_core::sink::{
-    Artifact, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
+    Artifact, Attempt, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -106,10 +106,7 @@ impl Sink for JournalSink {
         })
     }
 
-    fn deliver<'a>(
-        &'a self,
-        task: &'a DeliveryTask,
-    ) -> BoxFuture<'a, Result<Receipt, DeliveryError>> {
+    fn deliver<'a>(&'a self, task: &'a DeliveryTask) -> Attempt<'a> {
         Box::pin(async move {
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
