@@ -24,8 +24,10 @@ LAYERS = {
     # What every crate shares: the record, the sink contract, transports; the access trace.
     "crt-core": 0,
     "crt-audit": 0,
-    # The documents built from a record, the services that need nothing else, the store.
+    # The documents built from a record, the services that need nothing else, the store,
+    # the test PKI (it issues to the services' clients what the core's issuer trait asks).
     "crt-documents": 1,
+    "crt-pki": 1,
     "crt-ins": 1,
     "crt-ror": 1,
     "crt-viatrajectoire": 1,
@@ -35,8 +37,6 @@ LAYERS = {
     "crt-mssante": 2,
     "crt-regions": 2,
     "crt-reports": 2,
-    # The test PKI, which issues what the services' clients present.
-    "crt-pki": 3,
     # The binaries.
     "crt-loadgen": 9,
     "crt-gateway": 9,

@@ -105,6 +105,24 @@ pub struct IdentityFiles {
     pub key: std::path::PathBuf,
 }
 
+/// An organisation's two IGC-Santé certificates: authentication (ORG AUTH) for the TLS
+/// client, signing (ORG SIGN) for what it signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationCertificates {
+    pub authentication: IdentityFiles,
+    pub signing: IdentityFiles,
+}
+
+/// Issues certificates to a structure the configuration does not list. Only the sandbox
+/// does, with its test CA, so that any record can be sent to the simulators.
+pub trait CertificateIssuer: Send + Sync {
+    /// The structure's authentication and signing certificates.
+    fn organisation(&self, id_nat_struct: &str) -> Result<OrganisationCertificates, String>;
+
+    /// The structure's `INSI-AUTO` certificate, by which the INSi teleservice knows it.
+    fn insi(&self, id_nat_struct: &str) -> Result<IdentityFiles, String>;
+}
+
 /// Which protocol versions and cipher suites a connection may use. Most services take
 /// rustls' safe defaults; MSSanté prescribes its own (see the `crt-mssante` crate).
 #[derive(Debug, Clone)]

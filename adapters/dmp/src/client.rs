@@ -13,8 +13,9 @@ use crate::answer::{self, AnswerError, Found, Outcome};
 use crate::config::DmpConfig;
 use crate::dsig::DsigError;
 use crate::encode::{self, Request};
-use crate::identity::{CertificateIssuer, Identities, IdentityError, StructureIdentity};
+use crate::identity::{Identities, IdentityError, StructureIdentity};
 use crate::vihf::{SignedVihf, Subject, Vihf};
+use crt_core::tls::CertificateIssuer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DmpError {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crt_core::sink::RetryPolicy;
-use crt_core::tls::IdentityFiles;
+use crt_core::tls::{IdentityFiles, OrganisationCertificates};
 use serde::{Deserialize, Serialize};
 
 use crate::vihf::VihfVersion;
@@ -79,6 +79,19 @@ pub struct StructureCertificates {
     /// (`2.25.…`) when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oid_root: Option<String>,
+}
+
+/// Certificates issued on demand: the document OIDs derive from the structure's FINESS.
+impl From<OrganisationCertificates> for StructureCertificates {
+    fn from(issued: OrganisationCertificates) -> Self {
+        StructureCertificates {
+            client_certificate: issued.authentication.certificate,
+            client_key: issued.authentication.key,
+            signing_certificate: issued.signing.certificate,
+            signing_key: issued.signing.key,
+            oid_root: None,
+        }
+    }
 }
 
 impl StructureCertificates {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crt_core::certificate::id_nat_struct_of;
 use crt_core::http::HttpsClient;
 use crt_core::identifiers::is_oid;
-use crt_core::tls::{self, TlsError};
+use crt_core::tls::{self, CertificateIssuer, TlsError};
 use crt_documents::cda::MAX_OID_ROOT_LEN;
 
 use crate::config::StructureCertificates;
@@ -41,12 +41,6 @@ pub enum IdentityError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Signing(#[from] DsigError),
-}
-
-/// Issues certificates to a structure that has none configured. Only the sandbox does
-/// this, with its test CA, so that any record can be fed to the simulated DMP.
-pub trait CertificateIssuer: Send + Sync {
-    fn issue(&self, id_nat_struct: &str) -> Result<StructureCertificates, String>;
 }
 
 /// One structure, ready to call the DMP.
@@ -177,7 +171,8 @@ impl Identities {
             return Err(IdentityError::Unknown(id_nat_struct.to_string()));
         };
         let files = issuer
-            .issue(id_nat_struct)
+            .organisation(id_nat_struct)
+            .map(StructureCertificates::from)
             .map_err(|reason| IdentityError::Issue {
                 id: id_nat_struct.to_string(),
                 reason,

@@ -9,7 +9,7 @@ use crt_core::http::{HttpError, HttpsClient};
 use crt_core::sink::DeliveryError;
 use crt_core::soap::SoapError;
 use crt_core::structures::ByStructure;
-use crt_core::tls::{self, IdentityFiles, TlsError};
+use crt_core::tls::{self, CertificateIssuer, IdentityFiles, TlsError};
 use uuid::Uuid;
 
 use crate::answer::{self, AnswerError};
@@ -73,12 +73,6 @@ impl SetupError {
     pub fn into_delivery_error(self) -> DeliveryError {
         DeliveryError::final_error("structure-certificate", self.to_string())
     }
-}
-
-/// Issues an INSi certificate to a structure that has none configured. Only the sandbox
-/// does this, with its test CA, so that any record can be checked with the simulator.
-pub trait CertificateIssuer: Send + Sync {
-    fn issue(&self, id_nat_struct: &str) -> Result<IdentityFiles, String>;
 }
 
 /// One exchange: the answer, and the bytes sent and received (kept as artifacts).
@@ -234,7 +228,7 @@ impl InsiClient {
                 id: id_nat_struct.to_string(),
                 reason,
             };
-            let files = issuer.issue(id_nat_struct).map_err(issue)?;
+            let files = issuer.insi(id_nat_struct).map_err(issue)?;
             let structure = self.load(&files)?;
             if structure.structure() != id_nat_struct {
                 return Err(issue(format!(

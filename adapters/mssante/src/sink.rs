@@ -13,7 +13,7 @@ use crt_core::sink::{
     Artifact, Attempt, BoxFuture, DeliveryError, DeliveryTask, Health, Receipt, RetryPolicy, Sink,
     Work,
 };
-use crt_core::tls::IdentityFiles;
+use crt_core::tls::{CertificateIssuer, IdentityFiles};
 use crt_documents::metadata::{Entry, Submission};
 use crt_documents::{CdaModel, RenderContext, RenderedDocument, render};
 use rustls::ClientConfig;
@@ -25,12 +25,6 @@ use crate::message::{self, Attached, Outgoing};
 use crate::{pdf, smtp, xdm};
 
 pub const TARGET: &str = "mssante";
-
-/// Issues a client certificate for a structure the configuration does not list (the
-/// sandbox does, with its test PKI).
-pub trait CertificateIssuer: Send + Sync {
-    fn issue(&self, id_nat_struct: &str) -> Result<IdentityFiles, String>;
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -167,7 +161,8 @@ impl MssanteSink {
             ));
         };
         let identity = issuer
-            .issue(&record.crt.id_nat_struct())
+            .organisation(&record.crt.id_nat_struct())
+            .map(|issued| issued.authentication)
             .map_err(|e| DeliveryError::final_error("structure-certificate", e))?;
         let sender = self
             .sender_for(address, &identity, None)

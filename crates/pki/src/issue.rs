@@ -15,8 +15,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::files;
 use super::generate::{client_auth, intermediate_name, params, signing, structure_name};
-use crt_core::tls::IdentityFiles;
-use crt_dmp::config::StructureCertificates;
+use crt_core::tls::{CertificateIssuer, IdentityFiles, OrganisationCertificates};
 
 pub struct StructureIssuer {
     pki: PathBuf,
@@ -46,19 +45,22 @@ impl StructureIssuer {
             .map_err(|e| format!("{file}: {e}"))
     }
 
-    fn issue_files(&self, id_nat_struct: &str) -> Result<StructureCertificates, String> {
+    fn issue_files(&self, id_nat_struct: &str) -> Result<OrganisationCertificates, String> {
         if !crt_core::certificate::looks_like_id_nat_struct(id_nat_struct) {
             return Err(format!("{id_nat_struct} is not an idNat_Struct"));
         }
         let dir = self.out.join(id_nat_struct);
         let client_certificate = dir.join("auth.pem");
         let signing_certificate = dir.join("sign.pem");
-        let files = StructureCertificates {
-            client_certificate: client_certificate.clone(),
-            client_key: self.pki.join(files::CLIENT_KEY),
-            signing_certificate: signing_certificate.clone(),
-            signing_key: self.pki.join(files::SIGNING_KEY),
-            oid_root: None,
+        let files = OrganisationCertificates {
+            authentication: IdentityFiles {
+                certificate: client_certificate.clone(),
+                key: self.pki.join(files::CLIENT_KEY),
+            },
+            signing: IdentityFiles {
+                certificate: signing_certificate.clone(),
+                key: self.pki.join(files::SIGNING_KEY),
+            },
         };
         let _issuing = self
             .issuing
@@ -172,25 +174,15 @@ fn serial_for(id_nat_struct: &str) -> u64 {
     ((u64::from_be_bytes(bytes) >> 2) | (1 << 32)) & !1
 }
 
-impl crt_dmp::identity::CertificateIssuer for StructureIssuer {
-    fn issue(&self, id_nat_struct: &str) -> Result<StructureCertificates, String> {
+/// Each structure gets certificates of its own, with the example structure's keys; the
+/// INSi teleservice knows it by a separate `INSI-AUTO` certificate.
+impl CertificateIssuer for StructureIssuer {
+    fn organisation(&self, id_nat_struct: &str) -> Result<OrganisationCertificates, String> {
         self.issue_files(id_nat_struct)
     }
-}
 
-/// The INSi teleservice knows the structure by its own `INSI-AUTO` certificate.
-impl crt_ins::client::CertificateIssuer for StructureIssuer {
-    fn issue(&self, id_nat_struct: &str) -> Result<IdentityFiles, String> {
+    fn insi(&self, id_nat_struct: &str) -> Result<IdentityFiles, String> {
         self.issue_insi(id_nat_struct)
-    }
-}
-
-/// MSSanté authenticates the structure's mailbox with the same authentication
-/// certificate.
-impl crt_mssante::sink::CertificateIssuer for StructureIssuer {
-    fn issue(&self, id_nat_struct: &str) -> Result<IdentityFiles, String> {
-        self.issue_files(id_nat_struct)
-            .map(|files| files.client_identity())
     }
 }
 
@@ -208,10 +200,11 @@ mod tests {
         let out = tempfile::tempdir().expect("temp dir");
         let issuer = StructureIssuer::new(&committed_pki(), out.path());
         let files = issuer.issue_files("1110010030").expect("issued");
-        let report = inspect_file(&files.client_certificate, Some(Role::Client)).expect("read");
+        let report =
+            inspect_file(&files.authentication.certificate, Some(Role::Client)).expect("read");
         assert_eq!(report[0].id_nat_struct.as_deref(), Some("1110010030"));
         assert!(report[0].warnings.is_empty(), "{:?}", report[0].warnings);
-        let chain = crt_core::tls::load_certificates(&files.signing_certificate).expect("PEM");
+        let chain = crt_core::tls::load_certificates(&files.signing.certificate).expect("PEM");
         crt_dmp::rules::Trust::from_pem(&committed_pki().join(files::CHAIN))
             .expect("trust")
             .verify(&chain[0])
@@ -232,7 +225,8 @@ mod tests {
                 .collect();
             for worker in workers {
                 let files = worker.join().expect("no panic").expect("issued");
-                crt_core::tls::load_certificates(&files.client_certificate).expect("whole PEM");
+                crt_core::tls::load_certificates(&files.authentication.certificate)
+                    .expect("whole PEM");
             }
         });
     }
