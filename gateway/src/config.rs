@@ -7,10 +7,14 @@
 //! `[sinks.journal.retry] max_attempts`. Values are read as TOML (`true`, `12`) and
 //! otherwise as strings.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use crate::sinks::journal::JournalConfig;
+use crt_core::target::{AnySection, Section, Target};
+
+pub use crate::sinks::journal::{JOURNAL, JournalConfig};
+use crate::targets::TARGETS;
 pub use crate::telemetry::{LogConfig, LogFormat};
 pub use crt_reports::ReportsConfig;
 pub use crt_store::StorageConfig;
@@ -195,44 +199,131 @@ impl Default for SandboxConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The `[sinks]` sections: the journal's, and one for each target of [`TARGETS`], read by
+/// the target's adapter.
+#[derive(Debug, Clone)]
 pub struct SinksConfig {
     pub journal: JournalConfig,
-    /// The INS check with the INSi teleservice.
-    pub ins: crt_ins::InsConfig,
-    /// Feeding the DMP (ITI-41).
-    pub dmp: crt_dmp::DmpConfig,
-    /// Messages through MSSanté.
-    pub mssante: crt_mssante::MssanteConfig,
-    /// Answers to the volet 2 admission requests that reach the CRTs through ViaTrajectoire,
-    /// and the waiting lists.
-    pub viatrajectoire: crt_viatrajectoire::ViatrajectoireConfig,
+    /// Each target's section, in the order of the list it was read with.
+    services: Vec<Service>,
+}
+
+/// A target and its section.
+#[derive(Clone)]
+pub struct Service {
+    pub target: &'static dyn Target,
+    pub section: Box<dyn AnySection>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("target", &self.target.name())
+            .field("section", &self.section)
+            .finish()
+    }
+}
+
+impl Default for SinksConfig {
+    fn default() -> Self {
+        SinksConfig::read(Default::default(), TARGETS).unwrap_or_else(|_| SinksConfig {
+            journal: JournalConfig::default(),
+            services: Vec::new(),
+        })
+    }
 }
 
 impl SinksConfig {
-    /// `(name, timeout)` of every enabled sink, for checks against the lease.
-    fn timeouts(&self) -> Vec<(&'static str, u64)> {
-        let mut timeouts = Vec::new();
-        if self.journal.enabled {
-            timeouts.push(("journal", self.journal.retry.timeout.as_millis() as u64));
+    /// The sections of `[sinks]` (by name, as the file holds them) for `targets`; an
+    /// absent section takes its defaults, a name no target has is refused.
+    pub fn read(
+        mut sections: BTreeMap<String, serde_json::Value>,
+        targets: &[&'static dyn Target],
+    ) -> Result<SinksConfig, String> {
+        let journal = match sections.remove(JOURNAL) {
+            Some(value) => serde_json::from_value(value).map_err(|e| format!("{JOURNAL}: {e}"))?,
+            None => JournalConfig::default(),
+        };
+        let mut services = Vec::with_capacity(targets.len());
+        for target in targets {
+            let section = target
+                .section(sections.remove(target.name()))
+                .map_err(|e| format!("{}: {e}", target.name()))?;
+            services.push(Service {
+                target: *target,
+                section,
+            });
         }
-        if self.ins.enabled {
-            timeouts.push(("ins", self.ins.retry.timeout.as_millis() as u64));
-        }
-        if self.dmp.enabled {
-            timeouts.push(("dmp", self.dmp.retry.timeout.as_millis() as u64));
-        }
-        if self.mssante.enabled {
-            timeouts.push(("mssante", self.mssante.retry.timeout.as_millis() as u64));
-        }
-        if self.viatrajectoire.enabled {
-            timeouts.push((
-                "viatrajectoire",
-                self.viatrajectoire.retry.timeout.as_millis() as u64,
+        if let Some(unknown) = sections.keys().next() {
+            let known: Vec<&str> = std::iter::once(JOURNAL)
+                .chain(targets.iter().map(|t| t.name()))
+                .collect();
+            return Err(format!(
+                "unknown sink `{unknown}`, expected one of {}",
+                known.join(", ")
             ));
         }
-        timeouts
+        Ok(SinksConfig { journal, services })
+    }
+
+    /// Each target with its section.
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        self.services.iter()
+    }
+
+    /// The section of the target whose adapter types it as `T` (its defaults when this
+    /// configuration has no such target).
+    pub fn section<T: Section>(&self) -> T {
+        self.services
+            .iter()
+            .find_map(|service| service.section.get::<T>())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Turns a target on or off, for commands that need one service alone.
+    pub fn set_enabled(&mut self, target: &str, enabled: bool) {
+        for service in &mut self.services {
+            if service.target.name() == target {
+                service.section.set_enabled(enabled);
+            }
+        }
+    }
+
+    /// `(name, timeout)` of every enabled sink, for checks against the lease.
+    fn timeouts(&self) -> Vec<(&'static str, u64)> {
+        let journal = self
+            .journal
+            .enabled
+            .then_some((JOURNAL, self.journal.retry.timeout.as_millis() as u64));
+        let services = self
+            .services
+            .iter()
+            .filter(|service| service.section.enabled())
+            .map(|service| {
+                let timeout = service.section.retry().timeout.as_millis() as u64;
+                (service.target.name(), timeout)
+            });
+        journal.into_iter().chain(services).collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for SinksConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let sections = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
+        SinksConfig::read(sections, TARGETS).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for SinksConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1 + self.services.len()))?;
+        map.serialize_entry(JOURNAL, &self.journal)?;
+        for service in &self.services {
+            map.serialize_entry(service.target.name(), &service.section.to_json())?;
+        }
+        map.end()
     }
 }
 
@@ -305,11 +396,8 @@ impl Config {
         if self.engine.lease_batch == 0 {
             return Err("engine.lease_batch must be at least 1".into());
         }
-        if self.sinks.ins.enabled && uuid::Uuid::parse_str(&self.sinks.ins.instance).is_err() {
-            return Err(format!(
-                "sinks.ins.instance must be a UUID (the LPS context's Instance), not {:?}",
-                self.sinks.ins.instance
-            ));
+        for service in self.sinks.services() {
+            service.section.check()?;
         }
         let regions = self
             .regions
@@ -333,60 +421,15 @@ impl Config {
                 region.code()
             ));
         }
-        if self.sinks.ins.enabled && !self.sandbox.enabled {
-            for (key, missing) in [
-                ("endpoint", self.sinks.ins.endpoint.is_none()),
-                ("trust", self.sinks.ins.trust.is_none()),
-                ("structures", self.sinks.ins.structures.is_empty()),
-            ] {
-                if missing {
-                    return Err(format!(
-                        "sinks.ins.{key} is required when the sandbox is off (or set sinks.ins.enabled = false)"
-                    ));
-                }
-            }
-        }
-        if self.sinks.dmp.enabled && !self.sandbox.enabled {
-            for (key, missing) in [
-                ("endpoint", self.sinks.dmp.endpoint.is_none()),
-                ("trust", self.sinks.dmp.trust.is_none()),
-                ("structures", self.sinks.dmp.structures.is_empty()),
-            ] {
-                if missing {
-                    return Err(format!(
-                        "sinks.dmp.{key} is required when the sandbox is off (or set sinks.dmp.enabled = false)"
-                    ));
-                }
-            }
-        }
-        if self.sinks.mssante.enabled && !self.sandbox.enabled {
-            for (key, missing) in [
-                ("smtp", self.sinks.mssante.smtp.is_none()),
-                ("imap", self.sinks.mssante.imap.is_none()),
-                ("trust", self.sinks.mssante.trust.is_none()),
-                ("mailboxes", self.sinks.mssante.mailboxes.is_empty()),
-            ] {
-                if missing {
-                    return Err(format!(
-                        "sinks.mssante.{key} is required when the sandbox is off (or set sinks.mssante.enabled = false)"
-                    ));
-                }
-            }
-        }
-        if self.sinks.viatrajectoire.enabled && !self.sandbox.enabled {
-            let v = &self.sinks.viatrajectoire;
-            for (key, missing) in [
-                ("base_url", v.access.base_url.is_none()),
-                ("token_url", v.access.token_url.is_none()),
-                ("client_id", v.access.client_id.is_none()),
-                ("client_certificate", v.access.client_certificate.is_none()),
-                ("client_key", v.access.client_key.is_none()),
-                ("trust", v.access.trust.is_none()),
-            ] {
-                if missing {
-                    return Err(format!(
-                        "sinks.viatrajectoire.{key} is required when the sandbox is off (or set sinks.viatrajectoire.enabled = false)"
-                    ));
+        if !self.sandbox.enabled {
+            for service in self.sinks.services().filter(|s| s.section.enabled()) {
+                let name = service.target.name();
+                for (key, missing) in service.section.required_for_service() {
+                    if missing {
+                        return Err(format!(
+                            "sinks.{name}.{key} is required when the sandbox is off (or set sinks.{name}.enabled = false)"
+                        ));
+                    }
                 }
             }
         }
@@ -529,7 +572,9 @@ mod tests {
             Some("https://ror.example/fhir")
         );
         assert_eq!(ror.timeout, std::time::Duration::from_secs(1));
-        let viatrajectoire = &config.sinks.viatrajectoire;
+        let viatrajectoire = config
+            .sinks
+            .section::<crt_viatrajectoire::ViatrajectoireConfig>();
         assert_eq!(
             viatrajectoire.access.client_id.as_deref(),
             Some("crt-gateway")

@@ -28,5 +28,6 @@ pub mod sandbox;
 pub mod security;
 pub mod server;
 pub mod sinks;
+pub mod targets;
 pub mod telemetry;
 pub mod waiting;

@@ -1,4 +1,5 @@
-//! Configuration → the sinks in use, by target name. Adding a target is one line here.
+//! Configuration → the sinks in use, by target name: the journal, the targets of
+//! [`crate::targets::TARGETS`] and the regional platforms of [`crt_regions::DIALECTS`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -6,20 +7,17 @@ use std::sync::Arc;
 use crt_core::record::Region;
 use crt_core::sink::Sink;
 
-use crt_dmp::config::StructureCertificates;
-use crt_dmp::{DmpClient, DmpConfig, DmpSink};
-use crt_ins::config::InsStructure;
-use crt_ins::{InsConfig, InsSink, InsiClient};
-use crt_mssante::{MssanteConfig, MssanteSink};
+use crt_core::target::{Section, TargetError};
+use crt_core::tls::CertificateIssuer;
+use crt_mssante::MssanteSink;
 use crt_regions::RegionSink;
 use crt_regions::client::FhirPlatform;
 use crt_regions::platform::RegionalPlatform;
-use crt_viatrajectoire::ViatrajectoireSink;
 use crt_viatrajectoire::client::ViatrajectoireClient;
+use crt_viatrajectoire::{ViatrajectoireConfig, ViatrajectoireSink};
 
-use crate::certs::files;
 use crate::config::Config;
-use crate::sandbox::{DMP, INSI, MSSANTE, Sandbox, TestPki};
+use crate::sandbox::Sandbox;
 use crate::sinks::journal::JournalSink;
 
 /// The record validator with the rules of every adapter.
@@ -33,14 +31,8 @@ pub fn record_validator() -> crt_core::RecordValidator {
 pub enum RegistryError {
     #[error("journal: {0}")]
     Journal(std::io::Error),
-    #[error("ins: {0}")]
-    Ins(#[from] crt_ins::client::SetupError),
-    #[error("dmp: {0}")]
-    Dmp(#[from] crt_dmp::client::SetupError),
     #[error("{0}")]
-    Mssante(#[from] crt_mssante::sink::SetupError),
-    #[error("viatrajectoire: {0}")]
-    Viatrajectoire(#[from] crt_viatrajectoire::client::ClientError),
+    Target(#[from] TargetError),
     #[error("{0}")]
     Region(#[from] crt_core::oauth::AccessError),
     #[error("{0}: the sandbox did not start its simulator")]
@@ -61,8 +53,9 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The sinks the configuration enables. With a sandbox, each national service's sink
-    /// is pointed at its simulator and uses the test PKI.
+    /// The sinks the configuration enables: the journal, each enabled target of
+    /// `[sinks]`, each enabled regional platform. With a sandbox, each is pointed at its
+    /// simulator and uses the test PKI.
     pub fn from_config(config: &Config, sandbox: Option<&Sandbox>) -> Result<Self, RegistryError> {
         let mut registry = Registry::default();
         if config.sinks.journal.enabled {
@@ -70,39 +63,29 @@ impl Registry {
                 .map_err(RegistryError::Journal)?;
             registry = registry.with(journal);
         }
-        if config.sinks.ins.enabled {
-            let ins = Registry::ins_config(config, sandbox)?;
-            let mut client = InsiClient::from_config(&ins)?;
-            if let Some(sandbox) = sandbox {
-                client = client.with_issuer(Arc::new(sandbox.structure_issuer()));
+        let issuer = sandbox
+            .map(|sandbox| Arc::new(sandbox.structure_issuer()) as Arc<dyn CertificateIssuer>);
+        for service in config.sinks.services() {
+            if !service.section.enabled() {
+                continue;
             }
-            registry = registry.with(InsSink::new(client, &ins));
+            let name = service.target.name();
+            let section = match sandbox {
+                Some(sandbox) => sandbox
+                    .section(name)
+                    .ok_or(RegistryError::NoSimulator(name))?,
+                None => &*service.section,
+            };
+            let sink = service.target.sink(section, issuer.clone())?;
+            registry.sinks.insert(name.to_string(), sink);
         }
-        if config.sinks.dmp.enabled {
-            let dmp = Registry::dmp_config(config, sandbox)?;
-            let mut client = DmpClient::from_config(&dmp)?;
-            if let Some(sandbox) = sandbox {
-                client = client.with_issuer(Arc::new(sandbox.structure_issuer()));
-            }
-            registry = registry.with(DmpSink::new(client, &dmp));
-        }
-        if config.sinks.mssante.enabled {
-            let mut sink = MssanteSink::new(&Registry::mssante_config(config, sandbox)?)?;
-            if let Some(sandbox) = sandbox {
-                sink = sink.with_issuer(Arc::new(sandbox.structure_issuer()));
-            }
-            let sink = Arc::new(sink);
-            registry.mssante = Some(sink.clone());
-            registry
-                .sinks
-                .insert(crt_mssante::sink::TARGET.to_string(), sink);
-        }
-        if config.sinks.viatrajectoire.enabled {
-            let viatrajectoire = Registry::viatrajectoire_config(config, sandbox)?;
-            let client = Arc::new(ViatrajectoireClient::new(&viatrajectoire)?);
-            registry.viatrajectoire = Some((client.clone(), viatrajectoire.poll_interval));
-            registry = registry.with(ViatrajectoireSink::new(client, &viatrajectoire));
-        }
+        registry.mssante = registry.sink_as::<MssanteSink>(crt_mssante::sink::TARGET);
+        registry.viatrajectoire = registry
+            .sink_as::<ViatrajectoireSink>(crt_viatrajectoire::sink::TARGET)
+            .map(|sink| {
+                let section = config.sinks.section::<ViatrajectoireConfig>();
+                (sink.client().clone(), section.poll_interval)
+            });
         for (dialect, platform) in config.regions.platforms() {
             if !platform.enabled {
                 continue;
@@ -130,34 +113,29 @@ impl Registry {
         Ok(registry)
     }
 
-    /// The MSSanté configuration in use: as configured, or pointed at the sandbox's
-    /// operator with the test PKI (mailboxes get certificates on demand).
-    pub fn mssante_config(
+    /// A target's section in use: as configured, or, with a sandbox, pointed at its
+    /// simulator with the test PKI.
+    pub fn section<T: Section>(
         config: &Config,
         sandbox: Option<&Sandbox>,
-    ) -> Result<MssanteConfig, RegistryError> {
+        target: &'static str,
+    ) -> Result<T, RegistryError> {
         let Some(sandbox) = sandbox else {
-            return Ok(config.sinks.mssante.clone());
+            return Ok(config.sinks.section::<T>());
         };
-        let (_, running) = sandbox
-            .mssante
-            .as_ref()
-            .ok_or(RegistryError::NoSimulator(MSSANTE))?;
-        Ok(MssanteConfig {
-            smtp: Some(running.smtp_url()),
-            imap: Some(running.imaps_url()),
-            trust: Some(sandbox.pki.path(files::CHAIN)),
-            crl: Some(sandbox.pki.path(crt_core::simulate::layout::CRL)),
-            poll_interval: config
-                .sinks
-                .mssante
-                .poll_interval
-                .min(std::time::Duration::from_secs(1)),
-            ..config.sinks.mssante.clone()
-        })
+        sandbox
+            .section(target)
+            .and_then(|section| section.get::<T>())
+            .cloned()
+            .ok_or(RegistryError::NoSimulator(target))
     }
 
-    /// The MSSanté sink, whose mailboxes the acknowledgement reader reads.
+    /// The sink of `target` as its own type, when it is one.
+    fn sink_as<T: Sink>(&self, target: &str) -> Option<Arc<T>> {
+        let sink = self.sinks.get(target)?.clone();
+        sink.into_any().downcast::<T>().ok()
+    }
+
     /// The ViaTrajectoire client and its poll interval, when the target is enabled.
     pub fn viatrajectoire(&self) -> Option<&(Arc<ViatrajectoireClient>, std::time::Duration)> {
         self.viatrajectoire.as_ref()
@@ -168,43 +146,9 @@ impl Registry {
         &self.platforms
     }
 
+    /// The MSSanté sink, whose mailboxes the acknowledgement reader reads.
     pub fn mssante(&self) -> Option<&Arc<MssanteSink>> {
         self.mssante.as_ref()
-    }
-
-    /// The DMP configuration in use: as configured, or pointed at the sandbox's simulator
-    /// with the example structure's certificates (others are issued on demand).
-    pub fn dmp_config(
-        config: &Config,
-        sandbox: Option<&Sandbox>,
-    ) -> Result<DmpConfig, RegistryError> {
-        let Some(sandbox) = sandbox else {
-            return Ok(config.sinks.dmp.clone());
-        };
-        let url = sandbox.url(DMP).ok_or(RegistryError::NoSimulator(DMP))?;
-        Ok(sandbox_dmp_config(&config.sinks.dmp, &sandbox.pki, url))
-    }
-
-    /// The INS configuration in use: as configured, or pointed at the sandbox's simulator
-    /// with the test PKI's INSi certificate (other structures get theirs from the
-    /// sandbox's issuer).
-    pub fn ins_config(
-        config: &Config,
-        sandbox: Option<&Sandbox>,
-    ) -> Result<InsConfig, RegistryError> {
-        let Some(sandbox) = sandbox else {
-            return Ok(config.sinks.ins.clone());
-        };
-        let url = sandbox.url(INSI).ok_or(RegistryError::NoSimulator(INSI))?;
-        Ok(InsConfig {
-            endpoint: Some(url.to_string()),
-            trust: Some(sandbox.pki.path(files::CHAIN)),
-            structures: vec![InsStructure {
-                client_certificate: sandbox.pki.path(files::INSI),
-                client_key: sandbox.pki.path(files::INSI_KEY),
-            }],
-            ..config.sinks.ins.clone()
-        })
     }
 
     /// The ROR configuration in use: as configured, or pointed at the sandbox's simulator.
@@ -220,24 +164,6 @@ impl Registry {
             .as_ref()
             .ok_or(RegistryError::NoSimulator(crate::sandbox::ROR))?;
         Ok(sandbox.pki.ror_config(running, &config.ror))
-    }
-
-    /// The ViaTrajectoire configuration: as configured, or pointed at the sandbox's
-    /// simulator.
-    pub fn viatrajectoire_config(
-        config: &Config,
-        sandbox: Option<&Sandbox>,
-    ) -> Result<crt_viatrajectoire::ViatrajectoireConfig, RegistryError> {
-        let Some(sandbox) = sandbox else {
-            return Ok(config.sinks.viatrajectoire.clone());
-        };
-        let (_, running) = sandbox
-            .viatrajectoire
-            .as_ref()
-            .ok_or(RegistryError::NoSimulator(crate::sandbox::VIATRAJECTOIRE))?;
-        Ok(sandbox
-            .pki
-            .viatrajectoire_config(running, &config.sinks.viatrajectoire))
     }
 
     /// Adds (or replaces) the sink for its target.
@@ -281,18 +207,191 @@ impl Registry {
     }
 }
 
-/// `base` pointed at the DMP at `url` with the test PKI's example structure.
-pub fn sandbox_dmp_config(base: &DmpConfig, pki: &TestPki, url: &str) -> DmpConfig {
-    DmpConfig {
-        endpoint: Some(url.to_string()),
-        trust: Some(pki.path(files::CHAIN)),
-        structures: vec![StructureCertificates {
-            client_certificate: pki.path(files::CLIENT),
-            client_key: pki.path(files::CLIENT_KEY),
-            signing_certificate: pki.path(files::SIGNING),
-            signing_key: pki.path(files::SIGNING_KEY),
-            oid_root: None,
-        }],
-        ..base.clone()
+#[cfg(test)]
+mod tests {
+    //! The recipe of `docs/architecture.md`: a national service is an adapter that
+    //! describes its target, and one line in the list of targets. The `echo` target below
+    //! stands for such an adapter; the list it is added to is [`TARGETS`] plus its line.
+
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crt_core::sink::{Attempt, BoxFuture, Health, Receipt, RetryPolicy, Sink};
+    use crt_core::target::{AnySection, Section, Simulation, Target, TargetError};
+    use crt_core::tls::CertificateIssuer;
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::config::SinksConfig;
+    use crate::targets::TARGETS;
+
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct EchoConfig {
+        enabled: bool,
+        endpoint: Option<String>,
+        retry: RetryPolicy,
+    }
+
+    impl Section for EchoConfig {
+        fn enabled(&self) -> bool {
+            self.enabled
+        }
+
+        fn set_enabled(&mut self, enabled: bool) {
+            self.enabled = enabled;
+        }
+
+        fn retry(&self) -> &RetryPolicy {
+            &self.retry
+        }
+
+        fn required_for_service(&self) -> Vec<(&'static str, bool)> {
+            vec![("endpoint", self.endpoint.is_none())]
+        }
+    }
+
+    struct EchoSink {
+        endpoint: String,
+        retry: RetryPolicy,
+    }
+
+    impl Sink for EchoSink {
+        fn target(&self) -> &str {
+            "echo"
+        }
+
+        fn check(&self) -> BoxFuture<'_, Health> {
+            Box::pin(async { Health::up("echo") })
+        }
+
+        fn deliver<'a>(&'a self, _: &'a crt_core::sink::DeliveryTask) -> Attempt<'a> {
+            Box::pin(async { Ok(Receipt::delivered(format!("echoed by {}", self.endpoint))) })
+        }
+
+        fn retry_policy(&self) -> &RetryPolicy {
+            &self.retry
+        }
+    }
+
+    /// The echo service's simulator holds how many times it was started.
+    struct Echo;
+
+    impl Target for Echo {
+        fn name(&self) -> &'static str {
+            "echo"
+        }
+
+        fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String> {
+            crt_core::target::read_section::<EchoConfig>(value)
+        }
+
+        fn sink(
+            &self,
+            section: &dyn AnySection,
+            _: Option<Arc<dyn CertificateIssuer>>,
+        ) -> Result<Arc<dyn Sink>, TargetError> {
+            let config = section.expect::<EchoConfig>("echo")?;
+            let endpoint = config
+                .endpoint
+                .clone()
+                .ok_or_else(|| TargetError::of("echo", "no endpoint"))?;
+            Ok(Arc::new(EchoSink {
+                endpoint,
+                retry: config.retry.clone(),
+            }))
+        }
+
+        fn simulate<'a>(
+            &'a self,
+            section: &'a dyn AnySection,
+            _pki: &'a Path,
+        ) -> BoxFuture<'a, Result<Simulation, String>> {
+            Box::pin(async move {
+                let config = section.expect::<EchoConfig>("echo").map_err(|e| e.0)?;
+                let simulated = EchoConfig {
+                    endpoint: Some("https://localhost/echo-simulator".into()),
+                    ..config.clone()
+                };
+                Ok(Simulation::new(simulated, Arc::new("echo state"), || {}))
+            })
+        }
+    }
+
+    /// The targets of this build and the echo service's line.
+    fn targets_with_echo() -> Vec<&'static dyn Target> {
+        let mut targets = TARGETS.to_vec();
+        targets.push(&Echo);
+        targets
+    }
+
+    fn config_with_echo(echo: serde_json::Value, sandbox: bool) -> (Config, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.sandbox.enabled = sandbox;
+        config.sandbox.certs_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");
+        config.storage.data_dir = dir.path().to_path_buf();
+        config.regions.parcours.enabled = false;
+        config.regions.spico.enabled = false;
+        config.regions.eparcours.enabled = false;
+        let sections = serde_json::from_value(serde_json::json!({
+            "journal": { "enabled": false },
+            "ins": { "enabled": false },
+            "dmp": { "enabled": false },
+            "mssante": { "enabled": false },
+            "viatrajectoire": { "enabled": false },
+            "echo": echo,
+        }))
+        .expect("sections");
+        config.sinks = SinksConfig::read(sections, &targets_with_echo()).expect("read");
+        (config, dir)
+    }
+
+    #[test]
+    fn a_target_added_to_the_list_has_its_section_read_and_its_sink_registered() {
+        let (config, _dir) = config_with_echo(
+            serde_json::json!({ "enabled": true, "endpoint": "https://echo.example" }),
+            false,
+        );
+        let registry = Registry::from_config(&config, None).expect("registry");
+        let echo = registry.get("echo").expect("the echo sink is registered");
+        assert_eq!(echo.target(), "echo");
+        assert_eq!(registry.sinks().count(), 1);
+
+        let unknown = SinksConfig::read(
+            serde_json::from_value(serde_json::json!({ "echo": {} })).expect("sections"),
+            TARGETS,
+        )
+        .expect_err("without its line, the section is refused");
+        assert!(unknown.contains("unknown sink `echo`"), "{unknown}");
+        let misspelt = SinksConfig::read(
+            serde_json::from_value(serde_json::json!({ "echo": { "endpont": "x" } }))
+                .expect("sections"),
+            &targets_with_echo(),
+        )
+        .expect_err("its own keys are checked by its section's type");
+        assert!(
+            misspelt.starts_with("echo: unknown field `endpont`"),
+            "{misspelt}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_sandbox_starts_an_added_target_simulator_and_its_sink_is_pointed_at_it() {
+        let (config, _dir) = config_with_echo(serde_json::json!({ "enabled": true }), true);
+        let sandbox = Sandbox::start(&config).await.expect("sandbox");
+        assert_eq!(
+            sandbox.state::<&str>("echo").as_deref(),
+            Some(&"echo state")
+        );
+        let section = Registry::section::<EchoConfig>(&config, Some(&sandbox), "echo")
+            .expect("the simulated section");
+        assert_eq!(
+            section.endpoint.as_deref(),
+            Some("https://localhost/echo-simulator")
+        );
+        let registry = Registry::from_config(&config, Some(&sandbox)).expect("registry");
+        assert!(registry.contains("echo"));
+        sandbox.stop();
     }
 }

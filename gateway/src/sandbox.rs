@@ -8,18 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use tokio::task::JoinHandle;
+use std::sync::Arc;
 
 use crt_core::simulate::Running;
-use crt_dmp::simulator::DmpSimulator;
-use crt_ins::simulator::{InsiSimulator, Population};
-use crt_mssante::simulator::{MssanteSimulator, Operator, RunningOperator};
+use crt_core::target::{AnySection, Simulation};
 use crt_ror::config::RorConfig;
 use crt_ror::simulator::{Directory, Registration, RorSimulator, Store};
-use crt_viatrajectoire::ViatrajectoireConfig;
-use crt_viatrajectoire::simulator::{
-    Platform, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, ViatrajectoireSimulator,
-};
 
 use crt_core::oauth::FhirAccess;
 use crt_regions::Dialect;
@@ -69,32 +63,9 @@ impl TestPki {
         self.dir.join(file)
     }
 
-    /// A FHIR simulator's access as the gateway's client: its URLs, the client it
-    /// registered, and the test PKI's client certificate and trust.
+    /// A FHIR simulator's access as the gateway's client, with this PKI's files.
     fn fhir_access(&self, running: &Running, client_id: &str, client_secret: &str) -> FhirAccess {
-        FhirAccess {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(client_id.into()),
-            client_secret: Some(client_secret.into()),
-            client_certificate: Some(self.path(files::CLIENT)),
-            client_key: Some(self.path(files::CLIENT_KEY)),
-            trust: Some(self.path(files::CHAIN)),
-            crl: Some(self.path(files::CRL)),
-        }
-    }
-
-    /// `base` pointed at a ViaTrajectoire simulator, with the test PKI's client
-    /// certificate.
-    pub fn viatrajectoire_config(
-        &self,
-        running: &Running,
-        base: &ViatrajectoireConfig,
-    ) -> ViatrajectoireConfig {
-        ViatrajectoireConfig {
-            access: self.fhir_access(running, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET),
-            ..base.clone()
-        }
+        running.fhir_access(client_id, client_secret, &self.dir)
     }
 
     /// `base` pointed at a regional platform's simulator, as the gateway's client.
@@ -125,42 +96,19 @@ impl TestPki {
     }
 }
 
-/// Name of the INSi teleservice simulator.
-pub const INSI: &str = "insi";
-/// Name of the DMP simulator.
-pub const DMP: &str = "dmp";
-/// Name of the MSSanté operator simulator.
-pub const MSSANTE: &str = "mssante";
 /// Name of the ROR simulator.
 pub const ROR: &str = "ror";
-/// Name of the ViaTrajectoire simulator.
-pub const VIATRAJECTOIRE: &str = "viatrajectoire";
-/// The admission requests waiting in the sandbox's ViaTrajectoire when it starts, one per
-/// example CRT that answers one (`VT-GA-00000001`, `VT-GA-00000002`…, in this order).
-const SANDBOX_REQUESTS: &str =
-    include_str!("../../schemas/viatrajectoire/examples/sandbox-requests.json");
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
-
-/// A simulator that is running.
-pub struct RunningSimulator {
-    pub name: &'static str,
-    /// Base URL the matching sink is pointed at.
-    pub url: String,
-    pub task: JoinHandle<()>,
-}
 
 /// The running simulators, by name.
 pub struct Sandbox {
     pub pki: TestPki,
     /// Where certificates issued on demand to structures are kept.
     pub issued_dir: PathBuf,
-    simulators: BTreeMap<&'static str, RunningSimulator>,
-    /// The MSSanté operator: SMTP and IMAP rather than one HTTPS base URL.
-    pub mssante: Option<(std::sync::Arc<Operator>, RunningOperator)>,
+    /// The simulators of the targets of `[sinks]`, by target name.
+    simulations: BTreeMap<&'static str, Simulation>,
     /// The ROR: a FHIR base and a token endpoint; started by the commands that publish.
     pub ror: Option<(std::sync::Arc<Directory>, Running)>,
-    /// ViaTrajectoire: a FHIR base, a token endpoint and a control endpoint.
-    pub viatrajectoire: Option<(std::sync::Arc<Platform>, Running)>,
     /// The regional platforms, one simulator each.
     pub regions: Vec<(
         Dialect,
@@ -179,24 +127,22 @@ impl Sandbox {
         let mut sandbox = Sandbox {
             pki,
             issued_dir: config.storage.data_dir.join("sandbox-structures"),
-            simulators: BTreeMap::new(),
-            mssante: None,
+            simulations: BTreeMap::new(),
             ror: None,
-            viatrajectoire: None,
             regions: Vec::new(),
             data_dir: config.storage.data_dir.clone(),
         };
-        if config.sinks.ins.enabled {
-            sandbox.start_insi().await?;
-        }
-        if config.sinks.dmp.enabled {
-            sandbox.start_dmp().await?;
-        }
-        if config.sinks.mssante.enabled {
-            sandbox.start_mssante().await?;
-        }
-        if config.sinks.viatrajectoire.enabled {
-            sandbox.start_viatrajectoire().await?;
+        for service in config.sinks.services() {
+            if !service.section.enabled() {
+                continue;
+            }
+            let name = service.target.name();
+            let simulation = service
+                .target
+                .simulate(&*service.section, &sandbox.pki.dir)
+                .await
+                .map_err(|reason| SandboxError::Start { name, reason })?;
+            sandbox.simulations.insert(name, simulation);
         }
         for (dialect, platform) in config.regions.platforms() {
             if platform.enabled {
@@ -204,58 +150,6 @@ impl Sandbox {
             }
         }
         Ok(sandbox)
-    }
-
-    async fn start_mssante(&mut self) -> Result<(), SandboxError> {
-        let fail = |reason: String| SandboxError::Start {
-            name: MSSANTE,
-            reason,
-        };
-        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
-        let simulator = MssanteSimulator::new(&tls).map_err(|e| fail(e.to_string()))?;
-        let running = simulator
-            .start([127, 0, 0, 1].into())
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        self.mssante = Some((simulator.operator.clone(), running));
-        Ok(())
-    }
-
-    async fn start_dmp(&mut self) -> Result<(), SandboxError> {
-        let fail = |reason: String| SandboxError::Start { name: DMP, reason };
-        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
-        let running = DmpSimulator::new(&tls)
-            .map_err(|e| fail(e.to_string()))?
-            .start(LOOPBACK.into())
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        self.add(RunningSimulator {
-            name: DMP,
-            url: running.url(""),
-            task: running.task,
-        });
-        Ok(())
-    }
-
-    async fn start_viatrajectoire(&mut self) -> Result<(), SandboxError> {
-        let fail = |reason: String| SandboxError::Start {
-            name: VIATRAJECTOIRE,
-            reason,
-        };
-        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
-        let simulator = ViatrajectoireSimulator::new(&tls).map_err(|e| fail(e.to_string()))?;
-        let platform = simulator.platform();
-        let requests: Vec<crt_viatrajectoire::incoming::NewRequest> =
-            serde_json::from_str(SANDBOX_REQUESTS).map_err(|e| fail(e.to_string()))?;
-        for request in &requests {
-            platform.receive(request);
-        }
-        let running = simulator
-            .start(LOOPBACK.into())
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        self.viatrajectoire = Some((platform, running));
-        Ok(())
     }
 
     async fn start_region(&mut self, dialect: Dialect) -> Result<(), SandboxError> {
@@ -321,51 +215,28 @@ impl Sandbox {
         StructureIssuer::new(&self.pki.dir, &self.issued_dir)
     }
 
-    async fn start_insi(&mut self) -> Result<(), SandboxError> {
-        let fail = |reason: String| SandboxError::Start { name: INSI, reason };
-        let tls = crt_core::simulate::SimulatorTls::from_pki(&self.pki.dir);
-        let running = InsiSimulator::new(&tls, Population::sandbox())
-            .map_err(|e| fail(e.to_string()))?
-            .start(LOOPBACK.into())
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        self.add(RunningSimulator {
-            name: INSI,
-            url: running.url(),
-            task: running.task,
-        });
-        Ok(())
+    /// A target's section pointed at its simulator, when the sandbox started it.
+    pub fn section(&self, target: &str) -> Option<&dyn AnySection> {
+        self.simulations.get(target).map(|s| &*s.section)
     }
 
-    /// The base URL of a running simulator.
-    pub fn url(&self, name: &str) -> Option<&str> {
-        self.simulators.get(name).map(|s| s.url.as_str())
+    /// What a target's simulator holds (its type is the adapter's: the MSSanté
+    /// operator, ViaTrajectoire's platform…), when the sandbox started it.
+    pub fn state<T: std::any::Any + Send + Sync>(&self, target: &str) -> Option<Arc<T>> {
+        let state = self.simulations.get(target)?.state.clone();
+        state.downcast::<T>().ok()
     }
 
-    /// How many simulators run, the MSSanté operator included.
+    /// How many simulators run.
     pub fn simulator_count(&self) -> usize {
-        self.simulators.len()
-            + usize::from(self.mssante.is_some())
-            + usize::from(self.ror.is_some())
-            + usize::from(self.viatrajectoire.is_some())
-            + self.regions.len()
-    }
-
-    pub fn add(&mut self, simulator: RunningSimulator) {
-        self.simulators.insert(simulator.name, simulator);
+        self.simulations.len() + usize::from(self.ror.is_some()) + self.regions.len()
     }
 
     pub fn stop(self) {
-        for simulator in self.simulators.into_values() {
-            simulator.task.abort();
-        }
-        if let Some((_, running)) = self.mssante {
-            running.abort();
+        for simulation in self.simulations.into_values() {
+            simulation.stop();
         }
         if let Some((_, running)) = self.ror {
-            running.task.abort();
-        }
-        if let Some((_, running)) = self.viatrajectoire {
             running.task.abort();
         }
         for (_, _, running) in self.regions {

@@ -104,7 +104,10 @@ impl Gateway {
             crate::waiting::spawn(
                 client.clone(),
                 *interval,
-                config.sinks.viatrajectoire.structures.clone(),
+                config
+                    .sinks
+                    .section::<crt_viatrajectoire::ViatrajectoireConfig>()
+                    .structures,
                 store.clone(),
                 shutdown_rx.clone(),
             )

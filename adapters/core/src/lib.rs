@@ -21,6 +21,7 @@ pub mod simulate;
 pub mod sink;
 pub mod soap;
 pub mod structures;
+pub mod target;
 pub mod terminology;
 pub mod tls;
 pub mod transcript;

@@ -30,6 +30,15 @@ pub mod layout {
     pub const CRL: &str = "ca/organisations.crl.pem";
     pub const SERVER: &str = "server/localhost.pem";
     pub const SERVER_KEY: &str = "server/localhost.key.pem";
+    /// The example structure's authentication certificate (ORG AUTH) and key.
+    pub const CLIENT: &str = "crt/auth.pem";
+    pub const CLIENT_KEY: &str = "crt/auth.key.pem";
+    /// The example structure's signing certificate (ORG SIGN) and key.
+    pub const SIGNING: &str = "crt/sign.pem";
+    pub const SIGNING_KEY: &str = "crt/sign.key.pem";
+    /// The example structure's `INSI-AUTO` certificate and key.
+    pub const INSI: &str = "crt/insi-auto.pem";
+    pub const INSI_KEY: &str = "crt/insi-auto.key.pem";
 }
 
 /// The TLS files of a simulator.
@@ -113,6 +122,26 @@ impl Running {
     /// `https://localhost:<port><path>`: the server certificate names localhost.
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.addr.port())
+    }
+
+    /// The gateway's access to this FHIR simulator: its URLs, the client it registered,
+    /// and the example certificate and trust of the test PKI at `pki`.
+    pub fn fhir_access(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        pki: &Path,
+    ) -> crate::oauth::FhirAccess {
+        crate::oauth::FhirAccess {
+            base_url: Some(self.fhir_base()),
+            token_url: Some(self.token_url()),
+            client_id: Some(client_id.into()),
+            client_secret: Some(client_secret.into()),
+            client_certificate: Some(pki.join(layout::CLIENT)),
+            client_key: Some(pki.join(layout::CLIENT_KEY)),
+            trust: Some(pki.join(layout::CHAIN)),
+            crl: Some(pki.join(layout::CRL)),
+        }
     }
 
     /// The FHIR base of a FHIR simulator (every one serves its API under `/fhir`).

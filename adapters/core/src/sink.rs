@@ -336,8 +336,20 @@ pub mod millis {
 /// One delivery attempt under way, as a sink hands it to the engine.
 pub type Attempt<'a> = BoxFuture<'a, Result<Receipt, DeliveryError>>;
 
+/// A sink as `Any`, so that whoever needs more of a sink than deliveries (the reader of
+/// MSSanté acknowledgements, of ViaTrajectoire's waiting list) reaches its own type back.
+pub trait IntoAny {
+    fn into_any(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync>;
+}
+
+impl<T: std::any::Any + Send + Sync> IntoAny for T {
+    fn into_any(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
 /// A target the engine delivers to.
-pub trait Sink: Send + Sync + 'static {
+pub trait Sink: IntoAny + Send + Sync + 'static {
     /// Stable name of the target (`journal`, `ins`, `dmp`, `mssante`, `region:spico`…),
     /// stored with each delivery.
     fn target(&self) -> &str;

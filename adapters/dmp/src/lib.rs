@@ -22,6 +22,7 @@ pub mod mhd;
 pub mod rules;
 pub mod simulator;
 pub mod sink;
+pub mod target;
 pub mod vihf;
 pub mod xades;
 

@@ -19,6 +19,7 @@ pub mod number;
 pub mod rules;
 pub mod simulator;
 pub mod sink;
+pub mod target;
 pub mod verify;
 
 pub use client::InsiClient;

@@ -12,6 +12,7 @@ pub mod pdf;
 pub mod simulator;
 pub mod sink;
 pub mod smtp;
+pub mod target;
 pub mod tls;
 pub mod xdm;
 

@@ -26,6 +26,7 @@ pub mod incoming;
 pub mod rules;
 pub mod simulator;
 pub mod sink;
+pub mod target;
 
 pub use config::ViatrajectoireConfig;
 pub use sink::ViatrajectoireSink;

@@ -36,6 +36,11 @@ pub struct ViatrajectoireSink {
 }
 
 impl ViatrajectoireSink {
+    /// The client this sink answers with, which the waiting-list reader shares.
+    pub fn client(&self) -> &Arc<ViatrajectoireClient> {
+        &self.client
+    }
+
     pub fn new(client: Arc<ViatrajectoireClient>, config: &ViatrajectoireConfig) -> Self {
         ViatrajectoireSink {
             client,

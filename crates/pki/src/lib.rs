@@ -21,14 +21,10 @@ pub mod files {
     pub const ROOT_KEY: &str = "ca/root.key.pem";
     pub const INTERMEDIATE: &str = "ca/organisations.pem";
     pub const INTERMEDIATE_KEY: &str = "ca/organisations.key.pem";
-    pub use crt_core::simulate::layout::{CHAIN, CRL, SERVER, SERVER_KEY};
-    pub const CLIENT: &str = "crt/auth.pem";
+    pub use crt_core::simulate::layout::{
+        CHAIN, CLIENT, CLIENT_KEY, CRL, INSI, INSI_KEY, SERVER, SERVER_KEY, SIGNING, SIGNING_KEY,
+    };
     pub const CLIENT_DER: &str = "crt/auth.der";
-    pub const CLIENT_KEY: &str = "crt/auth.key.pem";
-    pub const SIGNING: &str = "crt/sign.pem";
-    pub const SIGNING_KEY: &str = "crt/sign.key.pem";
-    pub const INSI: &str = "crt/insi-auto.pem";
-    pub const INSI_KEY: &str = "crt/insi-auto.key.pem";
     pub const EXPIRED: &str = "invalid/expired.pem";
     pub const EXPIRED_KEY: &str = "invalid/expired.key.pem";
     pub const REVOKED: &str = "invalid/revoked.pem";

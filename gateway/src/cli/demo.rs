@@ -247,7 +247,11 @@ async fn publish_example_offer(sandbox: &Sandbox, out: &Path) -> Status {
 async fn publish_example_card(sandbox: &Sandbox, out: &Path) -> Status {
     use crt_viatrajectoire::directory::{CardOutcome, publish};
     let path = default_examples().join("offer.yaml");
-    let Some((_, running)) = sandbox.viatrajectoire.as_ref() else {
+    let Some(config) = sandbox
+        .section(crt_viatrajectoire::sink::TARGET)
+        .and_then(|section| section.get::<crt_viatrajectoire::ViatrajectoireConfig>())
+        .cloned()
+    else {
         return Status::Ok;
     };
     if !path.is_file() {
@@ -257,10 +261,6 @@ async fn publish_example_card(sandbox: &Sandbox, out: &Path) -> Status {
         Ok(offer) => offer,
         Err(status) => return status,
     };
-    let config = sandbox.pki.viatrajectoire_config(
-        running,
-        &crt_viatrajectoire::ViatrajectoireConfig::default(),
-    );
     let result = async {
         let card = super::viatrajectoire::card_of(&offer)?;
         let client = crt_viatrajectoire::client::ViatrajectoireClient::new(&config)

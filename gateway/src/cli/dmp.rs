@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crt_core::CrtRecord;
 use crt_core::record::DocumentKind;
+use crt_dmp::DmpConfig;
 use crt_dmp::sink::document_task;
 use crt_dmp::{DmpClient, DmpSink};
 use crt_documents::{CdaModel, RenderContext, render};
@@ -13,7 +14,6 @@ use crt_documents::{CdaModel, RenderContext, render};
 use super::{Status, failed, load_config};
 use crate::certs::StructureIssuer;
 use crate::config::Config;
-use crate::registry::sandbox_dmp_config;
 use crate::sandbox::TestPki;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -140,7 +140,7 @@ pub async fn envelope(
             return Status::Found;
         }
     };
-    let request = match config.sinks.dmp.transport {
+    let request = match config.sinks.section::<DmpConfig>().transport {
         crt_dmp::config::Transport::Xds => "iti41-request.mime",
         crt_dmp::config::Transport::Mhd => "iti65-request.json",
     };
@@ -175,9 +175,10 @@ fn offline_sink(config: &Config, out: &Path) -> Result<DmpSink, String> {
     let sandbox = config.sandbox.enabled;
     let dmp = if sandbox {
         let pki = TestPki::open(&config.sandbox.certs_dir).map_err(|e| e.to_string())?;
-        sandbox_dmp_config(&config.sinks.dmp, &pki, "https://localhost/dmp")
+        let base = config.sinks.section::<DmpConfig>();
+        crt_dmp::target::sandbox_section(&base, &pki.dir, "https://localhost/dmp")
     } else {
-        config.sinks.dmp.clone()
+        config.sinks.section::<DmpConfig>()
     };
     let mut client = DmpClient::from_config(&dmp).map_err(|e| e.to_string())?;
     if sandbox {

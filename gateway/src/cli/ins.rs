@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use crt_core::identity::traits;
+use crt_core::identity::{INS_TARGET, traits};
 use crt_core::record::{IdentityTraits, InsOid, Sex};
+use crt_ins::InsConfig;
 use crt_ins::message::{InsiAnswer, Query};
 use crt_ins::{InsNumber, InsiClient, verify};
 
@@ -84,7 +85,7 @@ pub async fn search(args: SearchArgs) -> Status {
     };
     // Only the INS check is needed here.
     config.sinks.journal.enabled = false;
-    config.sinks.ins.enabled = true;
+    config.sinks.set_enabled(INS_TARGET, true);
     let sandbox = if config.sandbox.enabled {
         match Sandbox::start(&config).await {
             Ok(sandbox) => Some(sandbox),
@@ -93,7 +94,7 @@ pub async fn search(args: SearchArgs) -> Status {
     } else {
         None
     };
-    let ins_config = match Registry::ins_config(&config, sandbox.as_ref()) {
+    let ins_config = match Registry::section::<InsConfig>(&config, sandbox.as_ref(), INS_TARGET) {
         Ok(ins) => ins,
         Err(e) => return failed(e),
     };

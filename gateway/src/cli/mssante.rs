@@ -19,14 +19,15 @@ use crate::sandbox::TestPki;
 /// issued on demand under `certs` and the operator at `smtp`.
 fn sink(config: &Config, certs: &Path, smtp: Option<String>) -> Result<MssanteSink, String> {
     if !config.sandbox.enabled {
-        return MssanteSink::new(&config.sinks.mssante).map_err(|e| e.to_string());
+        return MssanteSink::new(&config.sinks.section::<MssanteConfig>())
+            .map_err(|e| e.to_string());
     }
     let pki = TestPki::open(&config.sandbox.certs_dir).map_err(|e| e.to_string())?;
     let mssante = MssanteConfig {
         smtp: Some(smtp.unwrap_or_else(|| "smtps://localhost:465".into())),
         trust: Some(pki.path(files::CHAIN)),
         crl: Some(pki.path(crt_core::simulate::layout::CRL)),
-        ..config.sinks.mssante.clone()
+        ..config.sinks.section::<MssanteConfig>()
     };
     Ok(MssanteSink::new(&mssante)
         .map_err(|e| e.to_string())?
@@ -108,7 +109,7 @@ pub async fn send(record: &Path, kind: Kind, to: &str, config: Option<PathBuf>) 
         Ok(record) => record,
         Err(status) => return status,
     };
-    let to = match Address::parse(to, &config.sinks.mssante.allowed_domains) {
+    let to = match Address::parse(to, &config.sinks.section::<MssanteConfig>().allowed_domains) {
         Ok(to) => to,
         Err(e) => return failed(e),
     };

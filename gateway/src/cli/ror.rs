@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crt_core::identity::INS_TARGET;
 use crt_ror::client::RorClient;
 use crt_ror::offer::{Offer, OfferError};
 use crt_ror::publish::{Action, publish, pull};
@@ -94,9 +95,9 @@ async fn client(
     crt_core::tls::install_default_provider();
     let sandbox = if config.sandbox.enabled {
         // Only the ROR is needed here.
-        config.sinks.ins.enabled = false;
-        config.sinks.dmp.enabled = false;
-        config.sinks.mssante.enabled = false;
+        for target in [INS_TARGET, crt_dmp::sink::TARGET, crt_mssante::sink::TARGET] {
+            config.sinks.set_enabled(target, false);
+        }
         let mut sandbox = Sandbox::start(&config).await.map_err(failed)?;
         sandbox.start_ror().await.map_err(failed)?;
         if let Some(offer) = offer {

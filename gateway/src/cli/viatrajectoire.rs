@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crt_core::identity::INS_TARGET;
+use crt_viatrajectoire::ViatrajectoireConfig;
 use crt_viatrajectoire::client::ViatrajectoireClient;
 use crt_viatrajectoire::directory::{self, CardOutcome};
 
@@ -41,10 +43,12 @@ pub async fn publish(offer: &Path, dry_run: bool, config_file: Option<PathBuf>) 
     crt_core::tls::install_default_provider();
     let sandbox = if config.sandbox.enabled {
         // Only ViaTrajectoire is needed here.
-        config.sinks.ins.enabled = false;
-        config.sinks.dmp.enabled = false;
-        config.sinks.mssante.enabled = false;
-        config.sinks.viatrajectoire.enabled = true;
+        for target in [INS_TARGET, crt_dmp::sink::TARGET, crt_mssante::sink::TARGET] {
+            config.sinks.set_enabled(target, false);
+        }
+        config
+            .sinks
+            .set_enabled(crt_viatrajectoire::sink::TARGET, true);
         match Sandbox::start(&config).await {
             Ok(sandbox) => Some(sandbox),
             Err(e) => return failed(e),
@@ -53,8 +57,12 @@ pub async fn publish(offer: &Path, dry_run: bool, config_file: Option<PathBuf>) 
         None
     };
     let result = async {
-        let settings = Registry::viatrajectoire_config(&config, sandbox.as_ref())
-            .map_err(|e| e.to_string())?;
+        let settings = Registry::section::<ViatrajectoireConfig>(
+            &config,
+            sandbox.as_ref(),
+            crt_viatrajectoire::sink::TARGET,
+        )
+        .map_err(|e| e.to_string())?;
         let client = ViatrajectoireClient::new(&settings).map_err(|e| e.to_string())?;
         println!(
             "ViaTrajectoire {}{}",
