@@ -580,7 +580,7 @@ mod tests {
             Some("crt-gateway")
         );
         assert_eq!(viatrajectoire.poll_interval.as_millis(), 5000);
-        let spico = &config.regions.spico;
+        let spico = config.regions.platform("spico").expect("SPICO's block");
         assert_eq!(
             spico.access.trust,
             Some(PathBuf::from("/etc/crt/chain.pem"))

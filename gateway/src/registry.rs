@@ -331,9 +331,11 @@ mod tests {
         config.sandbox.enabled = sandbox;
         config.sandbox.certs_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");
         config.storage.data_dir = dir.path().to_path_buf();
-        config.regions.parcours.enabled = false;
-        config.regions.spico.enabled = false;
-        config.regions.eparcours.enabled = false;
+        for dialect in crt_regions::DIALECTS {
+            if let Some(platform) = config.regions.platform_mut(dialect.name) {
+                platform.enabled = false;
+            }
+        }
         let sections = serde_json::from_value(serde_json::json!({
             "journal": { "enabled": false },
             "ins": { "enabled": false },

@@ -1,6 +1,8 @@
-//! `[regions.<platform>]`: one block per regional platform. Adding a platform is one
-//! module (its [`Dialect`]) and one field here.
+//! `[regions.<platform>]`: one block per regional platform of [`crate::DIALECTS`], by the
+//! platform's name. Adding a platform is its module (its [`Dialect`]) and its line in
+//! `DIALECTS`; its block is then read here.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crt_core::oauth::FhirAccess;
@@ -10,25 +12,73 @@ use serde::{Deserialize, Serialize};
 
 use crate::dialect::Dialect;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The block of each platform this build knows, in the order of [`crate::DIALECTS`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct RegionsConfig {
-    /// Pays de la Loire.
-    pub parcours: PlatformConfig,
-    /// Occitanie.
-    pub spico: PlatformConfig,
-    /// The generic Cercle de soins platform, for the other regions.
-    pub eparcours: PlatformConfig,
+    blocks: Vec<(Dialect, PlatformConfig)>,
+}
+
+impl Default for RegionsConfig {
+    fn default() -> Self {
+        RegionsConfig {
+            blocks: crate::DIALECTS
+                .iter()
+                .map(|dialect| (*dialect, PlatformConfig::default()))
+                .collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RegionsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut given = BTreeMap::<String, PlatformConfig>::deserialize(deserializer)?;
+        let blocks = crate::DIALECTS
+            .iter()
+            .map(|dialect| (*dialect, given.remove(dialect.name).unwrap_or_default()))
+            .collect();
+        if let Some(unknown) = given.keys().next() {
+            let known: Vec<&str> = crate::DIALECTS.iter().map(|d| d.name).collect();
+            return Err(serde::de::Error::custom(format!(
+                "unknown platform `{unknown}`, expected one of {}",
+                known.join(", ")
+            )));
+        }
+        Ok(RegionsConfig { blocks })
+    }
+}
+
+impl Serialize for RegionsConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.blocks
+                .iter()
+                .map(|(dialect, block)| (dialect.name, block)),
+        )
+    }
 }
 
 impl RegionsConfig {
     /// Each platform with its block.
-    pub fn platforms(&self) -> [(Dialect, &PlatformConfig); 3] {
-        [
-            (crate::parcours::DIALECT, &self.parcours),
-            (crate::spico::DIALECT, &self.spico),
-            (crate::eparcours::DIALECT, &self.eparcours),
-        ]
+    pub fn platforms(&self) -> Vec<(Dialect, &PlatformConfig)> {
+        self.blocks
+            .iter()
+            .map(|(dialect, block)| (*dialect, block))
+            .collect()
+    }
+
+    /// The block of the platform named `name` (`spico`…).
+    pub fn platform(&self, name: &str) -> Option<&PlatformConfig> {
+        self.blocks
+            .iter()
+            .find(|(dialect, _)| dialect.name == name)
+            .map(|(_, block)| block)
+    }
+
+    pub fn platform_mut(&mut self, name: &str) -> Option<&mut PlatformConfig> {
+        self.blocks
+            .iter_mut()
+            .find(|(dialect, _)| dialect.name == name)
+            .map(|(_, block)| block)
     }
 
     /// Regions claimed by two enabled platforms: a region has one platform.
@@ -107,10 +157,33 @@ mod tests {
     #[test]
     fn a_region_claimed_twice_is_a_conflict() {
         let mut config = RegionsConfig::default();
-        config.eparcours.regions = Some(vec![Region::Occitanie]);
+        if let Some(eparcours) = config.platform_mut("eparcours") {
+            eparcours.regions = Some(vec![Region::Occitanie]);
+        }
         assert_eq!(
             config.conflicts(),
             vec![(Region::Occitanie, "spico", "eparcours")]
+        );
+    }
+
+    #[test]
+    fn each_platform_of_the_list_has_a_block_and_no_other_name_is_read() {
+        let config: RegionsConfig =
+            serde_json::from_value(serde_json::json!({ "spico": { "enabled": false } }))
+                .expect("read");
+        let names: Vec<&str> = config.platforms().iter().map(|(d, _)| d.name).collect();
+        let listed: Vec<&str> = crate::DIALECTS.iter().map(|d| d.name).collect();
+        assert_eq!(names, listed);
+        assert!(!config.platform("spico").expect("block").enabled);
+        assert!(config.platform("parcours").expect("block").enabled);
+
+        let error = serde_json::from_value::<RegionsConfig>(
+            serde_json::json!({ "normandie": { "enabled": true } }),
+        )
+        .expect_err("refused");
+        assert!(
+            error.to_string().contains("unknown platform `normandie`"),
+            "{error}"
         );
     }
 }
