@@ -281,6 +281,15 @@ impl SinksConfig {
             .unwrap_or_default()
     }
 
+    /// Replaces a target's section (the sandbox points it at the simulator).
+    pub fn replace_section(&mut self, target: &str, section: Box<dyn AnySection>) {
+        for service in &mut self.services {
+            if service.target.name() == target {
+                service.section = section.clone();
+            }
+        }
+    }
+
     /// Turns a target on or off, for commands that need one service alone.
     pub fn set_enabled(&mut self, target: &str, enabled: bool) {
         for service in &mut self.services {

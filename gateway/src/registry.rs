@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crt_core::record::Region;
 use crt_core::sink::Sink;
 
-use crt_core::target::{Section, TargetError};
+use crt_core::target::TargetError;
 use crt_core::tls::CertificateIssuer;
 use crt_mssante::MssanteSink;
 use crt_regions::RegionSink;
@@ -17,7 +17,6 @@ use crt_viatrajectoire::client::ViatrajectoireClient;
 use crt_viatrajectoire::{ViatrajectoireConfig, ViatrajectoireSink};
 
 use crate::config::Config;
-use crate::sandbox::Sandbox;
 use crate::sinks::journal::JournalSink;
 
 /// The record validator with the rules of every adapter.
@@ -35,8 +34,6 @@ pub enum RegistryError {
     Target(#[from] TargetError),
     #[error("{0}")]
     Region(#[from] crt_core::oauth::AccessError),
-    #[error("{0}: the sandbox did not start its simulator")]
-    NoSimulator(&'static str),
 }
 
 /// The sinks this gateway delivers to.
@@ -54,30 +51,28 @@ pub struct Registry {
 
 impl Registry {
     /// The sinks the configuration enables: the journal, each enabled target of
-    /// `[sinks]`, each enabled regional platform. With a sandbox, each is pointed at its
-    /// simulator and uses the test PKI.
-    pub fn from_config(config: &Config, sandbox: Option<&Sandbox>) -> Result<Self, RegistryError> {
+    /// `[sinks]`, each enabled regional platform, as `config` describes them: the sandbox
+    /// hands a configuration already pointed at its simulators, and `issuer`, which issues
+    /// certificates to structures the configuration does not list. Nothing here knows of
+    /// the simulators.
+    pub fn from_config(
+        config: &Config,
+        issuer: Option<Arc<dyn CertificateIssuer>>,
+    ) -> Result<Self, RegistryError> {
         let mut registry = Registry::default();
         if config.sinks.journal.enabled {
             let journal = JournalSink::new(config.journal_directory(), &config.sinks.journal)
                 .map_err(RegistryError::Journal)?;
             registry = registry.with(journal);
         }
-        let issuer = sandbox
-            .map(|sandbox| Arc::new(sandbox.structure_issuer()) as Arc<dyn CertificateIssuer>);
         for service in config.sinks.services() {
             if !service.section.enabled() {
                 continue;
             }
-            let name = service.target.name();
-            let section = match sandbox {
-                Some(sandbox) => sandbox
-                    .section(name)
-                    .ok_or(RegistryError::NoSimulator(name))?,
-                None => &*service.section,
-            };
-            let sink = service.target.sink(section, issuer.clone())?;
-            registry.sinks.insert(name.to_string(), sink);
+            let sink = service.target.sink(&*service.section, issuer.clone())?;
+            registry
+                .sinks
+                .insert(service.target.name().to_string(), sink);
         }
         registry.mssante = registry.sink_as::<MssanteSink>(crt_mssante::sink::TARGET);
         registry.viatrajectoire = registry
@@ -90,17 +85,7 @@ impl Registry {
             if !platform.enabled {
                 continue;
             }
-            let platform = match sandbox {
-                Some(sandbox) => {
-                    let running = sandbox
-                        .region(dialect.name)
-                        .ok_or(RegistryError::NoSimulator(dialect.name))?;
-                    sandbox.pki.region_config(running, platform)
-                }
-                None => platform.clone(),
-            };
-            let client: Arc<dyn RegionalPlatform> =
-                Arc::new(FhirPlatform::new(dialect, &platform)?);
+            let client: Arc<dyn RegionalPlatform> = Arc::new(FhirPlatform::new(dialect, platform)?);
             registry
                 .platforms
                 .push((client.clone(), platform.poll_interval));
@@ -111,23 +96,6 @@ impl Registry {
             registry = registry.with(sink);
         }
         Ok(registry)
-    }
-
-    /// A target's section in use: as configured, or, with a sandbox, pointed at its
-    /// simulator with the test PKI.
-    pub fn section<T: Section>(
-        config: &Config,
-        sandbox: Option<&Sandbox>,
-        target: &'static str,
-    ) -> Result<T, RegistryError> {
-        let Some(sandbox) = sandbox else {
-            return Ok(config.sinks.section::<T>());
-        };
-        sandbox
-            .section(target)
-            .and_then(|section| section.get::<T>())
-            .cloned()
-            .ok_or(RegistryError::NoSimulator(target))
     }
 
     /// The sink of `target` as its own type, when it is one.
@@ -149,21 +117,6 @@ impl Registry {
     /// The MSSanté sink, whose mailboxes the acknowledgement reader reads.
     pub fn mssante(&self) -> Option<&Arc<MssanteSink>> {
         self.mssante.as_ref()
-    }
-
-    /// The ROR configuration in use: as configured, or pointed at the sandbox's simulator.
-    pub fn ror_config(
-        config: &Config,
-        sandbox: Option<&Sandbox>,
-    ) -> Result<crt_ror::config::RorConfig, RegistryError> {
-        let Some(sandbox) = sandbox else {
-            return Ok(config.ror.clone());
-        };
-        let (_, running) = sandbox
-            .ror
-            .as_ref()
-            .ok_or(RegistryError::NoSimulator(crate::sandbox::ROR))?;
-        Ok(sandbox.pki.ror_config(running, &config.ror))
     }
 
     /// Adds (or replaces) the sink for its target.
@@ -223,6 +176,7 @@ mod tests {
 
     use super::*;
     use crate::config::SinksConfig;
+    use crate::sandbox::Sandbox;
     use crate::targets::TARGETS;
 
     #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -386,13 +340,13 @@ mod tests {
             sandbox.state::<&str>("echo").as_deref(),
             Some(&"echo state")
         );
-        let section = Registry::section::<EchoConfig>(&config, Some(&sandbox), "echo")
-            .expect("the simulated section");
+        let config = sandbox.configure(&config);
+        let section = config.sinks.section::<EchoConfig>();
         assert_eq!(
             section.endpoint.as_deref(),
             Some("https://localhost/echo-simulator")
         );
-        let registry = Registry::from_config(&config, Some(&sandbox)).expect("registry");
+        let registry = Registry::from_config(&config, None).expect("registry");
         assert!(registry.contains("echo"));
         sandbox.stop();
     }

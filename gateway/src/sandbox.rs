@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crt_core::simulate::Running;
 use crt_core::target::{AnySection, Simulation};
+use crt_core::tls::CertificateIssuer;
 use crt_ror::config::RorConfig;
 use crt_ror::simulator::{Directory, Registration, RorSimulator, Store};
 
@@ -168,14 +169,6 @@ impl Sandbox {
         Ok(())
     }
 
-    /// The simulator of a regional platform, by its name.
-    pub fn region(&self, name: &str) -> Option<&Running> {
-        self.regions
-            .iter()
-            .find(|(d, _, _)| d.name == name)
-            .map(|(_, _, running)| running)
-    }
-
     /// Starts the ROR simulator. Its resources are kept in the data directory, so that
     /// successive `ror publish` runs see what earlier ones wrote.
     pub async fn start_ror(&mut self) -> Result<(), SandboxError> {
@@ -210,9 +203,45 @@ impl Sandbox {
             })
     }
 
+    /// The configuration in use: `config` as it is, or pointed at the sandbox's
+    /// simulators when there is one.
+    pub fn in_use(config: &Config, sandbox: Option<&Sandbox>) -> Config {
+        match sandbox {
+            Some(sandbox) => sandbox.configure(config),
+            None => config.clone(),
+        }
+    }
+
+    /// The issuer the sinks are given in the sandbox.
+    pub fn issuer(&self) -> Arc<dyn CertificateIssuer> {
+        Arc::new(self.structure_issuer())
+    }
+
     /// Issues certificates to structures the sandbox has none for.
     pub fn structure_issuer(&self) -> StructureIssuer {
         StructureIssuer::new(&self.pki.dir, &self.issued_dir)
+    }
+
+    /// `config` with every service the sandbox simulates pointed at its simulator and the
+    /// test PKI: the targets of `[sinks]`, the regional platforms, and the ROR when it is
+    /// started. Whoever builds clients from the result needs to know nothing of the
+    /// sandbox.
+    pub fn configure(&self, config: &Config) -> Config {
+        let mut pointed = config.clone();
+        for (target, simulation) in &self.simulations {
+            pointed
+                .sinks
+                .replace_section(target, simulation.section.clone());
+        }
+        for (dialect, _, running) in &self.regions {
+            if let Some(platform) = pointed.regions.platform_mut(dialect.name) {
+                *platform = self.pki.region_config(running, platform);
+            }
+        }
+        if let Some((_, running)) = &self.ror {
+            pointed.ror = self.pki.ror_config(running, &config.ror);
+        }
+        pointed
     }
 
     /// A target's section pointed at its simulator, when the sandbox started it.

@@ -63,7 +63,9 @@ impl Gateway {
             .sealer()
             .map_err(|e| StartError::Security(e.to_string()))?;
         let store = crate::store::open(&config.storage, Some(Arc::new(sealer))).await?;
-        let registry = Arc::new(Registry::from_config(&config, sandbox.as_ref())?);
+        let issuer = sandbox.as_ref().map(Sandbox::issuer);
+        let config = Sandbox::in_use(&config, sandbox.as_ref());
+        let registry = Arc::new(Registry::from_config(&config, issuer)?);
         let key_path = config.pseudonym_key_path();
         let pseudonyms = Arc::new(crate::audit::Pseudonyms::from_file(&key_path).map_err(|e| {
             StartError::PseudonymKey {

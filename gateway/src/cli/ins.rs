@@ -9,7 +9,6 @@ use crt_ins::message::{InsiAnswer, Query};
 use crt_ins::{InsNumber, InsiClient, verify};
 
 use super::{Status, failed, load_config};
-use crate::registry::Registry;
 use crate::sandbox::Sandbox;
 
 pub fn check_nir(number: &str, oid: Option<&str>) -> Status {
@@ -94,10 +93,9 @@ pub async fn search(args: SearchArgs) -> Status {
     } else {
         None
     };
-    let ins_config = match Registry::section::<InsConfig>(&config, sandbox.as_ref(), INS_TARGET) {
-        Ok(ins) => ins,
-        Err(e) => return failed(e),
-    };
+    let ins_config = Sandbox::in_use(&config, sandbox.as_ref())
+        .sinks
+        .section::<InsConfig>();
     let mut client = match InsiClient::from_config(&ins_config) {
         Ok(client) => client,
         Err(e) => return failed(e),

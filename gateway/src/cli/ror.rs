@@ -11,7 +11,6 @@ use crt_ror::offer::{Offer, OfferError};
 use crt_ror::publish::{Action, publish, pull};
 
 use super::{Status, failed, load_config};
-use crate::registry::Registry;
 use crate::sandbox::Sandbox;
 
 /// Largest offer file read.
@@ -107,7 +106,7 @@ async fn client(
     } else {
         None
     };
-    let ror = Registry::ror_config(&config, sandbox.as_ref()).map_err(failed)?;
+    let ror = Sandbox::in_use(&config, sandbox.as_ref()).ror;
     let client = RorClient::new(&ror).map_err(failed)?;
     println!(
         "ROR {}{}",

@@ -11,7 +11,6 @@ use crt_viatrajectoire::client::ViatrajectoireClient;
 use crt_viatrajectoire::directory::{self, CardOutcome};
 
 use super::{Status, failed, load_config};
-use crate::registry::Registry;
 use crate::sandbox::Sandbox;
 
 /// The card of an offer file: its volet 2 offer as the ROR models it.
@@ -57,12 +56,9 @@ pub async fn publish(offer: &Path, dry_run: bool, config_file: Option<PathBuf>) 
         None
     };
     let result = async {
-        let settings = Registry::section::<ViatrajectoireConfig>(
-            &config,
-            sandbox.as_ref(),
-            crt_viatrajectoire::sink::TARGET,
-        )
-        .map_err(|e| e.to_string())?;
+        let settings = Sandbox::in_use(&config, sandbox.as_ref())
+            .sinks
+            .section::<ViatrajectoireConfig>();
         let client = ViatrajectoireClient::new(&settings).map_err(|e| e.to_string())?;
         println!(
             "ViaTrajectoire {}{}",

@@ -138,8 +138,10 @@ impl Bench {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");
         config.storage.data_dir = dir.path().to_path_buf();
         let sandbox = Sandbox::start(&config).await.expect("sandbox");
-        let mut ins = Registry::section::<crt_ins::InsConfig>(&config, Some(&sandbox), "ins")
-            .expect("INS configuration");
+        let mut ins = sandbox
+            .configure(&config)
+            .sinks
+            .section::<crt_ins::InsConfig>();
         ins.retry = retry.clone();
         let endpoint = ins.endpoint.clone().expect("simulator URL");
         let uri: http::Uri = endpoint.parse().expect("URL");

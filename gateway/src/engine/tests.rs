@@ -75,7 +75,7 @@ async fn rig() -> Rig {
     config.sinks.journal.enabled = false;
     let sandbox = Sandbox::start(&config).await.expect("sandbox");
     let sent = Arc::new(AtomicUsize::new(0));
-    let registry = Registry::from_config(&config, Some(&sandbox))
+    let registry = Registry::from_config(&sandbox.configure(&config), Some(sandbox.issuer()))
         .expect("registry")
         .with(Carrier {
             retry: RetryPolicy::default(),

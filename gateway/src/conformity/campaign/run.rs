@@ -70,8 +70,9 @@ impl Environment {
         })?;
         let mut sandbox = Sandbox::start(&config).await?;
         sandbox.start_ror().await?;
-        let registry = Registry::from_config(&config, Some(&sandbox))?;
-        let ror = RorClient::new(&Registry::ror_config(&config, Some(&sandbox))?)?;
+        let config = sandbox.configure(&config);
+        let registry = Registry::from_config(&config, Some(sandbox.issuer()))?;
+        let ror = RorClient::new(&config.ror)?;
         Ok(Environment {
             registry,
             ror: Some(ror),
