@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crt_core::target::{AnySection, Section, Target};
+use crt_core::target::{AnySection, AnyTarget, Section};
 
 pub use crate::sinks::journal::{JOURNAL, JournalConfig};
 use crate::targets::TARGETS;
@@ -211,7 +211,7 @@ pub struct SinksConfig {
 /// A target and its section.
 #[derive(Clone)]
 pub struct Service {
-    pub target: &'static dyn Target,
+    pub target: &'static dyn AnyTarget,
     pub section: Box<dyn AnySection>,
 }
 
@@ -238,7 +238,7 @@ impl SinksConfig {
     /// absent section takes its defaults, a name no target has is refused.
     pub fn read(
         mut sections: BTreeMap<String, serde_json::Value>,
-        targets: &[&'static dyn Target],
+        targets: &[&'static dyn AnyTarget],
     ) -> Result<SinksConfig, String> {
         let journal = match sections.remove(JOURNAL) {
             Some(value) => serde_json::from_value(value).map_err(|e| format!("{JOURNAL}: {e}"))?,

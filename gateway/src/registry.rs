@@ -170,7 +170,7 @@ mod tests {
     use std::sync::Arc;
 
     use crt_core::sink::{Attempt, BoxFuture, Health, Receipt, RetryPolicy, Sink};
-    use crt_core::target::{AnySection, Section, Simulation, Target, TargetError};
+    use crt_core::target::{AnyTarget, Section, Simulation, Target, TargetError};
     use crt_core::tls::CertificateIssuer;
     use serde::{Deserialize, Serialize};
 
@@ -188,17 +188,7 @@ mod tests {
     }
 
     impl Section for EchoConfig {
-        fn enabled(&self) -> bool {
-            self.enabled
-        }
-
-        fn set_enabled(&mut self, enabled: bool) {
-            self.enabled = enabled;
-        }
-
-        fn retry(&self) -> &RetryPolicy {
-            &self.retry
-        }
+        crt_core::enabled_and_retry!();
 
         fn required_for_service(&self) -> Vec<(&'static str, bool)> {
             vec![("endpoint", self.endpoint.is_none())]
@@ -232,20 +222,17 @@ mod tests {
     struct Echo;
 
     impl Target for Echo {
+        type Config = EchoConfig;
+
         fn name(&self) -> &'static str {
             "echo"
         }
 
-        fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String> {
-            crt_core::target::read_section::<EchoConfig>(value)
-        }
-
         fn sink(
             &self,
-            section: &dyn AnySection,
+            config: &EchoConfig,
             _: Option<Arc<dyn CertificateIssuer>>,
         ) -> Result<Arc<dyn Sink>, TargetError> {
-            let config = section.expect::<EchoConfig>("echo")?;
             let endpoint = config
                 .endpoint
                 .clone()
@@ -258,11 +245,10 @@ mod tests {
 
         fn simulate<'a>(
             &'a self,
-            section: &'a dyn AnySection,
+            config: &'a EchoConfig,
             _pki: &'a Path,
         ) -> BoxFuture<'a, Result<Simulation, String>> {
             Box::pin(async move {
-                let config = section.expect::<EchoConfig>("echo").map_err(|e| e.0)?;
                 let simulated = EchoConfig {
                     endpoint: Some("https://localhost/echo-simulator".into()),
                     ..config.clone()
@@ -273,7 +259,7 @@ mod tests {
     }
 
     /// The targets of this build and the echo service's line.
-    fn targets_with_echo() -> Vec<&'static dyn Target> {
+    fn targets_with_echo() -> Vec<&'static dyn AnyTarget> {
         let mut targets = TARGETS.to_vec();
         targets.push(&Echo);
         targets

@@ -3,10 +3,10 @@
 //! and the sandbox starts their simulators by going through this list: adding a service is
 //! its adapter crate and one line here.
 
-use crt_core::target::Target;
+use crt_core::target::AnyTarget;
 
 /// Every target, in the order the sandbox starts their simulators.
-pub static TARGETS: &[&dyn Target] = &[
+pub static TARGETS: &[&dyn AnyTarget] = &[
     &crt_ins::target::Ins,
     &crt_dmp::target::Dmp,
     &crt_mssante::target::Mssante,

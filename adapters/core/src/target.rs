@@ -94,30 +94,12 @@ impl dyn AnySection + '_ {
     pub fn get<T: Section>(&self) -> Option<&T> {
         self.as_any().downcast_ref::<T>()
     }
-
-    /// The section as `T`, or the error a target gives when handed another's section.
-    pub fn expect<T: Section>(&self, target: &str) -> Result<&T, TargetError> {
-        self.get::<T>()
-            .ok_or_else(|| TargetError(format!("{target}: the section given is not this target's")))
-    }
 }
 
 impl Clone for Box<dyn AnySection> {
     fn clone(&self) -> Self {
         self.clone_section()
     }
-}
-
-/// Reads a section of type `T` from what the configuration file holds (`None`: the
-/// section is absent, its defaults apply).
-pub fn read_section<T: Section>(
-    value: Option<serde_json::Value>,
-) -> Result<Box<dyn AnySection>, String> {
-    let section: T = match value {
-        Some(value) => serde_json::from_value(value).map_err(|e| e.to_string())?,
-        None => T::default(),
-    };
-    Ok(Box::new(section))
 }
 
 /// Why a target's sink could not be built.
@@ -170,19 +152,19 @@ impl Debug for Simulation {
 }
 
 /// A national service the gateway delivers to, as its adapter describes it.
-pub trait Target: Send + Sync {
+pub trait Target: Send + Sync + 'static {
+    /// The adapter's type for the target's section.
+    type Config: Section;
+
     /// The name of its sink, stored with each delivery, and of its section under
     /// `[sinks]`.
     fn name(&self) -> &'static str;
-
-    /// Reads its section (`None`: absent from the configuration).
-    fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String>;
 
     /// Builds its sink from its section. `issuer`, given in the sandbox, issues
     /// certificates to structures the section does not list.
     fn sink(
         &self,
-        section: &dyn AnySection,
+        config: &Self::Config,
         issuer: Option<Arc<dyn CertificateIssuer>>,
     ) -> Result<Arc<dyn Sink>, TargetError>;
 
@@ -190,7 +172,93 @@ pub trait Target: Send + Sync {
     /// pointed at it.
     fn simulate<'a>(
         &'a self,
+        config: &'a Self::Config,
+        pki: &'a Path,
+    ) -> BoxFuture<'a, Result<Simulation, String>>;
+}
+
+/// A target whatever its section's type, as the gateway lists them.
+pub trait AnyTarget: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Reads its section (`None`: absent from the configuration, its defaults apply).
+    fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String>;
+
+    fn sink(
+        &self,
+        section: &dyn AnySection,
+        issuer: Option<Arc<dyn CertificateIssuer>>,
+    ) -> Result<Arc<dyn Sink>, TargetError>;
+
+    fn simulate<'a>(
+        &'a self,
         section: &'a dyn AnySection,
         pki: &'a Path,
     ) -> BoxFuture<'a, Result<Simulation, String>>;
+}
+
+impl<T: Target> AnyTarget for T {
+    fn name(&self) -> &'static str {
+        Target::name(self)
+    }
+
+    fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String> {
+        let section: T::Config = match value {
+            Some(value) => serde_json::from_value(value).map_err(|e| e.to_string())?,
+            None => T::Config::default(),
+        };
+        Ok(Box::new(section))
+    }
+
+    fn sink(
+        &self,
+        section: &dyn AnySection,
+        issuer: Option<Arc<dyn CertificateIssuer>>,
+    ) -> Result<Arc<dyn Sink>, TargetError> {
+        Target::sink(self, own_section::<T>(self, section)?, issuer)
+    }
+
+    fn simulate<'a>(
+        &'a self,
+        section: &'a dyn AnySection,
+        pki: &'a Path,
+    ) -> BoxFuture<'a, Result<Simulation, String>> {
+        match own_section::<T>(self, section) {
+            Ok(config) => Target::simulate(self, config, pki),
+            Err(e) => Box::pin(std::future::ready(Err(e.0))),
+        }
+    }
+}
+
+/// `section` as `T`'s, or the error of a target handed another's section.
+fn own_section<'s, T: Target>(
+    target: &T,
+    section: &'s dyn AnySection,
+) -> Result<&'s T::Config, TargetError> {
+    section.get::<T::Config>().ok_or_else(|| {
+        TargetError::of(
+            Target::name(target),
+            "the section given is not this target's",
+        )
+    })
+}
+
+/// The accessors of [`Section`] for a configuration whose `enabled` and `retry` fields
+/// say whether it is on and how its deliveries are retried; written inside the
+/// `impl Section` block.
+#[macro_export]
+macro_rules! enabled_and_retry {
+    () => {
+        fn enabled(&self) -> bool {
+            self.enabled
+        }
+
+        fn set_enabled(&mut self, enabled: bool) {
+            self.enabled = enabled;
+        }
+
+        fn retry(&self) -> &$crate::sink::RetryPolicy {
+            &self.retry
+        }
+    };
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crt_core::simulate::{SimulatorTls, layout};
-use crt_core::sink::{BoxFuture, RetryPolicy, Sink};
-use crt_core::target::{AnySection, Section, Simulation, Target, TargetError, read_section};
+use crt_core::sink::{BoxFuture, Sink};
+use crt_core::target::{Section, Simulation, Target, TargetError};
 use crt_core::tls::CertificateIssuer;
 
 use crate::DmpClient;
@@ -18,17 +18,7 @@ use crate::sink::{DmpSink, TARGET};
 pub struct Dmp;
 
 impl Section for DmpConfig {
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn set_enabled(&mut self, enabled: bool) {
-        self.enabled = enabled;
-    }
-
-    fn retry(&self) -> &RetryPolicy {
-        &self.retry
-    }
+    crt_core::enabled_and_retry!();
 
     fn required_for_service(&self) -> Vec<(&'static str, bool)> {
         vec![
@@ -57,20 +47,17 @@ pub fn sandbox_section(base: &DmpConfig, pki: &Path, url: &str) -> DmpConfig {
 }
 
 impl Target for Dmp {
+    type Config = DmpConfig;
+
     fn name(&self) -> &'static str {
         TARGET
     }
 
-    fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String> {
-        read_section::<DmpConfig>(value)
-    }
-
     fn sink(
         &self,
-        section: &dyn AnySection,
+        config: &DmpConfig,
         issuer: Option<Arc<dyn CertificateIssuer>>,
     ) -> Result<Arc<dyn Sink>, TargetError> {
-        let config = section.expect::<DmpConfig>(TARGET)?;
         let mut client = DmpClient::from_config(config).map_err(|e| TargetError::of(TARGET, e))?;
         if let Some(issuer) = issuer {
             client = client.with_issuer(issuer);
@@ -80,11 +67,10 @@ impl Target for Dmp {
 
     fn simulate<'a>(
         &'a self,
-        section: &'a dyn AnySection,
+        config: &'a DmpConfig,
         pki: &'a Path,
     ) -> BoxFuture<'a, Result<Simulation, String>> {
         Box::pin(async move {
-            let config = section.expect::<DmpConfig>(TARGET).map_err(|e| e.0)?;
             let running = DmpSimulator::new(&SimulatorTls::from_pki(pki))
                 .map_err(|e| e.to_string())?
                 .start(([127, 0, 0, 1], 0).into())

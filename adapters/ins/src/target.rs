@@ -4,32 +4,22 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crt_core::identity::INS_TARGET;
 use crt_core::simulate::{SimulatorTls, layout};
-use crt_core::sink::{BoxFuture, RetryPolicy, Sink};
-use crt_core::target::{AnySection, Section, Simulation, Target, TargetError, read_section};
+use crt_core::sink::{BoxFuture, Sink};
+use crt_core::target::{Section, Simulation, Target, TargetError};
 use crt_core::tls::CertificateIssuer;
 
 use crate::InsiClient;
 use crate::config::{InsConfig, InsStructure};
 use crate::simulator::{InsiSimulator, Population};
 use crate::sink::InsSink;
-use crt_core::identity::INS_TARGET;
 
 /// The INSi teleservice.
 pub struct Ins;
 
 impl Section for InsConfig {
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn set_enabled(&mut self, enabled: bool) {
-        self.enabled = enabled;
-    }
-
-    fn retry(&self) -> &RetryPolicy {
-        &self.retry
-    }
+    crt_core::enabled_and_retry!();
 
     fn required_for_service(&self) -> Vec<(&'static str, bool)> {
         vec![
@@ -65,20 +55,17 @@ pub fn sandbox_section(base: &InsConfig, pki: &Path, url: &str) -> InsConfig {
 }
 
 impl Target for Ins {
+    type Config = InsConfig;
+
     fn name(&self) -> &'static str {
         INS_TARGET
     }
 
-    fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String> {
-        read_section::<InsConfig>(value)
-    }
-
     fn sink(
         &self,
-        section: &dyn AnySection,
+        config: &InsConfig,
         issuer: Option<Arc<dyn CertificateIssuer>>,
     ) -> Result<Arc<dyn Sink>, TargetError> {
-        let config = section.expect::<InsConfig>(INS_TARGET)?;
         let mut client =
             InsiClient::from_config(config).map_err(|e| TargetError::of(INS_TARGET, e))?;
         if let Some(issuer) = issuer {
@@ -89,11 +76,10 @@ impl Target for Ins {
 
     fn simulate<'a>(
         &'a self,
-        section: &'a dyn AnySection,
+        config: &'a InsConfig,
         pki: &'a Path,
     ) -> BoxFuture<'a, Result<Simulation, String>> {
         Box::pin(async move {
-            let config = section.expect::<InsConfig>(INS_TARGET).map_err(|e| e.0)?;
             let population = Population::sandbox();
             let running = InsiSimulator::new(&SimulatorTls::from_pki(pki), population)
                 .map_err(|e| e.to_string())?

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crt_core::simulate::{SimulatorTls, layout};
-use crt_core::sink::{BoxFuture, RetryPolicy, Sink};
-use crt_core::target::{AnySection, Section, Simulation, Target, TargetError, read_section};
+use crt_core::sink::{BoxFuture, Sink};
+use crt_core::target::{Section, Simulation, Target, TargetError};
 use crt_core::tls::CertificateIssuer;
 
 use crate::config::MssanteConfig;
@@ -18,17 +18,7 @@ use crate::sink::{MssanteSink, TARGET};
 pub struct Mssante;
 
 impl Section for MssanteConfig {
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn set_enabled(&mut self, enabled: bool) {
-        self.enabled = enabled;
-    }
-
-    fn retry(&self) -> &RetryPolicy {
-        &self.retry
-    }
+    crt_core::enabled_and_retry!();
 
     fn required_for_service(&self) -> Vec<(&'static str, bool)> {
         vec![
@@ -41,20 +31,17 @@ impl Section for MssanteConfig {
 }
 
 impl Target for Mssante {
+    type Config = MssanteConfig;
+
     fn name(&self) -> &'static str {
         TARGET
     }
 
-    fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String> {
-        read_section::<MssanteConfig>(value)
-    }
-
     fn sink(
         &self,
-        section: &dyn AnySection,
+        config: &MssanteConfig,
         issuer: Option<Arc<dyn CertificateIssuer>>,
     ) -> Result<Arc<dyn Sink>, TargetError> {
-        let config = section.expect::<MssanteConfig>(TARGET)?;
         // The setup errors name the section's keys themselves.
         let mut sink = MssanteSink::new(config).map_err(|e| TargetError(e.to_string()))?;
         if let Some(issuer) = issuer {
@@ -68,11 +55,10 @@ impl Target for Mssante {
     /// every second (mailboxes get certificates on demand).
     fn simulate<'a>(
         &'a self,
-        section: &'a dyn AnySection,
+        config: &'a MssanteConfig,
         pki: &'a Path,
     ) -> BoxFuture<'a, Result<Simulation, String>> {
         Box::pin(async move {
-            let config = section.expect::<MssanteConfig>(TARGET).map_err(|e| e.0)?;
             let simulator =
                 MssanteSimulator::new(&SimulatorTls::from_pki(pki)).map_err(|e| e.to_string())?;
             let running = simulator

@@ -1,7 +1,6 @@
 //! Shares built and checked per second, and one record shared with a platform simulator
 //! (`cargo bench -p crt-regions --bench regions`).
 
-use crt_core::oauth::FhirAccess;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -62,16 +61,7 @@ fn bench(c: &mut Criterion) {
         )
         .expect("starts");
     let config = PlatformConfig {
-        access: FhirAccess {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(SANDBOX_CLIENT_ID.into()),
-            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
-            client_certificate: Some(pki.join("crt/auth.pem")),
-            client_key: Some(pki.join("crt/auth.key.pem")),
-            trust: Some(pki.join("ca/chain.pem")),
-            ..FhirAccess::default()
-        },
+        access: running.fhir_access(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, &pki),
         ..PlatformConfig::default()
     };
     let sink = RegionSink::new(

@@ -3,7 +3,6 @@
 //! (a second share replaces, never adds), a partner's entry comes back, the gateway's own
 //! entries do not, and what the mapping forbids is refused.
 
-use crt_core::oauth::FhirAccess;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,16 +53,7 @@ async fn start(dialect: Dialect) -> (Arc<Platform>, Running) {
 fn config(running: &Running, client: (&str, &str)) -> PlatformConfig {
     let pki = root().join("certs-example");
     PlatformConfig {
-        access: FhirAccess {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(client.0.into()),
-            client_secret: Some(client.1.into()),
-            client_certificate: Some(pki.join("crt/auth.pem")),
-            client_key: Some(pki.join("crt/auth.key.pem")),
-            trust: Some(pki.join("ca/chain.pem")),
-            crl: Some(pki.join("ca/organisations.crl.pem")),
-        },
+        access: running.fhir_access(client.0, client.1, &pki),
         ..PlatformConfig::default()
     }
 }

@@ -1,7 +1,6 @@
 //! Offers read, bundles rendered and checked, diffs computed, per second
 //! (`cargo bench -p crt-ror --bench ror`); and a whole publish against the simulator.
 
-use crt_core::oauth::FhirAccess;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -59,16 +58,7 @@ fn bench(c: &mut Criterion) {
         .expect("simulator starts");
     let sandbox = Registration::sandbox();
     let client = RorClient::new(&RorConfig {
-        access: FhirAccess {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(sandbox.client_id),
-            client_secret: Some(sandbox.client_secret),
-            client_certificate: Some(pki.join("crt/auth.pem")),
-            client_key: Some(pki.join("crt/auth.key.pem")),
-            trust: Some(pki.join("ca/chain.pem")),
-            ..FhirAccess::default()
-        },
+        access: running.fhir_access(&sandbox.client_id, &sandbox.client_secret, &pki),
         capacity: crt_ror::config::CapacityConfig {
             base_url: Some(crt_ror::simulator::capacity_base(&running)),
             ..Default::default()

@@ -3,10 +3,10 @@
 //! the two offers and the capacity, a second writes nothing, a change is one FHIRPath
 //! Patch; and what the ROR refuses is refused.
 
-use crt_core::oauth::FhirAccess;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crt_core::oauth::FhirAccess;
 use crt_core::simulate::Running;
 use crt_core::simulate::SimulatorTls;
 use crt_core::tls;
@@ -48,16 +48,11 @@ async fn empty_ror() -> (Arc<Directory>, Running) {
 fn config(running: &Running) -> RorConfig {
     let pki = root().join("certs-example");
     RorConfig {
-        access: FhirAccess {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(Registration::sandbox().client_id),
-            client_secret: Some(Registration::sandbox().client_secret),
-            client_certificate: Some(pki.join("crt/auth.pem")),
-            client_key: Some(pki.join("crt/auth.key.pem")),
-            trust: Some(pki.join("ca/chain.pem")),
-            crl: Some(pki.join("ca/organisations.crl.pem")),
-        },
+        access: running.fhir_access(
+            &Registration::sandbox().client_id,
+            &Registration::sandbox().client_secret,
+            &pki,
+        ),
         capacity: crt_ror::config::CapacityConfig {
             base_url: Some(crt_ror::simulator::capacity_base(running)),
             ..Default::default()

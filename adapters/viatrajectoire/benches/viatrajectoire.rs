@@ -1,7 +1,6 @@
 //! Admission requests read, answers built and checked per second, and one answer sent to
 //! the simulator (`cargo bench -p crt-viatrajectoire --bench viatrajectoire`).
 
-use crt_core::oauth::FhirAccess;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -79,16 +78,7 @@ fn bench(c: &mut Criterion) {
         .block_on(simulator.start(([127, 0, 0, 1], 0).into()))
         .expect("starts");
     let config = ViatrajectoireConfig {
-        access: FhirAccess {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(SANDBOX_CLIENT_ID.into()),
-            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
-            client_certificate: Some(pki.join("crt/auth.pem")),
-            client_key: Some(pki.join("crt/auth.key.pem")),
-            trust: Some(pki.join("ca/chain.pem")),
-            ..FhirAccess::default()
-        },
+        access: running.fhir_access(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, &pki),
         ..ViatrajectoireConfig::default()
     };
     let sink = ViatrajectoireSink::new(

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crt_core::simulate::SimulatorTls;
-use crt_core::sink::{BoxFuture, RetryPolicy, Sink};
-use crt_core::target::{AnySection, Section, Simulation, Target, TargetError, read_section};
+use crt_core::sink::{BoxFuture, Sink};
+use crt_core::target::{Section, Simulation, Target, TargetError};
 use crt_core::tls::CertificateIssuer;
 
 use crate::client::ViatrajectoireClient;
@@ -24,17 +24,7 @@ const SANDBOX_REQUESTS: &str =
 pub struct Viatrajectoire;
 
 impl Section for ViatrajectoireConfig {
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn set_enabled(&mut self, enabled: bool) {
-        self.enabled = enabled;
-    }
-
-    fn retry(&self) -> &RetryPolicy {
-        &self.retry
-    }
+    crt_core::enabled_and_retry!();
 
     fn required_for_service(&self) -> Vec<(&'static str, bool)> {
         let access = &self.access;
@@ -50,20 +40,17 @@ impl Section for ViatrajectoireConfig {
 }
 
 impl Target for Viatrajectoire {
+    type Config = ViatrajectoireConfig;
+
     fn name(&self) -> &'static str {
         TARGET
     }
 
-    fn section(&self, value: Option<serde_json::Value>) -> Result<Box<dyn AnySection>, String> {
-        read_section::<ViatrajectoireConfig>(value)
-    }
-
     fn sink(
         &self,
-        section: &dyn AnySection,
+        config: &ViatrajectoireConfig,
         _issuer: Option<Arc<dyn CertificateIssuer>>,
     ) -> Result<Arc<dyn Sink>, TargetError> {
-        let config = section.expect::<ViatrajectoireConfig>(TARGET)?;
         let client = ViatrajectoireClient::new(config).map_err(|e| TargetError::of(TARGET, e))?;
         Ok(Arc::new(ViatrajectoireSink::new(Arc::new(client), config)))
     }
@@ -73,13 +60,10 @@ impl Target for Viatrajectoire {
     /// registered and the test PKI's example certificate.
     fn simulate<'a>(
         &'a self,
-        section: &'a dyn AnySection,
+        config: &'a ViatrajectoireConfig,
         pki: &'a Path,
     ) -> BoxFuture<'a, Result<Simulation, String>> {
         Box::pin(async move {
-            let config = section
-                .expect::<ViatrajectoireConfig>(TARGET)
-                .map_err(|e| e.0)?;
             let simulator = ViatrajectoireSimulator::new(&SimulatorTls::from_pki(pki))
                 .map_err(|e| e.to_string())?;
             let platform = simulator.platform();

@@ -4,7 +4,6 @@
 //! sent it; ViaTrajectoire's own word (withdrawn, admitted elsewhere) is read too; what
 //! the guide and the contract forbid is refused.
 
-use crt_core::oauth::FhirAccess;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,16 +49,7 @@ async fn start() -> (Arc<Platform>, Running) {
 fn config(running: &Running) -> ViatrajectoireConfig {
     let pki = root().join("certs-example");
     ViatrajectoireConfig {
-        access: FhirAccess {
-            base_url: Some(running.fhir_base()),
-            token_url: Some(running.token_url()),
-            client_id: Some(SANDBOX_CLIENT_ID.into()),
-            client_secret: Some(SANDBOX_CLIENT_SECRET.into()),
-            client_certificate: Some(pki.join("crt/auth.pem")),
-            client_key: Some(pki.join("crt/auth.key.pem")),
-            trust: Some(pki.join("ca/chain.pem")),
-            crl: Some(pki.join("ca/organisations.crl.pem")),
-        },
+        access: running.fhir_access(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, &pki),
         ..ViatrajectoireConfig::default()
     }
 }
