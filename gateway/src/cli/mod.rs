@@ -354,12 +354,9 @@ enum ConformanceCommand {
     /// Exit code 0 when every requirement is met, 1 when one is not, 2 when the campaign
     /// could not run.
     Run {
-        /// Suites to run, comma-separated: ins, dmp, mssante, ror, viatrajectoire, region.
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "ins,dmp,mssante,ror,viatrajectoire,region"
-        )]
+        /// Suites to run, comma-separated; every suite when omitted: one per national
+        /// service (ins, dmp, mssante, viatrajectoire), then ror and region.
+        #[arg(long, value_delimiter = ',')]
         suite: Vec<String>,
         /// A gateway configuration naming the platforms to test (URLs, certificates);
         /// without it, the sandbox's simulators.

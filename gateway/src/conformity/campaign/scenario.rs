@@ -21,8 +21,16 @@ use std::path::{Path, PathBuf};
 use crt_core::record::Change;
 use serde::Deserialize;
 
-/// The suites the gateway ships, in the order a campaign runs them.
-pub const SUITES: [&str; 6] = ["ins", "dmp", "mssante", "ror", "viatrajectoire", "region"];
+/// The suites the gateway ships, in the order a campaign runs them: one per national
+/// service it delivers to, named as its target ([`crate::targets::TARGETS`]), then the ROR
+/// publication and the regional platform of the record's region.
+pub fn suites() -> Vec<&'static str> {
+    crate::targets::TARGETS
+        .iter()
+        .map(|target| target.name())
+        .chain(["ror", "region"])
+        .collect()
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,18 +180,30 @@ pub enum ScenarioError {
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("unknown suite {0:?}; the suites are {SUITES:?}")]
-    UnknownSuite(String),
+    #[error("unknown suite {name:?}; the suites are {known:?}")]
+    UnknownSuite {
+        name: String,
+        known: Vec<&'static str>,
+    },
     #[error("{path}: scenario id {id} appears twice")]
     DuplicateId { path: PathBuf, id: String },
 }
 
-/// Reads `<dir>/<suite>.toml` for each suite asked for.
-pub fn load(dir: &Path, suites: &[String]) -> Result<Vec<Suite>, ScenarioError> {
+/// Reads `<dir>/<suite>.toml` for each suite asked for, or for every suite when none is.
+pub fn load(dir: &Path, asked: &[String]) -> Result<Vec<Suite>, ScenarioError> {
+    let known = suites();
+    let names: Vec<&str> = if asked.is_empty() {
+        known.clone()
+    } else {
+        asked.iter().map(String::as_str).collect()
+    };
     let mut loaded = Vec::new();
-    for name in suites {
-        if !SUITES.contains(&name.as_str()) {
-            return Err(ScenarioError::UnknownSuite(name.clone()));
+    for name in names {
+        if !known.contains(&name) {
+            return Err(ScenarioError::UnknownSuite {
+                name: name.to_string(),
+                known,
+            });
         }
         let path = dir.join(format!("{name}.toml"));
         let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read {
@@ -214,8 +234,12 @@ mod tests {
     #[test]
     fn the_shipped_suites_read_and_state_their_requirements() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/suites");
-        let names: Vec<String> = SUITES.iter().map(|s| s.to_string()).collect();
-        let suites = load(&dir, &names).expect("the shipped suites");
+        let suites = load(&dir, &[]).expect("the shipped suites");
+        let names: Vec<&str> = suites.iter().map(|s| s.suite.as_str()).collect();
+        assert_eq!(
+            names,
+            ["ins", "dmp", "mssante", "viatrajectoire", "ror", "region"]
+        );
         for suite in &suites {
             assert!(!suite.scenarios.is_empty(), "{}", suite.suite);
             for scenario in &suite.scenarios {
@@ -234,7 +258,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         assert!(matches!(
             load(dir.path(), &["nope".into()]),
-            Err(ScenarioError::UnknownSuite(_))
+            Err(ScenarioError::UnknownSuite { .. })
         ));
         std::fs::write(
             dir.path().join("ins.toml"),
