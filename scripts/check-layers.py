@@ -32,6 +32,8 @@ LAYERS = {
     "crt-ror": 1,
     "crt-viatrajectoire": 1,
     "crt-store": 1,
+    # Who a professional is: Pro Santé Connect.
+    "crt-psc": 1,
     # The services that carry documents, and the reports read from the store.
     "crt-dmp": 2,
     "crt-mssante": 2,

@@ -67,6 +67,8 @@ impl HttpError {
 pub struct HttpAnswer {
     pub status: StatusCode,
     pub content_type: Option<String>,
+    /// Where a redirection points (`Location`), when the answer is one.
+    pub location: Option<String>,
     pub body: Bytes,
 }
 
@@ -193,6 +195,11 @@ impl HttpsClient {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let limit = self.max_answer_bytes;
         if response
             .headers()
@@ -217,6 +224,7 @@ impl HttpsClient {
         Ok(HttpAnswer {
             status,
             content_type,
+            location,
             body,
         })
     }

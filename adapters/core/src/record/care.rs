@@ -73,6 +73,47 @@ pub enum Profession {
 }
 
 impl Profession {
+    /// Every profession, in the schema's order.
+    pub const ALL: [Profession; 15] = [
+        Profession::Physician,
+        Profession::Pharmacist,
+        Profession::Nurse,
+        Profession::Physiotherapist,
+        Profession::Podiatrist,
+        Profession::SpeechTherapist,
+        Profession::OccupationalTherapist,
+        Profession::Dietitian,
+        Profession::PsychomotorTherapist,
+        Profession::Psychologist,
+        Profession::CareAssistant,
+        Profession::SocialWorker,
+        Profession::HomeHelp,
+        Profession::Coordinator,
+        Profession::Administrative,
+    ];
+
+    /// The profession a national directory entry states: its profession code (TRE_G15 for
+    /// the health code's professions, `69` psychiatric nurses counted as nurses) or, for the
+    /// staff RPPS+ registers by role, the role code (TRE_R85, TRE_R94, TRE_R95) of the
+    /// [`author_specialty`](Self::author_specialty) concepts.
+    pub fn from_directory_codes(profession: &str, role: Option<&str>) -> Option<Profession> {
+        let by_profession = |code: &str| {
+            Profession::ALL.into_iter().find(|p| {
+                p.g15_code().is_some_and(|(g15, _)| g15 == code)
+                    || (p.g15_code().is_none() && p.author_specialty().code == code)
+            })
+        };
+        let by_role = |code: &str| {
+            Profession::ALL
+                .into_iter()
+                .find(|p| p.g15_code().is_none() && p.author_specialty().code == code)
+        };
+        match profession {
+            "69" => Some(Profession::Nurse),
+            code => by_profession(code).or_else(|| role.and_then(by_role)),
+        }
+    }
+
     /// The TRE_G15 code of the professions of the health code (aide-soignant included);
     /// `None` for those registered under other tables (psychologists are TRE_R95).
     pub fn g15_code(self) -> Option<(&'static str, &'static str)> {
@@ -266,4 +307,40 @@ pub enum OnCallOutcome {
     /// Temporary room at the EHPAD.
     EmergencyRoom,
     NoActionNeeded,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Profession;
+
+    #[test]
+    fn directory_codes_name_the_profession_by_code_or_by_role() {
+        assert_eq!(
+            Profession::from_directory_codes("10", None),
+            Some(Profession::Physician)
+        );
+        assert_eq!(
+            Profession::from_directory_codes("60", Some("")),
+            Some(Profession::Nurse)
+        );
+        assert_eq!(
+            Profession::from_directory_codes("99", Some("330")),
+            Some(Profession::Coordinator)
+        );
+        assert_eq!(
+            Profession::from_directory_codes("99", Some("350")),
+            Some(Profession::HomeHelp)
+        );
+        assert_eq!(Profession::from_directory_codes("28", None), None);
+        for profession in Profession::ALL {
+            let code = profession
+                .g15_code()
+                .map_or(profession.author_specialty().code, |(code, _)| code);
+            let role = profession.author_specialty().code;
+            assert_eq!(
+                Profession::from_directory_codes(code, Some(role)),
+                Some(profession)
+            );
+        }
+    }
 }
