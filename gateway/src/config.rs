@@ -51,6 +51,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The activity reports.
     pub reports: ReportsConfig,
+    /// Pro Santé Connect: professionals' tokens on the API and the login of `/ui/`.
+    pub psc: crt_psc::PscConfig,
 }
 
 /// `[audit]`: the access trace (every API access and every exchange, hash-chained).
@@ -117,6 +119,23 @@ pub struct AuthConfig {
     pub allow_anonymous: bool,
     /// The access policy; absent: the default one (`docs/security.md`).
     pub policy: Option<PathBuf>,
+    /// Structures (idNat_Struct) whose client certificates belong to a DUI that
+    /// authenticates its own users, and may therefore name the professional acting.
+    /// Other certificates act as their structure's system.
+    pub delegating_certificates: Vec<String>,
+    /// Each CRT's own staff (by the CRT's FINESS ET): part of the care team of every
+    /// beneficiary the CRT follows, besides the care circle of the beneficiary's record.
+    pub staff: Vec<Staff>,
+}
+
+/// The professionals of one CRT, by idNat_PS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Staff {
+    /// The CRT's FINESS ET, as records name it (`crt.finess_et`).
+    pub crt: String,
+    /// idNat_PS of each member (`8` + RPPS).
+    pub members: Vec<String>,
 }
 
 /// One API token, kept as its SHA-256 only.
@@ -133,6 +152,11 @@ pub struct ApiToken {
     /// `operator`: a person who runs the gateway (deliveries, replay, file validation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// A DUI that authenticates its own users names them in `Crt-Actor-*` headers: the
+    /// CRTs (FINESS ET, `*` for any) for whose beneficiaries it may. Without it, naming a
+    /// professional with this token is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delegates_for: Vec<String>,
 }
 
 /// `[server.tls]`.
@@ -439,6 +463,31 @@ impl Config {
                             "sinks.{name}.{key} is required when the sandbox is off (or set sinks.{name}.enabled = false)"
                         ));
                     }
+                }
+            }
+        }
+        for staff in &self.server.auth.staff {
+            crt_core::identifiers::check_finess(&staff.crt).map_err(|e| {
+                format!(
+                    "server.auth.staff: {:?} is not a FINESS number: {e}",
+                    staff.crt
+                )
+            })?;
+        }
+        if self.psc.enabled && !self.sandbox.enabled {
+            for (key, missing) in [
+                ("issuer", self.psc.issuer.is_none()),
+                (
+                    "authorization_endpoint",
+                    self.psc.authorization_endpoint.is_none(),
+                ),
+                ("client_id", self.psc.client_id.is_none()),
+                ("trust", self.psc.trust.is_none()),
+            ] {
+                if missing {
+                    return Err(format!(
+                        "psc.{key} is required when psc.enabled is true and the sandbox is off"
+                    ));
                 }
             }
         }

@@ -116,9 +116,20 @@ pub struct Sandbox {
         std::sync::Arc<crt_regions::simulator::Platform>,
         Running,
     )>,
+    /// Pro Santé Connect, for the professionals' logins and tokens.
+    pub psc: Option<crt_psc::simulator::PscSimulator>,
     /// The data directory, where the ROR simulator keeps what was published to it.
     data_dir: PathBuf,
 }
+
+/// The gateway's client at the sandbox's Pro Santé Connect (the login of `/ui/`).
+pub const PSC_CLIENT: (&str, &str) = ("crt-gateway-sandbox", "sandbox-psc-secret");
+/// A DUI's client there: a DUI that logs its users in with PSC and calls the API with
+/// their access tokens, which the sandbox's gateway accepts.
+pub const PSC_DUI_CLIENT: (&str, &str) = ("dui-sandbox", "dui-sandbox-secret");
+/// The example records' CRTs (FINESS ET): the sandbox's test professionals are their
+/// staff, as `[[server.auth.staff]]` would declare them.
+const EXAMPLE_CRTS: [&str; 3] = ["720004563", "110010030", "140009879"];
 
 impl Sandbox {
     /// Starts the simulator of every enabled sink, on free loopback ports.
@@ -131,8 +142,23 @@ impl Sandbox {
             simulations: BTreeMap::new(),
             ror: None,
             regions: Vec::new(),
+            psc: None,
             data_dir: config.storage.data_dir.clone(),
         };
+        let psc = crt_psc::simulator::PscSimulator::start(
+            LOOPBACK.into(),
+            &sandbox.pki.dir,
+            [PSC_CLIENT, PSC_DUI_CLIENT]
+                .iter()
+                .map(|(id, secret)| (id.to_string(), secret.to_string()))
+                .collect(),
+        )
+        .await
+        .map_err(|e| SandboxError::Start {
+            name: "psc",
+            reason: e.to_string(),
+        })?;
+        sandbox.psc = Some(psc);
         for service in config.sinks.services() {
             if !service.section.enabled() {
                 continue;
@@ -241,6 +267,31 @@ impl Sandbox {
         if let Some((_, running)) = &self.ror {
             pointed.ror = self.pki.ror_config(running, &config.ror);
         }
+        if let Some(psc) = &self.psc {
+            pointed.psc = crt_psc::PscConfig {
+                enabled: true,
+                issuer: Some(psc.issuer()),
+                authorization_endpoint: Some(psc.authorization_endpoint()),
+                client_id: Some(PSC_CLIENT.0.into()),
+                client_secret: Some(PSC_CLIENT.1.into()),
+                accepted_clients: vec![PSC_DUI_CLIENT.0.into()],
+                trust: Some(self.pki.path(files::CHAIN)),
+                ..config.psc.clone()
+            };
+        }
+        if pointed.server.auth.staff.is_empty() {
+            let members: Vec<String> = crt_psc::simulator::CRT_STAFF
+                .iter()
+                .map(|user| user.id_nat_ps.to_string())
+                .collect();
+            pointed.server.auth.staff = EXAMPLE_CRTS
+                .iter()
+                .map(|crt| crate::config::Staff {
+                    crt: crt.to_string(),
+                    members: members.clone(),
+                })
+                .collect();
+        }
         pointed
     }
 
@@ -270,6 +321,9 @@ impl Sandbox {
         }
         for (_, _, running) in self.regions {
             running.task.abort();
+        }
+        if let Some(psc) = self.psc {
+            psc.stop();
         }
     }
 }

@@ -128,7 +128,7 @@ impl Gateway {
             .collect();
         let backlog = crate::backlog::Backlog::new(config.server.max_backlog);
         let backlog_reader = backlog.spawn(store.clone(), shutdown_rx.clone());
-        let (authenticator, policy, tls) = api_security(&config)?;
+        let security = api_security(&config)?;
         let state = Arc::new(AppState {
             store: store.clone(),
             registry: registry.clone(),
@@ -137,9 +137,12 @@ impl Gateway {
             wake,
             config: config.server.clone(),
             pseudonyms,
-            authenticator,
-            policy,
-            tls,
+            authenticator: security.authenticator,
+            policy: security.policy,
+            tls: security.tls,
+            psc: security.psc,
+            sessions: security.sessions,
+            staff: config.server.auth.staff.clone(),
             reports: config.reports.clone(),
             backlog,
         });
@@ -206,18 +209,19 @@ impl Gateway {
     }
 }
 
-/// Who may call the API: the configured tokens (and the sandbox's), the access policy,
-/// and the TLS acceptor when HTTPS is configured.
-fn api_security(
-    config: &Config,
-) -> Result<
-    (
-        crate::security::Authenticator,
-        crate::security::Policy,
-        Option<tokio_rustls::TlsAcceptor>,
-    ),
-    StartError,
-> {
+/// Who may call the API, as [`api_security`] sets it up.
+struct ApiSecurity {
+    authenticator: crate::security::Authenticator,
+    policy: crate::security::Policy,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    psc: Option<Arc<crt_psc::Provider>>,
+    sessions: Arc<crate::security::session::Sessions>,
+}
+
+/// Who may call the API: the configured tokens (and the sandbox's), Pro Santé Connect and
+/// the sessions of `/ui/`, the access policy, and the TLS acceptor when HTTPS is
+/// configured.
+fn api_security(config: &Config) -> Result<ApiSecurity, StartError> {
     let failed = |e: String| StartError::Security(e);
     let mut extra = Vec::new();
     if config.sandbox.enabled {
@@ -228,6 +232,8 @@ fn api_security(
             sha256: crate::security::auth::token_digest(&token),
             structure: None,
             actor: Some("automate".into()),
+            // The sandbox stands for a DUI that authenticates its own users.
+            delegates_for: vec!["*".into()],
         });
         let operator = crate::security::auth::sandbox_operator_token(&config.storage.data_dir)
             .map_err(|e| failed(format!("the sandbox operator token: {e}")))?;
@@ -236,9 +242,23 @@ fn api_security(
             sha256: crate::security::auth::token_digest(&operator),
             structure: None,
             actor: Some("operator".into()),
+            delegates_for: Vec::new(),
         });
     }
-    let authenticator = crate::security::Authenticator::new(&config.server.auth, extra);
+    let psc = if config.psc.enabled {
+        let provider =
+            crt_psc::Provider::new(&config.psc).map_err(|e| failed(format!("psc: {e}")))?;
+        Some(Arc::new(provider))
+    } else {
+        None
+    };
+    let sessions = Arc::new(crate::security::session::Sessions::new());
+    let authenticator = crate::security::Authenticator::new(
+        &config.server.auth,
+        extra,
+        psc.clone(),
+        sessions.clone(),
+    );
     let policy = match &config.server.auth.policy {
         Some(path) => crate::security::Policy::load(path).map_err(|e| failed(e.to_string()))?,
         None => crate::security::Policy::default_policy(),
@@ -259,7 +279,13 @@ fn api_security(
             Some(tokio_rustls::TlsAcceptor::from(server))
         }
     };
-    Ok((authenticator, policy, tls))
+    Ok(ApiSecurity {
+        authenticator,
+        policy,
+        tls,
+        psc,
+        sessions,
+    })
 }
 
 /// Runs until SIGINT or SIGTERM.

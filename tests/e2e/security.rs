@@ -142,6 +142,11 @@ fn over_https_only_valid_igc_sante_certificates_get_in() {
             path("ca/organisations.crl.pem"),
         ),
         ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false".into()),
+        // The Tilleuls' DUI authenticates its own users: its certificate may name them.
+        (
+            "CRT_GATEWAY_SERVER__AUTH__DELEGATING_CERTIFICATES",
+            r#"["1720004563"]"#.into(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -163,11 +168,11 @@ fn over_https_only_valid_igc_sante_certificates_get_in() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // The structure's certificate, naming the professional: in.
+    // The structure's certificate, naming the professional (a delegating structure): in.
     let deliveries = format!("{base}/v1/deliveries");
     assert_eq!(get(&valid, &deliveries, &CRT_PHYSICIAN), Ok(200));
-    // The certificate alone does not say who acts.
-    assert_eq!(get(&valid, &deliveries, &[]), Ok(400));
+    // The certificate alone acts as its structure's system.
+    assert_eq!(get(&valid, &deliveries, &[]), Ok(200));
     // No certificate, another CA, expired, revoked: the handshake is refused.
     for (label, client) in [
         ("no certificate", https_client(None)),

@@ -103,6 +103,9 @@ pub const USERS: &[TestUser] = &[
     },
 ];
 
+/// The test professionals who work for the CRT (all but the outside physician).
+pub const CRT_STAFF: &[TestUser] = &[USERS[0], USERS[1], USERS[2], USERS[3]];
+
 /// A code handed to the browser, waiting for the client to exchange it.
 struct PendingCode {
     user: TestUser,

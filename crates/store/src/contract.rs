@@ -202,6 +202,9 @@ pub(crate) async fn delivered_upstream_releases_dependents(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(artifact.content, b"<ClinicalDocument/>");
+    let subject = store.delivery_subject(dmp.id).await.unwrap();
+    assert_eq!(subject, Some((view.crt_finess_et, view.beneficiary_ref)));
+    assert_eq!(store.delivery_subject(Uuid::now_v7()).await.unwrap(), None);
 }
 
 pub(crate) async fn hold_reason_holds_everything_downstream(store: &dyn Store) {

@@ -585,6 +585,13 @@ pub trait DeliveryQueue: Send + Sync + 'static {
         name: String,
     ) -> BoxFuture<'_, StoreResult<Option<Artifact>>>;
 
+    /// Whose record a delivery carries: the CRT (FINESS ET) and the DUI's reference of the
+    /// beneficiary, for deciding who may read what the delivery kept.
+    fn delivery_subject(
+        &self,
+        delivery_id: Uuid,
+    ) -> BoxFuture<'_, StoreResult<Option<(String, String)>>>;
+
     fn state_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(DeliveryState, u64)>>>;
 
     /// When the next pending delivery is due or the next lease expires, if any.

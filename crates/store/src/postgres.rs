@@ -989,6 +989,24 @@ impl DeliveryQueue for PostgresStore {
         })
     }
 
+    fn delivery_subject(
+        &self,
+        delivery_id: Uuid,
+    ) -> BoxFuture<'_, StoreResult<Option<(String, String)>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT r.crt_finess_et, r.beneficiary_ref FROM deliveries d
+                       JOIN records r ON r.id = d.record_id WHERE d.id = $1",
+                    &[&delivery_id],
+                )
+                .await
+                .map_err(db)?;
+            Ok(row.map(|row| (row.get(0), row.get(1))))
+        })
+    }
+
     fn state_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(DeliveryState, u64)>>> {
         Box::pin(async move {
             let client = self.client().await?;

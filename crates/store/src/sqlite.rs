@@ -1086,6 +1086,23 @@ impl DeliveryQueue for SqliteStore {
         }))
     }
 
+    fn delivery_subject(
+        &self,
+        delivery_id: Uuid,
+    ) -> BoxFuture<'_, StoreResult<Option<(String, String)>>> {
+        Box::pin(self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT r.crt_finess_et, r.beneficiary_ref FROM deliveries d
+                       JOIN records r ON r.id = d.record_id WHERE d.id = ?1",
+                )?
+                .query_row([delivery_id.to_string()], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?)
+        }))
+    }
+
     fn state_counts(&self) -> BoxFuture<'_, StoreResult<Vec<(DeliveryState, u64)>>> {
         Box::pin(self.read(|conn| {
             conn.prepare_cached("SELECT state, COUNT(*) FROM deliveries GROUP BY state")?

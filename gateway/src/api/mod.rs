@@ -4,7 +4,9 @@
 //! faster than a framework's macros.
 
 mod deliveries;
+mod gate;
 mod liaison;
+mod login;
 mod ops;
 mod problem;
 mod records;
@@ -57,6 +59,11 @@ pub struct AppState {
     pub reports: crate::config::ReportsConfig,
     /// Deliveries waiting to be made, for back-pressure on intake.
     pub backlog: Arc<crate::backlog::Backlog>,
+    /// Pro Santé Connect, for the login of `/ui/`, when enabled.
+    pub psc: Option<Arc<crt_psc::Provider>>,
+    pub sessions: Arc<crate::security::session::Sessions>,
+    /// Each CRT's own staff: part of the care team of its beneficiaries.
+    pub staff: Vec<crate::config::Staff>,
 }
 
 /// Serves the API on `listener` until `shutdown` turns true; connections in progress are
@@ -177,8 +184,9 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "waiting-list"] => Resource::AdmissionAdministrative,
         ["v1", "liaison-book"] => Resource::LiaisonBook,
         ["v1", "validate"] => Resource::Validation,
-        ["v1", "reports", _] => Resource::Reports,
+        ["v1", "reports", "activity"] => Resource::Reports,
         ["v1", "volet1", "actions"] => Resource::Activity,
+        ["v1", "reports", "emergency-accesses"] => Resource::EmergencyAccesses,
         _ => return None,
     };
     Some((resource, access))
@@ -192,11 +200,26 @@ async fn handle(
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (segments.as_slice(), &method) {
+        (["v1", "me"], &Method::GET) => return who_am_i(request, &state, &peer).await,
+        (["ui", "login", "callback"], &Method::GET) => {
+            let (response, caller, outcome) = login::finish(&request, &state).await;
+            let mut event = access_event(&state, caller.as_ref(), &method, &path, outcome, None);
+            event.action = "api.login".into();
+            trace_access(&state, event).await;
+            return response;
+        }
+        _ => {}
+    }
     let Some((resource, access)) = resource_of(&method, &segments) else {
-        // Health probes and unknown paths (404) need no credentials.
+        // Health probes, the page and unknown paths (404) need no credentials.
         return answer(request, state).await;
     };
-    let caller = match state.authenticator.authenticate(request.headers(), &peer) {
+    let caller = match state
+        .authenticator
+        .authenticate(request.headers(), &peer)
+        .await
+    {
         Ok(caller) => caller,
         Err(refusal) => {
             let (response, outcome) = refused(refusal);
@@ -217,6 +240,27 @@ async fn handle(
         trace_access(&state, event).await;
         return response;
     }
+    // A beneficiary's data: the care team, or an emergency access.
+    let passed = match segments.as_slice() {
+        ["v1", "deliveries", delivery, "artifacts", _] => {
+            match gate::delivery(&state, &caller, delivery, resource, request.headers()).await {
+                Ok(passed) => passed,
+                Err(stopped) => {
+                    let event = access_event(
+                        &state,
+                        Some(&caller),
+                        &method,
+                        &path,
+                        stopped.outcome,
+                        stopped.subject,
+                    );
+                    trace_access(&state, event).await;
+                    return stopped.response;
+                }
+            }
+        }
+        _ => gate::Passed::default(),
+    };
     // A route that writes its own trace line in its transaction finds the caller here.
     let mut request = request;
     request.extensions_mut().insert(caller.clone());
@@ -224,10 +268,53 @@ async fn handle(
     if response.extensions_mut().remove::<Traced>().is_some() {
         return response;
     }
-    let subject = response.extensions_mut().remove::<records::TraceSubject>();
+    let crt = passed.subject.as_ref().map(|s| s.crt_finess_et.clone());
+    let subject = response
+        .extensions_mut()
+        .remove::<records::TraceSubject>()
+        .or(passed.subject);
     let outcome = response.status().as_u16().to_string();
-    let event = access_event(&state, Some(&caller), &method, &path, outcome, subject);
+    let mut event = access_event(&state, Some(&caller), &method, &path, outcome, subject);
+    if let Some(reason) = passed.emergency {
+        event.action = EMERGENCY_ACCESS.into();
+        event.purpose = emergency_purpose(crt.as_deref().unwrap_or("?"), &reason);
+    }
     trace_access(&state, event).await;
+    response
+}
+
+/// The trace action of an emergency access (*bris de glace*).
+pub const EMERGENCY_ACCESS: &str = "api.break_glass";
+
+/// The trace purpose of an emergency access: the beneficiary's CRT (the trace names the
+/// beneficiary by pseudonym only) and the reason given.
+fn emergency_purpose(crt: &str, reason: &str) -> String {
+    format!("{EMERGENCY_PREFIX}{crt}: {reason}")
+}
+
+const EMERGENCY_PREFIX: &str = "emergency, CRT ";
+
+/// `GET /v1/me`: authenticated and traced, allowed to every caller (it says only who
+/// they are).
+async fn who_am_i(
+    request: Request<Incoming>,
+    state: &AppState,
+    peer: &crt_core::simulate::Peer,
+) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    let (response, caller, outcome) = match state
+        .authenticator
+        .authenticate(request.headers(), peer)
+        .await
+    {
+        Ok(caller) => (login::me(&caller), Some(caller), "200".to_string()),
+        Err(refusal) => {
+            let (response, outcome) = refused(refusal);
+            (response, None, outcome)
+        }
+    };
+    let event = access_event(state, caller.as_ref(), &Method::GET, &path, outcome, None);
+    trace_access(state, event).await;
     response
 }
 
@@ -258,6 +345,16 @@ fn refused(refusal: Refusal) -> (Response<Body>, String) {
                 .detail(detail)
                 .into_response(),
             "denied:actor".to_string(),
+        ),
+        Refusal::Unavailable(detail) => (
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "identity-provider-unavailable",
+                "Identity provider unavailable",
+            )
+            .detail(detail)
+            .into_response(),
+            "error:identity_provider".to_string(),
         ),
     }
 }
@@ -303,7 +400,10 @@ fn access_event(
     );
     if let Some(caller) = caller {
         event.structure = caller.structure.clone();
-        event.actor = Some(caller.actor.describe());
+        event.actor = Some(match &caller.assurance {
+            Some(assurance) => format!("{} (psc {assurance})", caller.actor.describe()),
+            None => caller.actor.describe(),
+        });
     }
     event.object = Some(format!("{method} {path}"));
     event.outcome = outcome;
@@ -349,6 +449,11 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
             reports::activity(request.uri().query(), &state).await
         }
         (["v1", "volet1", "actions"], &Method::POST) => volet1::accept(request, &state).await,
+        (["v1", "reports", "emergency-accesses"], &Method::GET) => {
+            reports::emergency_accesses(request.uri().query(), &state).await
+        }
+        (["ui", "login"], &Method::GET) => login::start(&request, &state),
+        (["ui", "logout"], &Method::POST) => login::logout(request.headers(), &state),
         (["ui"], &Method::GET) => ui::file(""),
         (["ui", name], &Method::GET) => ui::file(name),
         (["healthz"], &Method::GET) => ops::health(),
@@ -385,6 +490,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/validate"),
     ("GET", "/v1/reports/activity"),
     ("POST", "/v1/volet1/actions"),
+    ("GET", "/v1/reports/emergency-accesses"),
+    ("GET", "/v1/me"),
+    ("GET", "/ui/login"),
+    ("GET", "/ui/login/callback"),
+    ("POST", "/ui/logout"),
     ("GET", "/ui/"),
     ("GET", "/ui/{name}"),
     ("GET", "/healthz"),

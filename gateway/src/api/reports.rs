@@ -152,6 +152,55 @@ fn parse(query: &str) -> Result<Query, String> {
     })
 }
 
+/// `GET /v1/reports/emergency-accesses?crt=FINESS`: every emergency access (*bris de
+/// glace*) to the CRT's beneficiaries, from the access trace, for its physicians to
+/// review: when, who (idNat_PS and profile), which beneficiary (pseudonym), what, why.
+pub async fn emergency_accesses(query: Option<&str>, state: &AppState) -> Response<Body> {
+    let crt = crt_core::oauth::parse_form(query.unwrap_or(""))
+        .into_iter()
+        .find(|(key, _)| key == "crt")
+        .map(|(_, value)| value);
+    let Some(crt) = crt.filter(|crt| crt_core::identifiers::check_finess(crt).is_ok()) else {
+        return Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query")
+            .detail("crt: the CRT's FINESS ET (9 characters, valid key) is required")
+            .into_response();
+    };
+    let prefix = format!("{}{crt}: ", super::EMERGENCY_PREFIX);
+    let mut accesses = Vec::new();
+    let mut after = 0;
+    loop {
+        let lines = match state.store.trace_lines(after, 1_000).await {
+            Ok(lines) => lines,
+            Err(e) => return Problem::storage(e).into_response(),
+        };
+        let Some(last) = lines.last() else { break };
+        after = last.seq;
+        for line in &lines {
+            let Ok(event) = serde_json::from_str::<crate::audit::TraceEvent>(&line.entry) else {
+                continue;
+            };
+            if event.action != super::EMERGENCY_ACCESS {
+                continue;
+            }
+            if let Some(reason) = event.purpose.strip_prefix(&prefix) {
+                accesses.push(serde_json::json!({
+                    "at": event.at,
+                    "actor": event.actor,
+                    "caller": event.caller,
+                    "beneficiary": event.beneficiary,
+                    "object": event.object,
+                    "reason": reason,
+                    "outcome": event.outcome,
+                }));
+            }
+        }
+    }
+    json(
+        StatusCode::OK,
+        &serde_json::json!({ "crt": crt, "accesses": accesses }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

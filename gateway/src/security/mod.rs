@@ -4,7 +4,9 @@
 
 pub mod actor;
 pub mod auth;
+pub mod care_team;
 pub mod policy;
+pub mod session;
 
 pub use actor::Actor;
 pub use auth::{Authenticator, Caller};

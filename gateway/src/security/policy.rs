@@ -31,6 +31,8 @@ pub enum Resource {
     Reports,
     /// The CRT's volet 1 actions: counts of participants, no one named.
     Activity,
+    /// The emergency accesses (*bris de glace*) to the CRT's beneficiaries, for review.
+    EmergencyAccesses,
 }
 
 impl Resource {
@@ -50,6 +52,7 @@ impl Resource {
             Resource::Validation => "validation",
             Resource::Reports => "reports",
             Resource::Activity => "activity",
+            Resource::EmergencyAccesses => "emergency_accesses",
         }
     }
 
@@ -79,6 +82,9 @@ impl Resource {
 pub enum Access {
     Read,
     Write,
+    /// Reading a beneficiary's data without being in their care team, in an emergency,
+    /// with a written reason (*bris de glace*).
+    BreakGlass,
 }
 
 impl Access {
@@ -86,6 +92,7 @@ impl Access {
         match self {
             Access::Read => "read",
             Access::Write => "write",
+            Access::BreakGlass => "break_glass",
         }
     }
 }
@@ -296,6 +303,49 @@ mod tests {
         assert!(
             policy
                 .decide(&nurse, Resource::Operations, Access::Write)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn clinicians_may_break_glass_on_medical_content_and_physicians_review_it() {
+        let policy = Policy::default_policy();
+        for profession in ["physician", "nurse"] {
+            assert!(
+                policy
+                    .decide(
+                        &professional(profession, None),
+                        Resource::Dlu,
+                        Access::BreakGlass
+                    )
+                    .is_ok(),
+                "{profession}"
+            );
+        }
+        for profession in ["home_help", "coordinator"] {
+            assert!(
+                policy
+                    .decide(
+                        &professional(profession, None),
+                        Resource::Dlu,
+                        Access::BreakGlass
+                    )
+                    .is_err(),
+                "{profession}"
+            );
+        }
+        assert!(
+            policy
+                .decide(
+                    &professional("physician", None),
+                    Resource::EmergencyAccesses,
+                    Access::Read
+                )
+                .is_ok()
+        );
+        assert!(
+            policy
+                .decide(&Actor::Automate, Resource::EmergencyAccesses, Access::Read)
                 .is_err()
         );
     }

@@ -1,0 +1,132 @@
+//! The care-team gate in front of a beneficiary's data: after the access policy allowed
+//! the caller's profile, a professional must also belong to that beneficiary's care team,
+//! or ask for an emergency access (*bris de glace*) that the policy allows their profile.
+
+use http::{HeaderMap, Response, StatusCode};
+use uuid::Uuid;
+
+use super::AppState;
+use super::problem::{Body, Problem};
+use super::records::TraceSubject;
+use crate::security::care_team::{self, BREAK_GLASS, Standing};
+use crate::security::{Access, Actor, Caller, Resource};
+
+/// Let through: whose data it is, and the emergency's reason when it is one.
+#[derive(Debug, Default)]
+pub struct Passed {
+    pub subject: Option<TraceSubject>,
+    pub emergency: Option<String>,
+}
+
+/// Stopped: the answer, the trace's outcome, and whose data it was.
+pub struct Stopped {
+    pub response: Response<Body>,
+    pub outcome: String,
+    pub subject: Option<TraceSubject>,
+}
+
+/// The gate for what delivery `delivery` kept.
+pub async fn delivery(
+    state: &AppState,
+    caller: &Caller,
+    delivery: &str,
+    resource: Resource,
+    headers: &HeaderMap,
+) -> Result<Passed, Stopped> {
+    let reason = care_team::break_glass_reason(headers).map_err(|detail| Stopped {
+        response: Problem::new(
+            StatusCode::BAD_REQUEST,
+            "break-glass-reason",
+            "Emergency access without a reason",
+        )
+        .detail(detail)
+        .into_response(),
+        outcome: "denied:break_glass_reason".into(),
+        subject: None,
+    })?;
+    let Ok(id) = Uuid::parse_str(delivery) else {
+        // The route answers that no such delivery exists.
+        return Ok(Passed::default());
+    };
+    let storage = |e: crate::store::StoreError| Stopped {
+        response: Problem::storage(e).into_response(),
+        outcome: "error:storage".into(),
+        subject: None,
+    };
+    let Some((crt_finess_et, beneficiary_ref)) =
+        state.store.delivery_subject(id).await.map_err(storage)?
+    else {
+        return Ok(Passed::default());
+    };
+    let subject = TraceSubject {
+        crt_finess_et: crt_finess_et.clone(),
+        beneficiary_ref: beneficiary_ref.clone(),
+    };
+    if !matches!(caller.actor, Actor::Professional { .. }) {
+        return Ok(Passed {
+            subject: Some(subject),
+            emergency: None,
+        });
+    }
+    let circle = state
+        .store
+        .latest_payload(crt_finess_et.clone(), beneficiary_ref)
+        .await
+        .map_err(storage)?
+        .map(|payload| care_team::care_circle_of(&payload))
+        .unwrap_or_default();
+    let stopped = |status, slug, title, detail: String, outcome: &str, subject| Stopped {
+        response: Problem::new(status, slug, title)
+            .detail(detail)
+            .into_response(),
+        outcome: outcome.into(),
+        subject: Some(subject),
+    };
+    match care_team::standing(caller, &crt_finess_et, &circle, &state.staff) {
+        Standing::Member => Ok(Passed {
+            subject: Some(subject),
+            emergency: None,
+        }),
+        Standing::NotDelegated => Err(stopped(
+            StatusCode::FORBIDDEN,
+            "outside-delegation",
+            "Forbidden",
+            format!(
+                "{} names professionals for other CRTs than {crt_finess_et} (delegates_for)",
+                caller.principal
+            ),
+            "denied:delegation",
+            subject,
+        )),
+        Standing::Outside => match reason {
+            None => Err(stopped(
+                StatusCode::FORBIDDEN,
+                "outside-care-team",
+                "Forbidden",
+                format!(
+                    "{} is not in this beneficiary's care team (the care circle of their latest record, the staff of CRT {crt_finess_et}); in an emergency, send {BREAK_GLASS} with the reason",
+                    caller.actor.describe()
+                ),
+                "denied:care_team",
+                subject,
+            )),
+            Some(reason) => match state
+                .policy
+                .decide(&caller.actor, resource, Access::BreakGlass)
+            {
+                Ok(_) => Ok(Passed {
+                    subject: Some(subject),
+                    emergency: Some(reason),
+                }),
+                Err(denied) => Err(stopped(
+                    StatusCode::FORBIDDEN,
+                    "forbidden-by-policy",
+                    "Forbidden",
+                    denied.to_string(),
+                    "denied:break_glass",
+                    subject,
+                )),
+            },
+        },
+    }
+}
