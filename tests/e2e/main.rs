@@ -11,6 +11,7 @@ mod delivery;
 mod demo;
 mod dmp;
 mod faults;
+mod identity;
 mod ins;
 mod mssante;
 mod regions;

@@ -1,0 +1,281 @@
+//! Who the professional really is, through the binary and the sockets: a Pro Santé Connect
+//! login on `/ui/` (the sandbox's PSC simulator), the care team deciding access to a
+//! beneficiary's DLU, the emergency access and its review, system tokens that may not
+//! speak for people, a delegating DUI, and a DUI's PSC access token as bearer.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::support::{Gateway, Response, delivery_to, example, repo, try_request};
+
+const CRT_PHYSICIAN: &str = "810002345675";
+const OUTSIDE_PHYSICIAN: &str = "810009876544";
+
+fn https() -> crt_core::http::HttpsClient {
+    crt_core::tls::install_default_provider();
+    let tls = crt_core::tls::client_config(&repo().join("certs-example/ca/chain.pem"), None)
+        .expect("TLS");
+    crt_core::http::HttpsClient::new(tls, Duration::from_secs(5), 1 << 20)
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    crt_core::oauth::parse_form(query).into_iter().collect()
+}
+
+/// Logs in on `/ui/` as `who` through the sandbox's PSC; the session cookie.
+fn login(gateway: &Gateway, who: &str) -> String {
+    let start = try_request(gateway.addr, "GET", "/ui/login", &[], b"").expect("login");
+    assert_eq!(start.status, 302, "{}", start.text());
+    let authorize = start.header("location").expect("to PSC").to_string();
+    let asked = query_of(&authorize);
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert_eq!(asked["acr_values"], "eidas1");
+    assert!(asked["scope"].contains("scope_all"));
+    // The wallet: the professional chosen, PSC sends the browser back with a code.
+    let answer = block_on(https().send(
+        http::Method::GET,
+        &format!("{authorize}&login_hint={who}"),
+        &[],
+        Bytes::new(),
+    ))
+    .expect("PSC answers");
+    assert_eq!(answer.status, 302);
+    let back = answer.location.expect("back to the gateway");
+    let path = back
+        .split_once(&gateway.addr.to_string())
+        .map(|(_, path)| path.to_string())
+        .expect("the gateway's callback");
+    let callback = try_request(gateway.addr, "GET", &path, &[], b"").expect("callback");
+    assert_eq!(callback.status, 302, "{}", callback.text());
+    assert_eq!(callback.header("location"), Some("/ui/"));
+    let cookie = callback
+        .header("set-cookie")
+        .expect("a session")
+        .to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    cookie.split(';').next().unwrap().to_string()
+}
+
+fn with_cookie(gateway: &Gateway, cookie: &str, path: &str, extra: &[(&str, &str)]) -> Response {
+    let mut headers = vec![("Cookie", cookie)];
+    headers.extend_from_slice(extra);
+    try_request(gateway.addr, "GET", path, &headers, b"").expect("HTTP exchange")
+}
+
+/// The DLU the DMP delivery of the Pays de la Loire example kept.
+fn dlu_path(gateway: &Gateway) -> String {
+    let response = gateway.post_record(&example("home-volet2-pays-de-la-loire.json"), None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(60));
+    let dmp = view["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["target"] == "dmp" && d["work"].to_string().contains("dlu"))
+        .cloned()
+        .unwrap_or_else(|| delivery_to(&view, "dmp"));
+    format!(
+        "/v1/deliveries/{}/artifacts/dlu.xml",
+        dmp["id"].as_str().unwrap()
+    )
+}
+
+#[test]
+fn a_psc_login_reads_what_the_care_team_may_and_an_emergency_is_traced_for_review() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(
+        data.path(),
+        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false")],
+    );
+    let dlu = dlu_path(&gateway);
+
+    // The CRT's physician logs in with PSC: a CPS card, eIDAS substantial.
+    let physician = login(&gateway, CRT_PHYSICIAN);
+    let me: Value = with_cookie(&gateway, &physician, "/v1/me", &[]).json();
+    assert_eq!(me["principal"], format!("psc:{CRT_PHYSICIAN}"));
+    assert_eq!(me["profession"], "physician");
+    assert_eq!(me["assurance"], "eidas1/CARD");
+    let read = with_cookie(&gateway, &physician, &dlu, &[]);
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert!(read.text().contains("ClinicalDocument"));
+
+    // A physician in nobody's care circle: refused, and told how an emergency goes.
+    let outsider = login(&gateway, OUTSIDE_PHYSICIAN);
+    let refused = with_cookie(&gateway, &outsider, &dlu, &[]);
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert!(
+        refused.text().contains("outside-care-team"),
+        "{}",
+        refused.text()
+    );
+    assert!(
+        refused.text().contains("Crt-Break-Glass") || refused.text().contains("crt-break-glass")
+    );
+    // An emergency access needs its reason.
+    let no_reason = with_cookie(&gateway, &outsider, &dlu, &[("Crt-Break-Glass", " ")]);
+    assert_eq!(no_reason.status, 400, "{}", no_reason.text());
+    let reason = "Appel%20du%20SAMU%20%3A%20chute%20%C3%A0%20domicile";
+    let emergency = with_cookie(&gateway, &outsider, &dlu, &[("Crt-Break-Glass", reason)]);
+    assert_eq!(emergency.status, 200, "{}", emergency.text());
+
+    // The CRT's physician reviews the emergency accesses; others may not.
+    let review = with_cookie(
+        &gateway,
+        &physician,
+        "/v1/reports/emergency-accesses?crt=720004563",
+        &[],
+    );
+    assert_eq!(review.status, 200, "{}", review.text());
+    let accesses = review.json()["accesses"].as_array().unwrap().clone();
+    assert_eq!(accesses.len(), 1, "{accesses:?}");
+    assert_eq!(accesses[0]["reason"], "Appel du SAMU : chute à domicile");
+    assert!(
+        accesses[0]["actor"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("physician {OUTSIDE_PHYSICIAN} (psc eidas1/CARD)")),
+        "{accesses:?}"
+    );
+    let system = gateway.request(
+        "GET",
+        "/v1/reports/emergency-accesses?crt=720004563",
+        &[],
+        b"",
+    );
+    assert_eq!(system.status, 403);
+
+    // Logged out: the cookie no longer opens anything.
+    let out = try_request(
+        gateway.addr,
+        "POST",
+        "/ui/logout",
+        &[("Cookie", &physician)],
+        b"",
+    )
+    .expect("logout");
+    assert_eq!(out.status, 204);
+    assert_eq!(with_cookie(&gateway, &physician, "/v1/me", &[]).status, 401);
+}
+
+#[test]
+fn systems_act_as_themselves_unless_declared_delegating_and_a_dui_may_present_psc_tokens() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let digest = |token: &str| crt_gateway::security::auth::token_digest(token);
+    let tokens = format!(
+        r#"[{{name = "batch", sha256 = "{}", actor = "automate"}}, {{name = "dui-tilleuls", sha256 = "{}", actor = "automate", delegates_for = ["720004563"]}}]"#,
+        digest("batch-token"),
+        digest("dui-token"),
+    );
+    let gateway = Gateway::start(
+        data.path(),
+        &[
+            ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
+            ("CRT_GATEWAY_SERVER__AUTH__TOKENS", &tokens),
+        ],
+    );
+    let dlu = dlu_path(&gateway);
+    let physician = [
+        ("Crt-Actor-Id", "810002345675"),
+        ("Crt-Actor-Profession", "physician"),
+    ];
+    let nurse = [
+        ("Crt-Actor-Id", "810003456786"),
+        ("Crt-Actor-Profession", "nurse"),
+        ("Crt-Actor-Role", "nurse_coordinator"),
+    ];
+
+    // A system token naming a physician: refused, it acts as the system only.
+    let mut headers = vec![("Authorization", "Bearer batch-token")];
+    headers.extend_from_slice(&physician);
+    let refused = gateway.request("GET", &dlu, &headers, b"");
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains("delegates_for"),
+        "{}",
+        refused.text()
+    );
+    // The DUI that authenticates its users names a care-team nurse: allowed by profile.
+    let mut headers = vec![("Authorization", "Bearer dui-token")];
+    headers.extend_from_slice(&nurse);
+    let read = gateway.request("GET", &dlu, &headers, b"");
+    assert_eq!(read.status, 200, "{}", read.text());
+
+    // A DUI that logs its users in with PSC presents their access token.
+    let token = dui_psc_token(&gateway, "810003456786");
+    let bearer = format!("Bearer {token}");
+    let read = gateway.request("GET", &dlu, &[("Authorization", &bearer)], b"");
+    assert_eq!(read.status, 200, "{}", read.text());
+    // Naming someone else beside it is refused; a token altered in transit is not believed.
+    let mut headers = vec![("Authorization", bearer.as_str())];
+    headers.extend_from_slice(&physician);
+    assert_eq!(gateway.request("GET", &dlu, &headers, b"").status, 400);
+    let forged = format!("Bearer {}AAAA", &token[..token.len() - 4]);
+    let refused = gateway.request("GET", "/v1/me", &[("Authorization", &forged)], b"");
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert!(refused.text().contains("signature"), "{}", refused.text());
+}
+
+/// An access token of the sandbox's DUI client at PSC for `who`, got as that DUI would:
+/// authorization code with PKCE, then the token endpoint.
+fn dui_psc_token(gateway: &Gateway, who: &str) -> String {
+    let start = try_request(gateway.addr, "GET", "/ui/login", &[], b"").expect("login");
+    let gateway_authorize = start.header("location").expect("PSC").to_string();
+    let endpoint = gateway_authorize.split('?').next().unwrap().to_string();
+    let verifier = "a-dui-verifier-of-more-than-forty-three-characters-0123456789";
+    let challenge = crt_psc::provider::pkce_challenge(verifier);
+    let redirect = "http://127.0.0.1:9/dui/callback";
+    let url = format!(
+        "{endpoint}?{}",
+        crt_core::oauth::form(&[
+            ("response_type", "code"),
+            ("client_id", "dui-sandbox"),
+            ("redirect_uri", redirect),
+            ("scope", "openid scope_all"),
+            ("acr_values", "eidas1"),
+            ("state", "dui-state"),
+            ("nonce", "dui-nonce"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("login_hint", who),
+        ])
+    );
+    let client = https();
+    let answer = block_on(client.send(http::Method::GET, &url, &[], Bytes::new())).expect("PSC");
+    let code = query_of(&answer.location.expect("a code"))["code"].clone();
+    let token_url = endpoint.replace(
+        "/wallet/auth",
+        "/auth/realms/esante-wallet/protocol/openid-connect/token",
+    );
+    let body = crt_core::oauth::form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", redirect),
+        ("client_id", "dui-sandbox"),
+        ("client_secret", "dui-sandbox-secret"),
+        ("code_verifier", verifier),
+    ]);
+    let answer = block_on(client.post(
+        &token_url,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Bytes::from(body),
+    ))
+    .expect("tokens");
+    let tokens: Value = serde_json::from_slice(&answer.body).expect("JSON");
+    tokens["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_string()
+}
