@@ -7,6 +7,7 @@
 //! mutual TLS ([`http`]).
 
 pub mod certificate;
+pub mod directory;
 #[cfg(feature = "corpus")]
 pub mod corpus;
 pub mod fhir_json;

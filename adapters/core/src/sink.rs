@@ -28,6 +28,9 @@ pub enum Work {
     Journal,
     /// Check the beneficiary's identity with the INSi teleservice.
     VerifyIdentity,
+    /// Check the care circle's members against the national directory of health
+    /// professionals ([`crate::directory`]).
+    CheckCareCircle,
     /// Carry out one action of the record.
     Action { action: Action },
     /// Bring a document the DMP already holds in line with a consent that changed since it

@@ -175,6 +175,7 @@ impl Engine {
         let purpose = match &delivery.work {
             crt_core::sink::Work::Journal => "archive",
             crt_core::sink::Work::VerifyIdentity => "identity-check",
+            crt_core::sink::Work::CheckCareCircle => "care-team-check",
             crt_core::sink::Work::Action {
                 action: crt_core::record::Action::AnswerAdmission { .. },
             } => "admission",
