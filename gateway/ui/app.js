@@ -1,5 +1,7 @@
-// The operator's page: validate a file, follow deliveries, replay a dead one. It only
-// calls the gateway's own API, with the token the operator gives (kept for the tab only).
+// The page of operators and professionals: validate a file, follow deliveries, replay a
+// dead one, read a document. It only calls the gateway's own API, with the token an
+// operator gives (kept for the tab only) or, for a professional logged in with Pro Santé
+// Connect, the session cookie the browser sends by itself.
 "use strict";
 
 const TOKEN_KEY = "crt-gateway-token";
@@ -40,6 +42,48 @@ function showTokenState() {
   document.getElementById("token-state").textContent = token()
     ? "Token set for this tab."
     : "No token: the gateway will refuse the calls below.";
+}
+
+// Who the gateway takes this page for: the token's holder, or the logged-in professional.
+async function showWho() {
+  const who = document.getElementById("who");
+  const logout = document.getElementById("logout");
+  const response = await fetch("/v1/me", { headers: headers() });
+  if (!response.ok) {
+    who.textContent = "Not logged in.";
+    logout.hidden = true;
+    return;
+  }
+  const me = await response.json();
+  who.textContent = "Acting as " + me.actor + (me.assurance ? " (Pro Santé Connect, " + me.assurance + ")" : "");
+  logout.hidden = !me.assurance;
+}
+
+async function logOut() {
+  await fetch("/ui/logout", { method: "POST" });
+  await showWho();
+}
+
+async function readDocument(event) {
+  event.preventDefault();
+  const id = document.getElementById("document-delivery").value.trim();
+  const name = document.getElementById("document-name").value.trim();
+  const reason = document.getElementById("document-emergency").value.trim();
+  const output = document.getElementById("document");
+  const error = document.getElementById("document-error");
+  output.hidden = true;
+  output.textContent = "";
+  error.textContent = "";
+  const extra = reason ? { "Crt-Break-Glass": encodeURIComponent(reason) } : {};
+  const response = await fetch(
+    "/v1/deliveries/" + encodeURIComponent(id) + "/artifacts/" + encodeURIComponent(name),
+    { headers: headers(extra) });
+  if (!response.ok) {
+    error.textContent = await problemText(response);
+    return;
+  }
+  output.textContent = await response.text();
+  output.hidden = false;
 }
 
 async function validateFile(event) {
@@ -162,7 +206,11 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.setItem(TOKEN_KEY, field.value.trim());
     field.value = "";
     showTokenState();
+    showWho();
   });
+  document.getElementById("logout").addEventListener("click", logOut);
+  document.getElementById("document-form").addEventListener("submit", readDocument);
+  showWho();
   document.getElementById("validate-form").addEventListener("submit", validateFile);
   document.getElementById("deliveries-form").addEventListener("submit", showDeliveries);
 });

@@ -1,6 +1,7 @@
 //! `/ui/` in a real headless browser (Debian's chromium, driven by chromedriver over the
 //! WebDriver protocol): an operator uploads files and reads the verdict from the page, then
-//! replays a dead delivery.
+//! replays a dead delivery; professionals log in with the sandbox's Pro Santé Connect and
+//! read a DLU, or are refused it outside the beneficiary's care team.
 //!
 //! Runs when chromedriver is found (`CRT_CHROMEDRIVER`, or `/usr/bin/chromedriver`, which
 //! `.ci/run` installs); on CI its absence is a failure, elsewhere the test says it skipped.
@@ -104,7 +105,8 @@ impl Browser {
                 "browserName": "chrome",
                 "goog:chromeOptions": {
                     "binary": binary,
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1800"]
+                    // The sandbox's Pro Santé Connect presents a certificate of the test PKI.
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1800", "--ignore-certificate-errors"]
                 }
             }}}),
         );
@@ -286,4 +288,57 @@ fn an_operator_validates_files_and_replays_a_dead_delivery_in_the_browser() {
     browser.wait_text("#deliveries tbody tr", |t| t.contains("Replayed"));
     let view = gateway.wait_settled(&id, Duration::from_secs(20));
     assert_eq!(view["deliveries"][0]["state"], "delivered", "{view}");
+}
+
+#[test]
+fn a_professional_logs_in_with_pro_sante_connect_and_reads_a_dlu_of_their_care_team() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = crate::support::Gateway::start(
+        data.path(),
+        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false")],
+    );
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let id = gateway
+        .post_record(&example("home-volet2-pays-de-la-loire.json"), None)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(60));
+    let dlu = view["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["target"] == "dmp" && d["work"].to_string().contains("dlu"))
+        .expect("the DLU's delivery")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let read_as = |who: &str| {
+        browser.open(&format!("http://{}/ui/", gateway.addr));
+        browser.click("#psc-login");
+        // The wallet of the sandbox's PSC: the professional chosen.
+        browser.click(&format!("#psc-{who}"));
+        browser.wait_text("#who", |t| t.contains(who));
+        assert!(
+            browser
+                .text("#who")
+                .contains("Pro Santé Connect, eidas1/CARD")
+        );
+        browser.type_into("#document-delivery", &dlu);
+        browser.click("#document-read");
+    };
+    // The CRT's physician, in the beneficiary's care team, reads the DLU.
+    read_as("810002345675");
+    let shown = browser.wait_text("#document", |t| !t.is_empty());
+    assert!(shown.contains("ClinicalDocument"), "{shown}");
+    browser.click("#logout");
+    browser.wait_text("#who", |t| t.contains("Not logged in"));
+    // A physician in no one's care circle is refused, and told why.
+    read_as("810009876544");
+    let refused = browser.wait_text("#document-error", |t| !t.is_empty());
+    assert!(refused.contains("care team"), "{refused}");
 }
