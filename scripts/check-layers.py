@@ -29,6 +29,7 @@ LAYERS = {
     "crt-documents": 1,
     "crt-pki": 1,
     "crt-ins": 1,
+    "crt-annuaire": 1,
     "crt-ror": 1,
     "crt-viatrajectoire": 1,
     "crt-store": 1,

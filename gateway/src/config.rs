@@ -586,6 +586,7 @@ mod tests {
                 ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
                 ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),
                 ("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false"),
+                ("CRT_GATEWAY_SINKS__DIRECTORY__ENABLED", "false"),
                 ("CRT_GATEWAY_STORAGE__DATA_DIR", "/var/lib/crt"),
                 ("UNRELATED", "x"),
             ]),

@@ -282,6 +282,7 @@ mod tests {
             "dmp": { "enabled": false },
             "mssante": { "enabled": false },
             "viatrajectoire": { "enabled": false },
+            "directory": { "enabled": false },
             "echo": echo,
         }))
         .expect("sections");

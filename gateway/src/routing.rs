@@ -21,6 +21,8 @@ pub use crate::sinks::journal::JOURNAL;
 pub const INS: &str = crt_core::identity::INS_TARGET;
 pub const VIATRAJECTOIRE: &str = "viatrajectoire";
 const DMP: &str = Channel::Dmp.as_str();
+const MSSANTE: &str = Channel::Mssante.as_str();
+const DIRECTORY_TARGET: &str = crt_core::directory::DIRECTORY_TARGET;
 
 /// The deliveries for a record, or why the gateway cannot carry out what it asks.
 /// `previous` holds the consents of the beneficiary's previous record, when there is one:
@@ -136,6 +138,16 @@ pub fn plan(
                 ),
             );
         }
+    }
+
+    // The care circle is checked against the national directory when the gateway can;
+    // messages wait for it, since it may find a member's mailbox the record lacks.
+    if registry.contains(DIRECTORY_TARGET) && !record.care_circle.is_empty() {
+        let check = delivery(DIRECTORY_TARGET, Work::CheckCareCircle);
+        for message in deliveries.iter_mut().filter(|d| d.target == MSSANTE) {
+            message.depends_on.push(check.id);
+        }
+        deliveries.push(check);
     }
 
     if violations.is_empty() {

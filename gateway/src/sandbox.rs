@@ -130,6 +130,13 @@ pub const PSC_DUI_CLIENT: (&str, &str) = ("dui-sandbox", "dui-sandbox-secret");
 /// The example records' CRTs (FINESS ET): the sandbox's test professionals are their
 /// staff, as `[[server.auth.staff]]` would declare them.
 const EXAMPLE_CRTS: [&str; 3] = ["720004563", "110010030", "140009879"];
+/// The example records, whose people the directory's simulator knows.
+const EXAMPLE_RECORDS: [&str; 4] = [
+    include_str!("../../schemas/examples/home-volet2-pays-de-la-loire.json"),
+    include_str!("../../schemas/examples/home-admission-occitanie.json"),
+    include_str!("../../schemas/examples/ehpad-emergency-room-occitanie.json"),
+    include_str!("../../schemas/examples/exit-normandie.json"),
+];
 
 impl Sandbox {
     /// Starts the simulator of every enabled sink, on free loopback ports.
@@ -176,7 +183,31 @@ impl Sandbox {
                 sandbox.start_region(dialect).await?;
             }
         }
+        sandbox.people_the_directory_knows();
         Ok(sandbox)
+    }
+
+    /// The directory's simulator knows the professionals of the example records' care
+    /// circles, as the Annuaire Santé knows every registered professional.
+    fn people_the_directory_knows(&self) {
+        let Some(population) = self
+            .state::<crt_annuaire::simulator::Population>(crt_core::directory::DIRECTORY_TARGET)
+        else {
+            return;
+        };
+        for text in EXAMPLE_RECORDS {
+            let Ok(record) = serde_json::from_str::<crt_core::CrtRecord>(text) else {
+                continue;
+            };
+            for member in &record.care_circle {
+                if let Some(person) = crt_annuaire::simulator::Person::from_care_circle(member) {
+                    population.add(person);
+                }
+            }
+        }
+        for person in crt_annuaire::simulator::sandbox_population() {
+            population.add(person);
+        }
     }
 
     async fn start_region(&mut self, dialect: Dialect) -> Result<(), SandboxError> {

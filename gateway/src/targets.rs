@@ -11,4 +11,5 @@ pub static TARGETS: &[&dyn AnyTarget] = &[
     &crt_dmp::target::Dmp,
     &crt_mssante::target::Mssante,
     &crt_viatrajectoire::target::Viatrajectoire,
+    &crt_annuaire::target::AnnuaireTarget,
 ];

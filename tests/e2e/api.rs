@@ -173,9 +173,10 @@ fn idempotency_key_replays_the_first_answer_and_refuses_another_body() {
     assert_eq!(bad_key.status, 400);
 
     let list = gateway.get_json("/v1/deliveries");
+    // The journal and the care circle's check, once.
     assert_eq!(
         list["deliveries"].as_array().unwrap().len(),
-        1,
+        2,
         "stored once"
     );
 }
@@ -202,7 +203,7 @@ fn operator_endpoints_answer_and_unknown_routes_are_problems() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("crt_gateway_deliveries{state=\"delivered\"} 1"),
+        metrics.contains("crt_gateway_deliveries{state=\"delivered\"} 2"),
         "{metrics}"
     );
 

@@ -279,3 +279,61 @@ fn dui_psc_token(gateway: &Gateway, who: &str) -> String {
         .expect("an access token")
         .to_string()
 }
+
+#[test]
+fn the_care_circle_is_checked_with_the_directory_which_fills_a_missing_mailbox() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(
+        data.path(),
+        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false")],
+    );
+    // The nurse of the care circle comes without a mailbox; one member is a stranger to
+    // the directory.
+    let mut record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).unwrap();
+    let circle = record["care_circle"].as_array_mut().unwrap();
+    let nurse = circle
+        .iter_mut()
+        .find(|m| m["rpps"] == "10004567896")
+        .expect("the nurse");
+    nurse.as_object_mut().unwrap().remove("mssante_address");
+    circle.push(serde_json::json!({
+        "id": "pro-stranger", "rpps": "10009999995", "family_name": "Inconnu",
+        "given_name": "Jean", "profession": "physiotherapist", "role": "therapist"
+    }));
+    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(60));
+
+    let check = delivery_to(&view, "directory");
+    assert_eq!(check["state"], "delivered", "{check}");
+    let report: Vec<Value> =
+        serde_json::from_slice(&gateway.artifact(&check, "care-circle-check.json").body)
+            .expect("the check's report");
+    let status_of = |member: &str| {
+        report
+            .iter()
+            .find(|m| m["member"] == member)
+            .map(|m| m["status"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(
+        status_of("pro-idel").as_deref(),
+        Some("known"),
+        "{report:?}"
+    );
+    assert_eq!(
+        status_of("pro-stranger").as_deref(),
+        Some("unknown"),
+        "{report:?}"
+    );
+
+    // The message reached the nurse at the mailbox the directory gave.
+    let message = delivery_to(&view, "mssante");
+    assert_eq!(message["state"], "delivered", "{message}");
+    let accepted = message["receipt"]["details"]["accepted"].to_string();
+    assert!(
+        accepted.contains("julien.roux@infirmier.mssante.fr"),
+        "{accepted}"
+    );
+}

@@ -13,7 +13,10 @@ fn a_provisional_identity_is_checked_with_the_insi_and_the_exchange_is_kept() {
     let gateway = Gateway::start(data.path(), &[]);
     let response = gateway.post_record(&example("ehpad-emergency-room-occitanie.json"), None);
     assert_eq!(response.status, 202, "{}", response.text());
-    assert_eq!(targets(&response.json()), ["journal", "dmp", "ins"]);
+    assert_eq!(
+        targets(&response.json()),
+        ["journal", "dmp", "ins", "directory"]
+    );
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
     let ins = delivery_to(&view, "ins");
@@ -62,7 +65,7 @@ fn a_qualified_identity_is_not_checked_again() {
     let response = gateway.post_record(&example("home-volet2-pays-de-la-loire.json"), None);
     assert_eq!(
         targets(&response.json()),
-        ["journal", "dmp", "dmp", "mssante"],
+        ["journal", "dmp", "dmp", "mssante", "directory"],
         "no INS check"
     );
 }

@@ -18,7 +18,8 @@ pub fn example(name: &str) -> Vec<u8> {
 
 /// Every national service off: the journal is the only target, so that every delivery is
 /// one the test controls and counts.
-pub const JOURNAL_ONLY: [(&str, &str); 7] = [
+pub const JOURNAL_ONLY: [(&str, &str); 8] = [
+    ("CRT_GATEWAY_SINKS__DIRECTORY__ENABLED", "false"),
     ("CRT_GATEWAY_SINKS__INS__ENABLED", "false"),
     ("CRT_GATEWAY_SINKS__DMP__ENABLED", "false"),
     ("CRT_GATEWAY_SINKS__MSSANTE__ENABLED", "false"),

@@ -9,7 +9,9 @@ use crate::sink::{Outcome, UpstreamReceipt};
 
 /// The name of the target that checks care circles.
 pub const DIRECTORY_TARGET: &str = "directory";
-/// The artifact of that check: a JSON array of [`MemberCheck`].
+/// The artifact of that check: a JSON array of [`MemberCheck`], which its receipt's
+/// details also carry under `members` for the deliveries that wait for it (receipts
+/// travel downstream; artifacts stay with their delivery).
 pub const CARE_CIRCLE_CHECK: &str = "care-circle-check.json";
 
 /// What the directory said of one care-circle member.
@@ -51,9 +53,9 @@ pub fn checks_upstream(upstream: &[UpstreamReceipt]) -> Vec<MemberCheck> {
     upstream
         .iter()
         .filter(|u| u.target == DIRECTORY_TARGET && u.receipt.outcome == Outcome::Delivered)
-        .flat_map(|u| u.receipt.artifacts.iter())
-        .filter(|a| a.name == CARE_CIRCLE_CHECK)
-        .filter_map(|a| serde_json::from_slice::<Vec<MemberCheck>>(&a.content).ok())
+        .filter_map(|u| {
+            serde_json::from_value::<Vec<MemberCheck>>(u.receipt.details["members"].clone()).ok()
+        })
         .flatten()
         .collect()
 }

@@ -7,9 +7,9 @@
 //! mutual TLS ([`http`]).
 
 pub mod certificate;
-pub mod directory;
 #[cfg(feature = "corpus")]
 pub mod corpus;
+pub mod directory;
 pub mod fhir_json;
 pub mod fhir_patient;
 pub mod http;

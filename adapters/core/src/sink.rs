@@ -29,7 +29,7 @@ pub enum Work {
     /// Check the beneficiary's identity with the INSi teleservice.
     VerifyIdentity,
     /// Check the care circle's members against the national directory of health
-    /// professionals ([`crate::directory`]).
+    /// professionals (the report is `directory::MemberCheck`).
     CheckCareCircle,
     /// Carry out one action of the record.
     Action { action: Action },

@@ -135,6 +135,9 @@ pub fn headers(headers: &[(&str, &str)]) -> Vec<(String, String)> {
                     Some((scheme, _)) => format!("{scheme} …"),
                     None => "…".to_string(),
                 }
+            } else if name.eq_ignore_ascii_case("esante-api-key") {
+                // The Annuaire Santé's API key is a credential too.
+                "…".to_string()
             } else {
                 value.to_string()
             };

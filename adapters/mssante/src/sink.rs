@@ -179,8 +179,15 @@ impl MssanteSink {
         let record = &task.record;
         let mut chosen = BTreeSet::new();
         let mut skipped = Vec::new();
+        // A member the record gives no mailbox may have one in the national directory, as
+        // the care circle's check found it.
+        let checks = crt_core::directory::checks_upstream(&task.upstream);
         for member in &record.care_circle {
-            let Some(text) = &member.mssante_address else {
+            let from_directory = checks
+                .iter()
+                .find(|check| check.member == member.id)
+                .and_then(|check| check.mssante_from_directory.as_ref());
+            let Some(text) = member.mssante_address.as_ref().or(from_directory) else {
                 continue;
             };
             match Address::parse(text, &self.config.allowed_domains) {

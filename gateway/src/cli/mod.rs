@@ -355,7 +355,7 @@ enum ConformanceCommand {
     /// could not run.
     Run {
         /// Suites to run, comma-separated; every suite when omitted: one per national
-        /// service (ins, dmp, mssante, viatrajectoire), then ror and region.
+        /// service (ins, dmp, mssante, viatrajectoire, directory), then ror and region.
         #[arg(long, value_delimiter = ',')]
         suite: Vec<String>,
         /// A gateway configuration naming the platforms to test (URLs, certificates);

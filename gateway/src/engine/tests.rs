@@ -73,6 +73,10 @@ async fn rig() -> Rig {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../certs-example");
     config.storage.data_dir = dir.path().to_path_buf();
     config.sinks.journal.enabled = false;
+    // The carrier and the INS check are what these tests follow.
+    config
+        .sinks
+        .set_enabled(crt_core::directory::DIRECTORY_TARGET, false);
     let sandbox = Sandbox::start(&config).await.expect("sandbox");
     let sent = Arc::new(AtomicUsize::new(0));
     let registry = Registry::from_config(&sandbox.configure(&config), Some(sandbox.issuer()))

@@ -238,7 +238,15 @@ mod tests {
         let names: Vec<&str> = suites.iter().map(|s| s.suite.as_str()).collect();
         assert_eq!(
             names,
-            ["ins", "dmp", "mssante", "viatrajectoire", "ror", "region"]
+            [
+                "ins",
+                "dmp",
+                "mssante",
+                "viatrajectoire",
+                "directory",
+                "ror",
+                "region"
+            ]
         );
         for suite in &suites {
             assert!(!suite.scenarios.is_empty(), "{}", suite.suite);
