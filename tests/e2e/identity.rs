@@ -337,3 +337,16 @@ fn the_care_circle_is_checked_with_the_directory_which_fills_a_missing_mailbox()
         "{accepted}"
     );
 }
+
+#[test]
+fn an_operator_looks_a_professional_up_in_the_directory() {
+    let (code, text) = crate::support::cli(&["directory", "lookup", "10004567896"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("julien.roux@infirmier.mssante.fr (PER)"),
+        "{text}"
+    );
+    let (code, text) = crate::support::cli(&["directory", "lookup", "10009999995"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("not listed"), "{text}");
+}

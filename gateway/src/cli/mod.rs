@@ -8,6 +8,7 @@ mod audit;
 mod certs;
 mod conformance;
 mod demo;
+mod directory;
 mod dmp;
 mod ins;
 mod mssante;
@@ -220,6 +221,11 @@ enum Command {
         #[command(subcommand)]
         command: ViatrajectoireCommand,
     },
+    /// The Annuaire Santé: look up a professional.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// INS: check an INS number, search the INSi teleservice.
     Ins {
         #[command(subcommand)]
@@ -233,6 +239,18 @@ enum Command {
     /// Print the JSON Schema of a CRT record.
     #[command(hide = true)]
     Schema,
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// A professional as the Annuaire Santé lists them (the sandbox simulator by default):
+    /// active or not, professions, MSSanté mailboxes. Exit 1 when not listed.
+    Lookup {
+        /// RPPS number (11 digits) or idNat_PS.
+        who: String,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -656,6 +674,9 @@ fn runtime(command: Command) -> Status {
                         config,
                     },
             } => ror::pull_offer(&finess_et, since.as_deref(), out.as_deref(), config).await,
+            Command::Directory {
+                command: DirectoryCommand::Lookup { who, config },
+            } => directory::lookup(&who, config).await,
             Command::Ins {
                 command:
                     InsCommand::Search {
