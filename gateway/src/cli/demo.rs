@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::records::{outcome, problem_text};
 use super::{Status, failed, load_config, table};
 use crate::client::ApiClient;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{PSC_DUI_CLIENT, Sandbox};
 use crate::server::Gateway;
 use crt_ror::client::RorClient;
 use crt_ror::config::RorConfig;
@@ -150,11 +150,20 @@ async fn drive(gateway: &Gateway, token: &str, files: &[PathBuf], out: &Path) ->
     );
 
     // Artifacts hold health documents, which the access policy keeps from systems: the demo
-    // reads them as the example CRTs' physician.
-    let physician =
-        client
-            .clone()
-            .with_actor(DEMO_PHYSICIAN.0, DEMO_PHYSICIAN.1, Some(DEMO_PHYSICIAN.2));
+    // reads them as the example CRTs' physician, with the access token the sandbox's Pro
+    // Santé Connect gives the DUI she logged in with (or named by the DUI when it has none).
+    let psc_token = gateway
+        .sandbox()
+        .and_then(|sandbox| sandbox.psc.as_ref())
+        .and_then(|psc| psc.access_token(DEMO_PHYSICIAN.0, PSC_DUI_CLIENT.0, 600));
+    let physician = match psc_token {
+        Some(token) => client.clone().with_token(&token),
+        None => {
+            client
+                .clone()
+                .with_actor(DEMO_PHYSICIAN.0, DEMO_PHYSICIAN.1, Some(DEMO_PHYSICIAN.2))
+        }
+    };
     let written = match write_artifacts(&physician, &submitted, &records, out).await {
         Ok(written) => written,
         Err(e) => return failed(e),
