@@ -59,3 +59,34 @@ pub fn checks_upstream(upstream: &[UpstreamReceipt]) -> Vec<MemberCheck> {
         .flatten()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::Receipt;
+
+    #[test]
+    fn the_checks_travel_in_the_directory_receipt_only() {
+        let check = MemberCheck {
+            member: "pro-idel".into(),
+            id_nat_ps: Some("810004567896".into()),
+            status: MemberStatus::Known,
+            mssante_from_directory: Some("julien.roux@infirmier.mssante.fr".into()),
+            detail: None,
+        };
+        let details = serde_json::json!({ "members": [check.clone()] });
+        let upstream = [
+            UpstreamReceipt {
+                target: DIRECTORY_TARGET.into(),
+                receipt: Receipt::delivered("1 member checked: 1 known")
+                    .with_details(details.clone()),
+            },
+            UpstreamReceipt {
+                target: "ins".into(),
+                receipt: Receipt::delivered("identity found").with_details(details),
+            },
+        ];
+        assert_eq!(checks_upstream(&upstream), [check]);
+        assert!(checks_upstream(&[]).is_empty());
+    }
+}

@@ -30,7 +30,9 @@ pub enum AddressError {
         "{0:?} is not on an MSSanté domain (mssante.fr) nor on a domain the configuration allows"
     )]
     OutsideTrustSpace(String),
-    #[error("{0:?}: a patient mailbox is named after a 15-digit INS")]
+    #[error(
+        "{0:?}: a patient mailbox is named after a 15-character INS (digits, 2A or 2B for a Corsican department)"
+    )]
     PatientMailbox(String),
 }
 
@@ -38,9 +40,7 @@ impl Address {
     /// Parses `text` and checks it against the trust space and `allowed` extra domains.
     pub fn parse(text: &str, allowed: &[String]) -> Result<Address, AddressError> {
         let address = Address::syntax(text)?;
-        if address.domain == PATIENT_DOMAIN
-            && !(address.local.len() == 15 && address.local.bytes().all(|b| b.is_ascii_digit()))
-        {
+        if address.domain == PATIENT_DOMAIN && !is_ins(&address.local) {
             return Err(AddressError::PatientMailbox(text.to_string()));
         }
         let trusted = address.domain == TRUST_DOMAIN
@@ -108,9 +108,36 @@ impl fmt::Display for Address {
     }
 }
 
+/// Whether `local` is an INS as a patient mailbox is named: 15 characters, digits but for
+/// the department of birth (characters 6 and 7), which is `2A` or `2B` for Corsica.
+fn is_ins(local: &str) -> bool {
+    let bytes = local.as_bytes();
+    bytes.len() == 15
+        && bytes.iter().enumerate().all(|(i, b)| {
+            b.is_ascii_digit()
+                || (i == 6 && bytes[5] == b'2' && b.eq_ignore_ascii_case(&b'a'))
+                || (i == 6 && bytes[5] == b'2' && b.eq_ignore_ascii_case(&b'b'))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_corsican_ins_names_a_patient_mailbox() {
+        assert!(Address::patient("297022A02077878").is_ok());
+        assert!(Address::patient("181122B12345612").is_ok());
+        assert!(Address::patient("238047218104592").is_ok());
+        for bad in [
+            "297023A02077878",
+            "2970A2A02077878",
+            "29702AA0207787",
+            "2970220207787",
+        ] {
+            assert!(Address::patient(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn addresses_on_the_trust_space_or_an_allowed_domain_only() {

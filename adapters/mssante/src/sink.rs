@@ -218,8 +218,16 @@ impl MssanteSink {
                     format!("{}@{}", ins.number, crate::address::PATIENT_DOMAIN),
                     "the document is not to be shown to the patient (INVISIBLE_PATIENT)".into(),
                 ));
-            } else if let Ok(address) = Address::patient(&ins.number) {
-                chosen.insert(address);
+            } else {
+                match Address::patient(&ins.number) {
+                    Ok(address) => {
+                        chosen.insert(address);
+                    }
+                    Err(e) => skipped.push((
+                        format!("{}@{}", ins.number, crate::address::PATIENT_DOMAIN),
+                        e.to_string(),
+                    )),
+                }
             }
         }
         (chosen.into_iter().collect(), skipped)
