@@ -9,6 +9,9 @@
 # stores their deliveries, and makes none, as an intake replica does. The run then
 # measures intake alone, without the deliveries' signatures, TLS and fsyncs competing
 # for the same two cores.
+#
+# `GW=/path/to/crt-gateway` runs another gateway binary (an older commit's release build)
+# under the same load, to compare two versions in one session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-15}
@@ -25,7 +28,7 @@ cargo build --release -p crt-gateway -p crt-loadgen >&2
 data=$(mktemp -d)
 trap 'kill "$gateway" 2>/dev/null || true; wait "$gateway" 2>/dev/null || true; rm -rf "$data"' EXIT
 
-env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn ./target/release/crt-gateway serve --listen "127.0.0.1:$port" --data "$data" &
+env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn "${GW:-./target/release/crt-gateway}" serve --listen "127.0.0.1:$port" --data "$data" &
 gateway=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
