@@ -7,9 +7,7 @@ use crt_annuaire::AnnuaireConfig;
 use crt_annuaire::client::Directory;
 use crt_core::directory::DIRECTORY_TARGET;
 
-use super::{Status, failed, load_config};
-use crate::sandbox::Sandbox;
-use crate::targets::TARGETS;
+use super::{Status, failed, load_config, only_target};
 
 /// Looks up `who`: an RPPS number (11 digits) or an idNat_PS (`8` + RPPS). Exit 0 when
 /// listed, 1 when the directory does not know them.
@@ -19,28 +17,15 @@ pub async fn lookup(who: &str, config: Option<PathBuf>) -> Status {
         11 if who.bytes().all(|b| b.is_ascii_digit()) => format!("8{who}"),
         _ => who.to_string(),
     };
-    let mut config = match load_config(config) {
+    let config = match load_config(config) {
         Ok(config) => config,
         Err(status) => return status,
     };
-    // Only the directory is needed here.
-    config.sinks.journal.enabled = false;
-    for target in TARGETS {
-        config
-            .sinks
-            .set_enabled(target.name(), target.name() == DIRECTORY_TARGET);
-    }
-    let sandbox = if config.sandbox.enabled {
-        match Sandbox::start(&config).await {
-            Ok(sandbox) => Some(sandbox),
-            Err(e) => return failed(e),
-        }
-    } else {
-        None
+    let (config, sandbox) = match only_target(config, DIRECTORY_TARGET).await {
+        Ok(pointed) => pointed,
+        Err(status) => return status,
     };
-    let section = Sandbox::in_use(&config, sandbox.as_ref())
-        .sinks
-        .section::<AnnuaireConfig>();
+    let section = config.sinks.section::<AnnuaireConfig>();
     let directory = match Directory::from_config(&section) {
         Ok(directory) => directory,
         Err(e) => return failed(e),

@@ -8,8 +8,7 @@ use crt_ins::InsConfig;
 use crt_ins::message::{InsiAnswer, Query};
 use crt_ins::{InsNumber, InsiClient, verify};
 
-use super::{Status, failed, load_config};
-use crate::sandbox::Sandbox;
+use super::{Status, failed, load_config, only_target};
 
 pub fn check_nir(number: &str, oid: Option<&str>) -> Status {
     let parsed = match InsNumber::parse(number.trim()) {
@@ -78,24 +77,15 @@ pub async fn search(args: SearchArgs) -> Status {
         Ok(normalised) => normalised,
         Err(e) => return failed(format!("the traits cannot be used with the INS: {e}")),
     };
-    let mut config = match load_config(args.config) {
+    let config = match load_config(args.config) {
         Ok(config) => config,
         Err(status) => return status,
     };
-    // Only the INS check is needed here.
-    config.sinks.journal.enabled = false;
-    config.sinks.set_enabled(INS_TARGET, true);
-    let sandbox = if config.sandbox.enabled {
-        match Sandbox::start(&config).await {
-            Ok(sandbox) => Some(sandbox),
-            Err(e) => return failed(e),
-        }
-    } else {
-        None
+    let (config, sandbox) = match only_target(config, INS_TARGET).await {
+        Ok(pointed) => pointed,
+        Err(status) => return status,
     };
-    let ins_config = Sandbox::in_use(&config, sandbox.as_ref())
-        .sinks
-        .section::<InsConfig>();
+    let ins_config = config.sinks.section::<InsConfig>();
     let mut client = match InsiClient::from_config(&ins_config) {
         Ok(client) => client,
         Err(e) => return failed(e),

@@ -752,6 +752,30 @@ fn failed(error: impl std::fmt::Display) -> Status {
     Status::Failed
 }
 
+/// For a command that talks to one target: the configuration with that target alone on and
+/// pointed at its simulator when the sandbox is on (then started, and returned to be
+/// stopped), or as given otherwise.
+async fn only_target(
+    mut config: Config,
+    target: &str,
+) -> Result<(Config, Option<crate::sandbox::Sandbox>), Status> {
+    config.sinks.journal.enabled = false;
+    for each in crate::targets::TARGETS {
+        config.sinks.set_enabled(each.name(), each.name() == target);
+    }
+    let sandbox = if config.sandbox.enabled {
+        Some(
+            crate::sandbox::Sandbox::start(&config)
+                .await
+                .map_err(failed)?,
+        )
+    } else {
+        None
+    };
+    let pointed = crate::sandbox::Sandbox::in_use(&config, sandbox.as_ref());
+    Ok((pointed, sandbox))
+}
+
 fn load_config(file: Option<PathBuf>) -> Result<Config, Status> {
     Config::load(file.as_deref(), std::env::vars()).map_err(|e| {
         eprintln!("error: configuration: {e}");

@@ -5,13 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crt_core::identity::INS_TARGET;
 use crt_viatrajectoire::ViatrajectoireConfig;
 use crt_viatrajectoire::client::ViatrajectoireClient;
 use crt_viatrajectoire::directory::{self, CardOutcome};
 
-use super::{Status, failed, load_config};
-use crate::sandbox::Sandbox;
+use super::{Status, failed, load_config, only_target};
 
 /// The card of an offer file: its volet 2 offer as the ROR models it.
 pub fn card_of(offer: &crt_ror::offer::Offer) -> Result<serde_json::Value, String> {
@@ -35,30 +33,17 @@ pub async fn publish(offer: &Path, dry_run: bool, config_file: Option<PathBuf>) 
         Ok(card) => card,
         Err(e) => return failed(e),
     };
-    let mut config = match load_config(config_file) {
+    let config = match load_config(config_file) {
         Ok(config) => config,
         Err(status) => return status,
     };
     crt_core::tls::install_default_provider();
-    let sandbox = if config.sandbox.enabled {
-        // Only ViaTrajectoire is needed here.
-        for target in [INS_TARGET, crt_dmp::sink::TARGET, crt_mssante::sink::TARGET] {
-            config.sinks.set_enabled(target, false);
-        }
-        config
-            .sinks
-            .set_enabled(crt_viatrajectoire::sink::TARGET, true);
-        match Sandbox::start(&config).await {
-            Ok(sandbox) => Some(sandbox),
-            Err(e) => return failed(e),
-        }
-    } else {
-        None
+    let (config, sandbox) = match only_target(config, crt_viatrajectoire::sink::TARGET).await {
+        Ok(pointed) => pointed,
+        Err(status) => return status,
     };
     let result = async {
-        let settings = Sandbox::in_use(&config, sandbox.as_ref())
-            .sinks
-            .section::<ViatrajectoireConfig>();
+        let settings = config.sinks.section::<ViatrajectoireConfig>();
         let client = ViatrajectoireClient::new(&settings).map_err(|e| e.to_string())?;
         println!(
             "ViaTrajectoire {}{}",
