@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::support::{Gateway, Response, delivery_to, example, repo, try_request};
+use crate::support::{Gateway, Response, delivery_to, dlu_delivery, example, repo, try_request};
 
 const CRT_PHYSICIAN: &str = "810002345675";
 const OUTSIDE_PHYSICIAN: &str = "810009876544";
@@ -80,13 +80,7 @@ fn dlu_path(gateway: &Gateway) -> String {
     assert_eq!(response.status, 202, "{}", response.text());
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(60));
-    let dmp = view["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["target"] == "dmp" && d["work"].to_string().contains("dlu"))
-        .cloned()
-        .unwrap_or_else(|| delivery_to(&view, "dmp"));
+    let dmp = dlu_delivery(&view);
     format!(
         "/v1/deliveries/{}/artifacts/dlu.xml",
         dmp["id"].as_str().unwrap()

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::support::{CRT_PHYSICIAN, Gateway, delivery_to, example, free_port, repo, spawn};
+use crate::support::{CRT_PHYSICIAN, Gateway, dlu_delivery, example, free_port, repo, spawn};
 
 const CARE_ASSISTANT: [(&str, &str); 2] = [
     ("Crt-Actor-Id", "810006789019"),
@@ -52,13 +52,7 @@ fn callers_are_authenticated_and_each_access_follows_the_policy() {
     assert_eq!(response.status, 202, "{}", response.text());
     let id = response.json()["id"].as_str().unwrap().to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(30));
-    let dmp = view["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["target"] == "dmp" && d["work"].to_string().contains("dlu"))
-        .cloned()
-        .unwrap_or_else(|| delivery_to(&view, "dmp"));
+    let dmp = dlu_delivery(&view);
     let dlu = format!(
         "/v1/deliveries/{}/artifacts/dlu.xml",
         dmp["id"].as_str().unwrap()

@@ -396,6 +396,17 @@ pub fn targets(view: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The delivery that sent the record's DLU to the DMP.
+pub fn dlu_delivery(view: &Value) -> Value {
+    view["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .find(|d| d["target"] == "dmp" && d["work"].to_string().contains("dlu"))
+        .cloned()
+        .unwrap_or_else(|| delivery_to(view, "dmp"))
+}
+
 /// Runs the binary with `args` from the repository root: exit code, stdout then stderr.
 pub fn cli(args: &[&str]) -> (Option<i32>, String) {
     cli_with(args, &[])

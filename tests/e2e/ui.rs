@@ -307,12 +307,7 @@ fn a_professional_logs_in_with_pro_sante_connect_and_reads_a_dlu_of_their_care_t
         .unwrap()
         .to_string();
     let view = gateway.wait_settled(&id, Duration::from_secs(60));
-    let dlu = view["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["target"] == "dmp" && d["work"].to_string().contains("dlu"))
-        .expect("the DLU's delivery")["id"]
+    let dlu = crate::support::dlu_delivery(&view)["id"]
         .as_str()
         .unwrap()
         .to_string();
