@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use crt_core::http::{HttpError, HttpsClient};
-use crt_core::oauth::{encode, form};
+use crt_core::oauth::form;
 use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -477,11 +477,6 @@ fn refused(status: u16, body: &[u8]) -> PscError {
 
 pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// For building a query string by hand elsewhere in the crate.
-pub(crate) fn query_value(value: &str) -> String {
-    encode(value)
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use crate::jwt::{Jwks, Signer};
-use crate::provider::{now, pkce_challenge, query_value};
+use crate::provider::{now, pkce_challenge};
+use crt_core::oauth::encode as query_value;
 
 /// The realm's path, as PSC's Keycloak serves it.
 pub const REALM: &str = "/auth/realms/esante-wallet";
