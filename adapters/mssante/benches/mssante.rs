@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
             client_key: pki.join("crt/auth.key.pem"),
             oid_root: None,
         }],
-        ..MssanteConfig::default()
+        ..MssanteConfig::default().with_sandbox_reference()
     })
     .expect("sink");
     let task = DeliveryTask::document(Arc::new(record), DocumentKind::Dlu, Channel::Mssante);

@@ -151,15 +151,22 @@ fn mdn(text: &str, notification_id: &str) -> Option<Acknowledgement> {
     })
 }
 
-fn dsn(text: &str, original: Option<&str>, notification_id: &str) -> Vec<Acknowledgement> {
-    let Some(original) = original else {
-        return Vec::new();
-    };
+/// The recipients a DSN reports on. The message is named by the headers it returns or,
+/// failing those, by the envelope id the gateway gave (`ENVID`, the Message-ID).
+fn dsn(text: &str, returned: Option<&str>, notification_id: &str) -> Vec<Acknowledgement> {
     // Per-message fields, then one block per recipient, blocks separated by blank lines.
     let normalised = text.replace("\r\n", "\n");
-    normalised
-        .split("\n\n")
-        .skip(1)
+    let mut blocks = normalised.split("\n\n");
+    let envelope_id = blocks.next().and_then(|per_message| {
+        fields(per_message)
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("Original-Envelope-Id"))
+            .map(|(_, v)| strip_brackets(&v))
+    });
+    let Some(original) = returned.map(str::to_string).or(envelope_id) else {
+        return Vec::new();
+    };
+    blocks
         .filter_map(|block| {
             let fields = fields(block);
             let get = |name: &str| {
@@ -177,7 +184,7 @@ fn dsn(text: &str, original: Option<&str>, notification_id: &str) -> Vec<Acknowl
                 _ => return None,
             };
             Some(Acknowledgement {
-                original_message_id: original.to_string(),
+                original_message_id: original.clone(),
                 recipient,
                 status,
                 code: get("Status"),
@@ -276,7 +283,8 @@ mod tests {
         let dsn = notify::dsn(
             "crt@x.mssante.fr",
             "nobody@medecin.mssante.fr",
-            "Message-ID: <abc@x.mssante.fr>\r\nSubject: s",
+            None,
+            notify::Returned::Headers("Message-ID: <abc@x.mssante.fr>\r\nSubject: s".into()),
             "s",
         );
         let acks = read(&dsn);
@@ -291,6 +299,20 @@ mod tests {
                 .as_deref()
                 .is_some_and(|l| l.contains("mailbox unknown"))
         );
+    }
+
+    #[test]
+    fn a_dsn_returning_nothing_is_named_by_its_envelope_id() {
+        let dsn = notify::dsn(
+            "crt@x.mssante.fr",
+            "nobody@medecin.mssante.fr",
+            Some("abc@x.mssante.fr"),
+            notify::Returned::Message(b""),
+            "s",
+        );
+        let acks = read(&dsn);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].original_message_id, "abc@x.mssante.fr");
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct MssanteConfig {
     /// The structures' mailboxes and the certificates that authenticate them.
     pub mailboxes: Vec<MailboxCredentials>,
     /// The product reference of the gateway in the trust space (`X-MSS-NIL`), given when
-    /// the software is declared on Convergence.
+    /// the software is declared on Convergence. Required outside the sandbox: an
+    /// operator traces and may refuse messages from software it cannot name.
     pub product_reference: String,
     /// Domains outside `mssante.fr` that messages may go to (operators listed in the
     /// trust-space directory with a domain of their own).
@@ -49,7 +50,7 @@ impl Default for MssanteConfig {
             trust: None,
             crl: None,
             mailboxes: Vec::new(),
-            product_reference: "CRT-GATEWAY-SANDBOX".into(),
+            product_reference: String::new(),
             allowed_domains: Vec::new(),
             request_acknowledgement: true,
             patient_cannot_reply: true,
@@ -62,6 +63,19 @@ impl Default for MssanteConfig {
                 timeout: Duration::from_secs(60),
             },
         }
+    }
+}
+
+impl MssanteConfig {
+    /// The `X-MSS-NIL` of messages the sandbox sends, which no operator will ever see.
+    pub const SANDBOX_PRODUCT_REFERENCE: &'static str = "CRT-GATEWAY-SANDBOX";
+
+    /// This section with the sandbox's product reference when it names none.
+    pub fn with_sandbox_reference(mut self) -> Self {
+        if self.product_reference.trim().is_empty() {
+            self.product_reference = Self::SANDBOX_PRODUCT_REFERENCE.to_string();
+        }
+        self
     }
 }
 

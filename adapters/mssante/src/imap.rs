@@ -112,29 +112,84 @@ impl Session {
         if !greeting.starts_with("* OK") {
             return Err(ImapError::Refused(greeting));
         }
-        let authzid = base64::engine::general_purpose::STANDARD.encode(mailbox);
+        let capabilities = match Capabilities::in_greeting(&greeting) {
+            Some(capabilities) => capabilities,
+            None => session.capabilities().await?,
+        };
+        if !capabilities.has("AUTH=EXTERNAL") {
+            return Err(ImapError::Protocol(format!(
+                "{authority} does not offer AUTHENTICATE EXTERNAL (certificate authentication)"
+            )));
+        }
         session
-            .command(&format!("AUTHENTICATE EXTERNAL {authzid}"))
+            .authenticate_external(mailbox, capabilities.has("SASL-IR"))
             .await?;
         session.command("SELECT INBOX").await?;
         Ok(session)
     }
 
+    /// What the server announces, asked when the greeting did not say.
+    async fn capabilities(&mut self) -> Result<Capabilities, ImapError> {
+        let answers = self.command("CAPABILITY").await?;
+        answers
+            .iter()
+            .find_map(|a| a.line.strip_prefix("* CAPABILITY "))
+            .map(Capabilities::parse)
+            .ok_or_else(|| ImapError::Protocol("no CAPABILITY in the answer".into()))
+    }
+
+    /// SASL EXTERNAL (RFC 4422 appendix A): the certificate authenticates, the
+    /// authorisation identity names the mailbox. The identity goes with the command only
+    /// when the server announced SASL-IR (RFC 4959); otherwise it answers the server's
+    /// empty challenge, as RFC 3501 §6.2.2 has it.
+    async fn authenticate_external(
+        &mut self,
+        mailbox: &str,
+        initial_response: bool,
+    ) -> Result<(), ImapError> {
+        let authzid = base64::engine::general_purpose::STANDARD.encode(mailbox);
+        if initial_response {
+            return self
+                .command(&format!("AUTHENTICATE EXTERNAL {authzid}"))
+                .await
+                .map(|_| ());
+        }
+        self.exchange("AUTHENTICATE EXTERNAL", Some(&authzid))
+            .await
+            .map(|_| ())
+    }
+
     /// Sends a command and reads until its tagged answer, which must be OK.
     async fn command(&mut self, command: &str) -> Result<Vec<Untagged>, ImapError> {
+        self.exchange(command, None).await
+    }
+
+    /// [`Session::command`], answering the server's one continuation request (`+`) with
+    /// `continuation` when there is one.
+    async fn exchange(
+        &mut self,
+        command: &str,
+        mut continuation: Option<&str>,
+    ) -> Result<Vec<Untagged>, ImapError> {
         self.next_tag += 1;
         let tag = format!("g{}", self.next_tag);
         let timeout = self.timeout;
         let io = &mut self.io;
         let exchange = async {
-            io.get_mut()
-                .write_all(format!("{tag} {command}\r\n").as_bytes())
-                .await?;
-            io.get_mut().flush().await?;
+            send_line(io, &format!("{tag} {command}")).await?;
             let mut untagged = Vec::new();
             loop {
                 let mut answer = Untagged::default();
                 let mut line = session_line(io).await?;
+                if line.starts_with('+') {
+                    let Some(response) = continuation.take() else {
+                        return Err(ImapError::Protocol(format!(
+                            "unexpected continuation request {line:?}"
+                        )));
+                    };
+                    send_line(io, response).await?;
+                    continue;
+                }
                 // A line ending in {n} announces n bytes of literal, then the line goes on.
                 while let Some(size) = literal_size(&line) {
                     if size > MAX_LITERAL {
@@ -202,6 +257,39 @@ impl Session {
     }
 }
 
+/// The capabilities a server announces (RFC 3501 §7.2.1), compared without case.
+#[derive(Debug, Default)]
+struct Capabilities(Vec<String>);
+
+impl Capabilities {
+    fn parse(list: &str) -> Capabilities {
+        Capabilities(
+            list.split_whitespace()
+                .map(str::to_ascii_uppercase)
+                .collect(),
+        )
+    }
+
+    /// The `[CAPABILITY …]` response code of a greeting, when the server sends one.
+    fn in_greeting(greeting: &str) -> Option<Capabilities> {
+        let start = greeting.find("[CAPABILITY ")? + "[CAPABILITY ".len();
+        let end = start + greeting.get(start..)?.find(']')?;
+        Some(Capabilities::parse(greeting.get(start..end)?))
+    }
+
+    fn has(&self, capability: &str) -> bool {
+        self.0.iter().any(|c| c.eq_ignore_ascii_case(capability))
+    }
+}
+
+async fn send_line(io: &mut BufReader<TlsStream<TcpStream>>, line: &str) -> Result<(), ImapError> {
+    io.get_mut()
+        .write_all(format!("{line}\r\n").as_bytes())
+        .await?;
+    io.get_mut().flush().await?;
+    Ok(())
+}
+
 async fn session_line(io: &mut BufReader<TlsStream<TcpStream>>) -> Result<String, ImapError> {
     crate::line::read_text(io, MAX_LINE)
         .await?
@@ -234,5 +322,14 @@ mod tests {
             993
         );
         assert!(Endpoint::parse("imap://x").is_err());
+    }
+
+    #[test]
+    fn capabilities_come_from_the_greeting_or_the_answer() {
+        let greeting = "* OK [CAPABILITY IMAP4rev1 AUTH=EXTERNAL SASL-IR] ready";
+        let announced = Capabilities::in_greeting(greeting).expect("capabilities");
+        assert!(announced.has("sasl-ir") && announced.has("AUTH=EXTERNAL"));
+        assert!(Capabilities::in_greeting("* OK ready").is_none());
+        assert!(!Capabilities::parse("IMAP4rev1 AUTH=EXTERNAL").has("SASL-IR"));
     }
 }

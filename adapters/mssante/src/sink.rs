@@ -32,6 +32,8 @@ pub enum SetupError {
     NoEndpoint,
     #[error("mssante.trust is required: the IGC-Santé chain of the operator")]
     NoTrust,
+    #[error("mssante.product_reference is required: the X-MSS-NIL reference given on Convergence")]
+    NoProductReference,
     #[error("mssante: {0}")]
     Endpoint(String),
     #[error("mssante mailbox {0}: {1}")]
@@ -73,6 +75,9 @@ impl MssanteSink {
         let endpoint = config.smtp.as_deref().ok_or(SetupError::NoEndpoint)?;
         let endpoint = smtp::Endpoint::parse(endpoint).map_err(SetupError::Endpoint)?;
         config.trust.as_ref().ok_or(SetupError::NoTrust)?;
+        if config.product_reference.trim().is_empty() {
+            return Err(SetupError::NoProductReference);
+        }
         let sink = MssanteSink {
             config: config.clone(),
             endpoint,
@@ -426,8 +431,11 @@ impl MssanteSink {
             &self.endpoint,
             composed.sender.tls.clone(),
             &self.config.hello,
-            &composed.from,
-            &composed.recipients,
+            smtp::Envelope {
+                from: &composed.from,
+                recipients: &composed.recipients,
+                id: composed.message_id.trim_matches(|c| c == '<' || c == '>'),
+            },
             if recording { &data } else { &composed.bytes },
             self.config.retry.timeout,
         )

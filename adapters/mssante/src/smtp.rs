@@ -13,13 +13,13 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::extension::{ClientId, MailParameter, RcptParameter};
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
@@ -136,47 +136,85 @@ fn refusal(error: lettre::transport::smtp::Error) -> SmtpError {
     }
 }
 
-/// Sends `data` from `from` to `recipients` through `endpoint` within `timeout`.
+/// One message's envelope.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    pub from: &'a Address,
+    pub recipients: &'a [Address],
+    /// The envelope id (`ENVID`, RFC 3461 §4.4) that delivery status notifications quote
+    /// back, so that a DSN names its message even when it returns no headers.
+    pub id: &'a str,
+}
+
+/// What the gateway asks of delivery status notifications when the server offers them
+/// (RFC 3461): a DSN on failure or delay, never on success (the recipient's MDN says
+/// that), and only the headers back — a bounce must not carry the health data again.
+const NOTIFY: &str = "FAILURE,DELAY";
+const RET: &str = "HDRS";
+
+/// Sends `data` for `envelope` through `endpoint` within `timeout`.
 pub async fn send(
     endpoint: &Endpoint,
     tls: Arc<ClientConfig>,
     hello: &str,
-    from: &Address,
-    recipients: &[Address],
+    envelope: Envelope<'_>,
     data: &[u8],
     timeout: Duration,
 ) -> Result<Sent, SmtpError> {
-    tokio::time::timeout(
-        timeout,
-        exchange(endpoint, tls, hello, from, recipients, data),
-    )
-    .await
-    .map_err(|_| SmtpError::Timeout(timeout))?
+    tokio::time::timeout(timeout, exchange(endpoint, tls, hello, envelope, data))
+        .await
+        .map_err(|_| SmtpError::Timeout(timeout))?
 }
 
 async fn exchange(
     endpoint: &Endpoint,
     tls: Arc<ClientConfig>,
     hello: &str,
-    from: &Address,
-    recipients: &[Address],
+    envelope: Envelope<'_>,
     data: &[u8],
 ) -> Result<Sent, SmtpError> {
-    let mut conn = connect(endpoint, tls, hello).await?;
+    let (mut conn, offers_dsn) = connect(endpoint, tls, hello).await?;
     let lettre_address = |address: &Address| -> Result<lettre::Address, SmtpError> {
         address
             .to_string()
             .parse()
             .map_err(|e| SmtpError::Protocol(format!("{address}: {e}")))
     };
-    conn.command(Mail::new(Some(lettre_address(from)?), Vec::new()))
-        .await
-        .map_err(refusal)?;
+    let other = |keyword: &str, value: String| (keyword.to_string(), Some(value));
+    let mail_parameters = if offers_dsn {
+        vec![
+            other("RET", RET.to_string()),
+            other("ENVID", envelope.id.to_string()),
+        ]
+    } else {
+        Vec::new()
+    };
+    conn.command(Mail::new(
+        Some(lettre_address(envelope.from)?),
+        mail_parameters
+            .into_iter()
+            .map(|(keyword, value)| MailParameter::Other { keyword, value })
+            .collect(),
+    ))
+    .await
+    .map_err(refusal)?;
     let mut accepted = Vec::new();
     let mut refused = Vec::new();
-    for recipient in recipients {
+    for recipient in envelope.recipients {
+        let parameters = if offers_dsn {
+            vec![
+                other("NOTIFY", NOTIFY.to_string()),
+                other("ORCPT", format!("rfc822;{recipient}")),
+            ]
+        } else {
+            Vec::new()
+        };
+        let parameters = parameters
+            .into_iter()
+            .map(|(keyword, value)| RcptParameter::Other { keyword, value })
+            .collect();
         match conn
-            .command(Rcpt::new(lettre_address(recipient)?, Vec::new()))
+            .command(Rcpt::new(lettre_address(recipient)?, parameters))
             .await
         {
             Ok(_) => accepted.push(recipient.clone()),
@@ -203,11 +241,12 @@ async fn exchange(
     })
 }
 
+/// A session past EHLO inside TLS, and whether the server offers DSN.
 async fn connect(
     endpoint: &Endpoint,
     tls: Arc<ClientConfig>,
     hello: &str,
-) -> Result<AsyncSmtpConnection, SmtpError> {
+) -> Result<(AsyncSmtpConnection, bool), SmtpError> {
     let authority = format!("{}:{}", endpoint.host, endpoint.port);
     let tcp = TcpStream::connect(&authority)
         .await
@@ -266,18 +305,40 @@ async fn connect(
             (tls, greeting)
         }
     };
+    let heard = Arc::new(Mutex::new(Vec::new()));
     let stream = Stream {
         tls,
         peer,
         replay: greeting,
         replayed: 0,
+        heard: heard.clone(),
     };
     // Implicit TLS: lettre reads the server's greeting inside TLS. STARTTLS: it reads the
     // replayed one and sends EHLO again inside TLS.
-    AsyncSmtpConnection::connect_with_transport(Box::new(stream), &client_id)
+    let connection = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &client_id)
         .await
-        .map_err(|e| SmtpError::Protocol(format!("after TLS: {e}")))
+        .map_err(|e| SmtpError::Protocol(format!("after TLS: {e}")))?;
+    let offers_dsn = heard
+        .lock()
+        .map(|heard| announces(&heard, "DSN"))
+        .unwrap_or(false);
+    Ok((connection, offers_dsn))
 }
+
+/// Whether the EHLO answer among `heard` announces `keyword`. lettre keeps only the
+/// extensions it knows (DSN is not one), so the gateway reads the answer itself.
+fn announces(heard: &[u8], keyword: &str) -> bool {
+    String::from_utf8_lossy(heard).lines().any(|line| {
+        (line.starts_with("250-") || line.starts_with("250 "))
+            && line
+                .get(4..)
+                .and_then(|rest| rest.split_whitespace().next())
+                .is_some_and(|word| word.eq_ignore_ascii_case(keyword))
+    })
+}
+
+/// How much of the server's first words is kept to read its EHLO answer.
+const HEARD_LIMIT: usize = 8 * 1024;
 
 /// Bytes of a reply whose lines start with `code`; a reply with another code is an error.
 async fn read_reply(reader: &mut BufReader<TcpStream>, code: &str) -> Result<Vec<u8>, SmtpError> {
@@ -306,12 +367,14 @@ async fn read_reply(reader: &mut BufReader<TcpStream>, code: &str) -> Result<Vec
     }
 }
 
-/// The TLS stream lettre drives, replaying the clear-text greeting first after STARTTLS.
+/// The TLS stream lettre drives, replaying the clear-text greeting first after STARTTLS
+/// and keeping the first [`HEARD_LIMIT`] bytes the server says.
 struct Stream {
     tls: TlsStream<TcpStream>,
     peer: SocketAddr,
     replay: Vec<u8>,
     replayed: usize,
+    heard: Arc<Mutex<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -327,14 +390,22 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
-        if this.replayed < this.replay.len() {
+        let before = buf.filled().len();
+        let poll = if this.replayed < this.replay.len() {
             let rest = &this.replay[this.replayed..];
             let n = rest.len().min(buf.remaining());
             buf.put_slice(&rest[..n]);
             this.replayed += n;
-            return Poll::Ready(Ok(()));
+            Poll::Ready(Ok(()))
+        } else {
+            Pin::new(&mut this.tls).poll_read(cx, buf)
+        };
+        if let Ok(mut heard) = this.heard.lock() {
+            let room = HEARD_LIMIT.saturating_sub(heard.len());
+            let new = &buf.filled()[before..];
+            heard.extend_from_slice(&new[..new.len().min(room)]);
         }
-        Pin::new(&mut this.tls).poll_read(cx, buf)
+        poll
     }
 }
 
@@ -385,5 +456,13 @@ mod tests {
         assert!(Endpoint::parse("http://x").is_err());
         assert!(Endpoint::parse("smtp://:25").is_err());
         assert!(Endpoint::parse("smtp://h:port").is_err());
+    }
+
+    #[test]
+    fn extensions_are_read_from_the_ehlo_answer_only() {
+        let heard = b"220 mx ready, DSN spoken here\r\n250-mx\r\n250-DSN\r\n250 SIZE 100\r\n";
+        assert!(announces(heard, "DSN"));
+        assert!(announces(heard, "size"));
+        assert!(!announces(b"220 DSN\r\n250-mx\r\n250 8BITMIME\r\n", "DSN"));
     }
 }

@@ -26,6 +26,10 @@ impl Section for MssanteConfig {
             ("imap", self.imap.is_none()),
             ("trust", self.trust.is_none()),
             ("mailboxes", self.mailboxes.is_empty()),
+            (
+                "product_reference",
+                self.product_reference.trim().is_empty(),
+            ),
         ]
     }
 }
@@ -71,7 +75,7 @@ impl Target for Mssante {
                 trust: Some(pki.join(layout::CHAIN)),
                 crl: Some(pki.join(layout::CRL)),
                 poll_interval: config.poll_interval.min(Duration::from_secs(1)),
-                ..config.clone()
+                ..config.clone().with_sandbox_reference()
             };
             Ok(Simulation::new(
                 section,

@@ -58,7 +58,7 @@ fn config(smtp_url: String, running: &RunningOperator) -> MssanteConfig {
             client_key: pki().join("crt/auth.key.pem"),
             oid_root: None,
         }],
-        ..MssanteConfig::default()
+        ..MssanteConfig::default().with_sandbox_reference()
     }
 }
 
@@ -156,6 +156,8 @@ async fn implicit_tls_works_and_bounces_and_integration_errors_come_back() {
     simulator.operator.set_behaviour(Behaviour {
         bouncing: [GP.to_string()].into(),
         integration_errors: ["anne.moreau@ehpad-tilleuls.mssante.fr".to_string()].into(),
+        // Reading back then authenticates without an initial response.
+        imap_without_sasl_ir: true,
     });
     let sink = MssanteSink::new(&config(running.smtps_url(), &running)).expect("sink");
     let receipt = sink.deliver(&task(example())).await.expect("sent");
@@ -209,8 +211,11 @@ async fn send_raw(
         &endpoint,
         tls_config,
         "test.localdomain",
-        &crt_mssante::Address::parse(SENDER, &[]).expect("address"),
-        &[crt_mssante::Address::parse(GP, &[]).expect("address")],
+        smtp::Envelope {
+            from: &crt_mssante::Address::parse(SENDER, &[]).expect("address"),
+            recipients: &[crt_mssante::Address::parse(GP, &[]).expect("address")],
+            id: "raw@test.localdomain",
+        },
         message,
         Duration::from_secs(5),
     )

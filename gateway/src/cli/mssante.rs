@@ -27,7 +27,10 @@ fn sink(config: &Config, certs: &Path, smtp: Option<String>) -> Result<MssanteSi
         smtp: Some(smtp.unwrap_or_else(|| "smtps://localhost:465".into())),
         trust: Some(pki.path(files::CHAIN)),
         crl: Some(pki.path(crt_core::simulate::layout::CRL)),
-        ..config.sinks.section::<MssanteConfig>()
+        ..config
+            .sinks
+            .section::<MssanteConfig>()
+            .with_sandbox_reference()
     };
     Ok(MssanteSink::new(&mssante)
         .map_err(|e| e.to_string())?

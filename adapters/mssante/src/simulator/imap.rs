@@ -13,7 +13,14 @@ use super::{Operator, Stored};
 use crate::address::Address;
 
 const MAX_LINE: u64 = 8 * 1024;
-const CAPABILITIES: &str = "IMAP4rev1 AUTH=EXTERNAL SASL-IR";
+/// What the server announces, with SASL-IR unless the behaviour says otherwise.
+fn capabilities(operator: &Operator) -> &'static str {
+    if operator.behaviour().imap_without_sasl_ir {
+        "IMAP4rev1 AUTH=EXTERNAL"
+    } else {
+        "IMAP4rev1 AUTH=EXTERNAL SASL-IR"
+    }
+}
 
 pub(super) async fn listen(listener: TcpListener, acceptor: TlsAcceptor, operator: Arc<Operator>) {
     loop {
@@ -60,8 +67,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     }
 
     async fn run(mut self) -> std::io::Result<()> {
+        let capabilities = capabilities(&self.operator);
         self.line(&format!(
-            "* OK [CAPABILITY {CAPABILITIES}] MSSanté simulator ready"
+            "* OK [CAPABILITY {capabilities}] MSSanté simulator ready"
         ))
         .await?;
         while let Some(line) = self.read_line().await? {
@@ -75,7 +83,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             match command.as_str() {
                 "CAPABILITY" => {
-                    self.line(&format!("* CAPABILITY {CAPABILITIES}")).await?;
+                    self.line(&format!("* CAPABILITY {capabilities}")).await?;
                     self.line(&format!("{tag} OK CAPABILITY completed")).await?;
                 }
                 "NOOP" => self.line(&format!("{tag} OK NOOP completed")).await?,
@@ -117,6 +125,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 .await;
         }
         let response = match rest.get(1) {
+            Some(_) if self.operator.behaviour().imap_without_sasl_ir => {
+                return self
+                    .line(&format!(
+                        "{tag} BAD initial response without SASL-IR (RFC 4959)"
+                    ))
+                    .await;
+            }
             Some(initial) => initial.clone(),
             None => {
                 self.line("+ ").await?;

@@ -46,6 +46,9 @@ pub struct Behaviour {
     pub bouncing: HashSet<String>,
     /// Recipients whose system cannot integrate the documents: the MDN carries an error.
     pub integration_errors: HashSet<String>,
+    /// The IMAP side does not announce SASL-IR (RFC 4959), and answers BAD to an
+    /// `AUTHENTICATE` that carries an initial response, as such a server does.
+    pub imap_without_sasl_ir: bool,
 }
 
 #[derive(Debug, Default)]
@@ -103,7 +106,7 @@ impl Operator {
         }
     }
 
-    fn behaviour(&self) -> Behaviour {
+    pub(crate) fn behaviour(&self) -> Behaviour {
         self.behaviour.lock().map(|b| b.clone()).unwrap_or_default()
     }
 

@@ -43,10 +43,25 @@ pub fn mdn(
     )
 }
 
+/// What a DSN gives back of the message (`RET`, RFC 3461 §4.3).
+pub enum Returned<'a> {
+    Headers(String),
+    Message(&'a [u8]),
+}
+
 /// A DSN from the operator to `sender`: `recipient` could not be delivered.
-pub fn dsn(sender: &str, recipient: &str, original_headers: &str, subject: &str) -> Vec<u8> {
+pub fn dsn(
+    sender: &str,
+    recipient: &str,
+    envelope_id: Option<&str>,
+    returned: Returned<'_>,
+    subject: &str,
+) -> Vec<u8> {
+    let envelope = envelope_id
+        .map(|id| format!("Original-Envelope-Id: {id}\r\n"))
+        .unwrap_or_default();
     let report = format!(
-        "Reporting-MTA: dns; {REPORTING}\r\nArrival-Date: {}\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 {recipient}: mailbox unknown\r\n",
+        "{envelope}Reporting-MTA: dns; {REPORTING}\r\nArrival-Date: {}\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 {recipient}: mailbox unknown\r\n",
         Utc::now().to_rfc2822()
     );
     report_message(
@@ -57,7 +72,7 @@ pub fn dsn(sender: &str, recipient: &str, original_headers: &str, subject: &str)
         &format!("Le message n'a pas pu être remis à {recipient}."),
         "message/delivery-status",
         &report,
-        Some(original_headers),
+        Some(returned),
     )
 }
 
@@ -70,7 +85,7 @@ fn report_message(
     human: &str,
     report_media_type: &str,
     report: &str,
-    original_headers: Option<&str>,
+    returned: Option<Returned<'_>>,
 ) -> Vec<u8> {
     let boundary = format!("report-{}", uuid::Uuid::now_v7().simple());
     let mut out = format!(
@@ -85,13 +100,23 @@ fn report_message(
     out.push_str(&format!(
         "--{boundary}\r\nContent-Type: {report_media_type}\r\n\r\n{report}\r\n"
     ));
-    if let Some(headers) = original_headers {
-        out.push_str(&format!(
-            "--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}\r\n"
-        ));
+    let mut out = out.into_bytes();
+    match returned {
+        Some(Returned::Headers(headers)) => out.extend_from_slice(
+            format!("--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n{headers}\r\n")
+                .as_bytes(),
+        ),
+        Some(Returned::Message(message)) => {
+            out.extend_from_slice(
+                format!("--{boundary}\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes(),
+            );
+            out.extend_from_slice(message);
+            out.extend_from_slice(b"\r\n");
+        }
+        None => {}
     }
-    out.push_str(&format!("--{boundary}--\r\n"));
-    out.into_bytes()
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
 }
 
 /// RFC 2047 encoded word when the subject is not ASCII.

@@ -1,4 +1,5 @@
-//! The operator's SMTP side (RFC 5321, RFC 3207).
+//! The operator's SMTP side (RFC 5321, RFC 3207), with delivery status notifications
+//! (RFC 3461: `NOTIFY`, `RET`, `ENVID`, `ORCPT`).
 
 use std::sync::Arc;
 
@@ -109,7 +110,24 @@ struct Session<S> {
 #[derive(Default)]
 struct Transaction {
     from: Option<Address>,
-    recipients: Vec<Address>,
+    recipients: Vec<Recipient>,
+    /// What a DSN returns of the message (`RET`): headers unless `FULL` is asked.
+    return_full: bool,
+    envelope_id: Option<String>,
+}
+
+struct Recipient {
+    address: Address,
+    /// `NOTIFY`; `None` is the default (failures and delays, RFC 3461 §4.1).
+    notify: Option<Vec<String>>,
+}
+
+impl Recipient {
+    fn wants_failure_report(&self) -> bool {
+        self.notify
+            .as_ref()
+            .is_none_or(|notify| notify.iter().any(|n| n == "FAILURE"))
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
@@ -144,22 +162,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     greeted = true;
                     transaction = Transaction::default();
                     self.reply(&format!(
-                        "250-{HOST}\r\n250-8BITMIME\r\n250 SIZE {MAX_MESSAGE_BYTES}"
+                        "250-{HOST}\r\n250-8BITMIME\r\n250-DSN\r\n250 SIZE {MAX_MESSAGE_BYTES}"
                     ))
                     .await?;
                 }
                 "STARTTLS" => self.reply("503 5.5.1 TLS already active").await?,
                 "MAIL" if !greeted => self.reply("503 5.5.1 EHLO first").await?,
                 "MAIL" => match path(&line, "MAIL FROM:") {
-                    Some(from) => match Address::parse(&from, &[]) {
-                        Ok(address) => {
+                    Some(from) => match (Address::parse(&from, &[]), mail_parameters(&line)) {
+                        (_, Err(reply)) => self.reply(&reply).await?,
+                        (Ok(address), Ok((return_full, envelope_id))) => {
                             transaction = Transaction {
                                 from: Some(address),
                                 recipients: Vec::new(),
+                                return_full,
+                                envelope_id,
                             };
                             self.reply("250 2.1.0 Sender OK").await?
                         }
-                        Err(e) => self.reply(&format!("550 5.7.1 {e}")).await?,
+                        (Err(e), _) => self.reply(&format!("550 5.7.1 {e}")).await?,
                     },
                     None => self.reply("501 5.5.4 Syntax: MAIL FROM:<address>").await?,
                 },
@@ -168,15 +189,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     _ if transaction.recipients.len() >= MAX_RECIPIENTS => {
                         self.reply("452 4.5.3 Too many recipients").await?
                     }
-                    Some(to) => match Address::parse(&to, &[]) {
-                        Ok(address) => {
-                            transaction.recipients.push(address);
+                    Some(to) => match (Address::parse(&to, &[]), rcpt_parameters(&line)) {
+                        (_, Err(reply)) => self.reply(&reply).await?,
+                        (Ok(address), Ok(notify)) => {
+                            transaction.recipients.push(Recipient { address, notify });
                             self.reply("250 2.1.5 Recipient OK").await?
                         }
-                        Err(crate::AddressError::Syntax(_)) => {
+                        (Err(crate::AddressError::Syntax(_)), _) => {
                             self.reply("501 5.1.3 Bad recipient address syntax").await?
                         }
-                        Err(e) => self.reply(&format!("550 5.7.1 {e}")).await?,
+                        (Err(e), _) => self.reply(&format!("550 5.7.1 {e}")).await?,
                     },
                     None => self.reply("501 5.5.4 Syntax: RCPT TO:<address>").await?,
                 },
@@ -253,19 +275,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         };
         let behaviour = self.operator.behaviour();
         let bytes = Arc::new(data);
-        for recipient in &transaction.recipients {
+        for wanted in &transaction.recipients {
+            let recipient = &wanted.address;
             let key = recipient.to_string().to_ascii_lowercase();
             if behaviour.bouncing.contains(&key) {
-                let headers = header_block(&bytes);
-                self.operator.deliver(
-                    &sender.to_string(),
-                    Arc::new(notify::dsn(
+                if wanted.wants_failure_report() {
+                    let returned = if transaction.return_full {
+                        notify::Returned::Message(&bytes)
+                    } else {
+                        notify::Returned::Headers(header_block(&bytes))
+                    };
+                    self.operator.deliver(
                         &sender.to_string(),
-                        &recipient.to_string(),
-                        &headers,
-                        &inspected.subject,
-                    )),
-                );
+                        Arc::new(notify::dsn(
+                            &sender.to_string(),
+                            &recipient.to_string(),
+                            transaction.envelope_id.as_deref(),
+                            returned,
+                            &inspected.subject,
+                        )),
+                    );
+                }
                 continue;
             }
             self.operator.deliver(&recipient.to_string(), bytes.clone());
@@ -315,6 +345,84 @@ fn path(line: &str, prefix: &str) -> Option<String> {
     Some(inner[..end].to_string())
 }
 
+/// The `KEY=value` parameters after the path of `MAIL FROM:<…>` or `RCPT TO:<…>`, keys
+/// upper-cased and values decoded from xtext (RFC 3461 §4).
+fn parameters(line: &str) -> Result<Vec<(String, String)>, String> {
+    let after = line.find('>').map(|end| &line[end + 1..]).unwrap_or("");
+    after
+        .split_whitespace()
+        .map(|parameter| {
+            let (key, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+            Ok((key.to_ascii_uppercase(), xtext_decode(value)?))
+        })
+        .collect()
+}
+
+fn xtext_decode(value: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    let mut bytes = value.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'+' {
+            let hex: Vec<u8> = bytes.by_ref().take(2).collect();
+            let byte = std::str::from_utf8(&hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or("501 5.5.4 bad xtext")?;
+            out.push(byte);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).map_err(|_| "501 5.5.4 bad xtext".to_string())
+}
+
+/// `RET` (whether a DSN returns the whole message) and `ENVID` of `MAIL FROM`.
+fn mail_parameters(line: &str) -> Result<(bool, Option<String>), String> {
+    let mut return_full = false;
+    let mut envelope_id = None;
+    for (key, value) in parameters(line)? {
+        match key.as_str() {
+            "RET" => match value.to_ascii_uppercase().as_str() {
+                "FULL" => return_full = true,
+                "HDRS" => return_full = false,
+                _ => return Err("501 5.5.4 RET must be FULL or HDRS".into()),
+            },
+            "ENVID" if value.len() <= 100 => envelope_id = Some(value),
+            "ENVID" => return Err("501 5.5.4 ENVID longer than 100 characters".into()),
+            "BODY" | "SIZE" => {}
+            _ => return Err(format!("555 5.5.4 {key} not supported")),
+        }
+    }
+    Ok((return_full, envelope_id))
+}
+
+/// `NOTIFY` of `RCPT TO` (RFC 3461 §4.1): `NEVER` alone, or some of `SUCCESS`,
+/// `FAILURE`, `DELAY`.
+fn rcpt_parameters(line: &str) -> Result<Option<Vec<String>>, String> {
+    let mut notify = None;
+    for (key, value) in parameters(line)? {
+        match key.as_str() {
+            "NOTIFY" => {
+                let values: Vec<String> = value.split(',').map(str::to_ascii_uppercase).collect();
+                let never = values.iter().any(|v| v == "NEVER");
+                let known = values
+                    .iter()
+                    .all(|v| matches!(v.as_str(), "NEVER" | "SUCCESS" | "FAILURE" | "DELAY"));
+                if !known || (never && values.len() > 1) {
+                    return Err(
+                        "501 5.5.4 NOTIFY is NEVER or a list of SUCCESS, FAILURE, DELAY".into(),
+                    );
+                }
+                notify = Some(values);
+            }
+            "ORCPT" if value.contains(';') => {}
+            "ORCPT" => return Err("501 5.5.4 ORCPT is addr-type;address".into()),
+            _ => return Err(format!("555 5.5.4 {key} not supported")),
+        }
+    }
+    Ok(notify)
+}
+
 /// The header block of a message, for DSNs (`text/rfc822-headers`).
 fn header_block(message: &[u8]) -> String {
     let end = message
@@ -340,5 +448,25 @@ mod tests {
         );
         assert_eq!(path("RCPT TO:x@y.fr", "RCPT TO:"), None);
         assert_eq!(verb("mail FROM:<x>"), "MAIL");
+    }
+
+    #[test]
+    fn dsn_parameters_are_read_and_checked() {
+        assert_eq!(
+            mail_parameters("MAIL FROM:<a@b> RET=HDRS ENVID=id+2Bone@x"),
+            Ok((false, Some("id+one@x".into())))
+        );
+        assert!(mail_parameters("MAIL FROM:<a@b> RET=ALL").is_err());
+        assert!(mail_parameters("MAIL FROM:<a@b> AUTH=<>").is_err());
+        assert_eq!(
+            rcpt_parameters("RCPT TO:<a@b> NOTIFY=FAILURE,DELAY ORCPT=rfc822;a@b"),
+            Ok(Some(vec!["FAILURE".into(), "DELAY".into()]))
+        );
+        assert!(rcpt_parameters("RCPT TO:<a@b> NOTIFY=NEVER,FAILURE").is_err());
+        let never = Recipient {
+            address: Address::parse("a@b.mssante.fr", &[]).expect("address"),
+            notify: Some(vec!["NEVER".into()]),
+        };
+        assert!(!never.wants_failure_report());
     }
 }
