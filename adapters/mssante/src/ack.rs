@@ -7,11 +7,13 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// The recipient's system processed it (MDN `processed`, DSN `delivered`).
+    /// The recipient's system processed it (MDN `processed`, `dispatched` or `deleted`,
+    /// DSN `delivered`). The volet's `deleted` says the message was removed, read or not:
+    /// it arrived, so it is no failure.
     Delivered,
     /// The recipient displayed it (MDN `displayed`).
     Read,
-    /// It failed (MDN with an error, `deleted`, or DSN `failed`).
+    /// It failed (MDN with an error, or DSN `failed`).
     Failed,
 }
 
@@ -134,9 +136,9 @@ fn mdn(text: &str, notification_id: &str) -> Option<Acknowledgement> {
         }
         ("displayed", None) => (Status::Read, None, None),
         ("deleted", None) => (
-            Status::Failed,
+            Status::Delivered,
             None,
-            Some("deleted by the recipient without being read".to_string()),
+            Some("deleted by the recipient, read or not".to_string()),
         ),
         (_, None) => (Status::Delivered, None, None),
     };
@@ -242,13 +244,18 @@ mod tests {
 
     #[test]
     fn an_mdn_processed_or_in_error_names_the_recipient_and_the_message() {
-        let ok = notify::mdn(
-            "luc@medecin.mssante.fr",
-            "crt@x.mssante.fr",
-            "abc@x.mssante.fr",
-            "XDM/1.0/DDM+DLU",
-            None,
-        );
+        let answer = |error| {
+            crate::mdn::compose(&crate::mdn::Disposition {
+                reporting_ua: "dpi.example",
+                recipient: "luc@medecin.mssante.fr",
+                to: "crt@x.mssante.fr",
+                original_message_id: "abc@x.mssante.fr",
+                subject: "XDM/1.0/DDM+DLU",
+                error,
+                original: Some(b"Subject: XDM/1.0/DDM+DLU\r\n\r\nbody"),
+            })
+        };
+        let ok = answer(None);
         let acks = read(&ok);
         assert_eq!(acks.len(), 1);
         assert_eq!(acks[0].original_message_id, "abc@x.mssante.fr");
@@ -256,26 +263,26 @@ mod tests {
         assert_eq!(acks[0].status, Status::Delivered);
         assert!(!acks[0].notification_id.is_empty());
 
-        let error = notify::mdn(
-            "luc@medecin.mssante.fr",
-            "crt@x.mssante.fr",
-            "abc@x.mssante.fr",
-            "XDM/1.0/DDM+DLU",
-            Some(("902", "Identifiant de patient inconnu")),
+        let error = answer(Some(crate::mdn::IntegrationError::UNKNOWN_PATIENT));
+        assert!(
+            String::from_utf8_lossy(&error).contains("Subject: =?utf-8?B?"),
+            "the subject in error is prefixed [KO Intégration système !][902]"
         );
         let acks = read(&error);
         assert_eq!(acks[0].status, Status::Failed);
         assert_eq!(acks[0].code.as_deref(), Some("902"));
         assert_eq!(
             acks[0].label.as_deref(),
-            Some("Identifiant de patient inconnu")
+            Some("Identifiant patient inconnu")
         );
     }
 
     #[test]
-    fn a_displayed_mdn_is_a_read_acknowledgement() {
+    fn a_displayed_mdn_is_a_read_acknowledgement_and_deleted_no_failure() {
         let text = "Final-Recipient: rfc822; a@b.mssante.fr\r\nOriginal-Message-ID: <m@x>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n";
         assert_eq!(mdn(text, "n").expect("mdn").status, Status::Read);
+        let deleted = text.replace("displayed", "deleted");
+        assert_eq!(mdn(&deleted, "n").expect("mdn").status, Status::Delivered);
     }
 
     #[test]

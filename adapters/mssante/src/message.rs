@@ -10,6 +10,9 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use crate::address::Address;
 
+/// The largest message the gateway sends or reads (operators accept 25 MiB or more).
+pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+
 /// A file attached to the message.
 #[derive(Debug, Clone)]
 pub struct Attached {

@@ -2,9 +2,9 @@
 //! message with `INDEX.HTM`, `README.TXT`, and one submission set in
 //! `IHE_XDM/SUBSET01/` (`METADATA.XML` and the documents it lists).
 //!
-//! [`package`] writes the archive from the same XDS metadata the DMP receives; [`check`]
-//! reads an untrusted archive with limits and reports every way it breaks the profile,
-//! for the simulator and for `crt-gateway validate`.
+//! [`package`] writes the archive from the same XDS metadata the DMP receives; [`open`]
+//! reads an untrusted archive with limits and reports every way it breaks the profile
+//! (for the simulator, `crt-gateway validate` and messages received), with the files.
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
@@ -12,6 +12,8 @@ use std::io::{Cursor, Read, Write};
 use crt_core::xml::{self, Element, Limits, XmlWriter};
 use crt_documents::metadata::{LCM, RIM, Submission, sha1_hex};
 use zip::write::SimpleFileOptions;
+
+use crate::patient::NamedPatient;
 
 /// The archive's name in a message.
 pub const ARCHIVE_NAME: &str = "IHE_XDM.zip";
@@ -164,6 +166,12 @@ pub struct Described {
     pub cda_code: Option<String>,
     /// Whether the CDA names its patient by an INS (matricule with its OID).
     pub ins: bool,
+    /// The entry's title (`rim:Name`).
+    pub title: Option<String>,
+    /// The entry's `classCode`.
+    pub class_code: Option<String>,
+    /// The patient, from the CDA header and, for what it lacks, the entry's metadata.
+    pub patient: NamedPatient,
 }
 
 /// What [`check`] found.
@@ -187,15 +195,37 @@ impl Report {
     }
 }
 
+/// An archive read: what [`check`] reports, and its files by path.
+#[derive(Debug, Default)]
+pub struct Opened {
+    pub report: Report,
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Opened {
+    /// The bytes of a document the report describes.
+    pub fn content(&self, document: &Described) -> Option<&[u8]> {
+        self.files.get(&document.path).map(Vec::as_slice)
+    }
+}
+
 /// Reads an untrusted archive and checks it: structure, metadata well-formed and listing
 /// exactly the documents present, with their sizes and SHA-1 hashes.
 pub fn check(archive: &[u8]) -> Report {
+    open(archive).report
+}
+
+/// [`check`], keeping the files.
+pub fn open(archive: &[u8]) -> Opened {
     let mut report = Report::default();
     let files = match read_files(archive) {
         Ok(files) => files,
         Err(message) => {
             report.problem("", "xdm-archive", message);
-            return report;
+            return Opened {
+                report,
+                files: BTreeMap::new(),
+            };
         }
     };
     for required in ["INDEX.HTM", "README.TXT"] {
@@ -221,7 +251,7 @@ pub fn check(archive: &[u8]) -> Report {
     for subset in subsets {
         check_subset(&files, &format!("IHE_XDM/{subset}"), &mut report);
     }
-    report
+    Opened { report, files }
 }
 
 fn read_files(archive: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
@@ -365,17 +395,25 @@ fn check_subset(files: &BTreeMap<String, Vec<u8>>, subset: &str, report: &mut Re
             .unwrap_or_default()
             .to_string();
         let mime_type = object.attribute("mimeType").unwrap_or_default().to_string();
-        let (cda_code, ins) = if mime_type == "text/xml" {
+        let (cda_code, ins, cda_patient) = if mime_type == "text/xml" {
             match cda_header(content) {
                 Ok(header) => header,
                 Err(message) => {
                     report.problem(&path, "xdm-document", message);
-                    (None, false)
+                    (None, false, NamedPatient::default())
                 }
             }
         } else {
-            (None, false)
+            (None, false, NamedPatient::default())
         };
+        let patient_id = object
+            .children(RIM, "ExternalIdentifier")
+            .find(|e| {
+                e.attribute("identificationScheme")
+                    == Some(crt_documents::metadata::scheme::PATIENT_ID)
+            })
+            .and_then(|e| e.attribute("value"));
+        let source_patient_info = slot_values(object, "sourcePatientInfo");
         report.documents.push(Described {
             path,
             unique_id,
@@ -383,6 +421,20 @@ fn check_subset(files: &BTreeMap<String, Vec<u8>>, subset: &str, report: &mut Re
             size: content.len(),
             cda_code,
             ins,
+            title: object
+                .child(RIM, "Name")
+                .and_then(|n| n.child(RIM, "LocalizedString"))
+                .and_then(|l| l.attribute("value"))
+                .map(str::to_string),
+            class_code: object
+                .children(RIM, "Classification")
+                .find(|c| {
+                    c.attribute("classificationScheme")
+                        == Some(crt_documents::metadata::scheme::CLASS_CODE)
+                })
+                .and_then(|c| c.attribute("nodeRepresentation"))
+                .map(str::to_string),
+            patient: cda_patient.or(NamedPatient::from_xds(patient_id, &source_patient_info)),
         });
     }
     for name in files.keys() {
@@ -400,19 +452,24 @@ fn check_subset(files: &BTreeMap<String, Vec<u8>>, subset: &str, report: &mut Re
 }
 
 fn slot<'a>(object: &'a Element, name: &str) -> Option<&'a str> {
-    object
-        .children(RIM, "Slot")
-        .find(|s| s.attribute("name") == Some(name))?
-        .child(RIM, "ValueList")?
-        .child_text(RIM, "Value")
+    slot_values(object, name).into_iter().next()
 }
 
-/// The CDA `code/@code` and whether the patient is named by an INS.
-fn cda_header(content: &[u8]) -> Result<(Option<String>, bool), String> {
+fn slot_values<'a>(object: &'a Element, name: &str) -> Vec<&'a str> {
+    object
+        .children(RIM, "Slot")
+        .find(|s| s.attribute("name") == Some(name))
+        .and_then(|s| s.child(RIM, "ValueList"))
+        .map(|list| list.children(RIM, "Value").map(|v| v.text.trim()).collect())
+        .unwrap_or_default()
+}
+
+/// The CDA `code/@code`, whether the patient is named by an INS, and the patient.
+fn cda_header(content: &[u8]) -> Result<(Option<String>, bool, NamedPatient), String> {
     let root =
         xml::parse(content, Limits::default()).map_err(|e| format!("not well-formed: {e}"))?;
     if !root.is(HL7, "ClinicalDocument") {
-        return Ok((None, false));
+        return Ok((None, false, NamedPatient::default()));
     }
     let code = root
         .child(HL7, "code")
@@ -428,5 +485,5 @@ fn cda_header(content: &[u8]) -> Result<(Option<String>, bool), String> {
                     && id.attribute("extension").is_some_and(|e| !e.is_empty())
             })
         });
-    Ok((code, ins))
+    Ok((code, ins, NamedPatient::from_cda(&root)))
 }

@@ -47,9 +47,13 @@ fn identity(name: &str) -> IdentityFiles {
 }
 
 fn config(smtp_url: String, running: &RunningOperator) -> MssanteConfig {
+    config_for(smtp_url, Some(running.imaps_url()))
+}
+
+fn config_for(smtp_url: String, imap: Option<String>) -> MssanteConfig {
     MssanteConfig {
         smtp: Some(smtp_url),
-        imap: Some(running.imaps_url()),
+        imap,
         trust: Some(pki().join("ca/chain.pem")),
         crl: Some(pki().join("ca/organisations.crl.pem")),
         mailboxes: vec![MailboxCredentials {
@@ -415,4 +419,88 @@ async fn a_sender_outside_the_configuration_is_refused_without_an_issuer() {
         .expect_err("no certificate");
     assert_eq!(error.code, "mailbox-not-configured");
     assert_eq!(error.class, ErrorClass::Final);
+}
+
+#[test]
+fn a_received_message_gives_its_documents_and_its_patient() {
+    use crt_mssante::inbound::{self, Carrier, Failure, Reading};
+    tls::install_default_provider();
+    let sink = MssanteSink::new(&MssanteConfig {
+        imap: None,
+        ..config_for("smtps://localhost:465".into(), None)
+    })
+    .expect("sink");
+    let record = example();
+    let composed = sink
+        .compose(&task(record.clone()), DocumentKind::Dlu)
+        .expect("composed")
+        .expect("recipients");
+    let Ok(Reading::Documents(incoming)) = inbound::read(&composed.bytes) else {
+        panic!("documents expected");
+    };
+    assert_eq!(
+        format!("<{}>", incoming.message_id),
+        composed.message_id,
+        "the Message-ID without brackets"
+    );
+    assert_eq!(incoming.from, SENDER);
+    assert_eq!(incoming.notify.as_deref(), Some(SENDER));
+    let carriers: Vec<Carrier> = incoming.documents.iter().map(|d| d.carrier).collect();
+    assert_eq!(carriers, [Carrier::Archive, Carrier::Attachment]);
+    assert_eq!(incoming.documents[0].code.as_deref(), Some("74207-2"));
+    assert_eq!(incoming.documents[1].media_type, "application/pdf");
+    let ins = record.beneficiary.ins.as_ref().expect("INS");
+    let named = incoming.patient.ins.as_ref().expect("the INS of the CDA");
+    assert_eq!(
+        (named.number.as_str(), named.oid),
+        (ins.number.as_str(), ins.oid)
+    );
+    assert_eq!(
+        incoming.patient.birth_date.as_deref(),
+        Some(record.beneficiary.identity.birth_date.as_str())
+    );
+
+    // A tampered archive refuses the whole message, naming what broke.
+    let text = String::from_utf8(composed.bytes.clone()).expect("ASCII message");
+    let encoded = |bytes: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    assert!(text.contains(&encoded(&composed.archive)[..60]));
+    let broken = rewrap_archive(&text, &composed.archive, &tamper(&composed.archive));
+    let refusal = inbound::read(broken.as_bytes()).expect_err("refused");
+    assert_eq!(refusal.failure, Failure::InvalidArchive);
+    assert!(
+        refusal.detail.contains("SHA-1") || refusal.detail.contains("size"),
+        "{}",
+        refusal.detail
+    );
+    assert_eq!(
+        refusal.notify.as_deref(),
+        Some(SENDER),
+        "it can still be answered"
+    );
+
+    // People's mail and notifications are not the gateway's to integrate.
+    assert!(matches!(
+        inbound::read(b"From: a@b.mssante.fr\r\nMessage-ID: <1@b>\r\nSubject: hello\r\n\r\nbody"),
+        Ok(Reading::Other)
+    ));
+}
+
+/// The message with its archive's base64 replaced by that of `replacement`.
+fn rewrap_archive(text: &str, archive: &[u8], replacement: &[u8]) -> String {
+    use base64::Engine;
+    let wrap = |bytes: &[u8]| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let original = wrap(archive);
+    assert!(text.contains(&original), "the archive as lettre wraps it");
+    text.replace(&original, &wrap(replacement))
 }

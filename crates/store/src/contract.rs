@@ -407,7 +407,7 @@ pub(crate) async fn acknowledgements_are_recorded_once_against_their_delivery(st
         recipient: "luc@medecin.mssante.fr".into(),
         status: "failed".into(),
         code: Some("902".into()),
-        label: Some("Identifiant de patient inconnu".into()),
+        label: Some("Identifiant patient inconnu".into()),
         kind: "mdn".into(),
         notification_id: "n1@operator".into(),
         received_at: 3_000,

@@ -144,6 +144,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             .and_then(|b| String::from_utf8(b).ok());
         match authzid.as_deref().map(|a| Address::parse(a, &[])) {
             Some(Ok(address)) => {
+                self.operator.read_by_software(&address.to_string());
                 self.mailbox = Some(address.to_string());
                 self.line(&format!("{tag} OK AUTHENTICATE completed")).await
             }

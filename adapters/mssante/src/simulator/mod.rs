@@ -27,7 +27,7 @@ use tokio_rustls::TlsAcceptor;
 pub use inspect::{Inspected, inspect};
 
 /// Bounds on what a client may send.
-pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+pub use crate::message::MAX_MESSAGE_BYTES;
 pub const MAX_RECIPIENTS: usize = 100;
 
 /// A message in a mailbox.
@@ -64,6 +64,8 @@ pub struct Operator {
     behaviour: Mutex<Behaviour>,
     /// Message-IDs of every message accepted, in order.
     accepted: Mutex<Vec<String>>,
+    /// Mailboxes some client has opened over IMAP: their software answers MDNs itself.
+    read_by_software: Mutex<HashSet<String>>,
 }
 
 impl Operator {
@@ -98,6 +100,20 @@ impl Operator {
             .get(&address.to_ascii_lowercase())
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Declares that software reads `address` and sends its own MDNs (an IMAP login
+    /// does the same).
+    pub fn read_by_software(&self, address: &str) {
+        if let Ok(mut readers) = self.read_by_software.lock() {
+            readers.insert(address.to_ascii_lowercase());
+        }
+    }
+
+    fn is_read_by_software(&self, address: &str) -> bool {
+        self.read_by_software
+            .lock()
+            .is_ok_and(|readers| readers.contains(&address.to_ascii_lowercase()))
     }
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {

@@ -10,6 +10,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::{MAX_MESSAGE_BYTES, MAX_RECIPIENTS, Operator, inspect, notify};
 use crate::address::Address;
+use crate::mdn::{self, IntegrationError};
 
 /// Longest command line accepted (RFC 5321 §4.5.3.1.4), and text line in DATA.
 const MAX_COMMAND_LINE: u64 = 512;
@@ -299,20 +300,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                 continue;
             }
             self.operator.deliver(&recipient.to_string(), bytes.clone());
-            if let Some(notify_to) = &inspected.notify {
+            // A mailbox some software reads answers for itself; the others' systems
+            // answer here.
+            if let Some(notify_to) = inspected.notify.as_deref()
+                && !self.operator.is_read_by_software(&key)
+            {
                 let error = behaviour
                     .integration_errors
                     .contains(&key)
-                    .then_some(("902", "Identifiant de patient inconnu"));
+                    .then_some(IntegrationError::UNKNOWN_PATIENT);
                 self.operator.deliver(
                     notify_to,
-                    Arc::new(notify::mdn(
-                        &recipient.to_string(),
-                        notify_to,
-                        &inspected.message_id,
-                        &inspected.subject,
+                    Arc::new(mdn::compose(&mdn::Disposition {
+                        reporting_ua: HOST,
+                        recipient: &recipient.to_string(),
+                        to: notify_to,
+                        original_message_id: &inspected.message_id,
+                        subject: &inspected.subject,
                         error,
-                    )),
+                        original: None,
+                    })),
                 );
             }
         }
