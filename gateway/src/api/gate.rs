@@ -33,6 +33,41 @@ pub async fn delivery(
     resource: Resource,
     headers: &HeaderMap,
 ) -> Result<Passed, Stopped> {
+    let Ok(id) = Uuid::parse_str(delivery) else {
+        // The route answers that no such delivery exists.
+        return Ok(Passed::default());
+    };
+    let Some((crt_finess_et, beneficiary_ref)) = state
+        .store
+        .delivery_subject(id)
+        .await
+        .map_err(storage)?
+    else {
+        return Ok(Passed::default());
+    };
+    let subject = TraceSubject {
+        crt_finess_et,
+        beneficiary_ref,
+    };
+    beneficiary(state, caller, subject, resource, headers).await
+}
+
+fn storage(e: crate::store::StoreError) -> Stopped {
+    Stopped {
+        response: Problem::storage(e).into_response(),
+        outcome: "error:storage".into(),
+        subject: None,
+    }
+}
+
+/// The gate for the data of beneficiary `subject`.
+pub async fn beneficiary(
+    state: &AppState,
+    caller: &Caller,
+    subject: TraceSubject,
+    resource: Resource,
+    headers: &HeaderMap,
+) -> Result<Passed, Stopped> {
     let reason = care_team::break_glass_reason(headers).map_err(|detail| Stopped {
         response: Problem::new(
             StatusCode::BAD_REQUEST,
@@ -44,24 +79,7 @@ pub async fn delivery(
         outcome: "denied:break_glass_reason".into(),
         subject: None,
     })?;
-    let Ok(id) = Uuid::parse_str(delivery) else {
-        // The route answers that no such delivery exists.
-        return Ok(Passed::default());
-    };
-    let storage = |e: crate::store::StoreError| Stopped {
-        response: Problem::storage(e).into_response(),
-        outcome: "error:storage".into(),
-        subject: None,
-    };
-    let Some((crt_finess_et, beneficiary_ref)) =
-        state.store.delivery_subject(id).await.map_err(storage)?
-    else {
-        return Ok(Passed::default());
-    };
-    let subject = TraceSubject {
-        crt_finess_et: crt_finess_et.clone(),
-        beneficiary_ref: beneficiary_ref.clone(),
-    };
+    let crt_finess_et = subject.crt_finess_et.clone();
     if !matches!(caller.actor, Actor::Professional { .. }) {
         return Ok(Passed {
             subject: Some(subject),
@@ -70,7 +88,7 @@ pub async fn delivery(
     }
     let circle = state
         .store
-        .latest_payload(crt_finess_et.clone(), beneficiary_ref)
+        .latest_payload(crt_finess_et.clone(), subject.beneficiary_ref.clone())
         .await
         .map_err(storage)?
         .map(|payload| care_team::care_circle_of(&payload))
