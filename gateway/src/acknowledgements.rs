@@ -1,11 +1,12 @@
-//! The acknowledgement reader: reads the structures' MSSanté mailboxes over IMAPS for MDNs
-//! and DSNs, and records each against the delivery its message came from.
+//! The mailbox reader: reads the structures' MSSanté mailboxes over IMAPS for MDNs and
+//! DSNs, recorded against the delivery their message came from, and for documents
+//! partners send, which [`crate::inbox`] imports.
 //!
 //! A message's Message-ID is `<delivery id@domain>`, so an acknowledgement names its
-//! delivery directly. A notification is marked seen only once it is recorded: a crash
-//! between the two reads it again, and the store records it once. Messages that are not
-//! notifications (people write to the structure's mailbox too) are left unread for the
-//! structure's own mail client.
+//! delivery directly. A message is marked seen only once it is recorded (and answered,
+//! for documents): a crash between the two reads it again, and the store records it once.
+//! Messages that are neither (people write to the structure's mailbox too) are left
+//! unread for the structure's own mail client.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -19,12 +20,14 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
+use crate::inbox::{Imported, Importer};
 use crate::store::{AcknowledgeOutcome, NewAcknowledgement, Store, now_millis};
 
 /// Runs until `shutdown`, reading every sender mailbox each `poll_interval`.
 pub fn spawn(
     sink: Arc<MssanteSink>,
     store: Arc<dyn Store>,
+    pseudonyms: Arc<crate::audit::Pseudonyms>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Option<JoinHandle<()>> {
     let endpoint = match sink.config().imap.as_deref().map(imap::Endpoint::parse) {
@@ -43,8 +46,13 @@ pub fn spawn(
         loop {
             for sender in sink.senders() {
                 let ignored = ignored.entry(sender.address.to_string()).or_default();
-                if let Err(e) =
-                    read_mailbox(&endpoint, &sender, store.as_ref(), ignored, timeout).await
+                let importer = Importer {
+                    store: store.as_ref(),
+                    sink: sink.as_ref(),
+                    pseudonyms: Some(pseudonyms.as_ref()),
+                    caller: "mailbox-reader",
+                };
+                if let Err(e) = read_mailbox(&endpoint, &sender, &importer, ignored, timeout).await
                 {
                     warn!(mailbox = %sender.address, error = %e, "reading acknowledgements failed");
                 }
@@ -63,15 +71,19 @@ enum ReadError {
     Imap(#[from] imap::ImapError),
     #[error("store: {0}")]
     Store(String),
+    #[error(transparent)]
+    Import(#[from] crate::inbox::ImportError),
 }
 
 async fn read_mailbox(
     endpoint: &imap::Endpoint,
     sender: &Sender,
-    store: &dyn Store,
+    importer: &Importer<'_>,
     ignored: &mut HashSet<u32>,
     timeout: Duration,
 ) -> Result<usize, ReadError> {
+    let store = importer.store;
+    let mut beneficiaries = None;
     let mut session = Session::open(
         endpoint,
         sender.tls.clone(),
@@ -92,7 +104,17 @@ async fn read_mailbox(
         };
         let acknowledgements = ack::read(&message);
         if acknowledgements.is_empty() {
-            ignored.insert(uid);
+            match importer
+                .import(sender, &message, &mut beneficiaries)
+                .await?
+            {
+                Imported::NotDocuments => {
+                    ignored.insert(uid);
+                }
+                Imported::Kept { answered: true, .. } => session.mark_seen(uid).await?,
+                // The MDN owed goes at the next reading.
+                Imported::Kept { .. } => {}
+            }
             continue;
         }
         for acknowledgement in acknowledgements {

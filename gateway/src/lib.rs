@@ -20,6 +20,7 @@ pub mod client;
 pub mod config;
 pub mod conformity;
 pub mod engine;
+pub mod inbox;
 pub mod liaison;
 pub mod metrics;
 pub mod registry;

@@ -122,6 +122,9 @@ pub struct Sandbox {
     data_dir: PathBuf,
 }
 
+/// Where the sandbox writes its simulators' addresses, in the data directory.
+pub const ENDPOINTS_FILE: &str = "sandbox-endpoints.json";
+
 /// The gateway's client at the sandbox's Pro Santé Connect (the login of `/ui/`).
 pub const PSC_CLIENT: (&str, &str) = ("crt-gateway-sandbox", "sandbox-psc-secret");
 /// A DUI's client there: a DUI that logs its users in with PSC and calls the API with
@@ -184,7 +187,35 @@ impl Sandbox {
             }
         }
         sandbox.people_the_directory_knows();
+        sandbox.write_endpoints();
         Ok(sandbox)
+    }
+
+    /// Writes where the simulators listen (`sandbox-endpoints.json` in the data directory:
+    /// each target's section as the sandbox points it), so that a person or a test can
+    /// speak to the sandbox's services with their own tools: send a message to a
+    /// structure's mailbox as a partner would, read a partner's mailbox. Rewritten at each
+    /// start; the ports change.
+    fn write_endpoints(&self) {
+        let sinks: serde_json::Map<String, serde_json::Value> = self
+            .simulations
+            .iter()
+            .map(|(name, simulation)| (name.to_string(), simulation.section.to_json()))
+            .collect();
+        let endpoints = serde_json::json!({
+            "sinks": sinks,
+            "psc": self.psc.as_ref().map(|psc| psc.issuer()),
+        });
+        let path = self.data_dir.join(ENDPOINTS_FILE);
+        let written = serde_json::to_vec_pretty(&endpoints)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                std::fs::create_dir_all(&self.data_dir)?;
+                std::fs::write(&path, bytes)
+            });
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "the sandbox's endpoints were not written");
+        }
     }
 
     /// The directory's simulator knows the professionals of the example records' care

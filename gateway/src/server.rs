@@ -100,7 +100,12 @@ impl Gateway {
         );
         let engine = tokio::spawn(engine.run(shutdown_rx.clone()));
         let acknowledgements = registry.mssante().and_then(|sink| {
-            crate::acknowledgements::spawn(sink.clone(), store.clone(), shutdown_rx.clone())
+            crate::acknowledgements::spawn(
+                sink.clone(),
+                store.clone(),
+                pseudonyms.clone(),
+                shutdown_rx.clone(),
+            )
         });
         let waiting = registry.viatrajectoire().map(|(client, interval)| {
             crate::waiting::spawn(

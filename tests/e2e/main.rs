@@ -12,6 +12,7 @@ mod demo;
 mod dmp;
 mod faults;
 mod identity;
+mod inbound;
 mod ins;
 mod mssante;
 mod regions;

@@ -253,6 +253,7 @@ mod tests {
                 subject: "XDM/1.0/DDM+DLU",
                 error,
                 original: Some(b"Subject: XDM/1.0/DDM+DLU\r\n\r\nbody"),
+                product_reference: "DPI-EXAMPLE",
             })
         };
         let ok = answer(None);

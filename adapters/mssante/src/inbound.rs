@@ -23,7 +23,7 @@ pub struct Incoming {
     pub subject: String,
     /// The message ids it answers (`In-Reply-To`, then `References`), without brackets.
     pub answers: Vec<String>,
-    /// Where the sender wants the MDN (`Disposition-Notification-To`).
+    /// Where an MDN goes without asking anyone, if anywhere: see [`answer_to`].
     pub notify: Option<String>,
     pub documents: Vec<Received>,
     /// Whom the documents are about, as they name the patient.
@@ -81,7 +81,21 @@ pub struct Refusal {
     pub message_id: Option<String>,
     pub from: Option<String>,
     pub subject: Option<String>,
+    /// Where an MDN goes without asking anyone, if anywhere: see [`answer_to`].
     pub notify: Option<String>,
+}
+
+/// Where to send an MDN automatically: the `Disposition-Notification-To` address, when it
+/// is the address the message came from (`Return-Path`, else `From`). RFC 8098 §2.1 and
+/// the volet: an MDN to another address needs a person's consent, so that nobody is made
+/// to mail a third party by asking.
+pub fn answer_to(message: &mail_parser::Message<'_>) -> Option<String> {
+    let notify = unbracket(message.header_raw(headers::NOTIFY)?);
+    let origin = message
+        .header_raw("Return-Path")
+        .map(unbracket)
+        .or_else(|| sender(message))?;
+    notify.eq_ignore_ascii_case(&origin).then_some(notify)
 }
 
 /// What a message in the mailbox is, for the reader.
@@ -122,7 +136,7 @@ pub fn read(bytes: &[u8]) -> Result<Reading, Box<Refusal>> {
             message_id: message.message_id().map(str::to_string),
             from: sender(&message),
             subject: message.subject().map(str::to_string),
-            notify: header(headers::NOTIFY).map(|v| unbracket(&v)),
+            notify: answer_to(&message),
         })
     };
     if is_report(&message) {
@@ -275,7 +289,7 @@ pub fn read(bytes: &[u8]) -> Result<Reading, Box<Refusal>> {
         from: sender(&message).unwrap_or_default(),
         subject: message.subject().unwrap_or_default().to_string(),
         answers,
-        notify: header(headers::NOTIFY).map(|v| unbracket(&v)),
+        notify: answer_to(&message),
         documents,
         patient,
     })))

@@ -56,6 +56,9 @@ pub struct Disposition<'a> {
     pub error: Option<IntegrationError>,
     /// The message answered, returned as the volet asks; `None` leaves it out.
     pub original: Option<&'a [u8]>,
+    /// The sending software's product reference (`X-MSS-NIL`): an MDN is a message of
+    /// the trust space like any other.
+    pub product_reference: &'a str,
 }
 
 /// The MDN's bytes, CRLF line ends.
@@ -68,6 +71,7 @@ pub fn compose(disposition: &Disposition<'_>) -> Vec<u8> {
         subject,
         error,
         original,
+        product_reference,
     } = *disposition;
     let (kind, human, subject) = match error {
         None => (
@@ -89,6 +93,7 @@ pub fn compose(disposition: &Disposition<'_>) -> Vec<u8> {
     report(Report {
         from: recipient,
         to,
+        headers: &[(crate::message::headers::NIL, product_reference)],
         subject: &subject,
         report_type: "disposition-notification",
         human: &human,
@@ -110,6 +115,8 @@ pub enum Returned<'a> {
 pub(crate) struct Report<'a> {
     pub from: &'a str,
     pub to: &'a str,
+    /// Headers of the trust space (`X-MSS-NIL`).
+    pub headers: &'a [(&'a str, &'a str)],
     pub subject: &'a str,
     pub report_type: &'a str,
     pub human: &'a str,
@@ -131,6 +138,14 @@ pub(crate) fn report(report: Report<'_>) -> Vec<u8> {
         report.report_type,
     )
     .into_bytes();
+    let mut extra = String::new();
+    for (name, value) in report.headers {
+        extra.push_str(&format!("{name}: {value}\r\n"));
+    }
+    // The extra headers go before the blank line that ends the header block.
+    out.truncate(out.len() - 2);
+    out.extend_from_slice(extra.as_bytes());
+    out.extend_from_slice(b"\r\n");
     let mut part = |text: String| out.extend_from_slice(text.as_bytes());
     part(format!(
         "--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",

@@ -419,6 +419,32 @@ impl MssanteSink {
         }))
     }
 
+    /// Sends a notification (an MDN) from one of the structure's mailboxes.
+    pub async fn notify(
+        &self,
+        sender: &Sender,
+        to: &str,
+        bytes: &[u8],
+        envelope_id: &str,
+    ) -> Result<smtp::Sent, DeliveryError> {
+        let to = Address::parse(to, &self.config.allowed_domains)
+            .map_err(|e| DeliveryError::final_error("recipient", e.to_string()))?;
+        smtp::send(
+            &self.endpoint,
+            sender.tls.clone(),
+            &self.config.hello,
+            smtp::Envelope {
+                from: &sender.address,
+                recipients: std::slice::from_ref(&to),
+                id: envelope_id,
+            },
+            bytes,
+            self.config.retry.timeout,
+        )
+        .await
+        .map_err(smtp_error)
+    }
+
     /// Sends a composed message from its sender's mailbox.
     pub async fn transmit(&self, composed: &Composed) -> Result<smtp::Sent, DeliveryError> {
         let recording = crt_core::transcript::active();
@@ -464,21 +490,24 @@ impl MssanteSink {
                 tampered,
             });
         }
-        sent.map_err(|e| {
-            let code = match &e {
-                smtp::SmtpError::Handshake(..) => "tls-handshake",
-                smtp::SmtpError::Connect(..) => "connect",
-                smtp::SmtpError::Timeout(_) => "timeout",
-                smtp::SmtpError::NoRecipient(_) => "recipients-refused",
-                smtp::SmtpError::Refused { .. } => "refused",
-                smtp::SmtpError::Protocol(_) => "protocol",
-            };
-            if e.is_transient() {
-                DeliveryError::retryable(code, e.to_string())
-            } else {
-                DeliveryError::final_error(code, e.to_string())
-            }
-        })
+        sent.map_err(smtp_error)
+    }
+}
+
+/// A failed send, as the engine classes it.
+fn smtp_error(e: smtp::SmtpError) -> DeliveryError {
+    let code = match &e {
+        smtp::SmtpError::Handshake(..) => "tls-handshake",
+        smtp::SmtpError::Connect(..) => "connect",
+        smtp::SmtpError::Timeout(_) => "timeout",
+        smtp::SmtpError::NoRecipient(_) => "recipients-refused",
+        smtp::SmtpError::Refused { .. } => "refused",
+        smtp::SmtpError::Protocol(_) => "protocol",
+    };
+    if e.is_transient() {
+        DeliveryError::retryable(code, e.to_string())
+    } else {
+        DeliveryError::final_error(code, e.to_string())
     }
 }
 

@@ -27,6 +27,7 @@ macro_rules! contract_suite {
             volet1_actions_keep_the_newest_version_of_each,
             exchanges_list_a_crts_deliveries_with_their_receipts,
             a_released_lease_is_ready_again_at_once,
+            received_messages_are_kept_once_and_resolved_from_the_inbox,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,6 +561,132 @@ pub(crate) async fn the_crts_are_those_of_the_stored_records(store: &dyn Store) 
         .await
         .unwrap();
     assert_eq!(store.crts().await.unwrap(), ["720004563"]);
+}
+
+fn received(message_id: &str, status: ReceivedStatus) -> NewReceivedMessage {
+    NewReceivedMessage {
+        id: Uuid::now_v7(),
+        mailbox: "crt@ehpad-tilleuls.mssante.fr".into(),
+        message_id: message_id.into(),
+        crt_finess_et: Some("440000057".into()),
+        beneficiary_ref: (status == ReceivedStatus::Attached).then(|| "B-1".to_string()),
+        status,
+        reason: (status != ReceivedStatus::Attached)
+            .then(|| "902^Identifiant patient inconnu".to_string()),
+        answers: vec!["sent@ehpad-tilleuls.mssante.fr".into()],
+        answered: false,
+        summary: br#"{"subject":"XDM/1.0/DDM+CR DUPONT"}"#.to_vec(),
+        message: b"Subject: XDM/1.0/DDM+CR DUPONT\r\n\r\nbody".to_vec(),
+        received_at: 1_000,
+    }
+}
+
+pub(crate) async fn received_messages_are_kept_once_and_resolved_from_the_inbox(store: &dyn Store) {
+    let attached = received("a@partner", ReceivedStatus::Attached);
+    assert_eq!(
+        store.keep_received(attached.clone()).await.unwrap(),
+        KeptReceived::Kept
+    );
+    // Read again (a crash before the mailbox knew): the row kept first.
+    let again = NewReceivedMessage {
+        id: Uuid::now_v7(),
+        ..attached.clone()
+    };
+    let KeptReceived::Duplicate(kept) = store.keep_received(again).await.unwrap() else {
+        panic!("a duplicate");
+    };
+    assert_eq!(kept.id, attached.id);
+    assert!(!kept.answered);
+    store.mark_answered(attached.id).await.unwrap();
+
+    let unmatched = received("u@partner", ReceivedStatus::Unmatched);
+    store.keep_received(unmatched.clone()).await.unwrap();
+    let feed = store
+        .received(ReceivedFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        feed.iter().map(|v| v.id).collect::<Vec<_>>(),
+        [attached.id, unmatched.id],
+        "feed order"
+    );
+    assert!(feed[0].answered);
+    assert_eq!(feed[0].summary["subject"], "XDM/1.0/DDM+CR DUPONT");
+    assert_eq!(feed[0].answers, ["sent@ehpad-tilleuls.mssante.fr"]);
+    let ReceivedOriginal {
+        view,
+        message: original,
+    } = store
+        .received_message(unmatched.id)
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(view.status, ReceivedStatus::Unmatched);
+    assert_eq!(original, unmatched.message);
+
+    // Resolving the inbox moves the message to the end of the feed.
+    let after = feed[1].seq;
+    let ResolveOutcome::Resolved(resolved) = store
+        .resolve_received(
+            unmatched.id,
+            Resolution::Attach {
+                crt_finess_et: "440000057".into(),
+                beneficiary_ref: "B-2".into(),
+            },
+            2_000,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("resolved");
+    };
+    assert_eq!(resolved.status, ReceivedStatus::Attached);
+    assert_eq!(resolved.beneficiary_ref.as_deref(), Some("B-2"));
+    assert!(resolved.seq > after);
+    let newer = store
+        .received(ReceivedFilter {
+            after: Some(after),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(newer.len(), 1);
+    assert_eq!(
+        store
+            .resolve_received(
+                unmatched.id,
+                Resolution::Reject { reason: "x".into() },
+                3_000
+            )
+            .await
+            .unwrap(),
+        ResolveOutcome::NotInInbox(ReceivedStatus::Attached)
+    );
+    assert_eq!(
+        store
+            .resolve_received(
+                Uuid::now_v7(),
+                Resolution::Reject { reason: "x".into() },
+                3_000
+            )
+            .await
+            .unwrap(),
+        ResolveOutcome::NotFound
+    );
+    let by_beneficiary = store
+        .received(ReceivedFilter {
+            crt: Some("440000057".into()),
+            beneficiary: Some("B-2".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_beneficiary.len(), 1);
 }
 
 pub(crate) async fn partner_entries_are_kept_once_in_their_latest_version(store: &dyn Store) {

@@ -475,6 +475,167 @@ pub struct Exchange {
     pub receipt: Option<Receipt>,
 }
 
+/// Where a received message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceivedStatus {
+    /// Attached to a beneficiary.
+    Attached,
+    /// In the inbox: no beneficiary matched; someone attaches or rejects it.
+    Unmatched,
+    /// Kept aside: it cannot be integrated (a broken archive, a document that does not
+    /// parse).
+    Refused,
+    /// Rejected from the inbox by an operator or the DUI.
+    Rejected,
+}
+
+impl ReceivedStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceivedStatus::Attached => "attached",
+            ReceivedStatus::Unmatched => "unmatched",
+            ReceivedStatus::Refused => "refused",
+            ReceivedStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl FromStr for ReceivedStatus {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            ReceivedStatus::Attached,
+            ReceivedStatus::Unmatched,
+            ReceivedStatus::Refused,
+            ReceivedStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .ok_or_else(|| StoreError::Corrupt(format!("received message status {text:?}")))
+    }
+}
+
+/// A message read from a mailbox, to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReceivedMessage {
+    pub id: Uuid,
+    pub mailbox: String,
+    /// Without angle brackets.
+    pub message_id: String,
+    pub crt_finess_et: Option<String>,
+    pub beneficiary_ref: Option<String>,
+    pub status: ReceivedStatus,
+    pub reason: Option<String>,
+    pub answers: Vec<String>,
+    /// No MDN is owed (none asked for, or it could not be sent automatically).
+    pub answered: bool,
+    /// What the gateway read of it (JSON); sealed at rest.
+    pub summary: Vec<u8>,
+    /// The message as received; sealed at rest.
+    pub message: Vec<u8>,
+    pub received_at: Millis,
+}
+
+/// How keeping a received message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptReceived {
+    Kept,
+    /// Kept before (read again after a crash or by another instance): the row kept.
+    Duplicate(Box<ReceivedView>),
+}
+
+/// A received message as the API shows it; the original is read on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceivedView {
+    pub id: Uuid,
+    /// Its place in the event feed.
+    pub seq: i64,
+    pub mailbox: String,
+    pub message_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crt_finess_et: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beneficiary_ref: Option<String>,
+    pub status: ReceivedStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
+    pub answered: bool,
+    pub received_at: Millis,
+    pub updated_at: Millis,
+    /// What the gateway read of it: subject, sender, documents.
+    pub summary: serde_json::Value,
+}
+
+/// A received message with the bytes it arrived as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedOriginal {
+    pub view: ReceivedView,
+    pub message: Vec<u8>,
+}
+
+/// Which received messages to list.
+#[derive(Debug, Clone, Default)]
+pub struct ReceivedFilter {
+    pub crt: Option<String>,
+    pub beneficiary: Option<String>,
+    pub status: Option<ReceivedStatus>,
+    /// Messages whose `seq` is after this one.
+    pub after: Option<i64>,
+    pub limit: usize,
+}
+
+/// What to do with a message of the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    Attach {
+        crt_finess_et: String,
+        beneficiary_ref: String,
+    },
+    Reject {
+        reason: String,
+    },
+}
+
+impl Resolution {
+    /// The status, CRT, beneficiary and reason a message of the inbox takes (`None`
+    /// keeps what the row holds).
+    pub(crate) fn outcome(
+        &self,
+    ) -> (
+        ReceivedStatus,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) {
+        match self {
+            Resolution::Attach {
+                crt_finess_et,
+                beneficiary_ref,
+            } => (
+                ReceivedStatus::Attached,
+                Some(crt_finess_et.clone()),
+                Some(beneficiary_ref.clone()),
+                None,
+            ),
+            Resolution::Reject { reason } => {
+                (ReceivedStatus::Rejected, None, None, Some(reason.clone()))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveOutcome {
+    Resolved(Box<ReceivedView>),
+    NotFound,
+    /// Only a message in the inbox (`unmatched`) is resolved; this one is not.
+    NotInInbox(ReceivedStatus),
+}
+
 /// An entry a partner wrote in a beneficiary's liaison book on a regional platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartnerEntry {
@@ -523,9 +684,9 @@ pub struct DeliveryFilter {
 
 /// The storage contract (see the module documentation), one trait per concern so that a
 /// part of the gateway names the concern it uses. Every backend implements all four.
-pub trait Store: DeliveryQueue + AccessTrace + FollowUps + ReportReads {}
+pub trait Store: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox {}
 
-impl<T: DeliveryQueue + AccessTrace + FollowUps + ReportReads> Store for T {}
+impl<T: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox> Store for T {}
 
 /// Records and their deliveries: intake, leasing, settlement, replay, and what the API
 /// reads of them.
@@ -649,6 +810,34 @@ pub trait FollowUps: Send + Sync + 'static {
 
     /// The newest version of each of a CRT's volet 1 actions, as received.
     fn volet1_actions(&self, crt_finess_et: String) -> BoxFuture<'_, StoreResult<Vec<Vec<u8>>>>;
+}
+
+/// Messages partners send to the structures' mailboxes: kept once, attached to a
+/// beneficiary or waiting for someone to resolve them, listed in the order the DUI's event
+/// feed reads them.
+pub trait Inbox: Send + Sync + 'static {
+    /// Keeps a message read from a mailbox; the same (mailbox, Message-ID) is kept once.
+    fn keep_received(
+        &self,
+        message: NewReceivedMessage,
+    ) -> BoxFuture<'_, StoreResult<KeptReceived>>;
+
+    /// Records that the sender has had its MDN.
+    fn mark_answered(&self, id: Uuid) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Received messages, in feed order (`seq`).
+    fn received(&self, filter: ReceivedFilter) -> BoxFuture<'_, StoreResult<Vec<ReceivedView>>>;
+
+    /// One received message and its original bytes.
+    fn received_message(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<ReceivedOriginal>>>;
+
+    /// Attaches a message waiting in the inbox to a beneficiary, or rejects it.
+    fn resolve_received(
+        &self,
+        id: Uuid,
+        resolution: Resolution,
+        now: Millis,
+    ) -> BoxFuture<'_, StoreResult<ResolveOutcome>>;
 }
 
 /// What the activity reports read: every exchange and every record version of a CRT.

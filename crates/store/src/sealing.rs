@@ -100,6 +100,39 @@ impl AtRest {
         })
     }
 
+    /// Seals a received message and what was read of it before they are stored.
+    pub(crate) fn seal_received(&self, message: &mut crate::NewReceivedMessage) -> StoreResult<()> {
+        message.summary = self.seal(
+            &received_row(message.id, "summary"),
+            std::mem::take(&mut message.summary),
+        )?;
+        message.message = self.seal(
+            &received_row(message.id, "message"),
+            std::mem::take(&mut message.message),
+        )?;
+        Ok(())
+    }
+
+    /// What was read of received message `id`, opened and parsed.
+    pub(crate) fn open_received_summary(
+        &self,
+        id: impl Display,
+        stored: Vec<u8>,
+    ) -> StoreResult<serde_json::Value> {
+        let plain = self.open(&received_row(&id, "summary"), stored)?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("received message {id}: {e}")))
+    }
+
+    /// Received message `id` as it arrived.
+    pub(crate) fn open_received_message(
+        &self,
+        id: impl Display,
+        stored: Vec<u8>,
+    ) -> StoreResult<Vec<u8>> {
+        self.open(&received_row(id, "message"), stored)
+    }
+
     fn seal(&self, row: &str, plain: Vec<u8>) -> StoreResult<Vec<u8>> {
         match &self.0 {
             Some(sealer) => sealer
@@ -126,6 +159,10 @@ fn record_row(id: impl Display) -> String {
 
 fn artifact_row(delivery_id: impl Display, name: &str) -> String {
     format!("artifact:{delivery_id}:{name}")
+}
+
+fn received_row(id: impl Display, part: &str) -> String {
+    format!("received:{id}:{part}")
 }
 
 fn admission_row(crt_finess_et: &str, request_id: &str) -> String {

@@ -26,7 +26,9 @@ use super::{
     WaitingEntry, from_json, parse_state, parse_uuid, to_json,
 };
 
-const SCHEMA_VERSION: i32 = 7;
+mod inbox;
+
+const SCHEMA_VERSION: i32 = 8;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -66,6 +68,13 @@ enum WriteOp {
         now: Millis,
     },
     Acknowledge(Box<NewAcknowledgement>),
+    KeepReceived(Box<super::NewReceivedMessage>),
+    MarkAnswered(Uuid),
+    Resolve {
+        id: Uuid,
+        resolution: super::Resolution,
+        now: Millis,
+    },
     AdmissionRequest(Box<NewAdmissionRequest>),
     Standing(Box<AdmissionStanding>),
     PartnerEntry(Box<PartnerEntry>),
@@ -85,6 +94,10 @@ enum Written {
     PartnerEntry(bool),
     Volet1(bool),
     Traced,
+    /// `None` when kept now; the row kept before otherwise.
+    KeptReceived(Option<Box<inbox::Row>>),
+    Answered,
+    Resolved(inbox::Resolved),
 }
 
 impl SqliteStore {
@@ -165,7 +178,7 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 7] = [
+    let steps: [(i32, &str); 8] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
@@ -173,6 +186,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         (5, include_str!("schema-5.sql")),
         (6, include_str!("schema-6.sql")),
         (7, include_str!("schema-7.sql")),
+        (8, include_str!("schema-8.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -296,6 +310,13 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::PartnerEntry(entry) => keep_partner_entry(tx, &entry).map(Written::PartnerEntry),
         WriteOp::Volet1(action) => keep_volet1_action(tx, &action).map(Written::Volet1),
         WriteOp::Trace(events) => append_trace(tx, &events).map(|()| Written::Traced),
+        WriteOp::KeepReceived(message) => inbox::keep(tx, &message).map(Written::KeptReceived),
+        WriteOp::MarkAnswered(id) => inbox::mark_answered(tx, id).map(|()| Written::Answered),
+        WriteOp::Resolve {
+            id,
+            resolution,
+            now,
+        } => inbox::resolve(tx, id, &resolution, now).map(Written::Resolved),
     }
 }
 

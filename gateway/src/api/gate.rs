@@ -37,11 +37,8 @@ pub async fn delivery(
         // The route answers that no such delivery exists.
         return Ok(Passed::default());
     };
-    let Some((crt_finess_et, beneficiary_ref)) = state
-        .store
-        .delivery_subject(id)
-        .await
-        .map_err(storage)?
+    let Some((crt_finess_et, beneficiary_ref)) =
+        state.store.delivery_subject(id).await.map_err(storage)?
     else {
         return Ok(Passed::default());
     };

@@ -9,6 +9,7 @@ mod liaison;
 mod login;
 mod ops;
 mod problem;
+mod received;
 mod records;
 mod reports;
 mod ui;
@@ -187,6 +188,8 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "reports", "activity"] => Resource::Reports,
         ["v1", "volet1", "actions"] => Resource::Activity,
         ["v1", "reports", "emergency-accesses"] => Resource::EmergencyAccesses,
+        ["v1", "beneficiaries", _, _, "documents", ..] => Resource::Documents,
+        ["v1", "inbox"] | ["v1", "inbox", _, _] | ["v1", "events"] => Resource::Inbox,
         _ => return None,
     };
     Some((resource, access))
@@ -241,25 +244,33 @@ async fn handle(
         return response;
     }
     // A beneficiary's data: the care team, or an emergency access.
-    let passed = match segments.as_slice() {
+    let gated = match segments.as_slice() {
         ["v1", "deliveries", delivery, "artifacts", _] => {
-            match gate::delivery(&state, &caller, delivery, resource, request.headers()).await {
-                Ok(passed) => passed,
-                Err(stopped) => {
-                    let event = access_event(
-                        &state,
-                        Some(&caller),
-                        &method,
-                        &path,
-                        stopped.outcome,
-                        stopped.subject,
-                    );
-                    trace_access(&state, event).await;
-                    return stopped.response;
-                }
-            }
+            gate::delivery(&state, &caller, delivery, resource, request.headers()).await
         }
-        _ => gate::Passed::default(),
+        ["v1", "beneficiaries", crt, local_id, "documents", ..] => {
+            let subject = records::TraceSubject {
+                crt_finess_et: crt.to_string(),
+                beneficiary_ref: local_id.to_string(),
+            };
+            gate::beneficiary(&state, &caller, subject, resource, request.headers()).await
+        }
+        _ => Ok(gate::Passed::default()),
+    };
+    let passed = match gated {
+        Ok(passed) => passed,
+        Err(stopped) => {
+            let event = access_event(
+                &state,
+                Some(&caller),
+                &method,
+                &path,
+                stopped.outcome,
+                stopped.subject,
+            );
+            trace_access(&state, event).await;
+            return stopped.response;
+        }
     };
     // A route that writes its own trace line in its transaction finds the caller here.
     let mut request = request;
@@ -452,6 +463,45 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
         (["v1", "reports", "emergency-accesses"], &Method::GET) => {
             reports::emergency_accesses(request.uri().query(), &state).await
         }
+        (["v1", "beneficiaries", crt, local_id, "documents"], &Method::GET) => {
+            received::list(crt, local_id, &state).await
+        }
+        (["v1", "beneficiaries", crt, local_id, "documents", id], &Method::GET) => {
+            received::show(crt, local_id, id, &state).await
+        }
+        (
+            [
+                "v1",
+                "beneficiaries",
+                crt,
+                local_id,
+                "documents",
+                id,
+                "message",
+            ],
+            &Method::GET,
+        ) => received::original(crt, local_id, id, &state).await,
+        (
+            [
+                "v1",
+                "beneficiaries",
+                crt,
+                local_id,
+                "documents",
+                id,
+                "files",
+                index,
+            ],
+            &Method::GET,
+        ) => received::file(crt, local_id, id, index, &state).await,
+        (["v1", "inbox"], &Method::GET) => received::inbox(request.uri().query(), &state).await,
+        (["v1", "inbox", id, "attach"], &Method::POST) => {
+            received::attach(id, request, &state).await
+        }
+        (["v1", "inbox", id, "reject"], &Method::POST) => {
+            received::reject(id, request, &state).await
+        }
+        (["v1", "events"], &Method::GET) => received::events(request.uri().query(), &state).await,
         (["ui", "login"], &Method::GET) => login::start(&request, &state),
         (["ui", "logout"], &Method::POST) => login::logout(request.headers(), &state),
         (["ui"], &Method::GET) => ui::file(""),
@@ -491,6 +541,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/reports/activity"),
     ("POST", "/v1/volet1/actions"),
     ("GET", "/v1/reports/emergency-accesses"),
+    ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents"),
+    ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents/{id}"),
+    (
+        "GET",
+        "/v1/beneficiaries/{crt}/{local_id}/documents/{id}/message",
+    ),
+    (
+        "GET",
+        "/v1/beneficiaries/{crt}/{local_id}/documents/{id}/files/{index}",
+    ),
+    ("GET", "/v1/inbox"),
+    ("POST", "/v1/inbox/{id}/attach"),
+    ("POST", "/v1/inbox/{id}/reject"),
+    ("GET", "/v1/events"),
     ("GET", "/v1/me"),
     ("GET", "/ui/login"),
     ("GET", "/ui/login/callback"),

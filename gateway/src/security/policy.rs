@@ -33,6 +33,9 @@ pub enum Resource {
     Activity,
     /// The emergency accesses (*bris de glace*) to the CRT's beneficiaries, for review.
     EmergencyAccesses,
+    /// Messages received that no beneficiary matched for sure, to attach or reject, and
+    /// the feed of what arrived.
+    Inbox,
 }
 
 impl Resource {
@@ -53,6 +56,7 @@ impl Resource {
             Resource::Reports => "reports",
             Resource::Activity => "activity",
             Resource::EmergencyAccesses => "emergency_accesses",
+            Resource::Inbox => "inbox",
         }
     }
 

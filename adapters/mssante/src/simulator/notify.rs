@@ -26,6 +26,7 @@ pub fn dsn(
     report(Report {
         from: &format!("MAILER-DAEMON@{REPORTING}"),
         to: sender,
+        headers: &[],
         subject: &format!("Undelivered Mail Returned to Sender: {subject}"),
         report_type: "delivery-status",
         human: &format!("Le message n'a pas pu être remis à {recipient}."),

@@ -173,6 +173,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     Some(from) => match (Address::parse(&from, &[]), mail_parameters(&line)) {
                         (_, Err(reply)) => self.reply(&reply).await?,
                         (Ok(address), Ok((return_full, envelope_id))) => {
+                            // Software that sends from a mailbox with its certificate
+                            // reads it too, and answers MDNs itself.
+                            self.operator.read_by_software(&address.to_string());
                             transaction = Transaction {
                                 from: Some(address),
                                 recipients: Vec::new(),
@@ -319,6 +322,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                         subject: &inspected.subject,
                         error,
                         original: None,
+                        product_reference: "MSSANTE-SIMULATOR-RECIPIENT",
                     })),
                 );
             }
