@@ -187,7 +187,6 @@ impl Sandbox {
             }
         }
         sandbox.people_the_directory_knows();
-        sandbox.write_endpoints();
         Ok(sandbox)
     }
 
@@ -195,8 +194,8 @@ impl Sandbox {
     /// each target's section as the sandbox points it), so that a person or a test can
     /// speak to the sandbox's services with their own tools: send a message to a
     /// structure's mailbox as a partner would, read a partner's mailbox. Rewritten at each
-    /// start; the ports change.
-    fn write_endpoints(&self) {
+    /// start of the server (a command's own sandbox does not write it); the ports change.
+    pub fn write_endpoints(&self) {
         let sinks: serde_json::Map<String, serde_json::Value> = self
             .simulations
             .iter()

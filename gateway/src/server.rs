@@ -54,7 +54,9 @@ impl Gateway {
     pub async fn start(config: Config) -> Result<Gateway, StartError> {
         crt_core::tls::install_default_provider();
         let sandbox = if config.sandbox.enabled {
-            Some(Sandbox::start(&config).await?)
+            let sandbox = Sandbox::start(&config).await?;
+            sandbox.write_endpoints();
+            Some(sandbox)
         } else {
             None
         };

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crt_mssante::{Address, ack, imap, smtp};
 use serde_json::Value;
 
-use crate::support::{Gateway, cli, delivery_to, example, repo};
+use crate::support::{Gateway, cli, cli_with, delivery_to, example, repo};
 
 const CRT: &str = "720004563";
 const BENEFICIARY: &str = "IPP-000417";
@@ -261,6 +261,51 @@ fn a_partners_message_is_matched_kept_answered_and_listed_and_an_unknown_patient
     let last = feed["last"].as_i64().expect("last");
     let after = gateway.get_json(&format!("/v1/events?crt={CRT}&after={last}"));
     assert!(after["events"].as_array().unwrap().is_empty());
+
+    // The same message imported again from a mailbox export is kept once; a broken one
+    // is kept aside with the volet's "other" error.
+    let replay = data.path().join("answer-1.eml");
+    std::fs::write(&replay, &answer).unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let env = [("CRT_GATEWAY_STORAGE__DATA_DIR", data_dir)];
+    let (code, text) = cli_with(
+        &[
+            "mssante",
+            "import",
+            replay.to_str().unwrap(),
+            "--mailbox",
+            CRT_MAILBOX,
+        ],
+        &env,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(&format!("kept as {id}, attached")), "{text}");
+    let broken = data.path().join("broken.eml");
+    let text = String::from_utf8(answer.clone()).unwrap();
+    let cut = text.find("UEsDB").expect("the archive's first bytes");
+    let broken_text = format!("{}AAAA{}", &text[..cut], &text[cut + 40..])
+        .replace("answer-1@cabinet-bernard", "answer-3@cabinet-bernard");
+    std::fs::write(&broken, broken_text).unwrap();
+    let (code, text) = cli_with(
+        &[
+            "mssante",
+            "import",
+            broken.to_str().unwrap(),
+            "--mailbox",
+            CRT_MAILBOX,
+        ],
+        &env,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("refused"), "{text}");
+    let refused = gateway.get_json(&format!("/v1/inbox?crt={CRT}&status=refused"));
+    let reason = refused["messages"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.starts_with("906^Erreur 'Autre': invalid-archive"),
+        "{refused}"
+    );
 
     // Nobody outside the care team reads them.
     let outsider = gateway.request(

@@ -151,6 +151,12 @@ impl MssanteSink {
                 "the record names no MSSanté mailbox for the structure (crt.mssante_mailbox)",
             )
         })?;
+        self.mailbox(mailbox, &record.crt.id_nat_struct())
+    }
+
+    /// The sender for one of `structure`'s mailboxes (idNat_Struct): configured, or given
+    /// a certificate by the issuer.
+    pub fn mailbox(&self, mailbox: &str, structure: &str) -> Result<Arc<Sender>, DeliveryError> {
         let address = Address::parse(mailbox, &self.config.allowed_domains)
             .map_err(|e| DeliveryError::final_error("mailbox", e.to_string()))?;
         let key = address.to_string().to_ascii_lowercase();
@@ -166,7 +172,7 @@ impl MssanteSink {
             ));
         };
         let identity = issuer
-            .organisation(&record.crt.id_nat_struct())
+            .organisation(structure)
             .map(|issued| issued.authentication)
             .map_err(|e| DeliveryError::final_error("structure-certificate", e))?;
         let sender = self

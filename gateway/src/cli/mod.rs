@@ -339,6 +339,16 @@ enum RorCommand {
 
 #[derive(Subcommand)]
 enum MssanteCommand {
+    /// Import one message as if read from a structure's mailbox: matched to a
+    /// beneficiary, kept, answered with its MDN (for replays, tests and mailbox exports).
+    Import {
+        message: PathBuf,
+        /// The structure's mailbox that received it.
+        #[arg(long, value_name = "ADDRESS")]
+        mailbox: String,
+        #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Write the exact message (MIME, with IHE_XDM.zip and the PDF) that would be sent.
     Package {
         record: PathBuf,
@@ -637,6 +647,14 @@ fn runtime(command: Command) -> Status {
                         config,
                     },
             } => mssante::send(&record, kind, &to, config).await,
+            Command::Mssante {
+                command:
+                    MssanteCommand::Import {
+                        message,
+                        mailbox,
+                        config,
+                    },
+            } => mssante::import(&message, &mailbox, config).await,
             Command::Audit {
                 command: AuditCommand::Verify { config },
             } => audit::verify(config).await,

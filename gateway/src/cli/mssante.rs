@@ -1,5 +1,6 @@
 //! `mssante package` and `mssante send`: the message the gateway would send for a record,
-//! written to a file or sent to one address.
+//! written to a file or sent to one address; `mssante import`: a message received, taken
+//! in as the mailbox reader takes it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -117,23 +118,11 @@ pub async fn send(record: &Path, kind: Kind, to: &str, config: Option<PathBuf>) 
         Err(e) => return failed(e),
     };
     crt_core::tls::install_default_provider();
-    let mut operator = None;
-    let smtp = if config.sandbox.enabled {
-        let tls = crt_core::simulate::SimulatorTls::from_pki(&config.sandbox.certs_dir);
-        let simulator = match MssanteSimulator::new(&tls) {
-            Ok(simulator) => simulator,
-            Err(e) => return failed(e),
-        };
-        let running = match simulator.start([127, 0, 0, 1].into()).await {
-            Ok(running) => running,
-            Err(e) => return failed(e),
-        };
-        let url = running.smtp_url();
-        operator = Some((simulator, running));
-        Some(url)
-    } else {
-        None
+    let operator = match sandbox_operator(&config).await {
+        Ok(operator) => operator,
+        Err(status) => return status,
     };
+    let smtp = operator.as_ref().map(|(_, running)| running.smtp_url());
     let certs = config.storage.data_dir.join("sandbox-structures");
     let sink = match sink(&config, &certs, smtp) {
         Ok(sink) => sink,
@@ -174,4 +163,124 @@ pub async fn send(record: &Path, kind: Kind, to: &str, config: Option<PathBuf>) 
         }
         Err(e) => failed(format!("{}: {}", e.code, e.message)),
     }
+}
+
+/// In the sandbox, an operator simulator started for one command.
+async fn sandbox_operator(
+    config: &Config,
+) -> Result<Option<(MssanteSimulator, crt_mssante::simulator::RunningOperator)>, Status> {
+    if !config.sandbox.enabled {
+        return Ok(None);
+    }
+    let tls = crt_core::simulate::SimulatorTls::from_pki(&config.sandbox.certs_dir);
+    let simulator = MssanteSimulator::new(&tls).map_err(failed)?;
+    let running = simulator
+        .start([127, 0, 0, 1].into())
+        .await
+        .map_err(failed)?;
+    Ok(Some((simulator, running)))
+}
+
+/// Imports `message` as if read from `mailbox`: the same matching, keeping and MDN as the
+/// mailbox reader. In the sandbox the MDN goes through an operator simulator started for
+/// the occasion.
+pub async fn import(message: &Path, mailbox: &str, config: Option<PathBuf>) -> Status {
+    let config = match load_config(config) {
+        Ok(config) => config,
+        Err(status) => return status,
+    };
+    let bytes = match read_message(message) {
+        Ok(bytes) => bytes,
+        Err(status) => return status,
+    };
+    crt_core::tls::install_default_provider();
+    let sealer = match config.storage.sealer() {
+        Ok(sealer) => sealer,
+        Err(e) => return failed(e),
+    };
+    let store = match crate::store::open(&config.storage, Some(Arc::new(sealer))).await {
+        Ok(store) => store,
+        Err(e) => return failed(e),
+    };
+    let pseudonyms = match crate::audit::Pseudonyms::from_file(&config.pseudonym_key_path()) {
+        Ok(pseudonyms) => pseudonyms,
+        Err(e) => return failed(e),
+    };
+    let operator = match sandbox_operator(&config).await {
+        Ok(operator) => operator,
+        Err(status) => return status,
+    };
+    let smtp = operator.as_ref().map(|(_, running)| running.smtp_url());
+    let certs = config.storage.data_dir.join("sandbox-structures");
+    let sink = match sink(&config, &certs, smtp) {
+        Ok(sink) => sink,
+        Err(e) => return failed(e),
+    };
+    let found =
+        match crate::inbox::matching::Beneficiaries::of_mailbox(store.as_ref(), mailbox).await {
+            Ok(found) => found,
+            Err(e) => return failed(e),
+        };
+    let structures = found.crts.clone();
+    let mut beneficiaries = Some(found);
+    // The mailbox's certificate: configured, or in the sandbox issued to its CRT.
+    let structure = structures
+        .first()
+        .map(|crt| format!("1{crt}"))
+        .unwrap_or_default();
+    let sender = match sink.mailbox(mailbox, &structure) {
+        Ok(sender) => sender,
+        Err(e) => return failed(format!("{mailbox}: {}", e.message)),
+    };
+    let importer = crate::inbox::Importer {
+        store: store.as_ref(),
+        sink: &sink,
+        pseudonyms: Some(&pseudonyms),
+        caller: "cli",
+    };
+    let imported = importer.import(&sender, &bytes, &mut beneficiaries).await;
+    drop(operator);
+    match imported {
+        Ok(crate::inbox::Imported::NotDocuments) => {
+            println!(
+                "{}: no documents to import (a message for people, or a notification)",
+                message.display()
+            );
+            Status::Ok
+        }
+        Ok(crate::inbox::Imported::Kept {
+            id,
+            status,
+            answered,
+        }) => {
+            println!(
+                "{}: kept as {id}, {}{}",
+                message.display(),
+                status.as_str(),
+                if answered {
+                    ""
+                } else {
+                    " (the MDN owed could not be sent)"
+                }
+            );
+            Status::Ok
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// A message file, bounded as a mailbox's messages are.
+fn read_message(path: &Path) -> Result<Vec<u8>, Status> {
+    let limit = crt_mssante::message::MAX_MESSAGE_BYTES as u64;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > limit => {
+            return Err(failed(format!(
+                "{}: larger than {limit} bytes",
+                path.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) => return Err(failed(format!("{}: {e}", path.display()))),
+    }
+    std::fs::read(path).map_err(|e| failed(format!("{}: {e}", path.display())))
 }
