@@ -48,14 +48,14 @@ fn benches(c: &mut Criterion) {
         .expect("identity");
     let ins = record.beneficiary.ins.clone().expect("INS");
     let professional = record.professional("pro-med-crt").expect("author");
-    let acting = Acting {
-        subject: Subject::User {
+    let acting = Acting::feeding(
+        Subject::User {
             professional,
             authentication: None,
         },
-        sector: "SA17^1.2.250.1.71.4.2.4",
-        ins: &ins,
-    };
+        "SA17^1.2.250.1.71.4.2.4",
+        &ins,
+    );
 
     let mut group = c.benchmark_group("dmp");
     group.throughput(Throughput::Elements(1));

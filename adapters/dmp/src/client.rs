@@ -14,7 +14,7 @@ use crate::config::DmpConfig;
 use crate::dsig::DsigError;
 use crate::encode::{self, Request};
 use crate::identity::{Identities, IdentityError, StructureIdentity};
-use crate::vihf::{SignedVihf, Subject, Vihf};
+use crate::vihf::{AccessMode, AuthenticationMode, SignedVihf, Subject, Vihf};
 use crt_core::tls::CertificateIssuer;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,39 @@ pub struct Acting<'a> {
     /// `SAxx^1.2.250.1.71.4.2.4`.
     pub sector: &'a str,
     pub ins: &'a Ins,
+    pub mode: AccessMode,
+    pub authentication: AuthenticationMode,
+}
+
+impl<'a> Acting<'a> {
+    /// A professional who authenticated strongly (a CPS card or e-CPS, through Pro Santé
+    /// Connect) consulting the DMP in `mode`.
+    pub fn consulting(
+        subject: Subject<'a>,
+        sector: &'a str,
+        ins: &'a Ins,
+        mode: AccessMode,
+    ) -> Acting<'a> {
+        Acting {
+            subject,
+            sector,
+            ins,
+            mode,
+            authentication: AuthenticationMode::IndirectReinforced,
+        }
+    }
+
+    /// A structure's software acting in the normal mode, authenticated by its
+    /// certificate: how documents are fed.
+    pub fn feeding(subject: Subject<'a>, sector: &'a str, ins: &'a Ins) -> Acting<'a> {
+        Acting {
+            subject,
+            sector,
+            ins,
+            mode: AccessMode::Normal,
+            authentication: AuthenticationMode::Indirect,
+        }
+    }
 }
 
 pub struct DmpClient {
@@ -139,6 +172,8 @@ impl DmpClient {
             structure_id_nat: &identity.id_nat_struct,
             sector: acting.sector,
             ins: acting.ins,
+            mode: acting.mode,
+            authentication: acting.authentication,
             lps_name: "crt-gateway",
             lps_version: env!("CARGO_PKG_VERSION"),
             lps_id: &self.config.lps_id,

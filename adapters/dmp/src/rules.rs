@@ -428,6 +428,13 @@ pub struct Claims {
     pub structure: String,
     pub resource_id: String,
     pub signer: Vec<u8>,
+    /// The access mode (`purposeofuse`).
+    pub mode: crate::vihf::AccessMode,
+    /// Whether the professional was authenticated strongly (`INDIRECTE_RENFORCEE`), which
+    /// consulting documents requires.
+    pub reinforced: bool,
+    /// The professional named (`NameID`, `8` + RPPS).
+    pub professional: String,
 }
 
 /// The SOAP envelope of a request (plain or MTOM) and its MIME parts.
@@ -600,23 +607,44 @@ pub fn check_vihf(
     text(attribute::SUBJECT)?;
     let purpose = value(attribute::PURPOSE)
         .and_then(|v| v.child(HL7, "PurposeOfUse"))
-        .and_then(|p| p.attribute("code"));
-    if purpose.is_none() {
+        .filter(|p| p.attribute("codeSystem") == Some(crate::vihf::ACCESS_MODE_OID))
+        .and_then(|p| p.attribute("code"))
+        .and_then(crate::vihf::AccessMode::from_code);
+    let Some(mode) = purpose else {
         return Err(fault(
             "sim_vihf_attribute",
-            "purposeofuse carries no PurposeOfUse code",
+            "purposeofuse carries no PurposeOfUse of TRE_R248 (normal, bris_de_glace, centre_15)",
         ));
-    }
+    };
     let resource_id = text(attribute::RESOURCE)?;
     if text(attribute::RESOURCE_URN)? != "urn:dmp" {
         return Err(fault("sim_vihf_attribute", "Ressource_URN must be urn:dmp"));
     }
-    if text(attribute::AUTHENTICATION)? != "INDIRECTE" {
+    let reinforced = match text(attribute::AUTHENTICATION)?.as_str() {
+        "INDIRECTE" => false,
+        "INDIRECTE_RENFORCEE" => true,
+        other => {
+            return Err(fault(
+                "sim_vihf_attribute",
+                format!(
+                    "Authentification_Mode {other}: a structure's software states INDIRECTE or INDIRECTE_RENFORCEE"
+                ),
+            ));
+        }
+    };
+    // The rights matrix: the emergency modes open a DMP to a person who authenticated
+    // strongly, never on a structure's word alone.
+    if mode != crate::vihf::AccessMode::Normal && !reinforced {
         return Err(fault(
             "sim_vihf_attribute",
-            "Authentification_Mode must be INDIRECTE for a structure",
+            "bris de glace and centre 15 need Authentification_Mode INDIRECTE_RENFORCEE",
         ));
     }
+    let professional = assertion
+        .child(SAML, "Subject")
+        .and_then(|s| s.child_text(SAML, "NameID"))
+        .unwrap_or_default()
+        .to_string();
     for name in [
         attribute::LPS_NAME,
         attribute::LPS_VERSION,
@@ -629,6 +657,9 @@ pub fn check_vihf(
         structure,
         resource_id,
         signer: verified.certificate,
+        mode,
+        reinforced,
+        professional,
     })
 }
 

@@ -383,15 +383,15 @@ impl Prepared {
         Submit {
             task,
             identity: &self.identity,
-            acting: Acting {
-                subject: Subject::for_source(
+            acting: Acting::feeding(
+                Subject::for_source(
                     &self.document.author,
                     task.record.source.authentication,
                     self.document.model.name(),
                 ),
-                sector: &self.sector,
-                ins: &self.ins,
-            },
+                &self.sector,
+                &self.ins,
+            ),
             document: &self.document,
             context: &self.context,
         }

@@ -224,6 +224,65 @@ impl<'a> Subject<'a> {
     }
 }
 
+/// The access mode (`purposeofuse`, TRE_R248 `1.2.250.1.213.1.1.4.248`): how the
+/// professional reaches the patient's DMP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessMode {
+    /// The patient's authorisation (or the care team's presumed consent) applies.
+    Normal,
+    /// *Bris de glace*: an emergency, without the authorisation; masked documents stay
+    /// closed, and the patient may have opposed it.
+    BreakGlass,
+    /// A medical regulation centre (SAMU - centre 15).
+    Regulation,
+}
+
+impl AccessMode {
+    /// `code` and `displayName` in TRE_R248.
+    pub fn code(self) -> (&'static str, &'static str) {
+        match self {
+            AccessMode::Normal => ("normal", "Accès normal"),
+            AccessMode::BreakGlass => ("bris_de_glace", "Accès en bris de glace"),
+            AccessMode::Regulation => ("centre_15", "Accès par un centre de régulation médicale"),
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<AccessMode> {
+        [
+            AccessMode::Normal,
+            AccessMode::BreakGlass,
+            AccessMode::Regulation,
+        ]
+        .into_iter()
+        .find(|mode| mode.code().0 == code)
+    }
+}
+
+/// The TRE_R248 code system of access modes.
+pub const ACCESS_MODE_OID: &str = "1.2.250.1.213.1.1.4.248";
+
+/// How the professional was authenticated (`Authentification_Mode`): by the structure
+/// only (its certificate vouches for a user it authenticated its own way), or by the
+/// structure after a strong authentication of the person (AIR: a CPS card or e-CPS,
+/// through Pro Santé Connect). The DMP lets only the second consult documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthenticationMode {
+    #[serde(rename = "INDIRECTE")]
+    Indirect,
+    #[serde(rename = "INDIRECTE_RENFORCEE")]
+    IndirectReinforced,
+}
+
+impl AuthenticationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthenticationMode::Indirect => "INDIRECTE",
+            AuthenticationMode::IndirectReinforced => "INDIRECTE_RENFORCEE",
+        }
+    }
+}
+
 /// What the assertion states.
 pub struct Vihf<'a> {
     pub version: VihfVersion,
@@ -232,6 +291,8 @@ pub struct Vihf<'a> {
     /// `SAxx^1.2.250.1.71.4.2.4`.
     pub sector: &'a str,
     pub ins: &'a Ins,
+    pub mode: AccessMode,
+    pub authentication: AuthenticationMode,
     pub lps_name: &'a str,
     pub lps_version: &'a str,
     pub lps_id: &'a str,
@@ -357,6 +418,7 @@ impl Vihf<'_> {
         }
         w.close("saml2:Attribute");
         text(&mut w, attribute::SUBJECT, &self.subject.subject_id());
+        let (mode, mode_display) = self.mode.code();
         w.open("saml2:Attribute", &[("Name", attribute::PURPOSE)])
             .open("saml2:AttributeValue", &[])
             .empty(
@@ -364,16 +426,21 @@ impl Vihf<'_> {
                 &[
                     ("xmlns", HL7),
                     ("xsi:type", "CE"),
-                    ("code", "normal"),
-                    ("codeSystem", "1.2.250.1.213.1.1.4.248"),
-                    ("displayName", "Accès normal"),
+                    ("code", mode),
+                    ("codeSystem", ACCESS_MODE_OID),
+                    ("codeSystemName", "mode acces VIHF 2.0"),
+                    ("displayName", mode_display),
                 ],
             )
             .close("saml2:AttributeValue")
             .close("saml2:Attribute");
         text(&mut w, attribute::RESOURCE, &self.resource_id());
         text(&mut w, attribute::RESOURCE_URN, "urn:dmp");
-        text(&mut w, attribute::AUTHENTICATION, "INDIRECTE");
+        text(
+            &mut w,
+            attribute::AUTHENTICATION,
+            self.authentication.as_str(),
+        );
         text(&mut w, attribute::LPS_NAME, self.lps_name);
         text(&mut w, attribute::LPS_VERSION, self.lps_version);
         text(&mut w, attribute::LPS_ID, self.lps_id);

@@ -19,7 +19,7 @@ use crt_dmp::client::Acting;
 use crt_dmp::config::StructureCertificates;
 use crt_dmp::simulator::{DmpSimulator, REPOSITORY};
 use crt_dmp::sink::document_task;
-use crt_dmp::vihf::Subject;
+use crt_dmp::vihf::{AccessMode, AuthenticationMode, Subject};
 use crt_dmp::{DmpClient, DmpConfig, DmpSink};
 
 const APPROVED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
@@ -100,14 +100,19 @@ fn artifact<'a>(receipt: &'a Receipt, name: &str) -> &'a [u8] {
 struct Reader {
     client: DmpClient,
     record: CrtRecord,
+    mode: AccessMode,
+    authentication: AuthenticationMode,
 }
 
 impl Reader {
     fn new(sim: &Running) -> Reader {
         let config = config(sim, vec![structure("crt/auth", "crt/sign")]);
+        // Reading the DMP back is a consultation: a professional authenticated strongly.
         Reader {
             client: DmpClient::from_config(&config).expect("client"),
             record: example(),
+            mode: AccessMode::Normal,
+            authentication: AuthenticationMode::IndirectReinforced,
         }
     }
 
@@ -128,6 +133,8 @@ impl Reader {
             },
             sector: "SA17^1.2.250.1.71.4.2.4",
             ins: &ins,
+            mode: self.mode,
+            authentication: self.authentication,
         };
         call(&self.client, &identity, &acting).await
     }
@@ -146,8 +153,15 @@ impl Reader {
 
     /// Every approved entry as ITI-18 describes it.
     async fn found(&self) -> Vec<crt_dmp::answer::Found> {
+        self.try_found().await.expect("ITI-18")
+    }
+
+    async fn try_found(&self) -> Result<Vec<crt_dmp::answer::Found>, String> {
         self.with_acting(async |client, identity, acting| {
-            client.find(identity, acting).await.expect("ITI-18")
+            client
+                .find(identity, acting)
+                .await
+                .map_err(|e| e.to_string())
         })
         .await
     }
@@ -708,5 +722,53 @@ async fn a_record_no_one_sent_goes_in_as_an_automated_processing() {
         "no local authentication"
     );
     assert!(request.contains("<saml2:NameID"), "the person responsible");
+    sim.task.abort();
+}
+
+#[tokio::test]
+async fn consulting_needs_a_strongly_authenticated_professional_and_emergencies_leave_masked_documents_closed()
+ {
+    let sim = simulator().await;
+    let mut masked = example();
+    masked.consents.dmp_masking = vec![DmpMasking::HiddenFromProfessionals];
+    let sent = sink(&sim)
+        .deliver(&task(masked, DocumentKind::Dlu))
+        .await
+        .expect("delivered");
+    let unique_id = detail(&sent, "unique_id").to_string();
+    let reader = Reader::new(&sim);
+    let entry = reader
+        .entry(&unique_id)
+        .await
+        .expect("its author's structure sees it");
+    assert!(entry.confidentiality.contains(&"MASQUE_PS".to_string()));
+
+    // Bris de glace, and a regulation centre, do not open a masked document.
+    for mode in [AccessMode::BreakGlass, AccessMode::Regulation] {
+        let emergency = Reader {
+            mode,
+            ..Reader::new(&sim)
+        };
+        assert!(emergency.entry(&unique_id).await.is_none(), "{mode:?}");
+        assert!(emergency.retrieve(&unique_id).await.is_err(), "{mode:?}");
+    }
+
+    // On the structure's word alone (INDIRECTE), no document is opened.
+    let indirect = Reader {
+        authentication: AuthenticationMode::Indirect,
+        ..Reader::new(&sim)
+    };
+    let refused = indirect.retrieve(&unique_id).await.expect_err("refused");
+    assert!(
+        refused.contains("sim_consultation_needs_reinforced_authentication"),
+        "{refused}"
+    );
+    // Nor does an emergency on the structure's word alone.
+    let indirect_emergency = Reader {
+        authentication: AuthenticationMode::Indirect,
+        mode: AccessMode::BreakGlass,
+        ..Reader::new(&sim)
+    };
+    assert!(indirect_emergency.try_found().await.is_err());
     sim.task.abort();
 }

@@ -1,5 +1,7 @@
 //! Messages packaged per second: render the CDA document, write the XDM archive and the
-//! PDF, compose the MIME message (`cargo bench -p crt-mssante --bench mssante`).
+//! PDF, compose the MIME message; and messages read per second on the receiving side
+//! (MIME, the archive checked, the patient named) (`cargo bench -p crt-mssante --bench
+//! mssante`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -49,6 +51,10 @@ fn bench(c: &mut Criterion) {
     let document = composed.document.xml.clone();
     group.bench_function("pdf_of_dlu", |b| {
         b.iter(|| crt_mssante::pdf::render(&document).expect("pdf"))
+    });
+    let message = composed.bytes.clone();
+    group.bench_function("read_received_dlu_message", |b| {
+        b.iter(|| crt_mssante::inbound::read(&message).expect("readable"))
     });
     let archive = composed.archive;
     group.bench_function("check_xdm_archive", |b| {

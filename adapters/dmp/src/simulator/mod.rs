@@ -54,11 +54,32 @@ struct Stored {
 }
 
 impl Stored {
-    /// Whether `structure` may see it in a query: not when it is masked to professionals
-    /// and another structure submitted it.
-    fn visible_to(&self, structure: &str) -> bool {
-        !self.entry.confidentiality.iter().any(|c| c == "MASQUE_PS") || self.structure == structure
+    /// Whether the caller may see it: a document masked to professionals (`MASQUE_PS`)
+    /// only by the structure that submitted it, in the normal mode (in *bris de glace* or
+    /// from a regulation centre it stays closed: the DMP opens it then only if the patient
+    /// allowed it, which the simulator does not model).
+    fn visible_to(&self, claims: &rules::Claims) -> bool {
+        let masked = self.entry.confidentiality.iter().any(|c| c == "MASQUE_PS");
+        !masked
+            || (claims.mode == crate::vihf::AccessMode::Normal
+                && self.structure == claims.structure)
     }
+}
+
+/// The rights matrix's answer to a consultation (TD3.2, retrieving a document) on a
+/// structure's word alone. The DMP's own error code for it is not in a public text; this
+/// one says what it is. (The matrix also closes the metadata search, TD3.1, to indirect
+/// mode, leaving it the reference search; the feeding's own look-up of the version it
+/// replaces still uses FindDocuments, which the simulator therefore serves.)
+const CONSULTATION_REFUSED: &str = "sim_consultation_needs_reinforced_authentication";
+
+fn consultation_refused() -> Problem {
+    problem(
+        "XDSRegistryError",
+        &format!(
+            "{CONSULTATION_REFUSED}: consulting a DMP's documents needs a professional authenticated strongly (Authentification_Mode INDIRECTE_RENFORCEE); a structure's certificate alone (INDIRECTE) does not open them"
+        ),
+    )
 }
 
 /// The statuses a document takes besides Approved and Deprecated.
@@ -172,7 +193,7 @@ async fn handle(
     };
     let action = rules::action(&envelope).unwrap_or("").to_string();
     match (path.trim_end_matches('/'), action.as_str()) {
-        ("/repository", ACTION_RETRIEVE) => retrieve(&envelope, state),
+        ("/repository", ACTION_RETRIEVE) => retrieve(&claims, &envelope, state),
         ("/repository", _) => provide(&claims, &envelope, &parts, trust, state),
         ("/registry", ACTION_QUERY) => query(&claims, &envelope, state),
         ("/registry", ACTION_UPDATE) => update(&claims, &envelope, state),
@@ -388,7 +409,7 @@ fn query(
         .filter(|d| {
             d.entry.patient_id == *patient
                 && (statuses.is_empty() || statuses.contains(&d.status))
-                && d.visible_to(&claims.structure)
+                && d.visible_to(claims)
         })
         .cloned()
         .collect();
@@ -613,7 +634,11 @@ fn dmp_status(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>>
     })
 }
 
-fn retrieve(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
+fn retrieve(
+    claims: &rules::Claims,
+    envelope: &Element,
+    state: &Mutex<State>,
+) -> Response<Full<Bytes>> {
     let Some(request) = envelope
         .child(SOAP12, "Body")
         .and_then(|b| b.child(XDSB, "RetrieveDocumentSetRequest"))
@@ -639,7 +664,14 @@ fn retrieve(envelope: &Element, state: &Mutex<State>) -> Response<Full<Bytes>> {
             .unwrap_or("");
         let id = document.child_text(XDSB, "DocumentUniqueId").unwrap_or("");
         match state.documents.get(id) {
-            Some(stored) if repository == REPOSITORY => documents.push(stored.entry.clone()),
+            Some(_) if !claims.reinforced => errors.push(consultation_refused()),
+            Some(stored)
+                if repository == REPOSITORY
+                    && stored.visible_to(claims)
+                    && claims.resource_id == stored.entry.patient_id =>
+            {
+                documents.push(stored.entry.clone())
+            }
             _ => errors.push(problem(
                 "XDSMissingDocument",
                 &format!("{id} is not in repository {repository}"),
