@@ -43,6 +43,8 @@ pub struct Registry {
     /// Region → the target name of its e-parcours platform (`region:spico`…).
     regions: HashMap<Region, String>,
     mssante: Option<Arc<MssanteSink>>,
+    /// The DMP's sink, whose client consults the DMP for the care team.
+    dmp: Option<Arc<crt_dmp::DmpSink>>,
     /// The ViaTrajectoire client and how often to read statuses back, for the waiting list.
     viatrajectoire: Option<(Arc<ViatrajectoireClient>, std::time::Duration)>,
     /// The regional platforms and how often to read partners' entries back.
@@ -75,6 +77,7 @@ impl Registry {
                 .insert(service.target.name().to_string(), sink);
         }
         registry.mssante = registry.sink_as::<MssanteSink>(crt_mssante::sink::TARGET);
+        registry.dmp = registry.sink_as::<crt_dmp::DmpSink>(crt_dmp::sink::TARGET);
         registry.viatrajectoire = registry
             .sink_as::<ViatrajectoireSink>(crt_viatrajectoire::sink::TARGET)
             .map(|sink| {
@@ -117,6 +120,11 @@ impl Registry {
     /// The MSSanté sink, whose mailboxes the acknowledgement reader reads.
     pub fn mssante(&self) -> Option<&Arc<MssanteSink>> {
         self.mssante.as_ref()
+    }
+
+    /// The DMP's sink, when the target is enabled: consultation goes through its client.
+    pub fn dmp(&self) -> Option<&Arc<crt_dmp::DmpSink>> {
+        self.dmp.as_ref()
     }
 
     /// Adds (or replaces) the sink for its target.

@@ -344,3 +344,63 @@ fn an_operator_looks_a_professional_up_in_the_directory() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("not listed"), "{text}");
 }
+
+#[test]
+fn a_care_team_nurse_reads_the_dlu_from_the_dmp_and_an_emergency_says_so_in_the_vihf() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    // The DMP holds the beneficiary's DLU.
+    let dlu = dlu_path(&gateway);
+    let sent = gateway.request("GET", &dlu, &crate::support::CRT_PHYSICIAN, b"");
+    assert_eq!(sent.status, 200, "{}", sent.text());
+    let search = "/v1/beneficiaries/720004563/IPP-000417/dmp";
+
+    // A nurse of the care team, logged in through PSC, searches and reads it.
+    let bearer = format!("Bearer {}", dui_psc_token(&gateway, "810003456786"));
+    let listed = gateway.request("GET", search, &[("Authorization", &bearer)], b"");
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let listed = listed.json();
+    assert_eq!(listed["mode"], "normal");
+    let documents = listed["documents"].as_array().expect("documents");
+    let dlu_entry = documents
+        .iter()
+        .find(|d| d["type_code"] == "74207-2" || d["type_code"] == "34133-9")
+        .unwrap_or(&documents[0]);
+    let unique_id = dlu_entry["unique_id"].as_str().expect("unique id");
+    let read = gateway.request(
+        "GET",
+        &format!("{search}/{unique_id}"),
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert!(read.text().contains("ClinicalDocument"));
+
+    // A system naming the same nurse: the DMP does not open documents on its word alone.
+    let mut headers = vec![
+        ("Crt-Actor-Id", "810003456786"),
+        ("Crt-Actor-Profession", "nurse"),
+    ];
+    let path = format!("{search}/{unique_id}");
+    let refused = gateway.request("GET", &path, &headers, b"");
+    assert_eq!(refused.status, 502, "{}", refused.text());
+    assert!(
+        refused
+            .text()
+            .contains("sim_consultation_needs_reinforced_authentication"),
+        "{}",
+        refused.text()
+    );
+
+    // A physician outside the care team, in an emergency: the VIHF says bris de glace.
+    let outsider = format!("Bearer {}", dui_psc_token(&gateway, OUTSIDE_PHYSICIAN));
+    headers = vec![
+        ("Authorization", outsider.as_str()),
+        ("Crt-Break-Glass", "malaise au domicile, appel du SAMU"),
+    ];
+    let emergency = gateway.request("GET", search, &headers, b"");
+    assert_eq!(emergency.status, 200, "{}", emergency.text());
+    assert_eq!(emergency.json()["mode"], "break_glass");
+    let without = gateway.request("GET", search, &[("Authorization", &outsider)], b"");
+    assert_eq!(without.status, 403, "{}", without.text());
+}

@@ -14,6 +14,7 @@ pub mod answer;
 pub mod c14n;
 pub mod client;
 pub mod config;
+pub mod consult;
 pub mod dsig;
 mod ebrim;
 pub mod encode;

@@ -50,6 +50,10 @@ impl DmpSink {
         }
     }
 
+    pub fn client(&self) -> &DmpClient {
+        &self.client
+    }
+
     /// The document `task` is about, and who acts on it.
     fn prepare(&self, task: &DeliveryTask, kind: DocumentKind) -> Result<Prepared, DeliveryError> {
         let record = &task.record;

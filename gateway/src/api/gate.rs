@@ -11,6 +11,12 @@ use super::records::TraceSubject;
 use crate::security::care_team::{self, BREAK_GLASS, Standing};
 use crate::security::{Access, Actor, Caller, Resource};
 
+/// An emergency access let through, on the request for the route that needs the mode
+/// (the DMP's VIHF says *bris de glace*). The reason stays in the access trace: no public
+/// text names the VIHF attribute that would carry it.
+#[derive(Debug, Clone, Copy)]
+pub struct Emergency;
+
 /// Let through: whose data it is, and the emergency's reason when it is one.
 #[derive(Debug, Default)]
 pub struct Passed {

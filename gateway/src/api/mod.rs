@@ -4,6 +4,7 @@
 //! faster than a framework's macros.
 
 mod deliveries;
+mod dmp;
 mod gate;
 mod liaison;
 mod login;
@@ -188,7 +189,7 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "reports", "activity"] => Resource::Reports,
         ["v1", "volet1", "actions"] => Resource::Activity,
         ["v1", "reports", "emergency-accesses"] => Resource::EmergencyAccesses,
-        ["v1", "beneficiaries", _, _, "documents", ..] => Resource::Documents,
+        ["v1", "beneficiaries", _, _, "documents" | "dmp", ..] => Resource::Documents,
         ["v1", "inbox"] | ["v1", "inbox", _, _] | ["v1", "events"] => Resource::Inbox,
         _ => return None,
     };
@@ -248,7 +249,14 @@ async fn handle(
         ["v1", "deliveries", delivery, "artifacts", _] => {
             gate::delivery(&state, &caller, delivery, resource, request.headers()).await
         }
-        ["v1", "beneficiaries", crt, local_id, "documents", ..] => {
+        [
+            "v1",
+            "beneficiaries",
+            crt,
+            local_id,
+            "documents" | "dmp",
+            ..,
+        ] => {
             let subject = records::TraceSubject {
                 crt_finess_et: crt.to_string(),
                 beneficiary_ref: local_id.to_string(),
@@ -275,6 +283,9 @@ async fn handle(
     // A route that writes its own trace line in its transaction finds the caller here.
     let mut request = request;
     request.extensions_mut().insert(caller.clone());
+    if passed.emergency.is_some() {
+        request.extensions_mut().insert(gate::Emergency);
+    }
     let mut response = answer(request, state.clone()).await;
     if response.extensions_mut().remove::<Traced>().is_some() {
         return response;
@@ -495,6 +506,12 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
             &Method::GET,
         ) => received::file(crt, local_id, id, index, &state).await,
         (["v1", "inbox"], &Method::GET) => received::inbox(request.uri().query(), &state).await,
+        (["v1", "beneficiaries", crt, local_id, "dmp"], &Method::GET) => {
+            dmp::search(crt, local_id, request, &state).await
+        }
+        (["v1", "beneficiaries", crt, local_id, "dmp", unique_id], &Method::GET) => {
+            dmp::document(crt, local_id, unique_id, request, &state).await
+        }
         (["v1", "inbox", id, "attach"], &Method::POST) => {
             received::attach(id, request, &state).await
         }
@@ -551,6 +568,8 @@ pub const ROUTES: &[(&str, &str)] = &[
         "GET",
         "/v1/beneficiaries/{crt}/{local_id}/documents/{id}/files/{index}",
     ),
+    ("GET", "/v1/beneficiaries/{crt}/{local_id}/dmp"),
+    ("GET", "/v1/beneficiaries/{crt}/{local_id}/dmp/{unique_id}"),
     ("GET", "/v1/inbox"),
     ("POST", "/v1/inbox/{id}/attach"),
     ("POST", "/v1/inbox/{id}/reject"),

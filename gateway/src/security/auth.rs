@@ -18,6 +18,8 @@ pub struct Caller {
     pub actor: Actor,
     /// How Pro Santé Connect authenticated the professional (`eidas1/CARD`), for the trace.
     pub assurance: Option<String>,
+    /// The specialty (TRE_R01) of the exercise Pro Santé Connect gives, for the DMP's VIHF.
+    pub specialty: Option<String>,
     /// When a system names the professional acting: the CRTs (FINESS ET, `*` for any)
     /// for whose beneficiaries it may.
     pub delegated_for: Option<Vec<String>>,
@@ -30,6 +32,7 @@ impl Caller {
             structure,
             actor,
             assurance: None,
+            specialty: None,
             delegated_for: None,
         }
     }
@@ -271,6 +274,7 @@ fn professional_caller(
         },
     );
     caller.assurance = Some(professional.assurance.describe());
+    caller.specialty = professional.specialty;
     Ok(caller)
 }
 

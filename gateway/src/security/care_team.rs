@@ -108,6 +108,7 @@ mod tests {
                 role: None,
             },
             assurance: None,
+            specialty: None,
             delegated_for,
         }
     }

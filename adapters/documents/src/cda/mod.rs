@@ -358,7 +358,7 @@ pub(crate) fn practice_setting() -> Code {
 }
 
 /// The porteur's kind of facility (TRE_R02).
-pub(crate) fn facility_type(porteur: PorteurKind) -> Code {
+pub fn facility_type(porteur: PorteurKind) -> Code {
     match porteur {
         PorteurKind::Ehpad => Code {
             code: "SA17",
