@@ -103,6 +103,28 @@ async fn context(
     })
 }
 
+impl Context {
+    fn consultation(&self) -> Consultation<'_> {
+        Consultation {
+            record: &self.record,
+            professional: &self.professional,
+            mode: self.mode,
+            reinforced: self.reinforced,
+        }
+    }
+}
+
+/// The DMP's sink and the consultation's context, or the answer that stops the route.
+async fn prepare(
+    crt: &str,
+    local_id: &str,
+    request: &Request<Incoming>,
+    state: &AppState,
+) -> Result<(std::sync::Arc<crt_dmp::DmpSink>, Context), Response<Body>> {
+    let dmp = state.registry.dmp().cloned().ok_or_else(unavailable)?;
+    Ok((dmp, context(crt, local_id, request, state).await?))
+}
+
 fn profession_of(text: &str) -> Option<Profession> {
     serde_json::from_value(serde_json::Value::from(text)).ok()
 }
@@ -141,24 +163,15 @@ pub async fn search(
     request: Request<Incoming>,
     state: &AppState,
 ) -> Response<Body> {
-    let Some(dmp) = state.registry.dmp() else {
-        return unavailable();
-    };
-    let context = match context(crt, local_id, &request, state).await {
-        Ok(context) => context,
+    let (dmp, context) = match prepare(crt, local_id, &request, state).await {
+        Ok(prepared) => prepared,
         Err(response) => return response,
     };
     let wanted_type = crt_core::oauth::parse_form(request.uri().query().unwrap_or_default())
         .into_iter()
         .find(|(key, _)| key == "type")
         .map(|(_, value)| value);
-    let consultation = Consultation {
-        record: &context.record,
-        professional: &context.professional,
-        mode: context.mode,
-        reinforced: context.reinforced,
-    };
-    match dmp.search(&consultation).await {
+    match dmp.search(&context.consultation()).await {
         Ok(found) => {
             let documents: Vec<_> = found
                 .into_iter()
@@ -197,20 +210,11 @@ pub async fn document(
     request: Request<Incoming>,
     state: &AppState,
 ) -> Response<Body> {
-    let Some(dmp) = state.registry.dmp() else {
-        return unavailable();
-    };
-    let context = match context(crt, local_id, &request, state).await {
-        Ok(context) => context,
+    let (dmp, context) = match prepare(crt, local_id, &request, state).await {
+        Ok(prepared) => prepared,
         Err(response) => return response,
     };
-    let consultation = Consultation {
-        record: &context.record,
-        professional: &context.professional,
-        mode: context.mode,
-        reinforced: context.reinforced,
-    };
-    match dmp.read(&consultation, unique_id).await {
+    match dmp.read(&context.consultation(), unique_id).await {
         Ok(Some((media_type, content))) => {
             super::problem::bytes(StatusCode::OK, &media_type, content)
         }
