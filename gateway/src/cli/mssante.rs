@@ -118,15 +118,9 @@ pub async fn send(record: &Path, kind: Kind, to: &str, config: Option<PathBuf>) 
         Err(e) => return failed(e),
     };
     crt_core::tls::install_default_provider();
-    let operator = match sandbox_operator(&config).await {
-        Ok(operator) => operator,
+    let (operator, sink) = match sending_sink(&config).await {
+        Ok(started) => started,
         Err(status) => return status,
-    };
-    let smtp = operator.as_ref().map(|(_, running)| running.smtp_url());
-    let certs = config.storage.data_dir.join("sandbox-structures");
-    let sink = match sink(&config, &certs, smtp) {
-        Ok(sink) => sink,
-        Err(e) => return failed(e),
     };
     let task = task(record, kind);
     let composed = match sink.compose_for(&task, kind.into(), Some(vec![to])) {
@@ -165,20 +159,27 @@ pub async fn send(record: &Path, kind: Kind, to: &str, config: Option<PathBuf>) 
     }
 }
 
-/// In the sandbox, an operator simulator started for one command.
-async fn sandbox_operator(
-    config: &Config,
-) -> Result<Option<(MssanteSimulator, crt_mssante::simulator::RunningOperator)>, Status> {
-    if !config.sandbox.enabled {
-        return Ok(None);
-    }
-    let tls = crt_core::simulate::SimulatorTls::from_pki(&config.sandbox.certs_dir);
-    let simulator = MssanteSimulator::new(&tls).map_err(failed)?;
-    let running = simulator
-        .start([127, 0, 0, 1].into())
-        .await
-        .map_err(failed)?;
-    Ok(Some((simulator, running)))
+/// An operator simulator started for one command, in the sandbox.
+type CommandOperator = Option<(MssanteSimulator, crt_mssante::simulator::RunningOperator)>;
+
+/// The sink a command sends with: to the configured operator, or in the sandbox to an
+/// operator simulator started for the command (returned, to keep it running).
+async fn sending_sink(config: &Config) -> Result<(CommandOperator, MssanteSink), Status> {
+    let operator = if config.sandbox.enabled {
+        let tls = crt_core::simulate::SimulatorTls::from_pki(&config.sandbox.certs_dir);
+        let simulator = MssanteSimulator::new(&tls).map_err(failed)?;
+        let running = simulator
+            .start([127, 0, 0, 1].into())
+            .await
+            .map_err(failed)?;
+        Some((simulator, running))
+    } else {
+        None
+    };
+    let smtp = operator.as_ref().map(|(_, running)| running.smtp_url());
+    let certs = config.storage.data_dir.join("sandbox-structures");
+    let sink = sink(config, &certs, smtp).map_err(failed)?;
+    Ok((operator, sink))
 }
 
 /// Imports `message` as if read from `mailbox`: the same matching, keeping and MDN as the
@@ -206,15 +207,9 @@ pub async fn import(message: &Path, mailbox: &str, config: Option<PathBuf>) -> S
         Ok(pseudonyms) => pseudonyms,
         Err(e) => return failed(e),
     };
-    let operator = match sandbox_operator(&config).await {
-        Ok(operator) => operator,
+    let (operator, sink) = match sending_sink(&config).await {
+        Ok(started) => started,
         Err(status) => return status,
-    };
-    let smtp = operator.as_ref().map(|(_, running)| running.smtp_url());
-    let certs = config.storage.data_dir.join("sandbox-structures");
-    let sink = match sink(&config, &certs, smtp) {
-        Ok(sink) => sink,
-        Err(e) => return failed(e),
     };
     let found =
         match crate::inbox::matching::Beneficiaries::of_mailbox(store.as_ref(), mailbox).await {
