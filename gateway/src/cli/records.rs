@@ -132,7 +132,15 @@ pub(super) async fn fetch(
     path: &str,
     json: bool,
 ) -> Result<Option<serde_json::Value>, Status> {
-    let client = ApiClient::new(url).map_err(failed)?;
+    fetch_with(&ApiClient::new(url).map_err(failed)?, path, json).await
+}
+
+/// [`fetch`] with a client of the caller's (a professional named, an emergency).
+pub(super) async fn fetch_with(
+    client: &ApiClient,
+    path: &str,
+    json: bool,
+) -> Result<Option<serde_json::Value>, Status> {
     let answer = client.get(path).await.map_err(failed)?;
     let body = answer.json();
     if answer.status != StatusCode::OK {
