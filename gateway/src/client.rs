@@ -30,6 +30,8 @@ pub struct ApiClient {
     authorization: Option<String>,
     /// The professional acting: id, profession, role.
     actor: Option<(String, String, Option<String>)>,
+    /// Other headers sent on every request (an emergency access and its reason).
+    headers: Vec<(&'static str, String)>,
 }
 
 /// An answer: status, headers of interest, body.
@@ -67,6 +69,7 @@ impl ApiClient {
             client,
             authorization: token.map(|t| format!("Bearer {}", t.trim())),
             actor: None,
+            headers: Vec::new(),
         })
     }
 
@@ -83,6 +86,12 @@ impl ApiClient {
             profession.to_string(),
             role.map(str::to_string),
         ));
+        self
+    }
+
+    /// Sends `name: value` on every request.
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_string()));
         self
     }
 
@@ -149,6 +158,9 @@ impl ApiClient {
             if let Some(role) = role {
                 request = request.header("crt-actor-role", role);
             }
+        }
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
         }
         let request = request
             .body(Full::new(body))

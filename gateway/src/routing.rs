@@ -64,6 +64,9 @@ pub fn plan(
             Action::AnswerAdmission { .. } => {
                 vec![(VIATRAJECTOIRE.to_string(), format!("/actions/{i}"))]
             }
+            Action::RequestPrescription { .. } => {
+                vec![(MSSANTE.to_string(), format!("/actions/{i}"))]
+            }
         };
         for (target, pointer) in targets {
             if !registry.contains(&target) {
@@ -89,7 +92,11 @@ pub fn plan(
                     action: other.clone(),
                 },
             };
-            carriers.push(deliveries.len());
+            // A prescription request names the beneficiary by their traits, not the INS: it
+            // does not wait for a qualified identity.
+            if !matches!(action, Action::RequestPrescription { .. }) {
+                carriers.push(deliveries.len());
+            }
             deliveries.push(delivery(&target, work));
         }
     }
@@ -283,6 +290,30 @@ mod tests {
             journal.depends_on.is_empty(),
             "the journal carries nothing out"
         );
+    }
+
+    #[test]
+    fn a_prescription_request_goes_by_mssante_without_waiting_for_the_ins() {
+        let mut record = example();
+        record.beneficiary.identity_status = IdentityStatus::Provisional;
+        record.actions = vec![Action::RequestPrescription {
+            request: "ORD-1".into(),
+            to: "pro-mt".into(),
+            requested_by: None,
+            text: "Soins infirmiers".into(),
+        }];
+        let deliveries =
+            plan(&record, None, &registry(&[JOURNAL, "mssante", INS])).expect("planned");
+        let request = deliveries
+            .iter()
+            .find(|d| d.target == "mssante")
+            .expect("mssante");
+        assert!(
+            request.depends_on.is_empty(),
+            "the request names the person by traits, not by INS"
+        );
+        let violations = plan(&record, None, &registry(&[JOURNAL])).expect_err("no mssante");
+        assert_eq!(violations.into_vec()[0].pointer, "/actions/0");
     }
 
     #[test]

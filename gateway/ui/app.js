@@ -1,5 +1,5 @@
 // The page of operators and professionals: validate a file, follow deliveries, replay a
-// dead one, read a document. It only calls the gateway's own API, with the token an
+// dead one, read a document, see what arrived about a beneficiary and their DMP. It only calls the gateway's own API, with the token an
 // operator gives (kept for the tab only) or, for a professional logged in with Pro Santé
 // Connect, the session cookie the browser sends by itself.
 "use strict";
@@ -140,6 +140,233 @@ async function validateFile(event) {
   }
 }
 
+// The beneficiary the form names, as an API path, and the emergency headers it asks for.
+function beneficiaryRequest() {
+  const crt = document.getElementById("beneficiary-crt").value.trim();
+  const id = document.getElementById("beneficiary-id").value.trim();
+  const reason = document.getElementById("beneficiary-emergency").value.trim();
+  const extra = {};
+  if (reason) {
+    extra["Crt-Break-Glass"] = encodeURIComponent(reason);
+    if (document.getElementById("beneficiary-regulation").checked) {
+      extra["Crt-Emergency-Mode"] = "centre_15";
+    }
+  }
+  return {
+    path: "/v1/beneficiaries/" + encodeURIComponent(crt) + "/" + encodeURIComponent(id),
+    headers: headers(extra),
+  };
+}
+
+async function showBeneficiary(event) {
+  event.preventDefault();
+  const request = beneficiaryRequest();
+  const error = document.getElementById("beneficiary-error");
+  const lists = document.getElementById("beneficiary-lists");
+  error.textContent = "";
+  lists.hidden = true;
+  document.getElementById("cda").hidden = true;
+  const received = await fetch(request.path + "/documents", { headers: request.headers });
+  if (!received.ok) {
+    error.textContent = await problemText(received);
+    return;
+  }
+  const body = document.querySelector("#received tbody");
+  body.replaceChildren();
+  for (const message of (await received.json()).messages) {
+    const row = document.createElement("tr");
+    const summary = message.summary || {};
+    cell(row, new Date(message.received_at).toLocaleString());
+    cell(row, summary.from || "");
+    cell(row, summary.subject || "");
+    const answering = summary.in_reply_to ? " (request " + summary.in_reply_to.request + ")" : "";
+    cell(row, (summary.matched_by || message.status) + answering);
+    const files = cell(row, "");
+    for (const file of summary.documents || []) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "received-file";
+      button.textContent = file.title || file.name;
+      const url = request.path + "/documents/" + encodeURIComponent(message.id) + "/files/" + file.index;
+      button.addEventListener("click", () => openFile(url, file.media_type, request.headers));
+      files.appendChild(button);
+    }
+    body.appendChild(row);
+  }
+  lists.hidden = false;
+  await showDmp(request);
+}
+
+async function showDmp(request) {
+  const error = document.getElementById("dmp-error");
+  const mode = document.getElementById("dmp-mode");
+  const table = document.getElementById("dmp-documents");
+  const body = table.querySelector("tbody");
+  error.textContent = "";
+  mode.textContent = "";
+  body.replaceChildren();
+  table.hidden = true;
+  const response = await fetch(request.path + "/dmp", { headers: request.headers });
+  if (!response.ok) {
+    error.textContent = await problemText(response);
+    return;
+  }
+  const answer = await response.json();
+  mode.textContent = "access: " + answer.mode;
+  for (const entry of answer.documents) {
+    const row = document.createElement("tr");
+    cell(row, entry.type_code || "");
+    cell(row, entry.version || "");
+    cell(row, entry.status || "");
+    cell(row, (entry.confidentiality || []).join(" "));
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "dmp-read";
+    button.textContent = "Read";
+    const url = request.path + "/dmp/" + encodeURIComponent(entry.unique_id);
+    button.addEventListener("click", () => openFile(url, "text/xml", request.headers));
+    cell(row, "").appendChild(button);
+    body.appendChild(row);
+  }
+  table.hidden = answer.documents.length === 0;
+  if (answer.documents.length === 0) {
+    error.textContent = "The DMP shows you no document.";
+  }
+}
+
+// A CDA document is displayed here; anything else (a PDF) opens in a tab of its own.
+async function openFile(url, mediaType, requestHeaders) {
+  const error = document.getElementById("beneficiary-error");
+  error.textContent = "";
+  const response = await fetch(url, { headers: requestHeaders });
+  if (!response.ok) {
+    error.textContent = await problemText(response);
+    return;
+  }
+  if (mediaType.endsWith("xml")) {
+    showCda(await response.text());
+  } else {
+    window.open(URL.createObjectURL(await response.blob()), "_blank", "noopener");
+  }
+}
+
+const HL7 = "urn:hl7-org:v3";
+
+// The HL7 children of `node` named `name`.
+function hl7(node, name) {
+  return node ? Array.from(node.children).filter((c) => c.namespaceURI === HL7 && c.localName === name) : [];
+}
+
+// The first element down `path` of HL7 names, or null.
+function follow(node, path) {
+  for (const name of path) {
+    node = hl7(node, name)[0] || null;
+  }
+  return node;
+}
+
+// A CDA TS (yyyymmddhhmm…) as a French date, time when it has one.
+function cdaDate(value) {
+  const v = value || "";
+  if (v.length < 8) {
+    return v;
+  }
+  const date = v.slice(6, 8) + "/" + v.slice(4, 6) + "/" + v.slice(0, 4);
+  return v.length >= 12 ? date + " " + v.slice(8, 10) + ":" + v.slice(10, 12) : date;
+}
+
+function personName(name) {
+  if (!name) {
+    return "";
+  }
+  const given = hl7(name, "given").map((g) => g.textContent.trim());
+  const family = hl7(name, "family").map((f) => f.textContent.trim().toUpperCase());
+  return given.concat(family).join(" ");
+}
+
+// The CDA narrative block (section/text) as HTML elements. Only the narrative's own
+// elements are rebuilt and only text is copied: nothing of the document runs or links.
+const NARRATIVE = {
+  paragraph: "p", content: "span", br: "br", list: "ul", item: "li", table: "table",
+  caption: "caption", thead: "thead", tbody: "tbody", tfoot: "tfoot", tr: "tr", th: "th",
+  td: "td", sub: "sub", sup: "sup", footnote: "small", linkHtml: "span",
+};
+
+function narrative(source, target) {
+  for (const node of source.childNodes) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      target.appendChild(document.createTextNode(node.textContent));
+    } else if (node.nodeType === Node.ELEMENT_NODE && node.namespaceURI === HL7) {
+      const tag = NARRATIVE[node.localName];
+      if (!tag) {
+        continue;
+      }
+      const ordered = node.localName === "list" && node.getAttribute("listType") === "ordered";
+      const element = document.createElement(ordered ? "ol" : tag);
+      narrative(node, element);
+      target.appendChild(element);
+    }
+  }
+}
+
+function cdaSection(section, level) {
+  const element = document.createElement("section");
+  const title = follow(section, ["title"]);
+  if (title) {
+    const heading = document.createElement("h" + Math.min(level, 6));
+    heading.textContent = title.textContent;
+    element.appendChild(heading);
+  }
+  const text = follow(section, ["text"]);
+  if (text) {
+    const block = document.createElement("div");
+    narrative(text, block);
+    element.appendChild(block);
+  }
+  for (const component of hl7(section, "component")) {
+    for (const inner of hl7(component, "section")) {
+      element.appendChild(cdaSection(inner, level + 1));
+    }
+  }
+  return element;
+}
+
+// A CDA document shown as its sections say: title, patient, author, date, then each
+// section's title and narrative.
+function showCda(text) {
+  const view = document.getElementById("cda");
+  view.replaceChildren();
+  const parsed = new DOMParser().parseFromString(text, "application/xml");
+  const root = parsed.documentElement;
+  if (parsed.getElementsByTagName("parsererror").length > 0 || root.localName !== "ClinicalDocument") {
+    view.textContent = "Not a CDA document.";
+    view.hidden = false;
+    return;
+  }
+  const title = document.createElement("h3");
+  title.textContent = (follow(root, ["title"]) || {}).textContent || "Document";
+  view.appendChild(title);
+  const header = document.createElement("p");
+  header.className = "header";
+  const patient = personName(follow(root, ["recordTarget", "patientRole", "patient", "name"]));
+  const author = personName(follow(root, ["author", "assignedAuthor", "assignedPerson", "name"]));
+  const time = follow(root, ["effectiveTime"]);
+  header.textContent = "Patient: " + patient + " · Author: " + author + " · " + cdaDate(time && time.getAttribute("value"));
+  view.appendChild(header);
+  const body = follow(root, ["component", "structuredBody"]);
+  if (!body) {
+    const note = document.createElement("p");
+    note.textContent = "Unstructured document (nonXMLBody).";
+    view.appendChild(note);
+  }
+  for (const component of hl7(body, "component")) {
+    for (const section of hl7(component, "section")) {
+      view.appendChild(cdaSection(section, 4));
+    }
+  }
+  view.hidden = false;
+}
+
 async function showDeliveries(event) {
   if (event) {
     event.preventDefault();
@@ -210,6 +437,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("logout").addEventListener("click", logOut);
   document.getElementById("document-form").addEventListener("submit", readDocument);
+  document.getElementById("beneficiary-form").addEventListener("submit", showBeneficiary);
   showWho();
   document.getElementById("validate-form").addEventListener("submit", validateFile);
   document.getElementById("deliveries-form").addEventListener("submit", showDeliveries);

@@ -376,6 +376,29 @@ fn a_care_team_nurse_reads_the_dlu_from_the_dmp_and_an_emergency_says_so_in_the_
     assert_eq!(read.status, 200, "{}", read.text());
     assert!(read.text().contains("ClinicalDocument"));
 
+    // The same from the command line, with the nurse's token.
+    let url = format!("http://{}", gateway.addr);
+    let token = bearer.trim_start_matches("Bearer ");
+    let env = [
+        ("CRT_GATEWAY_URL", url.as_str()),
+        ("CRT_GATEWAY_TOKEN", token),
+    ];
+    let who = ["--crt", "720004563", "--beneficiary", "IPP-000417"];
+    let (code, text) = crate::support::cli_with(&[&["dmp", "search"][..], &who].concat(), &env);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("access normal") && text.contains(unique_id),
+        "{text}"
+    );
+    let out = data.path().join("from-dmp.xml");
+    let out_arg = out.to_str().expect("path");
+    let (code, text) = crate::support::cli_with(
+        &[&["dmp", "get"][..], &who, &[unique_id, "-o", out_arg]].concat(),
+        &env,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(std::fs::read(&out).expect("written"), read.body);
+
     // A system naming the same nurse: the DMP does not open documents on its word alone.
     let mut headers = vec![
         ("Crt-Actor-Id", "810003456786"),
@@ -403,4 +426,37 @@ fn a_care_team_nurse_reads_the_dlu_from_the_dmp_and_an_emergency_says_so_in_the_
     assert_eq!(emergency.json()["mode"], "break_glass");
     let without = gateway.request("GET", search, &[("Authorization", &outsider)], b"");
     assert_eq!(without.status, 403, "{}", without.text());
+
+    // The same physician regulating at the SAMU: the VIHF says centre 15.
+    headers.push(("Crt-Emergency-Mode", "centre_15"));
+    let regulation = gateway.request("GET", search, &headers, b"");
+    assert_eq!(regulation.status, 200, "{}", regulation.text());
+    assert_eq!(regulation.json()["mode"], "regulation");
+    // A regulation centre's access is a physician's.
+    let nurse = [
+        ("Crt-Actor-Id", "810009876545"),
+        ("Crt-Actor-Profession", "nurse"),
+        ("Crt-Break-Glass", "appel"),
+        ("Crt-Emergency-Mode", "centre_15"),
+    ];
+    let refused = gateway.request("GET", search, &nurse, b"");
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert!(refused.text().contains("regulation-needs-a-physician"));
+
+    // Both emergencies are in the trace, each with its mode, for the CRT's physicians.
+    let review = gateway.request(
+        "GET",
+        "/v1/reports/emergency-accesses?crt=720004563",
+        &crate::support::CRT_PHYSICIAN,
+        b"",
+    );
+    assert_eq!(review.status, 200, "{}", review.text());
+    let modes: Vec<String> = review.json()["accesses"]
+        .as_array()
+        .expect("accesses")
+        .iter()
+        .filter(|a| a["object"].as_str().is_some_and(|o| o.contains("/dmp")))
+        .map(|a| a["mode"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(modes, ["bris_de_glace", "centre_15"], "{}", review.text());
 }

@@ -320,6 +320,107 @@ fn a_partners_message_is_matched_kept_answered_and_listed_and_an_unknown_patient
     assert_eq!(outsider.status, 403, "{}", outsider.text());
 }
 
+#[test]
+fn a_prescription_request_goes_to_the_gp_and_the_answer_comes_back_to_the_beneficiary() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(data.path(), &[]);
+    // The coordinating nurse asks the GP for a prescription, from the CRT's DUI.
+    let mut record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).expect("JSON");
+    record["actions"]
+        .as_array_mut()
+        .expect("actions")
+        .push(serde_json::json!({
+            "action": "request_prescription",
+            "request": "ORD-2026-0042",
+            "to": "pro-mt",
+            "requested_by": "pro-ide-coord",
+            "text": "Soins infirmiers à domicile : pansement quotidien, un mois."
+        }));
+    let response = gateway.post_record(&serde_json::to_vec(&record).unwrap(), None);
+    assert_eq!(response.status, 202, "{}", response.text());
+    let id = response.json()["id"].as_str().unwrap().to_string();
+    let view = gateway.wait_settled(&id, Duration::from_secs(30));
+    let request = view["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .find(|d| d["work"]["action"]["action"] == "request_prescription")
+        .cloned()
+        .unwrap_or_else(|| panic!("no request delivery in {view}"));
+    assert_eq!(request["target"], "mssante");
+    assert_eq!(request["state"], "delivered", "{request}");
+    let details = &request["receipt"]["details"];
+    assert_eq!(details["to"], GP);
+    assert_eq!(details["from"], CRT_MAILBOX);
+    assert_eq!(details["request"], "ORD-2026-0042");
+    let request_id = details["message_id"]
+        .as_str()
+        .expect("message id")
+        .to_string();
+    let sent = gateway.artifact(&request, "message.eml");
+    assert_eq!(sent.status, 200);
+    let sent = String::from_utf8_lossy(&sent.body).to_string();
+    assert!(
+        !sent.contains("IHE_XDM.ZIP"),
+        "a request carries no document"
+    );
+    assert!(!sent.contains("X-MSS-CODECDA"), "{sent}");
+
+    // The GP's software answers it with the prescription as a PDF, naming no patient.
+    let operator = Operator::of(data.path());
+    let answer = format!(
+        "From: Dr Luc Bernard <{GP}>\r\n\
+         To: <{CRT_MAILBOX}>\r\n\
+         Subject: Re: Demande d'ordonnance\r\n\
+         Date: Sun, 06 Dec 2026 10:00:00 +0100\r\n\
+         X-MSS-NIL: DPI-CABINET-0001\r\n\
+         Message-ID: <rx-1@cabinet-bernard.mssante.fr>\r\n\
+         In-Reply-To: {request_id}\r\n\
+         Disposition-Notification-To: {GP}\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"rx\"\r\n\
+         \r\n\
+         --rx\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         \r\n\
+         Voici l'ordonnance demandee.\r\n\
+         --rx\r\n\
+         Content-Type: application/pdf; name=\"ordonnance.pdf\"\r\n\
+         Content-Disposition: attachment; filename=\"ordonnance.pdf\"\r\n\
+         \r\n\
+         %PDF-1.4\r\n%%EOF\r\n\
+         --rx--\r\n"
+    );
+    operator.send_to_crt(answer.as_bytes(), "rx-1@cabinet-bernard.mssante.fr");
+    let documents_path = format!("/v1/beneficiaries/{CRT}/{BENEFICIARY}/documents");
+    let messages = wait_for(&gateway, &documents_path, "messages", 1);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert_eq!(message["status"], "attached", "{message}");
+    assert_eq!(message["summary"]["matched_by"], "answer");
+    assert_eq!(
+        message["summary"]["in_reply_to"]["request"],
+        "ORD-2026-0042"
+    );
+    assert_eq!(
+        message["summary"]["in_reply_to"]["delivery"], request["id"],
+        "{message}"
+    );
+    assert_eq!(
+        message["summary"]["documents"][0]["media_type"],
+        "application/pdf"
+    );
+    assert!(
+        message["summary"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Voici l'ordonnance")),
+        "{message}"
+    );
+    let mdn = wait_for_acknowledgement(&operator, "rx-1@cabinet-bernard.mssante.fr");
+    assert_eq!(mdn.status, ack::Status::Delivered, "{mdn:?}");
+}
+
 /// An INS-NIR: 13 digits and their key (97 − n mod 97).
 fn valid_nir(digits: &str) -> String {
     let n: u64 = digits.parse().expect("13 digits");

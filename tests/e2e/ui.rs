@@ -330,6 +330,20 @@ fn a_professional_logs_in_with_pro_sante_connect_and_reads_a_dlu_of_their_care_t
     read_as("810002345675");
     let shown = browser.wait_text("#document", |t| !t.is_empty());
     assert!(shown.contains("ClinicalDocument"), "{shown}");
+    // Then the beneficiary's DMP, and the DLU in it displayed by its sections.
+    browser.type_into("#beneficiary-crt", "720004563");
+    browser.type_into("#beneficiary-id", "IPP-000417");
+    browser.click("#beneficiary-show");
+    browser.wait_text("#dmp-mode", |t| t.contains("normal"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.count("#dmp-documents .dmp-read") == 0 {
+        assert!(Instant::now() < deadline, "{}", browser.text("#dmp-error"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    browser.click("#dmp-documents .dmp-read");
+    let displayed = browser.wait_text("#cda", |t| !t.is_empty());
+    assert!(displayed.contains("Patient:"), "{displayed}");
+    assert!(browser.count("#cda section") > 0, "{displayed}");
     browser.click("#logout");
     browser.wait_text("#who", |t| t.contains("Not logged in"));
     // A physician in no one's care circle is refused, and told why.

@@ -28,7 +28,12 @@ pub struct Incoming {
     pub documents: Vec<Received>,
     /// Whom the documents are about, as they name the patient.
     pub patient: NamedPatient,
+    /// The text the sender wrote (the plain-text body), at most [`MAX_TEXT_CHARS`].
+    pub text: Option<String>,
 }
+
+/// The longest body text kept with a message; the original holds the rest.
+pub const MAX_TEXT_CHARS: usize = 20_000;
 
 /// Where a received document came from in the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,6 +108,10 @@ pub fn answer_to(message: &mail_parser::Message<'_>) -> Option<String> {
 pub enum Reading {
     /// Documents to integrate.
     Documents(Box<Incoming>),
+    /// A message without documents that answers another (`In-Reply-To`, `References`):
+    /// the gateway's when it answers a message the gateway sent, such as a prescription
+    /// request.
+    Reply(Box<Incoming>),
     /// A message without documents (people write to the mailbox, notifications arrive):
     /// not the gateway's to integrate.
     Other,
@@ -128,7 +137,6 @@ pub fn read(bytes: &[u8]) -> Result<Reading, Box<Refusal>> {
     let Some(message) = MessageParser::default().parse(bytes) else {
         return Err(unreadable("not an RFC 5322 message"));
     };
-    let header = |name: &str| message.header_raw(name).map(|v| v.trim().to_string());
     let refusal = |failure: Failure, detail: String| {
         Box::new(Refusal {
             failure,
@@ -255,7 +263,8 @@ pub fn read(bytes: &[u8]) -> Result<Reading, Box<Refusal>> {
             });
         }
     }
-    if documents.is_empty() {
+    let answers = answered(&message);
+    if documents.is_empty() && answers.is_empty() {
         return Ok(Reading::Other);
     }
     for named in patients {
@@ -270,29 +279,48 @@ pub fn read(bytes: &[u8]) -> Result<Reading, Box<Refusal>> {
         patient = patient.or(named);
     }
     let Some(message_id) = message.message_id().map(str::to_string) else {
+        if documents.is_empty() {
+            // A reply nobody can name is one for people to read.
+            return Ok(Reading::Other);
+        }
         return Err(refusal(
             Failure::UnreadableMessage,
             "no Message-ID".to_string(),
         ));
     };
+    let incoming = Box::new(Incoming {
+        message_id,
+        from: sender(&message).unwrap_or_default(),
+        subject: message.subject().unwrap_or_default().to_string(),
+        answers,
+        notify: answer_to(&message),
+        text: message
+            .body_text(0)
+            .map(|text| text.chars().take(MAX_TEXT_CHARS).collect()),
+        documents,
+        patient,
+    });
+    Ok(if incoming.documents.is_empty() {
+        Reading::Reply(incoming)
+    } else {
+        Reading::Documents(incoming)
+    })
+}
+
+/// The message ids a message answers (`In-Reply-To`, then `References`), without
+/// brackets, each once.
+fn answered(message: &mail_parser::Message<'_>) -> Vec<String> {
     let mut answers: Vec<String> = Vec::new();
     for name in ["In-Reply-To", "References"] {
-        for id in header(name).unwrap_or_default().split_whitespace() {
+        let value = message.header_raw(name).unwrap_or_default();
+        for id in value.split_whitespace() {
             let id = unbracket(id);
             if !id.is_empty() && !answers.contains(&id) {
                 answers.push(id);
             }
         }
     }
-    Ok(Reading::Documents(Box::new(Incoming {
-        message_id,
-        from: sender(&message).unwrap_or_default(),
-        subject: message.subject().unwrap_or_default().to_string(),
-        answers,
-        notify: answer_to(&message),
-        documents,
-        patient,
-    })))
+    answers
 }
 
 /// Whether the message is a delivery or disposition report (RFC 6522): those are the

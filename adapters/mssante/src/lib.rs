@@ -12,6 +12,7 @@ pub mod mdn;
 pub mod message;
 pub mod patient;
 pub mod pdf;
+pub mod prescription;
 pub mod simulator;
 pub mod sink;
 pub mod smtp;

@@ -133,6 +133,23 @@ pub fn subject(title: &str, family: &str, given: &str, birth_date: &str) -> Stri
     )
 }
 
+/// How a message names its patient to people: `Prénom NOM`, and the date of birth as
+/// `dd/mm/yyyy` (as the subject wants it).
+pub fn patient_in_words(identity: &crt_core::record::IdentityTraits) -> (String, String) {
+    let birth = identity
+        .birth_date
+        .split('-')
+        .rev()
+        .collect::<Vec<_>>()
+        .join("/");
+    let patient = format!(
+        "{} {}",
+        identity.first_given_name,
+        identity.birth_name.to_uppercase()
+    );
+    (patient, birth)
+}
+
 #[cfg(test)]
 mod tests {
     use mail_parser::MimeHeaders;

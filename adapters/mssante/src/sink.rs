@@ -194,11 +194,7 @@ impl MssanteSink {
         // the care circle's check found it.
         let checks = crt_core::directory::checks_upstream(&task.upstream);
         for member in &record.care_circle {
-            let from_directory = checks
-                .iter()
-                .find(|check| check.member == member.id)
-                .and_then(|check| check.mssante_from_directory.as_ref());
-            let Some(text) = member.mssante_address.as_ref().or(from_directory) else {
+            let Some(text) = member_address(record, &checks, &member.id) else {
                 continue;
             };
             match Address::parse(text, &self.config.allowed_domains) {
@@ -305,17 +301,7 @@ impl MssanteSink {
         let rendering = pdf::render(&document.xml)
             .map_err(|e| DeliveryError::final_error("pdf", e.to_string()))?;
         let identity = &record.beneficiary.identity;
-        let birth = identity
-            .birth_date
-            .split('-')
-            .rev()
-            .collect::<Vec<_>>()
-            .join("/");
-        let patient = format!(
-            "{} {}",
-            identity.first_given_name,
-            identity.birth_name.to_uppercase()
-        );
+        let (patient, birth) = message::patient_in_words(identity);
         let text = format!(
             "Bonjour,\r\n\r\nVeuillez trouver ci-joint le document « {} » concernant {patient}, transmis par {}.\r\nLe document structuré (CDA) est dans l'archive IHE_XDM.zip ; sa version lisible est le PDF joint.\r\n",
             document.title, record.crt.name
@@ -425,6 +411,92 @@ impl MssanteSink {
         }))
     }
 
+    /// Asks a care-circle physician for a prescription; the Message-ID, made from the
+    /// delivery, is what the physician's answer names in `In-Reply-To`.
+    async fn ask_prescription(
+        &self,
+        task: &DeliveryTask,
+        request: &str,
+        to: &str,
+        requested_by: Option<&str>,
+        asked: &str,
+    ) -> Result<Receipt, DeliveryError> {
+        let record = &task.record;
+        let physician = record.professional(to).ok_or_else(|| {
+            DeliveryError::final_error("recipient", format!("no care_circle member has id {to:?}"))
+        })?;
+        let checks = crt_core::directory::checks_upstream(&task.upstream);
+        let Some(text) = member_address(record, &checks, to) else {
+            return Ok(Receipt::declined(
+                "not sent: the physician has no MSSanté address, in the record or the directory",
+            )
+            .with_details(json!({ "reason": "no-recipient", "request": request })));
+        };
+        let address = Address::parse(text, &self.config.allowed_domains)
+            .map_err(|e| DeliveryError::final_error("recipient", e.to_string()))?;
+        let sender = self.sender(record)?;
+        let words = crate::prescription::wording(
+            record,
+            physician,
+            requested_by.and_then(|id| record.professional(id)),
+            request,
+            asked,
+        );
+        let message_id = format!("<{}@{}>", task.delivery_id, sender.address.domain());
+        let outgoing = Outgoing {
+            from: sender.address.clone(),
+            from_name: record.crt.name.clone(),
+            to: vec![address.clone()],
+            subject: words.subject,
+            text: words.text,
+            html: words.html,
+            message_id: message_id.clone(),
+            date: SystemTime::now(),
+            notify: self
+                .config
+                .request_acknowledgement
+                .then(|| sender.address.clone()),
+            cda_codes: Vec::new(),
+            qualified_ins: false,
+            product_reference: self.config.product_reference.clone(),
+            patient_cannot_reply: self.config.patient_cannot_reply,
+            boundary_seed: task.delivery_id.simple().to_string(),
+            attachments: Vec::new(),
+        };
+        let bytes = message::compose(&outgoing)
+            .map_err(|e| DeliveryError::final_error("message", e.to_string()))?;
+        let sent = smtp::send(
+            &self.endpoint,
+            sender.tls.clone(),
+            &self.config.hello,
+            smtp::Envelope {
+                from: &sender.address,
+                recipients: std::slice::from_ref(&address),
+                id: message_id.trim_matches(|c| c == '<' || c == '>'),
+            },
+            &bytes,
+            self.config.retry.timeout,
+        )
+        .await
+        .map_err(smtp_error)?;
+        Ok(
+            Receipt::delivered(format!("prescription request {request} sent by MSSanté"))
+                .with_remote_id(message_id.trim_matches(|c| c == '<' || c == '>'))
+                .with_details(json!({
+                    "message_id": message_id,
+                    "request": request,
+                    "from": sender.address.to_string(),
+                    "to": address.to_string(),
+                    "server": sent.answer,
+                }))
+                .with_artifact(Artifact {
+                    name: "message.eml".into(),
+                    media_type: "message/rfc822".into(),
+                    content: bytes,
+                }),
+        )
+    }
+
     /// Sends a notification (an MDN) from one of the structure's mailboxes.
     pub async fn notify(
         &self,
@@ -500,6 +572,24 @@ impl MssanteSink {
     }
 }
 
+/// A care-circle member's MSSanté address: the record's, else the one the national
+/// directory gave when the care circle was checked (`checks`).
+fn member_address<'a>(
+    record: &'a crt_core::CrtRecord,
+    checks: &'a [crt_core::directory::MemberCheck],
+    member: &str,
+) -> Option<&'a String> {
+    let given = record
+        .professional(member)
+        .and_then(|m| m.mssante_address.as_ref());
+    given.or_else(|| {
+        checks
+            .iter()
+            .find(|check| check.member == member)
+            .and_then(|check| check.mssante_from_directory.as_ref())
+    })
+}
+
 /// A failed send, as the engine classes it.
 fn smtp_error(e: smtp::SmtpError) -> DeliveryError {
     let code = match &e {
@@ -531,6 +621,18 @@ impl MssanteSink {
             Work::Action {
                 action: Action::SendDocument { document, .. },
             } => self.send(task, *document).await,
+            Work::Action {
+                action:
+                    Action::RequestPrescription {
+                        request,
+                        to,
+                        requested_by,
+                        text,
+                    },
+            } => {
+                self.ask_prescription(task, request, to, requested_by.as_deref(), text)
+                    .await
+            }
             other => Err(DeliveryError::unsupported("MSSanté", other)),
         }
     }

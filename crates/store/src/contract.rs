@@ -353,6 +353,17 @@ pub(crate) async fn a_held_delivery_keeps_its_reason_until_replayed(store: &dyn 
         .unwrap();
     assert_eq!(view.len(), 1);
     assert_eq!(view[0].hold_reason.as_deref(), Some("the DMP is closed"));
+    let one = store
+        .delivery(delivery)
+        .await
+        .unwrap()
+        .expect("the delivery");
+    assert_eq!(
+        (one.id, one.state, one.hold_reason.as_deref()),
+        (delivery, DeliveryState::Held, Some("the DMP is closed")),
+        "one delivery reads as the list shows it"
+    );
+    assert!(store.delivery(Uuid::now_v7()).await.unwrap().is_none());
     assert_eq!(view[0].last_error.as_ref().unwrap().code, "dmp-closed");
     assert!(
         store

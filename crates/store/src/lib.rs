@@ -746,6 +746,9 @@ pub trait DeliveryQueue: Send + Sync + 'static {
         name: String,
     ) -> BoxFuture<'_, StoreResult<Option<Artifact>>>;
 
+    /// One delivery, as [`DeliveryQueue::deliveries`] shows it.
+    fn delivery(&self, delivery_id: Uuid) -> BoxFuture<'_, StoreResult<Option<DeliveryView>>>;
+
     /// Whose record a delivery carries: the CRT (FINESS ET) and the DUI's reference of the
     /// beneficiary, for deciding who may read what the delivery kept.
     fn delivery_subject(

@@ -992,6 +992,16 @@ impl DeliveryQueue for PostgresStore {
         })
     }
 
+    fn delivery(&self, delivery_id: Uuid) -> BoxFuture<'_, StoreResult<Option<DeliveryView>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            Ok(delivery_views(&**client, "WHERE id = $1", &[&delivery_id])
+                .await?
+                .into_iter()
+                .next())
+        })
+    }
+
     fn delivery_subject(
         &self,
         delivery_id: Uuid,

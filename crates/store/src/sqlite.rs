@@ -1107,6 +1107,15 @@ impl DeliveryQueue for SqliteStore {
         }))
     }
 
+    fn delivery(&self, delivery_id: Uuid) -> BoxFuture<'_, StoreResult<Option<DeliveryView>>> {
+        Box::pin(self.read(move |conn| {
+            let id = delivery_id.to_string();
+            Ok(delivery_views(conn, "WHERE id = ?1", &[&id])?
+                .into_iter()
+                .next())
+        }))
+    }
+
     fn delivery_subject(
         &self,
         delivery_id: Uuid,

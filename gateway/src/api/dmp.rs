@@ -6,7 +6,7 @@
 //!
 //! The VIHF names the professional who calls (from the beneficiary's care circle when it
 //! names them), the access mode (*bris de glace* when the care-team gate let an emergency
-//! through) and how they authenticated: through Pro Santé Connect the DMP opens documents;
+//! through, *centre 15* when a regulation centre's physician asked) and how they authenticated: through Pro Santé Connect the DMP opens documents;
 //! on a system's word alone it does not, and its refusal is shown as it is.
 
 use http::{Request, Response, StatusCode};
@@ -94,10 +94,10 @@ async fn context(
     Ok(Context {
         record,
         professional,
-        mode: if request.extensions().get::<Emergency>().is_some() {
-            AccessMode::BreakGlass
-        } else {
-            AccessMode::Normal
+        mode: match request.extensions().get::<Emergency>() {
+            Some(Emergency { regulation: true }) => AccessMode::Regulation,
+            Some(Emergency { regulation: false }) => AccessMode::BreakGlass,
+            None => AccessMode::Normal,
         },
         reinforced: caller.assurance.is_some(),
     })

@@ -8,20 +8,23 @@ use uuid::Uuid;
 use super::AppState;
 use super::problem::{Body, Problem};
 use super::records::TraceSubject;
-use crate::security::care_team::{self, BREAK_GLASS, Standing};
+use crate::security::care_team::{self, BREAK_GLASS, EmergencyAsked, Standing};
 use crate::security::{Access, Actor, Caller, Resource};
 
 /// An emergency access let through, on the request for the route that needs the mode
-/// (the DMP's VIHF says *bris de glace*). The reason stays in the access trace: no public
-/// text names the VIHF attribute that would carry it.
+/// (the DMP's VIHF says *bris de glace*, or *centre 15* for a regulation centre). The
+/// reason stays in the access trace: no public text names the VIHF attribute that would
+/// carry it.
 #[derive(Debug, Clone, Copy)]
-pub struct Emergency;
+pub struct Emergency {
+    pub regulation: bool,
+}
 
 /// Let through: whose data it is, and the emergency's reason when it is one.
 #[derive(Debug, Default)]
 pub struct Passed {
     pub subject: Option<TraceSubject>,
-    pub emergency: Option<String>,
+    pub emergency: Option<EmergencyAsked>,
 }
 
 /// Stopped: the answer, the trace's outcome, and whose data it was.
@@ -71,7 +74,7 @@ pub async fn beneficiary(
     resource: Resource,
     headers: &HeaderMap,
 ) -> Result<Passed, Stopped> {
-    let reason = care_team::break_glass_reason(headers).map_err(|detail| Stopped {
+    let asked = care_team::emergency_asked(headers).map_err(|detail| Stopped {
         response: Problem::new(
             StatusCode::BAD_REQUEST,
             "break-glass-reason",
@@ -119,7 +122,7 @@ pub async fn beneficiary(
             "denied:delegation",
             subject,
         )),
-        Standing::Outside => match reason {
+        Standing::Outside => match asked {
             None => Err(stopped(
                 StatusCode::FORBIDDEN,
                 "outside-care-team",
@@ -131,13 +134,24 @@ pub async fn beneficiary(
                 "denied:care_team",
                 subject,
             )),
-            Some(reason) => match state
+            Some(asked) if asked.regulation && !is_physician(&caller.actor) => Err(stopped(
+                StatusCode::FORBIDDEN,
+                "regulation-needs-a-physician",
+                "Forbidden",
+                format!(
+                    "{}: a regulation centre's access (centre_15) is a physician's",
+                    caller.actor.describe()
+                ),
+                "denied:regulation",
+                subject,
+            )),
+            Some(asked) => match state
                 .policy
                 .decide(&caller.actor, resource, Access::BreakGlass)
             {
                 Ok(_) => Ok(Passed {
                     subject: Some(subject),
-                    emergency: Some(reason),
+                    emergency: Some(asked),
                 }),
                 Err(denied) => Err(stopped(
                     StatusCode::FORBIDDEN,
@@ -150,4 +164,8 @@ pub async fn beneficiary(
             },
         },
     }
+}
+
+fn is_physician(actor: &Actor) -> bool {
+    matches!(actor, Actor::Professional { profession, .. } if profession == "physician")
 }

@@ -283,8 +283,10 @@ async fn handle(
     // A route that writes its own trace line in its transaction finds the caller here.
     let mut request = request;
     request.extensions_mut().insert(caller.clone());
-    if passed.emergency.is_some() {
-        request.extensions_mut().insert(gate::Emergency);
+    if let Some(asked) = &passed.emergency {
+        request.extensions_mut().insert(gate::Emergency {
+            regulation: asked.regulation,
+        });
     }
     let mut response = answer(request, state.clone()).await;
     if response.extensions_mut().remove::<Traced>().is_some() {
@@ -297,9 +299,14 @@ async fn handle(
         .or(passed.subject);
     let outcome = response.status().as_u16().to_string();
     let mut event = access_event(&state, Some(&caller), &method, &path, outcome, subject);
-    if let Some(reason) = passed.emergency {
-        event.action = EMERGENCY_ACCESS.into();
-        event.purpose = emergency_purpose(crt.as_deref().unwrap_or("?"), &reason);
+    if let Some(asked) = passed.emergency {
+        event.action = if asked.regulation {
+            REGULATION_ACCESS
+        } else {
+            EMERGENCY_ACCESS
+        }
+        .into();
+        event.purpose = emergency_purpose(crt.as_deref().unwrap_or("?"), &asked.reason);
     }
     trace_access(&state, event).await;
     response
@@ -307,6 +314,9 @@ async fn handle(
 
 /// The trace action of an emergency access (*bris de glace*).
 pub const EMERGENCY_ACCESS: &str = "api.break_glass";
+
+/// The trace action of an emergency access by a medical regulation centre (centre 15).
+pub const REGULATION_ACCESS: &str = "api.regulation";
 
 /// The trace purpose of an emergency access: the beneficiary's CRT (the trace names the
 /// beneficiary by pseudonym only) and the reason given.

@@ -153,8 +153,9 @@ fn parse(query: &str) -> Result<Query, String> {
 }
 
 /// `GET /v1/reports/emergency-accesses?crt=FINESS`: every emergency access (*bris de
-/// glace*) to the CRT's beneficiaries, from the access trace, for its physicians to
-/// review: when, who (idNat_PS and profile), which beneficiary (pseudonym), what, why.
+/// glace*, or a regulation centre's) to the CRT's beneficiaries, from the access trace,
+/// for its physicians to review: when, who (idNat_PS and profile), which beneficiary
+/// (pseudonym), what, why, in which mode.
 pub async fn emergency_accesses(query: Option<&str>, state: &AppState) -> Response<Body> {
     let crt = crt_core::oauth::parse_form(query.unwrap_or(""))
         .into_iter()
@@ -179,9 +180,11 @@ pub async fn emergency_accesses(query: Option<&str>, state: &AppState) -> Respon
             let Ok(event) = serde_json::from_str::<crate::audit::TraceEvent>(&line.entry) else {
                 continue;
             };
-            if event.action != super::EMERGENCY_ACCESS {
-                continue;
-            }
+            let mode = match event.action.as_str() {
+                super::EMERGENCY_ACCESS => "bris_de_glace",
+                super::REGULATION_ACCESS => "centre_15",
+                _ => continue,
+            };
             if let Some(reason) = event.purpose.strip_prefix(&prefix) {
                 accesses.push(serde_json::json!({
                     "at": event.at,
@@ -190,6 +193,7 @@ pub async fn emergency_accesses(query: Option<&str>, state: &AppState) -> Respon
                     "beneficiary": event.beneficiary,
                     "object": event.object,
                     "reason": reason,
+                    "mode": mode,
                     "outcome": event.outcome,
                 }));
             }

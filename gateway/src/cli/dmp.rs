@@ -1,5 +1,6 @@
 //! `dmp render` and `dmp envelope`: what the gateway would send to the DMP for a record,
-//! produced offline.
+//! produced offline; `dmp search` and `dmp get`: a beneficiary's DMP as a running gateway
+//! shows it to a professional of the care team.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,10 +12,12 @@ use crt_dmp::sink::document_task;
 use crt_dmp::{DmpClient, DmpSink};
 use crt_documents::{CdaModel, RenderContext, render};
 
-use super::{Status, failed, load_config};
+use super::{Status, failed, load_config, records, table};
 use crate::certs::StructureIssuer;
+use crate::client::ApiClient;
 use crate::config::Config;
 use crate::sandbox::TestPki;
+use crate::security::care_team;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -188,4 +191,162 @@ fn offline_sink(config: &Config, out: &Path) -> Result<DmpSink, String> {
         )));
     }
     Ok(DmpSink::new(client, &dmp))
+}
+
+/// Who consults a DMP through a running gateway, and in which mode.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Access {
+    /// An emergency access (*bris de glace*) outside the care team, and its reason.
+    #[arg(long, value_name = "REASON")]
+    emergency: Option<String>,
+    /// The emergency is a medical regulation centre's (centre 15).
+    #[arg(long, requires = "emergency")]
+    regulation: bool,
+    /// With a system's token: the professional who consults (idNat_PS).
+    #[arg(long, value_name = "IDNAT_PS", requires = "profession")]
+    actor: Option<String>,
+    /// With `--actor`: their profession (physician, nurse...).
+    #[arg(long, requires = "actor")]
+    profession: Option<String>,
+}
+
+impl Access {
+    /// The API client that says so: the token of `CRT_GATEWAY_TOKEN` (a Pro Santé Connect
+    /// token names the professional itself), the professional named, the emergency.
+    fn client(&self, url: &str) -> Result<ApiClient, Status> {
+        let mut client = ApiClient::new(url).map_err(failed)?;
+        if let (Some(id), Some(profession)) = (&self.actor, &self.profession) {
+            client = client.with_actor(id, profession, None);
+        }
+        if let Some(reason) = &self.emergency {
+            client = client.with_header(care_team::BREAK_GLASS, &crt_core::oauth::encode(reason));
+            if self.regulation {
+                client = client.with_header(care_team::EMERGENCY_MODE, "centre_15");
+            }
+        }
+        Ok(client)
+    }
+}
+
+/// The API path of a beneficiary's DMP.
+fn dmp_path(crt: &str, beneficiary: &str) -> String {
+    format!(
+        "/v1/beneficiaries/{}/{}/dmp",
+        crt_core::oauth::encode(crt),
+        crt_core::oauth::encode(beneficiary)
+    )
+}
+
+/// `dmp search`: the beneficiary's documents the DMP shows the professional (ITI-18).
+pub async fn search(
+    crt: &str,
+    beneficiary: &str,
+    type_code: Option<&str>,
+    access: &Access,
+    url: &str,
+    json: bool,
+) -> Status {
+    let client = match access.client(url) {
+        Ok(client) => client,
+        Err(status) => return status,
+    };
+    let mut path = dmp_path(crt, beneficiary);
+    if let Some(code) = type_code {
+        path.push_str(&format!("?type={}", crt_core::oauth::encode(code)));
+    }
+    let body = match records::fetch_with(&client, &path, json).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return Status::Ok,
+        Err(status) => return status,
+    };
+    println!(
+        "DMP of beneficiary {beneficiary} (CRT {crt}), access {}",
+        body["mode"].as_str().unwrap_or("?")
+    );
+    let rows: Vec<Vec<String>> = body["documents"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            let text = |key: &str| d[key].as_str().unwrap_or("").to_string();
+            let confidentiality = d["confidentiality"]
+                .as_array()
+                .map(|codes| {
+                    codes
+                        .iter()
+                        .filter_map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            vec![
+                text("unique_id"),
+                text("type_code"),
+                text("version"),
+                text("status"),
+                confidentiality,
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &["unique id", "type", "version", "status", "confidentiality"],
+            &rows
+        )
+    );
+    Status::Ok
+}
+
+/// `dmp get`: one document of the beneficiary's DMP (ITI-43), written to `out` or to the
+/// standard output.
+pub async fn get(
+    crt: &str,
+    beneficiary: &str,
+    unique_id: &str,
+    access: &Access,
+    url: &str,
+    out: Option<&Path>,
+) -> Status {
+    let client = match access.client(url) {
+        Ok(client) => client,
+        Err(status) => return status,
+    };
+    let path = format!(
+        "{}/{}",
+        dmp_path(crt, beneficiary),
+        crt_core::oauth::encode(unique_id)
+    );
+    let answer = match client.get(&path).await {
+        Ok(answer) => answer,
+        Err(e) => return failed(e),
+    };
+    if answer.status != http::StatusCode::OK {
+        eprintln!(
+            "error: {}",
+            records::problem_text(&answer.json(), answer.status)
+        );
+        return if answer.status == http::StatusCode::NOT_FOUND {
+            Status::Found
+        } else {
+            Status::Failed
+        };
+    }
+    match out {
+        Some(path) => match write(path, &answer.body) {
+            Ok(()) => {
+                println!("{}: {} bytes", path.display(), answer.body.len());
+                Status::Ok
+            }
+            Err(status) => status,
+        },
+        None => {
+            use std::io::Write;
+            match std::io::stdout().write_all(&answer.body) {
+                Ok(()) => Status::Ok,
+                Err(e) => failed(e),
+            }
+        }
+    }
 }

@@ -433,6 +433,43 @@ enum DmpCommand {
         #[arg(long, value_name = "FILE", env = "CRT_GATEWAY_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// A beneficiary's documents in their DMP, as a running gateway shows them to the
+    /// professional who asks (ITI-18): a Pro Santé Connect token in `CRT_GATEWAY_TOKEN`,
+    /// or a system's token with `--actor`.
+    Search {
+        /// FINESS ET of the CRT that follows the beneficiary.
+        #[arg(long)]
+        crt: String,
+        /// The beneficiary's identifier in the CRT's DUI (`local_id`).
+        #[arg(long)]
+        beneficiary: String,
+        /// Only documents of this type (LOINC).
+        #[arg(long = "type", value_name = "LOINC")]
+        type_code: Option<String>,
+        #[command(flatten)]
+        access: dmp::Access,
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+        /// Print the gateway's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One document of a beneficiary's DMP (ITI-43), through a running gateway.
+    Get {
+        #[arg(long)]
+        crt: String,
+        #[arg(long)]
+        beneficiary: String,
+        /// The document's uniqueId, as `dmp search` lists it.
+        unique_id: String,
+        #[command(flatten)]
+        access: dmp::Access,
+        #[arg(long, env = ENV_URL, default_value = DEFAULT_URL)]
+        url: String,
+        /// Where to write it (the standard output otherwise).
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -638,6 +675,48 @@ fn runtime(command: Command) -> Status {
                         config,
                     },
             } => dmp::envelope(&record, kind, &out, config).await,
+            Command::Dmp {
+                command:
+                    DmpCommand::Search {
+                        crt,
+                        beneficiary,
+                        type_code,
+                        access,
+                        url,
+                        json,
+                    },
+            } => {
+                dmp::search(
+                    &crt,
+                    &beneficiary,
+                    type_code.as_deref(),
+                    &access,
+                    &url,
+                    json,
+                )
+                .await
+            }
+            Command::Dmp {
+                command:
+                    DmpCommand::Get {
+                        crt,
+                        beneficiary,
+                        unique_id,
+                        access,
+                        url,
+                        out,
+                    },
+            } => {
+                dmp::get(
+                    &crt,
+                    &beneficiary,
+                    &unique_id,
+                    &access,
+                    &url,
+                    out.as_deref(),
+                )
+                .await
+            }
             Command::Mssante {
                 command:
                     MssanteCommand::Send {

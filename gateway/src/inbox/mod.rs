@@ -10,6 +10,8 @@
 
 pub mod matching;
 
+use crt_core::record::Action;
+use crt_core::sink::Work;
 use crt_mssante::MssanteSink;
 use crt_mssante::inbound::{self, Failure, Incoming, Reading, Refusal};
 use crt_mssante::mdn::{self, IntegrationError};
@@ -82,7 +84,21 @@ impl Importer<'_> {
         let mailbox = sender.address.to_string();
         let decision = match inbound::read(bytes) {
             Ok(Reading::Other) => return Ok(Imported::NotDocuments),
+            Ok(Reading::Reply(incoming)) => match self.request_answered(&incoming, &mailbox).await?
+            {
+                Some(request) => decide(&incoming, request.matched(), &[], Some(&request)),
+                None => return Ok(Imported::NotDocuments),
+            },
             Ok(Reading::Documents(incoming)) => {
+                if let Some(request) = self.request_answered(&incoming, &mailbox).await? {
+                    return self
+                        .keep(
+                            sender,
+                            bytes,
+                            decide(&incoming, request.matched(), &[], Some(&request)),
+                        )
+                        .await;
+                }
                 if beneficiaries.is_none() {
                     *beneficiaries = Some(
                         Beneficiaries::of_mailbox(self.store, &mailbox)
@@ -95,10 +111,75 @@ impl Importer<'_> {
                     .as_ref()
                     .map(|b| b.find(&incoming.patient))
                     .unwrap_or(Match::None(IntegrationError::UNKNOWN_PATIENT, "no record"));
-                decide(&incoming, found, known)
+                decide(&incoming, found, known, None)
             }
             Err(refusal) => refused(&refusal, bytes, beneficiaries.as_ref()),
         };
+        self.keep(sender, bytes, decision).await
+    }
+
+    /// The request of this gateway's that `incoming` answers, if any: a message id it
+    /// names is one the gateway made for a prescription request (`<delivery@domain>`)
+    /// sent from this very mailbox.
+    async fn request_answered(
+        &self,
+        incoming: &Incoming,
+        mailbox: &str,
+    ) -> Result<Option<AnsweredRequest>, ImportError> {
+        let store_error = |e: crate::store::StoreError| ImportError::Store(e.to_string());
+        let domain = mailbox.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        for id in &incoming.answers {
+            let Some((local, at)) = id.rsplit_once('@') else {
+                continue;
+            };
+            let Ok(delivery) = Uuid::parse_str(local) else {
+                continue;
+            };
+            if !at.eq_ignore_ascii_case(domain) {
+                continue;
+            }
+            let Some(view) = self.store.delivery(delivery).await.map_err(store_error)? else {
+                continue;
+            };
+            let Work::Action {
+                action: Action::RequestPrescription { request, .. },
+            } = &view.work
+            else {
+                continue;
+            };
+            let sent_from_here = view
+                .receipt
+                .as_ref()
+                .and_then(|r| r.details["from"].as_str())
+                .is_some_and(|from| from.eq_ignore_ascii_case(mailbox));
+            if !sent_from_here {
+                continue;
+            }
+            if let Some((crt, local_id)) = self
+                .store
+                .delivery_subject(delivery)
+                .await
+                .map_err(store_error)?
+            {
+                return Ok(Some(AnsweredRequest {
+                    delivery,
+                    request: request.clone(),
+                    crt,
+                    local_id,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Keeps one message as decided, then sends the MDN it is owed.
+    async fn keep(
+        &self,
+        sender: &Sender,
+        bytes: &[u8],
+        decision: Decision,
+    ) -> Result<Imported, ImportError> {
+        let mailbox = sender.address.to_string();
         let id = Uuid::now_v7();
         let summary =
             serde_json::to_vec(&decision.summary).map_err(|e| ImportError::Store(e.to_string()))?;
@@ -205,8 +286,33 @@ impl Importer<'_> {
     }
 }
 
-/// Where a readable message goes, by whom it names.
-fn decide(incoming: &Incoming, found: Match, crts: &[String]) -> Decision {
+/// A request of the gateway's that a received message answers.
+struct AnsweredRequest {
+    delivery: Uuid,
+    /// The DUI's identifier of the request.
+    request: String,
+    crt: String,
+    local_id: String,
+}
+
+impl AnsweredRequest {
+    /// An answer belongs to the beneficiary the request was about.
+    fn matched(&self) -> Match {
+        Match::Beneficiary {
+            crt: self.crt.clone(),
+            local_id: self.local_id.clone(),
+            by: "answer",
+        }
+    }
+}
+
+/// Where a readable message goes, by whom it names or the request it answers.
+fn decide(
+    incoming: &Incoming,
+    found: Match,
+    crts: &[String],
+    answering: Option<&AnsweredRequest>,
+) -> Decision {
     let documents: Vec<serde_json::Value> = incoming
         .documents
         .iter()
@@ -255,8 +361,14 @@ fn decide(incoming: &Incoming, found: Match, crts: &[String]) -> Decision {
         summary: json!({
             "subject": incoming.subject,
             "from": incoming.from,
+            "text": incoming.text,
             "documents": documents,
             "matched_by": matched_by,
+            "in_reply_to": answering.map(|a| json!({
+                "delivery": a.delivery,
+                "action": "request_prescription",
+                "request": a.request,
+            })),
         }),
     }
 }

@@ -71,6 +71,39 @@ pub fn care_circle_of(payload: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The header that says which emergency a *bris de glace* is: `bris_de_glace` (the
+/// default) or `centre_15`, a medical regulation centre's physician (TRE_R248 codes).
+pub const EMERGENCY_MODE: &str = "crt-emergency-mode";
+
+/// An emergency access a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmergencyAsked {
+    pub reason: String,
+    /// Asked by a medical regulation centre (SAMU - centre 15), not at the bedside.
+    pub regulation: bool,
+}
+
+/// The emergency access the request asks for: `None` without [`BREAK_GLASS`], an error
+/// naming the rule when its reason or its [`EMERGENCY_MODE`] is wrong.
+pub fn emergency_asked(headers: &HeaderMap) -> Result<Option<EmergencyAsked>, String> {
+    let regulation = match headers.get(EMERGENCY_MODE).map(|v| v.to_str()) {
+        None | Some(Ok("bris_de_glace")) => false,
+        Some(Ok("centre_15")) => true,
+        Some(_) => {
+            return Err(format!(
+                "{EMERGENCY_MODE}: expected bris_de_glace or centre_15 (TRE_R248)"
+            ));
+        }
+    };
+    match break_glass_reason(headers)? {
+        Some(reason) => Ok(Some(EmergencyAsked { reason, regulation })),
+        None if headers.contains_key(EMERGENCY_MODE) => Err(format!(
+            "{EMERGENCY_MODE} goes with {BREAK_GLASS}: an emergency access needs its reason"
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The reason of a *bris de glace* the request asks for: `None` without the header, an
 /// error naming the rule when the reason is empty, too long or not text.
 pub fn break_glass_reason(headers: &HeaderMap) -> Result<Option<String>, String> {
@@ -153,5 +186,31 @@ mod tests {
             break_glass_reason(&headers("Chute%20%C3%A0%20domicile")),
             Ok(Some("Chute à domicile".into()))
         );
+    }
+
+    #[test]
+    fn a_regulation_is_an_emergency_with_its_mode() {
+        let headers = |pairs: &[(&'static str, &str)]| crate::security::test_headers(pairs);
+        assert_eq!(
+            emergency_asked(&headers(&[
+                (BREAK_GLASS, "appel"),
+                (EMERGENCY_MODE, "centre_15")
+            ])),
+            Ok(Some(EmergencyAsked {
+                reason: "appel".into(),
+                regulation: true
+            }))
+        );
+        assert_eq!(
+            emergency_asked(&headers(&[(BREAK_GLASS, "chute")])).map(|a| a.map(|a| a.regulation)),
+            Ok(Some(false))
+        );
+        assert!(emergency_asked(&headers(&[(EMERGENCY_MODE, "centre_15")])).is_err());
+        assert!(
+            emergency_asked(&headers(&[(BREAK_GLASS, "x"), (EMERGENCY_MODE, "samu")]))
+                .unwrap_err()
+                .contains("centre_15")
+        );
+        assert_eq!(emergency_asked(&HeaderMap::new()), Ok(None));
     }
 }

@@ -33,6 +33,19 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// Ask a care-circle physician for a prescription by MSSanté; the answer that comes
+    /// back to the structure's mailbox is linked to this request.
+    RequestPrescription {
+        /// The DUI's identifier of the request, stable across records: the answer names it.
+        request: String,
+        /// The care-circle member asked (a physician).
+        to: String,
+        /// The care-circle member who asks, named in the message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_by: Option<String>,
+        /// What is asked, as the physician reads it.
+        text: String,
+    },
 }
 
 /// The CRT's answer to an admission request.
@@ -95,6 +108,7 @@ impl Action {
             Action::SendDocument { .. } => "send_document",
             Action::ShareWithRegion => "share_with_region",
             Action::AnswerAdmission { .. } => "answer_admission",
+            Action::RequestPrescription { .. } => "request_prescription",
         }
     }
 }
@@ -150,22 +164,37 @@ impl JsonSchema for Action {
         let channel = generator.subschema_for::<Channel>();
         let decision = generator.subschema_for::<AdmissionAnswer>();
         json_schema!({
-            "description": "One request carried by the record. `send_document` needs `document` and `to`; `answer_admission` needs `request` and `decision` (with `rank` for `waiting_list`, `date` for `accepted` and `admitted`, `reason` for `refused` and `cancelled`); `share_with_region` takes no field.",
+            "description": "One request carried by the record. `send_document` needs `document` and `to`; `answer_admission` needs `request` and `decision` (with `rank` for `waiting_list`, `date` for `accepted` and `admitted`, `reason` for `refused` and `cancelled`); `request_prescription` needs `request`, `to` and `text` (`requested_by` optional); `share_with_region` takes no field.",
             "type": "object",
             "properties": {
                 "action": {
-                    "description": "`send_document`: produce a document and send it through each channel; `share_with_region`: share with the regional platform; `answer_admission`: answer a volet 2 admission request received through ViaTrajectoire.",
-                    "enum": ["send_document", "share_with_region", "answer_admission"]
+                    "description": "`send_document`: produce a document and send it through each channel; `share_with_region`: share with the regional platform; `answer_admission`: answer a volet 2 admission request received through ViaTrajectoire; `request_prescription`: ask a care-circle physician for a prescription by MSSanté, the answer being linked to the request.",
+                    "enum": ["send_document", "share_with_region", "answer_admission", "request_prescription"]
                 },
                 "document": document,
                 "to": {
-                    "type": "array",
+                    "description": "`send_document`: the channels; `request_prescription`: the `id` of the care-circle physician asked.",
+                    "type": ["array", "string"],
                     "items": channel,
                     "minItems": 1,
-                    "uniqueItems": true
+                    "uniqueItems": true,
+                    "minLength": 1,
+                    "maxLength": 64
+                },
+                "requested_by": {
+                    "description": "The `id` of the care-circle member who asks.",
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64
+                },
+                "text": {
+                    "description": "What is asked, in the physician's language.",
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 2000
                 },
                 "request": {
-                    "description": "ViaTrajectoire's national identifier of the request (the waiting list's `request_id`).",
+                    "description": "`answer_admission`: ViaTrajectoire's national identifier of the request (the waiting list's `request_id`); `request_prescription`: the DUI's identifier of the request, which the answer names.",
                     "type": "string",
                     "minLength": 1,
                     "maxLength": 64
@@ -187,8 +216,36 @@ impl JsonSchema for Action {
                         "properties": { "action": { "const": "send_document" } },
                         "required": ["action"]
                     },
-                    "then": { "required": ["document", "to"] },
-                    "else": { "properties": { "document": false, "to": false } }
+                    "then": {
+                        "required": ["document", "to"],
+                        "properties": { "to": { "type": "array" } }
+                    },
+                    "else": { "properties": { "document": false } }
+                },
+                {
+                    "if": {
+                        "properties": { "action": { "const": "request_prescription" } },
+                        "required": ["action"]
+                    },
+                    "then": {
+                        "required": ["request", "to", "text"],
+                        "properties": { "to": { "type": "string" } }
+                    },
+                    "else": { "properties": { "requested_by": false, "text": false } }
+                },
+                {
+                    "if": {
+                        "properties": { "action": { "enum": ["share_with_region", "answer_admission"] } },
+                        "required": ["action"]
+                    },
+                    "then": { "properties": { "to": false } }
+                },
+                {
+                    "if": {
+                        "properties": { "action": { "enum": ["share_with_region", "send_document"] } },
+                        "required": ["action"]
+                    },
+                    "then": { "properties": { "request": false } }
                 },
                 {
                     "if": {
@@ -198,7 +255,7 @@ impl JsonSchema for Action {
                     "then": { "required": ["request", "decision"] },
                     "else": {
                         "properties": {
-                            "request": false, "decision": false, "rank": false, "date": false, "reason": false
+                            "decision": false, "rank": false, "date": false, "reason": false
                         }
                     }
                 }

@@ -544,6 +544,9 @@ fn actions(record: &CrtRecord, out: &mut Violations) {
         let key = match action {
             Action::SendDocument { document, .. } => format!("send_document:{}", document.as_str()),
             Action::AnswerAdmission { request, .. } => format!("answer_admission:{request}"),
+            Action::RequestPrescription { request, .. } => {
+                format!("request_prescription:{request}")
+            }
             other => other.name().to_string(),
         };
         if !seen.insert(key) {
@@ -568,7 +571,9 @@ fn actions(record: &CrtRecord, out: &mut Violations) {
                 .plan
                 .is_none()
                 .then_some(("/plan", "a plan document needs the plan part of the record")),
-            Action::AnswerAdmission { .. } | Action::ShareWithRegion => None,
+            Action::AnswerAdmission { .. }
+            | Action::ShareWithRegion
+            | Action::RequestPrescription { .. } => None,
         };
         if let Some((pointer, message)) = needs {
             out.push(
@@ -590,6 +595,44 @@ fn actions(record: &CrtRecord, out: &mut Violations) {
         {
             admission_answer(*decision, *rank, *date, reason.as_deref(), i, out);
         }
+        if let Action::RequestPrescription {
+            to, requested_by, ..
+        } = action
+        {
+            prescription_request(record, to, requested_by.as_deref(), i, out);
+        }
+    }
+}
+
+/// A prescription is asked of a physician of the care circle, by a member of it.
+fn prescription_request(
+    record: &CrtRecord,
+    to: &str,
+    requested_by: Option<&str>,
+    action: usize,
+    out: &mut Violations,
+) {
+    match record.professional(to) {
+        None => out.push(
+            format!("/actions/{action}/to"),
+            "reference",
+            format!("no care_circle member has id {to:?}"),
+        ),
+        Some(member) if member.profession != crate::record::Profession::Physician => out.push(
+            format!("/actions/{action}/to"),
+            "prescriber",
+            format!("a prescription is asked of a physician; care_circle member {to:?} is not one"),
+        ),
+        Some(_) => {}
+    }
+    if let Some(id) = requested_by
+        && record.professional(id).is_none()
+    {
+        out.push(
+            format!("/actions/{action}/requested_by"),
+            "reference",
+            format!("no care_circle member has id {id:?}"),
+        );
     }
 }
 
