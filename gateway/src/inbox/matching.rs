@@ -54,55 +54,32 @@ impl Beneficiaries {
     /// Reads the newest record of each beneficiary of the CRTs whose records name
     /// `mailbox` as theirs.
     pub async fn of_mailbox(store: &dyn Store, mailbox: &str) -> Result<Beneficiaries, String> {
-        let mut newest: BTreeMap<(String, String), Followed> = BTreeMap::new();
-        let mut crts = Vec::new();
+        let mut gathering = Gathering::default();
         for crt in store.crts().await.map_err(|e| e.to_string())? {
             let payloads = store
                 .crt_record_payloads(crt.clone())
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut theirs = false;
-            for payload in payloads {
-                let Ok(record) = serde_json::from_slice::<CrtRecord>(&payload) else {
-                    continue;
-                };
-                if !record
-                    .crt
-                    .mssante_mailbox
-                    .as_deref()
-                    .is_some_and(|m| m.eq_ignore_ascii_case(mailbox))
-                {
-                    continue;
-                }
-                theirs = true;
-                let beneficiary = &record.beneficiary;
-                let traits = &beneficiary.identity;
-                // Oldest first: a newer version replaces an older one.
-                newest.insert(
-                    (crt.clone(), beneficiary.local_id.clone()),
-                    Followed {
-                        crt: crt.clone(),
-                        local_id: beneficiary.local_id.clone(),
-                        ins: beneficiary.ins.as_ref().map(|i| i.number.clone()),
-                        birth_name: normalise_name("birth_name", &traits.birth_name).ok(),
-                        given_names: traits
-                            .birth_given_names
-                            .iter()
-                            .filter_map(|g| normalise_name("given", g).ok())
-                            .collect(),
-                        birth_date: traits.birth_date.clone(),
-                        sex: traits.sex,
-                    },
-                );
-            }
-            if theirs {
-                crts.push(crt);
-            }
+            let records = payloads
+                .iter()
+                .filter_map(|payload| serde_json::from_slice::<CrtRecord>(payload).ok());
+            gathering.add(&crt, records, mailbox);
         }
-        Ok(Beneficiaries {
-            crts,
-            followed: newest.into_values().collect(),
-        })
+        Ok(gathering.finish())
+    }
+
+    /// The beneficiaries of `records` (oldest first) whose CRT names `mailbox` as its
+    /// own: for a reading that does not go through the stored records.
+    pub fn of_records(records: &[CrtRecord], mailbox: &str) -> Beneficiaries {
+        let mut gathering = Gathering::default();
+        for record in records {
+            gathering.add(
+                &record.crt.finess_et,
+                std::iter::once(record.clone()),
+                mailbox,
+            );
+        }
+        gathering.finish()
     }
 
     /// The beneficiary `patient` names, if one is named for sure.
@@ -174,6 +151,60 @@ struct Traits {
     given: String,
     birth_date: String,
     sex: crt_core::record::Sex,
+}
+
+/// Beneficiaries being gathered, CRT by CRT: the newest record of each.
+#[derive(Default)]
+struct Gathering {
+    newest: BTreeMap<(String, String), Followed>,
+    crts: Vec<String>,
+}
+
+impl Gathering {
+    /// Adds the records of CRT `crt`, oldest first, that name `mailbox`: a newer version
+    /// of a beneficiary replaces an older one.
+    fn add(&mut self, crt: &str, records: impl Iterator<Item = CrtRecord>, mailbox: &str) {
+        let mut theirs = false;
+        for record in records {
+            if !record
+                .crt
+                .mssante_mailbox
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(mailbox))
+            {
+                continue;
+            }
+            theirs = true;
+            let beneficiary = &record.beneficiary;
+            let traits = &beneficiary.identity;
+            self.newest.insert(
+                (crt.to_string(), beneficiary.local_id.clone()),
+                Followed {
+                    crt: crt.to_string(),
+                    local_id: beneficiary.local_id.clone(),
+                    ins: beneficiary.ins.as_ref().map(|i| i.number.clone()),
+                    birth_name: normalise_name("birth_name", &traits.birth_name).ok(),
+                    given_names: traits
+                        .birth_given_names
+                        .iter()
+                        .filter_map(|g| normalise_name("given", g).ok())
+                        .collect(),
+                    birth_date: traits.birth_date.clone(),
+                    sex: traits.sex,
+                },
+            );
+        }
+        if theirs && !self.crts.iter().any(|c| c == crt) {
+            self.crts.push(crt.to_string());
+        }
+    }
+
+    fn finish(self) -> Beneficiaries {
+        Beneficiaries {
+            crts: self.crts,
+            followed: self.newest.into_values().collect(),
+        }
+    }
 }
 
 impl Traits {
