@@ -41,7 +41,7 @@ pub async fn run(
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let data = std::env::temp_dir().join(format!("crt-conformance-{}", uuid::Uuid::now_v7()));
     let environment = match target {
-        Some(file) => Environment::target(&root, file),
+        Some(file) => Environment::target(&root, file, &data),
         None => Environment::sandbox(&root, &data).await,
     };
     let environment = match environment {

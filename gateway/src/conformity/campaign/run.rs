@@ -8,9 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crt_core::RecordValidator;
-use crt_core::record::Action;
+use crt_core::record::{Action, Channel, DocumentKind};
 use crt_core::sink::{DeliveryError, DeliveryTask, Receipt, UpstreamReceipt, Work};
 use crt_core::transcript::{self, Exchange, Tamper, Transcript};
+use crt_dmp::consult::{ConsultError, Consultation};
+use crt_dmp::vihf::AccessMode;
+use crt_mssante::ack;
 use crt_ror::client::RorClient;
 use serde_json::Value;
 use uuid::Uuid;
@@ -18,8 +21,11 @@ use uuid::Uuid;
 use super::scenario::{Expect, Outcome, Scenario, Step, Suite, TamperStep};
 use super::{ScenarioResult, Verdict};
 use crate::config::Config;
+use crate::inbox::Imported;
+use crate::inbox::matching::Beneficiaries;
 use crate::registry::Registry;
 use crate::sandbox::Sandbox;
+use crate::store::ReceivedStatus;
 use crt_core::record::Change;
 
 /// No scenario may take longer than this, whatever the target does.
@@ -51,6 +57,8 @@ pub struct Environment {
     validator: RecordValidator,
     /// Where record and offer paths of the scenarios are read from.
     root: PathBuf,
+    /// Where a scenario keeps what it receives (a store of its own).
+    scratch: PathBuf,
     /// What the report names as the target.
     pub description: String,
 }
@@ -79,13 +87,14 @@ impl Environment {
             sandbox: Some(sandbox),
             validator: crate::registry::record_validator(),
             root: root.to_path_buf(),
+            scratch: data_dir.to_path_buf(),
             description: "the sandbox: the gateway's simulators of each service, on loopback"
                 .into(),
         })
     }
 
     /// The platforms a gateway configuration names (`sandbox.enabled = false`).
-    pub fn target(root: &Path, file: &Path) -> Result<Environment, SetupError> {
+    pub fn target(root: &Path, file: &Path, data_dir: &Path) -> Result<Environment, SetupError> {
         let mut config = Config::load(Some(file), std::iter::empty())?;
         config.sandbox.enabled = false;
         crt_core::tls::install_default_provider();
@@ -100,6 +109,7 @@ impl Environment {
             sandbox: None,
             validator: crate::registry::record_validator(),
             root: root.to_path_buf(),
+            scratch: data_dir.to_path_buf(),
             description: format!("the platforms named in {}", file.display()),
         })
     }
@@ -120,8 +130,11 @@ impl Environment {
     }
 
     async fn run(&self, suite: &str, scenario: &Scenario) -> ScenarioResult {
+        // A received message's defect is put in by the step itself: it is not a request
+        // the transcript sees leave.
         let tamper = match &scenario.step {
             Step::Deliver { tamper, .. } | Step::PublishOffer { tamper, .. } => tamper.clone(),
+            Step::Consult { .. } | Step::Receive { .. } => None,
         };
         let recorder = Transcript::new(
             tamper
@@ -185,6 +198,39 @@ impl Environment {
             Step::PublishOffer {
                 offer, edit, again, ..
             } => self.publish(offer, edit.as_ref(), *again).await,
+            Step::Consult {
+                record,
+                document,
+                changes,
+                member,
+                mode,
+                reinforced,
+            } => {
+                let mode = mode.as_deref().unwrap_or("normal");
+                let mode = AccessMode::from_code(mode).ok_or_else(|| {
+                    format!("mode {mode:?}: expected normal, bris_de_glace or centre_15")
+                })?;
+                let document = document.as_deref().unwrap_or("dlu");
+                self.consult(
+                    record,
+                    document,
+                    changes,
+                    member,
+                    mode,
+                    reinforced.unwrap_or(true),
+                )
+                .await
+            }
+            Step::Receive {
+                record,
+                document,
+                changes,
+                tamper,
+            } => {
+                let document = document.as_deref().unwrap_or("dlu");
+                self.receive(record, document, changes, tamper.as_ref())
+                    .await
+            }
         }
     }
 
@@ -197,6 +243,28 @@ impl Environment {
         again: bool,
     ) -> Result<Observation, String> {
         let record = self.record(path, changes)?;
+        let mut task = match self.prepare(record, target, document).await? {
+            Prepared::Ready(task) => task,
+            Prepared::Stopped(observation) => return Ok(observation),
+        };
+        let target = task.target.clone();
+        let first = Observation::of(self.attempt(&target, &task.task).await?);
+        if !again {
+            return Ok(first);
+        }
+        task.task.attempt = 2;
+        let second = Observation::of(self.attempt(&target, &task.task).await?);
+        Ok(first.then(second))
+    }
+
+    /// The delivery of `record` to `target` (of `document` when it sends several), after
+    /// the deliveries it waits for went as the engine would send them.
+    async fn prepare(
+        &self,
+        record: crt_core::CrtRecord,
+        target: &str,
+        document: Option<&str>,
+    ) -> Result<Prepared, String> {
         let target = if target == "region" {
             self.registry
                 .region_target(record.crt.region)
@@ -243,21 +311,241 @@ impl Environment {
                     receipt,
                 }),
                 Err(error) => {
-                    return Ok(Observation::refused(
+                    return Ok(Prepared::Stopped(Observation::refused(
                         &error,
                         format!("the {} delivery it waits for failed", dependency.target),
-                    ));
+                    )));
                 }
             }
         }
-        let mut task = task(chosen.id, record_id, &chosen.work, &record, upstream);
-        let first = Observation::of(self.attempt(&target, &task).await?);
-        if !again {
-            return Ok(first);
+        Ok(Prepared::Ready(TargetTask {
+            task: task(chosen.id, record_id, &chosen.work, &record, upstream),
+            target,
+        }))
+    }
+
+    /// Feeds the DMP `document`, then searches and reads it as care-circle member
+    /// `member` would.
+    async fn consult(
+        &self,
+        path: &Path,
+        document: &str,
+        changes: &[Change],
+        member: &str,
+        mode: AccessMode,
+        reinforced: bool,
+    ) -> Result<Observation, String> {
+        let record = self.record(path, changes)?;
+        let professional = record
+            .professional(member)
+            .cloned()
+            .ok_or_else(|| format!("the record's care circle has no member {member:?}"))?;
+        let dmp = self
+            .registry
+            .dmp()
+            .cloned()
+            .ok_or("dmp is not enabled in this target's configuration")?;
+        let fed = match self.prepare(record.clone(), "dmp", Some(document)).await? {
+            Prepared::Ready(task) => self.attempt("dmp", &task.task).await?,
+            Prepared::Stopped(observation) => return Ok(observation),
+        };
+        let unique_id = match fed {
+            Ok(receipt) => receipt.details["unique_id"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or("the DMP's receipt names no document uniqueId")?,
+            Err(error) => {
+                return Ok(Observation::refused(&error, "feeding the DMP first".into()));
+            }
+        };
+        let consultation = Consultation {
+            record: &record,
+            professional: &professional,
+            mode,
+            reinforced,
+        };
+        let consulted = |error: ConsultError, step: &str| match error {
+            ConsultError::Dmp(e) => Observation::refused(&e.into_delivery_error(), step.into()),
+            other => Observation {
+                outcome: Outcome::Refused,
+                code: Some("identity-not-qualified".into()),
+                text: format!("{step}: {other}"),
+                remote_id: None,
+                writes: None,
+                second: None,
+            },
+        };
+        let listed = match dmp.search(&consultation).await {
+            Ok(listed) => listed,
+            Err(e) => return Ok(consulted(e, "ITI-18")),
+        };
+        let mut text = format!("ITI-18 listed {} document(s)", listed.len());
+        if !listed.iter().any(|found| found.unique_id == unique_id) {
+            text.push_str(&format!("; {document} {unique_id} not listed"));
+        } else {
+            match dmp.read(&consultation, &unique_id).await {
+                Ok(Some((media_type, content))) => text.push_str(&format!(
+                    "; ITI-43 read {document} {unique_id} ({} bytes, {media_type})",
+                    content.len()
+                )),
+                Ok(None) => text.push_str(&format!("; ITI-43 returned no {document}")),
+                Err(e) => return Ok(consulted(e, &text)),
+            }
         }
-        task.attempt = 2;
-        let second = Observation::of(self.attempt(&target, &task).await?);
-        Ok(first.then(second))
+        Ok(Observation {
+            outcome: Outcome::Delivered,
+            code: None,
+            text,
+            remote_id: None,
+            writes: None,
+            second: None,
+        })
+    }
+
+    /// Sends the CRT's mailbox the message a partner would send about `record` changed by
+    /// `changes`, then reads the mailbox as the gateway does, with the record as the CRT
+    /// follows it, and waits for the MDN to come back.
+    async fn receive(
+        &self,
+        path: &Path,
+        document: &str,
+        changes: &[Change],
+        tamper: Option<&TamperStep>,
+    ) -> Result<Observation, String> {
+        let followed = self.record(path, &[])?;
+        let partner = self.record(path, changes)?;
+        let sink = self
+            .registry
+            .mssante()
+            .cloned()
+            .ok_or("mssante is not enabled in this target's configuration")?;
+        let kind = match document {
+            "plan" => DocumentKind::Plan,
+            _ => DocumentKind::Dlu,
+        };
+        let task = DeliveryTask::document(Arc::new(partner), kind, Channel::Mssante);
+        let composed = match sink.compose(&task, kind) {
+            Ok(Some(composed)) => composed,
+            Ok(None) => return Err("the record gives the message no recipient".into()),
+            Err(error) => return Ok(Observation::refused(&error, "composing".into())),
+        };
+        let mailbox = composed.from.to_string();
+        let message_id = composed.message_id.trim_matches(['<', '>']).to_string();
+        let mut bytes = composed.bytes.clone();
+        if let Some(TamperStep { find, replace }) = tamper {
+            let at = crt_core::multipart::find(&bytes, find.as_bytes(), 0)
+                .ok_or("the defect to put into the message was not found in it")?;
+            bytes.splice(at..at + find.len(), replace.bytes());
+        }
+        let sender = composed.sender.clone();
+        if let Err(error) = sink.notify(&sender, &mailbox, &bytes, &message_id).await {
+            return Ok(Observation::refused(&error, "the operator".into()));
+        }
+        let endpoint = sink
+            .config()
+            .imap
+            .as_deref()
+            .ok_or("the target's configuration names no IMAP server (mssante.imap)")?;
+        let endpoint = crt_mssante::imap::Endpoint::parse(endpoint).map_err(|e| e.to_string())?;
+        let storage = crate::store::StorageConfig {
+            data_dir: self.scratch.join("received"),
+            ..Default::default()
+        };
+        std::fs::create_dir_all(&storage.data_dir).map_err(|e| e.to_string())?;
+        let sealer = storage.sealer().map_err(|e| e.to_string())?;
+        let store = crate::store::open(&storage, Some(Arc::new(sealer)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let importer = crate::inbox::Importer {
+            store: store.as_ref(),
+            sink: &sink,
+            pseudonyms: None,
+            caller: "conformance",
+        };
+        let mut beneficiaries = Some(Beneficiaries::of_records(
+            std::slice::from_ref(&followed),
+            &mailbox,
+        ));
+        let timeout = Duration::from_secs(10);
+        let received = mailbox_message(&endpoint, &sender, timeout, |message| {
+            crt_core::multipart::find(message, message_id.as_bytes(), 0).is_some()
+                && ack::read(message).is_empty()
+        })
+        .await?;
+        let imported = importer
+            .import(&sender, &received, &mut beneficiaries)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Imported::Kept { id, status, .. } = imported else {
+            return Ok(Observation {
+                outcome: Outcome::Declined,
+                code: None,
+                text: "read as a message for people: not imported".into(),
+                remote_id: None,
+                writes: None,
+                second: None,
+            });
+        };
+        let view = store
+            .received_message(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|original| original.view);
+        let reason = view.as_ref().and_then(|v| v.reason.clone());
+        let matched_by = view
+            .as_ref()
+            .and_then(|v| v.summary["matched_by"].as_str().map(str::to_string));
+        let mdn = mailbox_message(&endpoint, &sender, timeout, |message| {
+            ack::read(message)
+                .iter()
+                .any(|a| a.original_message_id == message_id)
+        })
+        .await
+        .ok()
+        .and_then(|message| {
+            ack::read(&message)
+                .into_iter()
+                .find(|a| a.original_message_id == message_id)
+        });
+        let answered = match &mdn {
+            Some(ack) => format!(
+                "the MDN came back: {}{}",
+                ack.status.as_str(),
+                ack.code
+                    .as_ref()
+                    .map(|code| format!(" {code}"))
+                    .unwrap_or_default()
+            ),
+            None => "no MDN came back".into(),
+        };
+        Ok(match status {
+            ReceivedStatus::Attached => Observation {
+                outcome: Outcome::Delivered,
+                code: None,
+                text: format!(
+                    "attached (matched by {}); {answered}",
+                    matched_by.as_deref().unwrap_or("?")
+                ),
+                remote_id: None,
+                writes: None,
+                second: None,
+            },
+            other => Observation {
+                outcome: Outcome::Refused,
+                code: reason
+                    .as_deref()
+                    .and_then(|r| r.split('^').next())
+                    .map(str::to_string),
+                text: format!(
+                    "{}: {}; {answered}",
+                    other.as_str(),
+                    reason.as_deref().unwrap_or("no reason")
+                ),
+                remote_id: None,
+                writes: None,
+                second: None,
+            },
+        })
     }
 
     async fn attempt(
@@ -365,6 +653,53 @@ fn publish_code(error: &crt_ror::publish::PublishError) -> String {
         crt_ror::publish::PublishError::Ror(RorError::Http(e)) => e.code().to_string(),
         crt_ror::publish::PublishError::Ror(_) => "ror".into(),
         _ => "publish".into(),
+    }
+}
+
+/// A delivery ready to go, or what stopped it before (a delivery it waits for failed).
+enum Prepared {
+    Ready(TargetTask),
+    Stopped(Observation),
+}
+
+struct TargetTask {
+    task: DeliveryTask,
+    target: String,
+}
+
+/// The first unseen message of `sender`'s mailbox that `wanted` accepts, marked seen;
+/// polled until `timeout`.
+async fn mailbox_message(
+    endpoint: &crt_mssante::imap::Endpoint,
+    sender: &crt_mssante::sink::Sender,
+    timeout: Duration,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Result<Vec<u8>, String> {
+    let deadline = Instant::now() + timeout;
+    let mailbox = sender.address.to_string();
+    loop {
+        let mut session =
+            crt_mssante::imap::Session::open(endpoint, sender.tls.clone(), &mailbox, timeout)
+                .await
+                .map_err(|e| e.to_string())?;
+        for uid in session.unseen().await.map_err(|e| e.to_string())? {
+            let Some(message) = session.fetch(uid).await.map_err(|e| e.to_string())? else {
+                continue;
+            };
+            if wanted(&message) {
+                session.mark_seen(uid).await.map_err(|e| e.to_string())?;
+                session.logout().await;
+                return Ok(message);
+            }
+        }
+        session.logout().await;
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the message did not reach {mailbox} within {} s",
+                timeout.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -15,6 +15,10 @@
 //! document = "dlu"
 //! expect = { outcome = "delivered" }
 //! ```
+//!
+//! `action = "consult"` feeds the DMP, then reads it back as a professional
+//! (`member`, `mode`, `reinforced`); `action = "receive"` sends the CRT's mailbox a
+//! partner's message about a record and has the gateway read it (`as_partner`, `tamper`).
 
 use std::path::{Path, PathBuf};
 
@@ -115,6 +119,43 @@ pub enum Step {
         /// Deliver a second time with the same delivery id: the target must recognise it.
         #[serde(default)]
         again: bool,
+    },
+    /// Feeds the DMP a record's document as `deliver` does, then consults the DMP as one
+    /// professional of the care circle would: ITI-18 FindDocuments, and ITI-43 for the
+    /// document fed when the DMP lists it to them.
+    Consult {
+        record: PathBuf,
+        /// The document fed first (`dlu`, `plan`); the DLU by default.
+        #[serde(default)]
+        document: Option<String>,
+        #[serde(default)]
+        changes: Vec<Change>,
+        /// The care-circle member who consults (`care_circle[].id`).
+        member: String,
+        /// The access mode, TRE_R248's code: `normal` (the default), `bris_de_glace`,
+        /// `centre_15`.
+        #[serde(default)]
+        mode: Option<String>,
+        /// Authenticated strongly (Pro Santé Connect, a CPS card): true by default.
+        #[serde(default)]
+        reinforced: Option<bool>,
+    },
+    /// Sends the CRT's own mailbox a partner's message about a record (the document
+    /// message the gateway composes for it, with a Message-ID of its own), through the
+    /// operator, then has the gateway read the mailbox: the message is matched against the
+    /// scenario's record as the CRT follows it, kept, and answered with the volet's MDN,
+    /// which the operator carries back.
+    Receive {
+        /// The beneficiary the CRT follows; `changes` make the partner's view of them.
+        record: PathBuf,
+        /// The document the partner sends (`dlu`, `plan`); the DLU by default.
+        #[serde(default)]
+        document: Option<String>,
+        #[serde(default)]
+        changes: Vec<Change>,
+        /// A defect in the message, after it is composed.
+        #[serde(default)]
+        tamper: Option<TamperStep>,
     },
     /// Publishes a CRT offer file to the ROR.
     PublishOffer {
