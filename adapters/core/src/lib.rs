@@ -6,6 +6,7 @@
 //! writing ([`xml`]), TLS with one crypto provider ([`tls`]), and an HTTPS client with
 //! mutual TLS ([`http`]).
 
+pub mod alert;
 pub mod certificate;
 #[cfg(feature = "corpus")]
 pub mod corpus;

@@ -19,9 +19,7 @@ use serde_json::Value;
 
 use crate::identifiers::check_finess;
 use crate::record::{Crt, Date, SchemaVersion, Source};
-use crate::validation::{
-    RecordError, SchemaChecker, Violation, Violations, malformed_message, published_schema,
-};
+use crate::validation::{RecordError, SchemaChecker, Violations, parse_checked, published_schema};
 
 /// The published identifier of the schema.
 pub const SCHEMA_ID: &str = "urn:crt-gateway:schema:crt-volet1-action:1.0";
@@ -196,24 +194,7 @@ impl Volet1Action {
     /// Parses untrusted bytes as an action and checks it: every violation at once, each
     /// with its JSON pointer, as for records.
     pub fn parse(bytes: &[u8]) -> Result<Volet1Action, RecordError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed {
-            line: e.line(),
-            column: e.column(),
-            message: malformed_message(&e),
-        })?;
-        let mut violations = Violations::default();
-        checker().check(&value, &mut violations);
-        if !violations.is_empty() {
-            return Err(RecordError::Invalid(violations.into_vec()));
-        }
-        let action: Volet1Action = serde_json::from_value(value)
-            .map_err(|e| RecordError::Invalid(vec![Violation::new("", "model", e.to_string())]))?;
-        action.check(&mut violations);
-        if violations.is_empty() {
-            Ok(action)
-        } else {
-            Err(RecordError::Invalid(violations.into_vec()))
-        }
+        parse_checked(bytes, checker(), Volet1Action::check)
     }
 
     /// Rules no schema expresses.
@@ -272,6 +253,7 @@ fn snake<T: Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Violation;
 
     const EXAMPLES: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),

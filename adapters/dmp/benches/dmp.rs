@@ -3,7 +3,8 @@
 //! the whole ITI-41 request (render, metadata, both signatures, MTOM), and the ITI-65
 //! bundle (render, metadata, JSON, read back into the FHIR model). And the envelope alone
 //! (a rendered CDA to its MTOM request, signatures aside) against quick-xml writing the
-//! same bytes, its reference.
+//! same bytes, its reference. And a consultation (ITI-18, then ITI-43) against the DMP
+//! simulator on loopback.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -22,11 +23,10 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn benches(c: &mut Criterion) {
-    crt_core::tls::install_default_provider();
-    let pki = repo().join("certs-example");
-    let config = DmpConfig {
-        endpoint: Some("https://localhost:1".into()),
+/// The sink's configuration for `endpoint`, with the test PKI's CRT certificates.
+fn config(pki: &Path, endpoint: String) -> DmpConfig {
+    DmpConfig {
+        endpoint: Some(endpoint),
         trust: Some(pki.join("ca/chain.pem")),
         structures: vec![StructureCertificates {
             client_certificate: pki.join("crt/auth.pem"),
@@ -36,7 +36,13 @@ fn benches(c: &mut Criterion) {
             oid_root: None,
         }],
         ..DmpConfig::default()
-    };
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    crt_core::tls::install_default_provider();
+    let pki = repo().join("certs-example");
+    let config = config(&pki, "https://localhost:1".into());
     let record: CrtRecord = serde_json::from_slice(
         &std::fs::read(repo().join("schemas/examples/home-volet2-pays-de-la-loire.json"))
             .expect("example"),
@@ -93,6 +99,68 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
     envelope_against_quick_xml(c, &record, &client, &identity, &acting);
+    consultation_round_trip(c, &record, &pki);
+}
+
+/// A care-team professional's consultation through the sink, against the DMP simulator on
+/// loopback (mutual TLS, connections kept): ITI-18 FindDocuments alone, and the search
+/// then ITI-43 retrieve of the DLU that `read` makes, each with its signed VIHF.
+fn consultation_round_trip(c: &mut Criterion, record: &CrtRecord, pki: &Path) {
+    use crt_core::simulate::SimulatorTls;
+    use crt_dmp::consult::Consultation;
+    use crt_dmp::simulator::DmpSimulator;
+    use crt_dmp::vihf::AccessMode;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let simulator = runtime.block_on(async {
+        DmpSimulator::new(&SimulatorTls::from_pki(pki))
+            .expect("simulator TLS")
+            .start(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("simulator starts")
+    });
+    let config = config(pki, simulator.url(""));
+    let sink = DmpSink::new(DmpClient::from_config(&config).expect("client"), &config);
+    let fed = runtime
+        .block_on(crt_core::sink::Sink::deliver(
+            &sink,
+            &document_task(Arc::new(record.clone()), DocumentKind::Dlu),
+        ))
+        .expect("the DLU is fed");
+    let unique_id = fed.details["unique_id"]
+        .as_str()
+        .expect("uniqueId")
+        .to_string();
+    let nurse = record.professional("pro-ide-coord").expect("nurse");
+    let consultation = Consultation {
+        record,
+        professional: nurse,
+        mode: AccessMode::Normal,
+        reinforced: true,
+    };
+    let mut group = c.benchmark_group("dmp_consultation");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("iti18_search", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(sink.search(black_box(&consultation)))
+                .expect("listed")
+        })
+    });
+    group.bench_function("iti18_search_then_iti43_read", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(sink.read(black_box(&consultation), &unique_id))
+                .expect("read")
+                .expect("the DLU")
+        })
+    });
+    group.finish();
+    simulator.task.abort();
 }
 
 /// A rendered CDA to its ITI-41 request (metadata, SOAP envelope with the signed VIHF,

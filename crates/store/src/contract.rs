@@ -28,6 +28,7 @@ macro_rules! contract_suite {
             exchanges_list_a_crts_deliveries_with_their_receipts,
             a_released_lease_is_ready_again_at_once,
             received_messages_are_kept_once_and_resolved_from_the_inbox,
+            alerts_are_kept_once_taken_once_and_closed,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -895,4 +896,90 @@ pub(crate) async fn a_released_lease_is_ready_again_at_once(store: &dyn Store) {
         .await
         .unwrap();
     assert!(!outcome.applied);
+}
+
+pub(crate) async fn alerts_are_kept_once_taken_once_and_closed(store: &dyn Store) {
+    use crate::{AlertFilter, AlertStatus, AlertStep, AlertStepOutcome, KeptAlert, NewAlert};
+    let alert = |alert_id: &str, raised_at: i64| NewAlert {
+        id: Uuid::now_v7(),
+        crt_finess_et: "720004563".into(),
+        source: "Téléassistance Sarthe".into(),
+        alert_id: alert_id.into(),
+        beneficiary_ref: Some("IPP-1".into()),
+        reason: "fall".into(),
+        raised_at,
+        received_at: raised_at + 5,
+        payload: format!("{{\"alert\":\"{alert_id}\"}}").into_bytes(),
+    };
+    let first = alert("TA-1", 1_000);
+    let KeptAlert::Kept(kept) = store.keep_alert(first.clone()).await.unwrap() else {
+        panic!("kept");
+    };
+    assert_eq!(kept.id, first.id);
+    assert_eq!(kept.status, AlertStatus::Open);
+    // The same alert posted again: the one kept, as it stands.
+    let again = store.keep_alert(alert("TA-1", 1_000)).await.unwrap();
+    assert_eq!(again, KeptAlert::Duplicate(kept.clone()));
+    store.keep_alert(alert("TA-2", 2_000)).await.unwrap();
+    let (view, payload) = store.alert(first.id).await.unwrap().expect("found");
+    assert_eq!(view, *kept);
+    assert_eq!(payload, br#"{"alert":"TA-1"}"#);
+    assert!(store.alert(Uuid::now_v7()).await.unwrap().is_none());
+
+    let listed = store
+        .alerts(AlertFilter {
+            crt: Some("720004563".into()),
+            status: Some(AlertStatus::Open),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed.iter().map(|a| a.alert_id.as_str()).collect();
+    assert_eq!(ids, ["TA-2", "TA-1"], "newest raised first");
+
+    let take = |by: &str| AlertStep::Take { by: by.into() };
+    let AlertStepOutcome::Done(taken) = store
+        .step_alert(first.id, take("nurse"), 3_000)
+        .await
+        .unwrap()
+    else {
+        panic!("taken");
+    };
+    assert_eq!(taken.status, AlertStatus::Taken);
+    assert_eq!(taken.taken_by.as_deref(), Some("nurse"));
+    assert_eq!(taken.taken_at, Some(3_000));
+    // Taken once: a second professional is told who has it.
+    let AlertStepOutcome::Conflict(standing) = store
+        .step_alert(first.id, take("other"), 3_001)
+        .await
+        .unwrap()
+    else {
+        panic!("conflict");
+    };
+    assert_eq!(standing.taken_by.as_deref(), Some("nurse"));
+    let close = AlertStep::Close {
+        by: "nurse".into(),
+        outcome: "home_visit".into(),
+    };
+    let AlertStepOutcome::Done(closed) = store
+        .step_alert(first.id, close.clone(), 4_000)
+        .await
+        .unwrap()
+    else {
+        panic!("closed");
+    };
+    assert_eq!(closed.status, AlertStatus::Closed);
+    assert_eq!(closed.outcome.as_deref(), Some("home_visit"));
+    assert_eq!(closed.taken_at, Some(3_000), "taken when it was taken");
+    assert!(matches!(
+        store.step_alert(first.id, close, 4_001).await.unwrap(),
+        AlertStepOutcome::Conflict(_)
+    ));
+    assert_eq!(
+        store
+            .step_alert(Uuid::now_v7(), take("x"), 1)
+            .await
+            .unwrap(),
+        AlertStepOutcome::NotFound
+    );
 }

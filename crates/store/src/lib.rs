@@ -1,6 +1,6 @@
 //! Durable state: records, their deliveries, receipts and artifacts.
 //!
-//! The engine and the API speak to [`Store`] (four traits, one per concern); SQLite (embedded, the default) implements
+//! The engine and the API speak to [`Store`] (one trait per concern); SQLite (embedded, the default) implements
 //! it here, and other backends implement the same contract, so that intake, leasing and
 //! settlement behave the same whatever the database.
 //!
@@ -13,6 +13,7 @@
 //! - [`DeliveryQueue::complete`] applies a settlement only if the caller still holds the lease,
 //!   so a worker that lost its lease cannot overwrite the outcome of the next attempt.
 
+mod alerts;
 mod config;
 #[cfg(test)]
 pub(crate) mod contract;
@@ -27,6 +28,10 @@ use crt_core::sink::{Artifact, BoxFuture, DeliveryError, Receipt, Work};
 use serde::Serialize;
 use uuid::Uuid;
 
+pub use alerts::{
+    AlertFilter, AlertOriginal, AlertStatus, AlertStep, AlertStepOutcome, AlertView, Alerts,
+    KeptAlert, NewAlert,
+};
 pub use config::StorageConfig;
 pub use postgres::{PostgresStore, shown as shown_url};
 pub use sqlite::SqliteStore;
@@ -684,9 +689,9 @@ pub struct DeliveryFilter {
 
 /// The storage contract (see the module documentation), one trait per concern so that a
 /// part of the gateway names the concern it uses. Every backend implements all four.
-pub trait Store: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox {}
+pub trait Store: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox + Alerts {}
 
-impl<T: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox> Store for T {}
+impl<T: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox + Alerts> Store for T {}
 
 /// Records and their deliveries: intake, leasing, settlement, replay, and what the API
 /// reads of them.

@@ -133,6 +133,17 @@ impl AtRest {
         self.open(&received_row(id, "message"), stored)
     }
 
+    /// Seals an alert's payload before it is stored.
+    pub(crate) fn seal_alert(&self, alert: &mut crate::NewAlert) -> StoreResult<()> {
+        alert.payload = self.seal(&alert_row(alert.id), std::mem::take(&mut alert.payload))?;
+        Ok(())
+    }
+
+    /// Alert `id`'s payload as received.
+    pub(crate) fn open_alert(&self, id: impl Display, stored: Vec<u8>) -> StoreResult<Vec<u8>> {
+        self.open(&alert_row(id), stored)
+    }
+
     fn seal(&self, row: &str, plain: Vec<u8>) -> StoreResult<Vec<u8>> {
         match &self.0 {
             Some(sealer) => sealer
@@ -155,6 +166,10 @@ impl AtRest {
 /// The row names sealed values are bound to (the associated data).
 fn record_row(id: impl Display) -> String {
     format!("record:{id}")
+}
+
+fn alert_row(id: impl Display) -> String {
+    format!("alert:{id}")
 }
 
 fn artifact_row(delivery_id: impl Display, name: &str) -> String {

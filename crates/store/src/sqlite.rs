@@ -26,9 +26,10 @@ use super::{
     WaitingEntry, from_json, parse_state, parse_uuid, to_json,
 };
 
+mod alerts;
 mod inbox;
 
-const SCHEMA_VERSION: i32 = 8;
+const SCHEMA_VERSION: i32 = 9;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -80,6 +81,12 @@ enum WriteOp {
     PartnerEntry(Box<PartnerEntry>),
     Volet1(Box<NewVolet1Action>),
     Trace(Vec<TraceEvent>),
+    KeepAlert(Box<super::NewAlert>),
+    StepAlert {
+        id: Uuid,
+        step: super::AlertStep,
+        now: Millis,
+    },
 }
 
 enum Written {
@@ -98,6 +105,9 @@ enum Written {
     KeptReceived(Option<Box<inbox::Row>>),
     Answered,
     Resolved(inbox::Resolved),
+    /// Whether the alert was kept now, and how it stands.
+    KeptAlert(bool, Box<super::AlertView>),
+    AlertStepped(super::AlertStepOutcome),
 }
 
 impl SqliteStore {
@@ -178,7 +188,7 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 8] = [
+    let steps: [(i32, &str); 9] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
@@ -187,6 +197,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         (6, include_str!("schema-6.sql")),
         (7, include_str!("schema-7.sql")),
         (8, include_str!("schema-8.sql")),
+        (9, include_str!("schema-9.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -311,6 +322,12 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::Volet1(action) => keep_volet1_action(tx, &action).map(Written::Volet1),
         WriteOp::Trace(events) => append_trace(tx, &events).map(|()| Written::Traced),
         WriteOp::KeepReceived(message) => inbox::keep(tx, &message).map(Written::KeptReceived),
+        WriteOp::KeepAlert(alert) => {
+            alerts::keep(tx, &alert).map(|(new, view)| Written::KeptAlert(new, Box::new(view)))
+        }
+        WriteOp::StepAlert { id, step, now } => {
+            alerts::step(tx, id, &step, now).map(Written::AlertStepped)
+        }
         WriteOp::MarkAnswered(id) => inbox::mark_answered(tx, id).map(|()| Written::Answered),
         WriteOp::Resolve {
             id,

@@ -3,6 +3,7 @@
 //! Routes are matched by hand: the API is small, and a table in one function reads
 //! faster than a framework's macros.
 
+mod alerts;
 mod deliveries;
 mod dmp;
 mod gate;
@@ -191,6 +192,7 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "reports", "emergency-accesses"] => Resource::EmergencyAccesses,
         ["v1", "beneficiaries", _, _, "documents" | "dmp", ..] => Resource::Documents,
         ["v1", "inbox"] | ["v1", "inbox", _, _] | ["v1", "events"] => Resource::Inbox,
+        ["v1", "alerts", ..] => Resource::Alerts,
         _ => return None,
     };
     Some((resource, access))
@@ -481,6 +483,12 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
             reports::activity(request.uri().query(), &state).await
         }
         (["v1", "volet1", "actions"], &Method::POST) => volet1::accept(request, &state).await,
+        (["v1", "alerts"], &Method::POST) => alerts::accept(request, &state).await,
+        (["v1", "alerts"], &Method::GET) => alerts::list(request.uri().query(), &state).await,
+        (["v1", "alerts", id], &Method::GET) => alerts::show(id, &state).await,
+        (["v1", "alerts", id, verb @ ("take" | "close")], &Method::POST) => {
+            alerts::step(id, verb, request, &state).await
+        }
         (["v1", "reports", "emergency-accesses"], &Method::GET) => {
             reports::emergency_accesses(request.uri().query(), &state).await
         }
@@ -567,6 +575,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/validate"),
     ("GET", "/v1/reports/activity"),
     ("POST", "/v1/volet1/actions"),
+    ("POST", "/v1/alerts"),
+    ("GET", "/v1/alerts"),
+    ("GET", "/v1/alerts/{id}"),
+    ("POST", "/v1/alerts/{id}/take"),
+    ("POST", "/v1/alerts/{id}/close"),
     ("GET", "/v1/reports/emergency-accesses"),
     ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents"),
     ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents/{id}"),

@@ -36,6 +36,9 @@ pub enum Resource {
     /// Messages received that no beneficiary matched for sure, to attach or reject, and
     /// the feed of what arrived.
     Inbox,
+    /// The on-call service's alerts: raised by a téléassistance centre, taken and closed
+    /// by the professionals on call.
+    Alerts,
 }
 
 impl Resource {
@@ -57,6 +60,7 @@ impl Resource {
             Resource::Activity => "activity",
             Resource::EmergencyAccesses => "emergency_accesses",
             Resource::Inbox => "inbox",
+            Resource::Alerts => "alerts",
         }
     }
 

@@ -198,6 +198,34 @@ impl Default for RecordValidator {
     }
 }
 
+/// Parses untrusted bytes as a `T` in the three passes records go through: JSON syntax,
+/// `checker`'s schema, then `rules` on the typed value; every violation at once, each
+/// with its JSON pointer.
+pub fn parse_checked<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    checker: &SchemaChecker,
+    rules: impl FnOnce(&T, &mut Violations),
+) -> Result<T, RecordError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| RecordError::Malformed {
+        line: e.line(),
+        column: e.column(),
+        message: malformed_message(&e),
+    })?;
+    let mut violations = Violations::default();
+    checker.check(&value, &mut violations);
+    if !violations.is_empty() {
+        return Err(RecordError::Invalid(violations.into_vec()));
+    }
+    let parsed: T = serde_json::from_value(value)
+        .map_err(|e| RecordError::Invalid(vec![Violation::new("", "model", e.to_string())]))?;
+    rules(&parsed, &mut violations);
+    if violations.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(RecordError::Invalid(violations.into_vec()))
+    }
+}
+
 /// serde_json's message without its trailing position, which the caller reports apart.
 pub(crate) fn malformed_message(error: &serde_json::Error) -> String {
     let text = error.to_string();
