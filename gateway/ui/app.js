@@ -1,5 +1,6 @@
 // The page of operators and professionals: validate a file, follow deliveries, replay a
-// dead one, read a document, see what arrived about a beneficiary and their DMP. It only calls the gateway's own API, with the token an
+// dead one, read a document, see what arrived about a beneficiary and their DMP, take and
+// close the on-call service's alerts. It only calls the gateway's own API, with the token an
 // operator gives (kept for the tab only) or, for a professional logged in with Pro Santé
 // Connect, the session cookie the browser sends by itself.
 "use strict";
@@ -367,6 +368,84 @@ function showCda(text) {
   view.hidden = false;
 }
 
+const OUTCOMES = ["advice_given", "home_visit", "emergency_services", "hospitalisation",
+  "professional_dispatched", "emergency_room", "no_action_needed"];
+
+async function showAlerts(event) {
+  if (event) {
+    event.preventDefault();
+  }
+  const crt = document.getElementById("alerts-crt").value.trim();
+  const status = document.getElementById("alerts-status").value;
+  const state = document.getElementById("alerts-state");
+  const table = document.getElementById("alerts");
+  const body = table.querySelector("tbody");
+  const response = await fetch("/v1/alerts?crt=" + encodeURIComponent(crt) + "&status=" + encodeURIComponent(status), {
+    headers: headers(),
+  });
+  if (!response.ok) {
+    table.hidden = true;
+    state.textContent = await problemText(response);
+    return;
+  }
+  const list = (await response.json()).alerts;
+  body.replaceChildren();
+  for (const alert of list) {
+    const row = document.createElement("tr");
+    cell(row, new Date(alert.raised_at).toLocaleString());
+    cell(row, alert.reason);
+    cell(row, alert.beneficiary_ref || "unknown: for the coordinator");
+    cell(row, alert.status, "status");
+    cell(row, alert.taken_by || "", "taken-by");
+    const actions = cell(row, "");
+    if (alert.status === "open") {
+      const take = document.createElement("button");
+      take.type = "button";
+      take.className = "take";
+      take.textContent = "Take";
+      take.addEventListener("click", () => stepAlert(alert.id, "take", null, actions));
+      actions.appendChild(take);
+    }
+    if (alert.status !== "closed") {
+      const outcome = document.createElement("select");
+      outcome.className = "outcome";
+      for (const value of OUTCOMES) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = value;
+        outcome.appendChild(option);
+      }
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "close";
+      close.textContent = "Close";
+      close.addEventListener("click", () =>
+        stepAlert(alert.id, "close", { outcome: outcome.value }, actions));
+      actions.append(outcome, close);
+    }
+    body.appendChild(row);
+  }
+  table.hidden = list.length === 0;
+  state.textContent = list.length + " " + status + " alert" + (list.length === 1 ? "" : "s");
+}
+
+async function stepAlert(id, verb, body, actions) {
+  const init = { method: "POST", headers: headers(body ? { "Content-Type": "application/json" } : {}) };
+  if (body) {
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch("/v1/alerts/" + encodeURIComponent(id) + "/" + verb, init);
+  if (!response.ok) {
+    actions.textContent = await problemText(response);
+    return;
+  }
+  const alert = await response.json();
+  const row = actions.parentElement;
+  row.querySelector(".status").textContent = alert.status;
+  row.querySelector(".taken-by").textContent = alert.taken_by || "";
+  actions.textContent = verb === "take" ? "Taken" : "Closed: " + alert.outcome;
+}
+
 async function showDeliveries(event) {
   if (event) {
     event.preventDefault();
@@ -438,6 +517,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("logout").addEventListener("click", logOut);
   document.getElementById("document-form").addEventListener("submit", readDocument);
   document.getElementById("beneficiary-form").addEventListener("submit", showBeneficiary);
+  document.getElementById("alerts-form").addEventListener("submit", showAlerts);
   showWho();
   document.getElementById("validate-form").addEventListener("submit", validateFile);
   document.getElementById("deliveries-form").addEventListener("submit", showDeliveries);

@@ -344,6 +344,23 @@ fn a_professional_logs_in_with_pro_sante_connect_and_reads_a_dlu_of_their_care_t
     let displayed = browser.wait_text("#cda", |t| !t.is_empty());
     assert!(displayed.contains("Patient:"), "{displayed}");
     assert!(browser.count("#cda section") > 0, "{displayed}");
+    // An alert from the téléassistance centre: the physician on call takes it.
+    let alert =
+        std::fs::read(crate::support::repo().join("schemas/examples/alerts/fall-at-night.json"))
+            .expect("example alert");
+    let raised = gateway.request(
+        "POST",
+        "/v1/alerts",
+        &[("Content-Type", "application/json")],
+        &alert,
+    );
+    assert_eq!(raised.status, 202, "{}", raised.text());
+    browser.type_into("#alerts-crt", "720004563");
+    browser.click("#alerts-show");
+    browser.wait_text("#alerts-state", |t| t.starts_with("1 open"));
+    browser.click("#alerts .take");
+    let taken = browser.wait_text("#alerts .taken-by", |t| !t.is_empty());
+    assert_eq!(taken, "810002345675");
     browser.click("#logout");
     browser.wait_text("#who", |t| t.contains("Not logged in"));
     // A physician in no one's care circle is refused, and told why.
