@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::identifiers::check_finess;
-use crate::record::{Crt, Date, SchemaVersion, Source};
+use crate::record::{Crt, Date, SchemaVersion, Source, snake};
 use crate::validation::{RecordError, SchemaChecker, Violations, parse_checked, published_schema};
 
 /// The published identifier of the schema.
@@ -240,14 +240,6 @@ impl Volet1Action {
             );
         }
     }
-}
-
-/// A value's snake_case name, as the format writes it.
-fn snake<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

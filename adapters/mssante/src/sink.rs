@@ -312,7 +312,7 @@ impl MssanteSink {
             crt_core::xml::escape(&patient),
             crt_core::xml::escape(&record.crt.name)
         );
-        let message_id = format!("<{}@{}>", task.delivery_id, sender.address.domain());
+        let message_id = message_id_of(task, &sender);
         let outgoing = Outgoing {
             from: sender.address.clone(),
             from_name: record.crt.name.clone(),
@@ -442,7 +442,7 @@ impl MssanteSink {
             request,
             asked,
         );
-        let message_id = format!("<{}@{}>", task.delivery_id, sender.address.domain());
+        let message_id = message_id_of(task, &sender);
         let outgoing = Outgoing {
             from: sender.address.clone(),
             from_name: record.crt.name.clone(),
@@ -465,20 +465,14 @@ impl MssanteSink {
         };
         let bytes = message::compose(&outgoing)
             .map_err(|e| DeliveryError::final_error("message", e.to_string()))?;
-        let sent = smtp::send(
-            &self.endpoint,
-            sender.tls.clone(),
-            &self.config.hello,
-            smtp::Envelope {
-                from: &sender.address,
-                recipients: std::slice::from_ref(&address),
-                id: message_id.trim_matches(|c| c == '<' || c == '>'),
-            },
-            &bytes,
-            self.config.retry.timeout,
-        )
-        .await
-        .map_err(smtp_error)?;
+        let sent = self
+            .send_to_one(
+                &sender,
+                text,
+                &bytes,
+                message_id.trim_matches(|c| c == '<' || c == '>'),
+            )
+            .await?;
         Ok(
             Receipt::delivered(format!("prescription request {request} sent by MSSanté"))
                 .with_remote_id(message_id.trim_matches(|c| c == '<' || c == '>'))
@@ -497,8 +491,9 @@ impl MssanteSink {
         )
     }
 
-    /// Sends a notification (an MDN) from one of the structure's mailboxes.
-    pub async fn notify(
+    /// Sends a message from one of the structure's mailboxes to one address: an MDN, a
+    /// prescription request.
+    pub async fn send_to_one(
         &self,
         sender: &Sender,
         to: &str,
@@ -591,6 +586,12 @@ fn member_address<'a>(
 }
 
 /// A failed send, as the engine classes it.
+/// The Message-ID of a delivery's message: the delivery id at the mailbox's domain, which
+/// acknowledgements and answers name back.
+fn message_id_of(task: &DeliveryTask, sender: &Sender) -> String {
+    format!("<{}@{}>", task.delivery_id, sender.address.domain())
+}
+
 fn smtp_error(e: smtp::SmtpError) -> DeliveryError {
     let code = match &e {
         smtp::SmtpError::Handshake(..) => "tls-handshake",

@@ -13,7 +13,7 @@
 //! no beneficiary: the CRT's coordinator sorts it out; an alert is never dropped.
 
 use crt_core::alert::Alert;
-use crt_core::record::OnCallOutcome;
+use crt_core::record::{OnCallOutcome, snake};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde::Deserialize;
@@ -214,12 +214,4 @@ pub async fn step(
         }
         Err(e) => Problem::storage(e).into_response(),
     }
-}
-
-/// A value's snake_case name, as serde writes it.
-fn snake<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }

@@ -244,7 +244,7 @@ impl Importer<'_> {
         // given up, not owed forever; one that failed for now goes at the next reading.
         let sent = match self
             .sink
-            .notify(sender, to, &answer, &format!("mdn-{id}"))
+            .send_to_one(sender, to, &answer, &format!("mdn-{id}"))
             .await
         {
             Ok(_) => true,

@@ -112,3 +112,11 @@ pub struct PersonName {
     #[schemars(length(min = 1, max = 100))]
     pub given_name: String,
 }
+
+/// A value's snake_case name, as the published formats write it (an enum's variant).
+pub fn snake<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

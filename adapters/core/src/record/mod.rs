@@ -30,7 +30,7 @@ pub use care::{
 pub use change::Change;
 pub use common::{
     Address, Coding, Date, EMAIL_PATTERN, INSEE_COG_PATTERN, LOCAL_ID_PATTERN, PHONE_PATTERN,
-    POSTAL_CODE_PATTERN, PersonName, SIRET_PATTERN, Terminology, Timestamp,
+    POSTAL_CODE_PATTERN, PersonName, SIRET_PATTERN, Terminology, Timestamp, snake,
 };
 pub use consent::{ConsentChoice, ConsentDecision, Consents, DmpMasking};
 pub use dlu::{

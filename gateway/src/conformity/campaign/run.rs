@@ -438,7 +438,10 @@ impl Environment {
             bytes.splice(at..at + find.len(), replace.bytes());
         }
         let sender = composed.sender.clone();
-        if let Err(error) = sink.notify(&sender, &mailbox, &bytes, &message_id).await {
+        if let Err(error) = sink
+            .send_to_one(&sender, &mailbox, &bytes, &message_id)
+            .await
+        {
             return Ok(Observation::refused(&error, "the operator".into()));
         }
         let endpoint = sink
