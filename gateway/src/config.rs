@@ -53,6 +53,8 @@ pub struct Config {
     pub reports: ReportsConfig,
     /// Pro Santé Connect: professionals' tokens on the API and the login of `/ui/`.
     pub psc: crt_psc::PscConfig,
+    /// The CRTs' on-call services: the rota, the delay to take an alert, the regulation.
+    pub on_call: crate::rota::OnCallConfig,
 }
 
 /// `[audit]`: the access trace (every API access and every exchange, hash-chained).

@@ -29,6 +29,8 @@ pub enum StartError {
     Security(String),
     #[error("the pseudonym key {path}: {reason}")]
     PseudonymKey { path: String, reason: String },
+    #[error(transparent)]
+    Rota(#[from] crate::rota::RotaError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
 }
@@ -47,6 +49,8 @@ pub struct Gateway {
     liaison: Vec<JoinHandle<()>>,
     /// Reads the backlog for back-pressure on intake.
     backlog: JoinHandle<()>,
+    /// Calls the on-call professionals and informs the regulation.
+    on_call: JoinHandle<()>,
     sandbox: Option<Sandbox>,
 }
 
@@ -133,6 +137,20 @@ impl Gateway {
                 )
             })
             .collect();
+        let rota = Arc::new(crate::rota::Rota::new(&config.on_call)?);
+        for gap in rota.gaps() {
+            tracing::warn!(crt = %gap.crt, gap = %gap.spans.join(", "), "the on-call rota has a gap");
+        }
+        let on_call_wake = Arc::new(Notify::new());
+        let on_call = Arc::new(crate::oncall::OnCall::new(
+            store.clone(),
+            registry.clone(),
+            rota.clone(),
+            &config.on_call,
+            pseudonyms.clone(),
+            on_call_wake.clone(),
+        ))
+        .spawn(shutdown_rx.clone());
         let backlog = crate::backlog::Backlog::new(config.server.max_backlog);
         let backlog_reader = backlog.spawn(store.clone(), shutdown_rx.clone());
         let security = api_security(&config)?;
@@ -152,6 +170,8 @@ impl Gateway {
             staff: config.server.auth.staff.clone(),
             reports: config.reports.clone(),
             backlog,
+            rota,
+            on_call_wake,
         });
         let api = tokio::spawn(api::serve(listener, state, shutdown_rx));
         info!(
@@ -178,6 +198,7 @@ impl Gateway {
             waiting,
             liaison,
             backlog: backlog_reader,
+            on_call,
             sandbox,
         })
     }
@@ -209,6 +230,7 @@ impl Gateway {
             let _ = reader.await;
         }
         let _ = self.backlog.await;
+        let _ = self.on_call.await;
         if let Some(sandbox) = self.sandbox {
             sandbox.stop();
         }

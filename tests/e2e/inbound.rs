@@ -19,14 +19,14 @@ const CRT_MAILBOX: &str = "crt.tilleuls@ehpad-tilleuls.mssante.fr";
 const GP: &str = "luc.bernard@medecin.mssante.fr";
 
 /// The sandbox's MSSanté operator, as `sandbox-endpoints.json` gives it.
-struct Operator {
+pub(crate) struct Operator {
     smtp: smtp::Endpoint,
     imap: imap::Endpoint,
     tls: Arc<rustls::ClientConfig>,
 }
 
 impl Operator {
-    fn of(data: &Path) -> Operator {
+    pub(crate) fn of(data: &Path) -> Operator {
         let text = std::fs::read_to_string(data.join("sandbox-endpoints.json")).expect("endpoints");
         let endpoints: Value = serde_json::from_str(&text).expect("JSON");
         let section = &endpoints["sinks"]["mssante"];
@@ -70,16 +70,28 @@ impl Operator {
 
     /// The acknowledgements in the GP's mailbox.
     fn acknowledgements_to_gp(&self) -> Vec<ack::Acknowledgement> {
+        self.unseen(GP)
+            .iter()
+            .flat_map(|message| ack::read(message))
+            .collect()
+    }
+
+    /// The unread messages of `mailbox`, as its owner's mail client reads them.
+    pub(crate) fn unseen(&self, mailbox: &str) -> Vec<Vec<u8>> {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async {
-            let mut session =
-                imap::Session::open(&self.imap, self.tls.clone(), GP, Duration::from_secs(10))
-                    .await
-                    .expect("IMAP session");
+            let mut session = imap::Session::open(
+                &self.imap,
+                self.tls.clone(),
+                mailbox,
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("IMAP session");
             let mut found = Vec::new();
             for uid in session.unseen().await.expect("search") {
                 if let Some(message) = session.fetch(uid).await.expect("fetch") {
-                    found.extend(ack::read(&message));
+                    found.push(message);
                 }
             }
             session.logout().await;

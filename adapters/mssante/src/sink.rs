@@ -18,6 +18,7 @@ use crt_documents::metadata::{Entry, Submission};
 use crt_documents::{CdaModel, RenderContext, RenderedDocument, render};
 use rustls::ClientConfig;
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::address::Address;
 use crate::config::MssanteConfig;
@@ -54,6 +55,14 @@ pub struct MssanteSink {
     endpoint: smtp::Endpoint,
     senders: RwLock<HashMap<String, Arc<Sender>>>,
     issuer: Option<Arc<dyn CertificateIssuer>>,
+}
+
+/// What comes before a document's usual words: a subject and a text of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preface {
+    pub subject: String,
+    /// Plain text, lines separated by `\n`.
+    pub text: String,
 }
 
 /// A message built for a delivery.
@@ -246,16 +255,18 @@ impl MssanteSink {
         task: &DeliveryTask,
         kind: DocumentKind,
     ) -> Result<Option<Composed>, DeliveryError> {
-        self.compose_for(task, kind, None)
+        self.compose_for(task, kind, None, None)
     }
 
     /// [`MssanteSink::compose`], to `to` instead of the record's recipients when given
-    /// (`crt-gateway mssante send --to`).
+    /// (`crt-gateway mssante send --to`), with `preface` when the document comes with
+    /// news of its own (an on-call alert).
     pub fn compose_for(
         &self,
         task: &DeliveryTask,
         kind: DocumentKind,
         to: Option<Vec<Address>>,
+        preface: Option<&Preface>,
     ) -> Result<Option<Composed>, DeliveryError> {
         let record = &task.record;
         let qualified = qualified_identity(task).ok_or_else(|| {
@@ -302,27 +313,34 @@ impl MssanteSink {
             .map_err(|e| DeliveryError::final_error("pdf", e.to_string()))?;
         let identity = &record.beneficiary.identity;
         let (patient, birth) = message::patient_in_words(identity);
-        let text = format!(
+        let mut text = format!(
             "Bonjour,\r\n\r\nVeuillez trouver ci-joint le document « {} » concernant {patient}, transmis par {}.\r\nLe document structuré (CDA) est dans l'archive IHE_XDM.zip ; sa version lisible est le PDF joint.\r\n",
             document.title, record.crt.name
         );
-        let html = format!(
+        let mut html = format!(
             "<p>Bonjour,</p><p>Veuillez trouver ci-joint le document « {} » concernant {}, transmis par {}.</p><p>Le document structuré (CDA) est dans l'archive IHE_XDM.zip ; sa version lisible est le PDF joint.</p>",
             crt_core::xml::escape(&document.title),
             crt_core::xml::escape(&patient),
             crt_core::xml::escape(&record.crt.name)
         );
+        if let Some(preface) = preface {
+            text = format!("{}\r\n\r\n{text}", preface.text.replace('\n', "\r\n"));
+            html = format!("<pre>{}</pre>{html}", crt_core::xml::escape(&preface.text));
+        }
         let message_id = message_id_of(task, &sender);
         let outgoing = Outgoing {
             from: sender.address.clone(),
             from_name: record.crt.name.clone(),
             to: recipients.clone(),
-            subject: message::subject(
-                &document.title,
-                &identity.birth_name,
-                &identity.first_given_name,
-                &birth,
-            ),
+            subject: match preface {
+                Some(preface) => preface.subject.clone(),
+                None => message::subject(
+                    &document.title,
+                    &identity.birth_name,
+                    &identity.first_given_name,
+                    &birth,
+                ),
+            },
             text,
             html,
             message_id: message_id.clone(),
@@ -489,6 +507,42 @@ impl MssanteSink {
                     content: bytes,
                 }),
         )
+    }
+
+    /// A message of words alone, from one of the structure's mailboxes to `to`: news that
+    /// comes without a document (an on-call alert about someone the gateway cannot name
+    /// by a qualified INS). Its Message-ID is `<id@domain>`; `(Message-ID, bytes)`.
+    pub fn compose_note(
+        &self,
+        sender: &Sender,
+        from_name: &str,
+        to: &str,
+        preface: &Preface,
+        id: Uuid,
+    ) -> Result<(String, Vec<u8>), DeliveryError> {
+        let address = Address::parse(to, &self.config.allowed_domains)
+            .map_err(|e| DeliveryError::final_error("recipient", e.to_string()))?;
+        let message_id = format!("<{id}@{}>", sender.address.domain());
+        let outgoing = Outgoing {
+            from: sender.address.clone(),
+            from_name: from_name.to_string(),
+            to: vec![address],
+            subject: preface.subject.clone(),
+            text: preface.text.replace('\n', "\r\n"),
+            html: format!("<pre>{}</pre>", crt_core::xml::escape(&preface.text)),
+            message_id: message_id.clone(),
+            date: SystemTime::now(),
+            notify: None,
+            cda_codes: Vec::new(),
+            qualified_ins: false,
+            product_reference: self.config.product_reference.clone(),
+            patient_cannot_reply: self.config.patient_cannot_reply,
+            boundary_seed: id.simple().to_string(),
+            attachments: Vec::new(),
+        };
+        let bytes = message::compose(&outgoing)
+            .map_err(|e| DeliveryError::final_error("message", e.to_string()))?;
+        Ok((message_id, bytes))
     }
 
     /// Sends a message from one of the structure's mailboxes to one address: an MDN, a

@@ -244,6 +244,17 @@ pub enum Day {
 }
 
 impl Day {
+    /// The week, Monday first.
+    pub const ALL: [Day; 7] = [
+        Day::Mon,
+        Day::Tue,
+        Day::Wed,
+        Day::Thu,
+        Day::Fri,
+        Day::Sat,
+        Day::Sun,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Day::Mon => "mon",

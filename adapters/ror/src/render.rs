@@ -392,18 +392,10 @@ fn opening_hours(
 
 /// Every day, the whole day, as the guide's example writes a day (00:00 to 23:59).
 fn round_the_clock() -> Result<Vec<Option<HealthcareServiceAvailableTime>>> {
-    [
-        Day::Mon,
-        Day::Tue,
-        Day::Wed,
-        Day::Thu,
-        Day::Fri,
-        Day::Sat,
-        Day::Sun,
-    ]
-    .iter()
-    .map(|d| horaire(*d, "00:00", "23:59", OPERATING_HOURS).map(Some))
-    .collect()
+    Day::ALL
+        .iter()
+        .map(|d| horaire(*d, "00:00", "23:59", OPERATING_HOURS).map(Some))
+        .collect()
 }
 
 /// Volet 1's services by theme, as the ROR shows them to professionals (markdown).

@@ -29,6 +29,7 @@ macro_rules! contract_suite {
             a_released_lease_is_ready_again_at_once,
             received_messages_are_kept_once_and_resolved_from_the_inbox,
             alerts_are_kept_once_taken_once_and_closed,
+            alert_duties_are_leased_once_and_follow_the_alert,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -960,6 +961,7 @@ pub(crate) async fn alerts_are_kept_once_taken_once_and_closed(store: &dyn Store
     let close = AlertStep::Close {
         by: "nurse".into(),
         outcome: "home_visit".into(),
+        regulate: false,
     };
     let AlertStepOutcome::Done(closed) = store
         .step_alert(first.id, close.clone(), 4_000)
@@ -982,4 +984,179 @@ pub(crate) async fn alerts_are_kept_once_taken_once_and_closed(store: &dyn Store
             .unwrap(),
         AlertStepOutcome::NotFound
     );
+}
+
+pub(crate) async fn alert_duties_are_leased_once_and_follow_the_alert(store: &dyn Store) {
+    use crate::{AlertCall, AlertStatus, AlertStep, DutyKind, DutySettlement, KeptAlert, NewAlert};
+    let id = Uuid::now_v7();
+    let KeptAlert::Kept(kept) = store
+        .keep_alert(NewAlert {
+            id,
+            crt_finess_et: "720004563".into(),
+            source: "Téléassistance Sarthe".into(),
+            alert_id: "TA-DUTY".into(),
+            beneficiary_ref: Some("IPP-1".into()),
+            reason: "fall".into(),
+            raised_at: 10_000,
+            received_at: 10_005,
+            payload: br#"{"alert":"TA-DUTY"}"#.to_vec(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("kept");
+    };
+    assert_eq!(
+        kept.duty.as_deref(),
+        Some("call"),
+        "a new alert is called at once"
+    );
+    assert!(
+        store
+            .lease_alert_duties("a", 10, 10_000, 20_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let leased = store
+        .lease_alert_duties("a", 10, 10_005, 20_000)
+        .await
+        .unwrap();
+    let duty = leased.iter().find(|d| d.alert.id == id).expect("leased");
+    assert_eq!(duty.kind, DutyKind::Call { position: 0 });
+    assert_eq!(duty.attempt, 1);
+    assert_eq!(duty.payload, br#"{"alert":"TA-DUTY"}"#);
+    // Leased once: another instance does not get it while the lease holds.
+    let other = store
+        .lease_alert_duties("b", 10, 15_000, 25_000)
+        .await
+        .unwrap();
+    assert!(other.iter().all(|d| d.alert.id != id));
+    // A failure is retried when due.
+    let retry = DutySettlement::Retry {
+        at: 16_000,
+        error: "smtp: 451".into(),
+    };
+    let kind = duty.kind;
+    assert!(
+        store
+            .settle_alert_duty(id, duty.lease.clone(), kind, retry, 15_500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .settle_alert_duty(
+                id,
+                duty.lease.clone(),
+                kind,
+                DutySettlement::Finished,
+                15_600
+            )
+            .await
+            .unwrap(),
+        "the lease was given back"
+    );
+    let leased = store
+        .lease_alert_duties("b", 10, 16_000, 26_000)
+        .await
+        .unwrap();
+    let duty = leased.iter().find(|d| d.alert.id == id).expect("due again");
+    assert_eq!(duty.attempt, 2);
+    assert_eq!(duty.alert.last_error.as_deref(), Some("smtp: 451"));
+    let call = |position: u32, at: i64| AlertCall {
+        at,
+        position,
+        role: "care_assistant".into(),
+        name: Some("Léa Martin".into()),
+        mailbox: "lea.martin@crt.mssante.fr".into(),
+        message_id: Some(format!("<call-{position}@crt>")),
+    };
+    let called = DutySettlement::Called {
+        call: call(0, 16_100),
+        next: Some(30_000),
+    };
+    assert!(
+        store
+            .settle_alert_duty(id, duty.lease.clone(), duty.kind, called, 16_100)
+            .await
+            .unwrap()
+    );
+    // Not taken in time: the next person of the rota.
+    assert!(
+        store
+            .lease_alert_duties("a", 10, 29_999, 40_000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.alert.id != id)
+    );
+    let leased = store
+        .lease_alert_duties("a", 10, 30_000, 40_000)
+        .await
+        .unwrap();
+    let duty = leased
+        .iter()
+        .find(|d| d.alert.id == id)
+        .expect("escalation due");
+    assert_eq!(duty.kind, DutyKind::Call { position: 1 });
+    assert_eq!(duty.attempt, 1);
+    assert_eq!(duty.alert.calls, vec![call(0, 16_100)]);
+    // Taken while the second call goes: the call is kept, no third one is due.
+    let take = AlertStep::Take { by: "nurse".into() };
+    store.step_alert(id, take, 30_500).await.unwrap();
+    let called = DutySettlement::Called {
+        call: call(1, 30_600),
+        next: Some(45_000),
+    };
+    assert!(
+        store
+            .settle_alert_duty(id, duty.lease.clone(), duty.kind, called, 30_600)
+            .await
+            .unwrap()
+    );
+    let (view, _) = store.alert(id).await.unwrap().expect("found");
+    assert_eq!(view.status, AlertStatus::Taken);
+    assert_eq!(view.duty, None);
+    assert_eq!(
+        view.calls.len(),
+        1,
+        "a call settled after the take is not counted"
+    );
+    assert!(
+        store
+            .lease_alert_duties("a", 10, 99_000, 100_000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.alert.id != id)
+    );
+    // Closed as needing the emergency services: the regulation is due at once.
+    let close = AlertStep::Close {
+        by: "nurse".into(),
+        outcome: "emergency_services".into(),
+        regulate: true,
+    };
+    store.step_alert(id, close, 50_000).await.unwrap();
+    let leased = store
+        .lease_alert_duties("a", 10, 50_000, 60_000)
+        .await
+        .unwrap();
+    let duty = leased
+        .iter()
+        .find(|d| d.alert.id == id)
+        .expect("regulation due");
+    assert_eq!(duty.kind, DutyKind::Regulation);
+    let sent = serde_json::json!({"to": "samu72@ch-lemans.mssante.fr"});
+    let regulated = DutySettlement::Regulated(sent.clone());
+    assert!(
+        store
+            .settle_alert_duty(id, duty.lease.clone(), duty.kind, regulated, 50_100)
+            .await
+            .unwrap()
+    );
+    let (view, _) = store.alert(id).await.unwrap().expect("found");
+    assert_eq!(view.regulation, Some(sent));
+    assert_eq!(view.duty, None);
+    assert_eq!(view.escalations(), 0);
 }

@@ -29,8 +29,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use alerts::{
-    AlertFilter, AlertOriginal, AlertStatus, AlertStep, AlertStepOutcome, AlertView, Alerts,
-    KeptAlert, NewAlert,
+    AlertCall, AlertDuty, AlertFilter, AlertOriginal, AlertStatus, AlertStep, AlertStepOutcome,
+    AlertView, Alerts, DutyKind, DutySettlement, KeptAlert, NewAlert,
 };
 pub use config::StorageConfig;
 pub use postgres::{PostgresStore, shown as shown_url};
@@ -667,6 +667,13 @@ pub struct PartnerEntryFilter {
     pub limit: usize,
 }
 
+/// A stored record's identifier and its payload as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub id: Uuid,
+    pub payload: Vec<u8>,
+}
+
 /// A stored record's metadata and deliveries; the payload itself is not shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordView {
@@ -729,13 +736,13 @@ pub trait DeliveryQueue: Send + Sync + 'static {
 
     fn record(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<RecordView>>>;
 
-    /// The payload of the beneficiary's newest stored record, if any: what a record about
-    /// to be stored is compared with.
-    fn latest_payload(
+    /// The beneficiary's newest stored record, if any: what a record about to be stored
+    /// is compared with, and what the beneficiary is known by.
+    fn latest_record(
         &self,
         crt_finess_et: String,
         beneficiary_ref: String,
-    ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;
+    ) -> BoxFuture<'_, StoreResult<Option<StoredRecord>>>;
 
     /// The stored payload of a record, as received.
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;

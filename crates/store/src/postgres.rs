@@ -32,8 +32,8 @@ use super::{
     Completion, CompletionOutcome, DeliveryFilter, DeliveryQueue, DeliveryState, DeliveryView,
     Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
     NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
-    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, WAITING_ORDER,
-    WaitingEntry, from_json, parse_state, to_json,
+    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, StoredRecord,
+    WAITING_ORDER, WaitingEntry, from_json, parse_state, to_json,
 };
 use crt_audit::{TraceEvent, TraceLine};
 
@@ -41,11 +41,12 @@ mod alerts;
 mod inbox;
 
 /// Each step brings the database from one version to the next.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("postgres/schema-1.sql"),
     include_str!("postgres/schema-2.sql"),
     include_str!("postgres/schema-3.sql"),
     include_str!("postgres/schema-4.sql"),
+    include_str!("postgres/schema-5.sql"),
 ];
 /// The advisory lock keys of this program: schema changes, and the access trace's chain.
 const MIGRATION_LOCK: i64 = 0x6372_745f_6d69_6772; // "crt_migr"
@@ -904,11 +905,11 @@ impl DeliveryQueue for PostgresStore {
         })
     }
 
-    fn latest_payload(
+    fn latest_record(
         &self,
         crt_finess_et: String,
         beneficiary_ref: String,
-    ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+    ) -> BoxFuture<'_, StoreResult<Option<StoredRecord>>> {
         Box::pin(async move {
             let client = self.client().await?;
             let row = client
@@ -922,7 +923,8 @@ impl DeliveryQueue for PostgresStore {
                 .map_err(db)?;
             row.map(|row| {
                 let id: Uuid = row.get(0);
-                self.at_rest.open_record(id, row.get(1))
+                let payload = self.at_rest.open_record(id, row.get(1))?;
+                Ok(StoredRecord { id, payload })
             })
             .transpose()
         })

@@ -22,14 +22,14 @@ use super::{
     Completion, CompletionOutcome, DeliveryFilter, DeliveryQueue, DeliveryState, DeliveryView,
     Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
     NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
-    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, WAITING_ORDER,
-    WaitingEntry, from_json, parse_state, parse_uuid, to_json,
+    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, StoredRecord,
+    WAITING_ORDER, WaitingEntry, from_json, parse_state, parse_uuid, to_json,
 };
 
 mod alerts;
 mod inbox;
 
-const SCHEMA_VERSION: i32 = 9;
+const SCHEMA_VERSION: i32 = 10;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -87,6 +87,13 @@ enum WriteOp {
         step: super::AlertStep,
         now: Millis,
     },
+    LeaseAlertDuties {
+        token: String,
+        limit: usize,
+        now: Millis,
+        lease_until: Millis,
+    },
+    SettleAlertDuty(Box<(Uuid, String, super::DutyKind, super::DutySettlement, Millis)>),
 }
 
 enum Written {
@@ -108,6 +115,8 @@ enum Written {
     /// Whether the alert was kept now, and how it stands.
     KeptAlert(bool, Box<super::AlertView>),
     AlertStepped(super::AlertStepOutcome),
+    AlertDuties(Vec<super::AlertDuty>),
+    DutySettled(bool),
 }
 
 impl SqliteStore {
@@ -188,7 +197,7 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 9] = [
+    let steps: [(i32, &str); 10] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
@@ -198,6 +207,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         (7, include_str!("schema-7.sql")),
         (8, include_str!("schema-8.sql")),
         (9, include_str!("schema-9.sql")),
+        (10, include_str!("schema-10.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -327,6 +337,16 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         }
         WriteOp::StepAlert { id, step, now } => {
             alerts::step(tx, id, &step, now).map(Written::AlertStepped)
+        }
+        WriteOp::LeaseAlertDuties {
+            token,
+            limit,
+            now,
+            lease_until,
+        } => alerts::lease(tx, &token, limit, now, lease_until).map(Written::AlertDuties),
+        WriteOp::SettleAlertDuty(settle) => {
+            let (id, lease, kind, settlement, now) = *settle;
+            alerts::settle(tx, id, &lease, kind, &settlement, now).map(Written::DutySettled)
         }
         WriteOp::MarkAnswered(id) => inbox::mark_answered(tx, id).map(|()| Written::Answered),
         WriteOp::Resolve {
@@ -1032,11 +1052,11 @@ impl DeliveryQueue for SqliteStore {
         }))
     }
 
-    fn latest_payload(
+    fn latest_record(
         &self,
         crt_finess_et: String,
         beneficiary_ref: String,
-    ) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
+    ) -> BoxFuture<'_, StoreResult<Option<StoredRecord>>> {
         let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
             let stored: Option<(String, Vec<u8>)> = conn
@@ -1050,7 +1070,13 @@ impl DeliveryQueue for SqliteStore {
                 })
                 .optional()?;
             stored
-                .map(|(id, stored)| at_rest.open_record(id, stored))
+                .map(|(id, stored)| {
+                    let payload = at_rest.open_record(id.clone(), stored)?;
+                    Ok(StoredRecord {
+                        id: parse_uuid(&id)?,
+                        payload,
+                    })
+                })
                 .transpose()
         }))
     }

@@ -69,7 +69,7 @@ async fn accept_inner(
     let beneficiary_ref = match &alert.beneficiary.local_id {
         Some(local_id) => state
             .store
-            .latest_payload(alert.crt.clone(), local_id.clone())
+            .latest_record(alert.crt.clone(), local_id.clone())
             .await
             .map_err(Problem::storage)?
             .map(|_| local_id.clone()),
@@ -91,7 +91,10 @@ async fn accept_inner(
         .await
         .map_err(Problem::storage)?;
     Ok(match kept {
-        KeptAlert::Kept(view) => with_subject(json(StatusCode::ACCEPTED, &view), &view),
+        KeptAlert::Kept(view) => {
+            state.on_call_wake.notify_one();
+            with_subject(json(StatusCode::ACCEPTED, &view), &view)
+        }
         KeptAlert::Duplicate(view) => with_subject(json(StatusCode::OK, &view), &view),
     })
 }
@@ -187,6 +190,7 @@ pub async fn step(
                 Ok(close) => AlertStep::Close {
                     by,
                     outcome: snake(&close.outcome),
+                    regulate: close.outcome == OnCallOutcome::EmergencyServices,
                 },
                 Err(e) => {
                     return Problem::new(StatusCode::BAD_REQUEST, "bad-body", "Bad body")
@@ -199,7 +203,12 @@ pub async fn step(
         }
     };
     match state.store.step_alert(uuid, step, now_millis()).await {
-        Ok(AlertStepOutcome::Done(view)) => with_subject(json(StatusCode::OK, &view), &view),
+        Ok(AlertStepOutcome::Done(view)) => {
+            if view.duty.is_some() {
+                state.on_call_wake.notify_one();
+            }
+            with_subject(json(StatusCode::OK, &view), &view)
+        }
         Ok(AlertStepOutcome::NotFound) => not_found(),
         Ok(AlertStepOutcome::Conflict(view)) => {
             let detail = match (view.status, &view.taken_by) {

@@ -51,10 +51,10 @@ async fn context(
     };
     let payload = match state
         .store
-        .latest_payload(crt.to_string(), local_id.to_string())
+        .latest_record(crt.to_string(), local_id.to_string())
         .await
     {
-        Ok(Some(payload)) => payload,
+        Ok(Some(stored)) => stored.payload,
         Ok(None) => {
             return Err(
                 Problem::not_found(&format!("beneficiary {local_id} of CRT {crt}")).into_response(),

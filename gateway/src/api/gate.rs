@@ -94,10 +94,10 @@ pub async fn beneficiary(
     }
     let circle = state
         .store
-        .latest_payload(crt_finess_et.clone(), subject.beneficiary_ref.clone())
+        .latest_record(crt_finess_et.clone(), subject.beneficiary_ref.clone())
         .await
         .map_err(storage)?
-        .map(|payload| care_team::care_circle_of(&payload))
+        .map(|stored| care_team::care_circle_of(&stored.payload))
         .unwrap_or_default();
     let stopped = |status, slug, title, detail: String, outcome: &str, subject| Stopped {
         response: Problem::new(status, slug, title)

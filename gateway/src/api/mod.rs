@@ -67,6 +67,10 @@ pub struct AppState {
     pub sessions: Arc<crate::security::session::Sessions>,
     /// Each CRT's own staff: part of the care team of its beneficiaries.
     pub staff: Vec<crate::config::Staff>,
+    /// The on-call rota: whom alerts go to, and its gaps for `/readyz`.
+    pub rota: Arc<crate::rota::Rota>,
+    /// Wakes the on-call dispatcher when an alert is kept or closed.
+    pub on_call_wake: Arc<Notify>,
 }
 
 /// Serves the API on `listener` until `shutdown` turns true; connections in progress are

@@ -22,7 +22,9 @@ struct Check {
     detail: String,
 }
 
-/// The store answers and every sink says it can work.
+/// The store answers and every sink says it can work. Gaps in the on-call rota are
+/// reported as warnings: alerts still go to the coordinators then, so the gateway stays
+/// ready, but an operator sees the hours nobody covers.
 pub async fn ready(state: &AppState) -> Response<Body> {
     let mut checks = Vec::new();
     let store = tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await;
@@ -56,9 +58,23 @@ pub async fn ready(state: &AppState) -> Response<Body> {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let warnings: Vec<Check> = state
+        .rota
+        .gaps()
+        .into_iter()
+        .map(|gap| Check {
+            name: format!("on-call:{}", gap.crt),
+            healthy: false,
+            detail: gap.to_string(),
+        })
+        .collect();
     json(
         status,
-        &serde_json::json!({ "status": if ready { "ready" } else { "not-ready" }, "checks": checks }),
+        &serde_json::json!({
+            "status": if ready { "ready" } else { "not-ready" },
+            "checks": checks,
+            "warnings": warnings,
+        }),
     )
 }
 

@@ -238,7 +238,7 @@ pub async fn attach(id: &str, request: Request<RequestBody>, state: &AppState) -
     // Only a beneficiary the gateway holds a record of can receive a message.
     match state
         .store
-        .latest_payload(attach.crt.clone(), attach.local_id.clone())
+        .latest_record(attach.crt.clone(), attach.local_id.clone())
         .await
     {
         Ok(Some(_)) => {}

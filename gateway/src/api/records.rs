@@ -153,7 +153,7 @@ async fn previous_consents(
 ) -> Result<Option<Consents>, Problem> {
     let previous = state
         .store
-        .latest_payload(
+        .latest_record(
             record.crt.finess_et.clone(),
             record.beneficiary.local_id.clone(),
         )
@@ -161,7 +161,7 @@ async fn previous_consents(
         .map_err(Problem::storage)?;
     // Only the consents are wanted: read nothing else of the previous record.
     Ok(previous
-        .and_then(|p| serde_json::from_slice::<ConsentsOf>(&p).ok())
+        .and_then(|p| serde_json::from_slice::<ConsentsOf>(&p.payload).ok())
         .map(|p| p.consents))
 }
 

@@ -123,7 +123,7 @@ pub async fn send(record: &Path, kind: Kind, to: &str, config: Option<PathBuf>) 
         Err(status) => return status,
     };
     let task = task(record, kind);
-    let composed = match sink.compose_for(&task, kind.into(), Some(vec![to])) {
+    let composed = match sink.compose_for(&task, kind.into(), Some(vec![to]), None) {
         Ok(Some(composed)) => composed,
         Ok(None) => return failed("nothing to send"),
         Err(e) => return failed(e.message),

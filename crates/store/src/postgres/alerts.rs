@@ -7,12 +7,16 @@ use uuid::Uuid;
 
 use super::{PostgresStore, db};
 use crate::{
-    AlertFilter, AlertOriginal, AlertStatus, AlertStep, AlertStepOutcome, AlertView, Alerts,
-    KeptAlert, Millis, NewAlert, StoreError, StoreResult,
+    AlertCall, AlertDuty, AlertFilter, AlertOriginal, AlertStatus, AlertStep, AlertStepOutcome,
+    AlertView, Alerts, DutyKind, DutySettlement, KeptAlert, Millis, NewAlert, StoreError,
+    StoreResult, from_json, to_json,
 };
 
 const COLUMNS: &str = "id, crt_finess_et, source, alert_id, beneficiary_ref, reason, status,
-                       raised_at, received_at, taken_by, taken_at, outcome, closed_at";
+                       raised_at, received_at, taken_by, taken_at, outcome, closed_at,
+                       calls, duty, due_at, last_error, regulation";
+/// The column after [`COLUMNS`] in a `SELECT {COLUMNS}, …`.
+const NEXT: usize = 18;
 
 fn view(row: &Row) -> StoreResult<AlertView> {
     let status: String = row.get(6);
@@ -30,6 +34,11 @@ fn view(row: &Row) -> StoreResult<AlertView> {
         taken_at: row.get(10),
         outcome: row.get(11),
         closed_at: row.get(12),
+        calls: from_json(row.get(13))?,
+        duty: row.get(14),
+        duty_due_at: row.get(15),
+        last_error: row.get(16),
+        regulation: row.get::<_, Option<&str>>(17).map(from_json).transpose()?,
     })
 }
 
@@ -55,8 +64,8 @@ impl Alerts for PostgresStore {
             let inserted = client
                 .execute(
                     "INSERT INTO alerts (id, crt_finess_et, source, alert_id, beneficiary_ref,
-                         reason, status, raised_at, received_at, payload)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9)
+                         reason, status, raised_at, received_at, payload, duty, due_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, 'call', $8)
                      ON CONFLICT (crt_finess_et, source, alert_id) DO NOTHING",
                     &[
                         &alert.id,
@@ -124,7 +133,7 @@ impl Alerts for PostgresStore {
             else {
                 return Ok(None);
             };
-            let payload = self.at_rest.open_alert(id, row.get(13))?;
+            let payload = self.at_rest.open_alert(id, row.get(NEXT))?;
             Ok(Some((view(&row)?, payload)))
         })
     }
@@ -147,19 +156,27 @@ impl Alerts for PostgresStore {
             match &step {
                 AlertStep::Take { by } => tx
                     .execute(
-                        "UPDATE alerts SET status = 'taken', taken_by = $2, taken_at = $3
+                        "UPDATE alerts SET status = 'taken', taken_by = $2, taken_at = $3,
+                                duty = NULL, due_at = NULL
                           WHERE id = $1",
                         &[&id, by, &now],
                     )
                     .await
                     .map_err(db)?,
-                AlertStep::Close { by, outcome } => tx
+                AlertStep::Close {
+                    by,
+                    outcome,
+                    regulate,
+                } => tx
                     .execute(
                         "UPDATE alerts SET status = 'closed', outcome = $2, closed_at = $3,
                                 taken_by = COALESCE(taken_by, $4),
-                                taken_at = COALESCE(taken_at, $3)
+                                taken_at = COALESCE(taken_at, $3),
+                                duty = CASE WHEN $5 THEN 'regulation' END,
+                                due_at = CASE WHEN $5 THEN $3::BIGINT END,
+                                duty_attempts = 0, last_error = NULL
                           WHERE id = $1",
-                        &[&id, outcome, &now, by],
+                        &[&id, outcome, &now, by, regulate],
                     )
                     .await
                     .map_err(db)?,
@@ -169,6 +186,143 @@ impl Alerts for PostgresStore {
             changed
                 .map(|view| AlertStepOutcome::Done(Box::new(view)))
                 .ok_or_else(|| StoreError::Database(format!("alert {id} vanished")))
+        })
+    }
+
+    fn lease_alert_duties(
+        &self,
+        owner: &str,
+        limit: usize,
+        now: Millis,
+        lease_until: Millis,
+    ) -> BoxFuture<'_, StoreResult<Vec<AlertDuty>>> {
+        let token = format!("{owner}/{}", Uuid::now_v7());
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = self
+                .client()
+                .await?
+                .query(
+                    &format!(
+                        "WITH due AS (
+                             SELECT id FROM alerts
+                              WHERE duty IS NOT NULL AND due_at <= $1
+                                AND (lease_until IS NULL OR lease_until < $1)
+                              ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                         UPDATE alerts a SET lease_owner = $3, lease_until = $4,
+                                duty_attempts = a.duty_attempts + 1
+                           FROM due WHERE a.id = due.id
+                         RETURNING {}, a.payload, a.call_position, a.duty_attempts",
+                        COLUMNS
+                            .split(',')
+                            .map(|c| format!("a.{}", c.trim()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    &[&now, &limit, &token, &lease_until],
+                )
+                .await
+                .map_err(db)?;
+            let mut duties = Vec::with_capacity(rows.len());
+            for row in rows {
+                let alert = view(&row)?;
+                let position: i32 = row.get(NEXT + 1);
+                let attempt: i32 = row.get(NEXT + 2);
+                let kind = DutyKind::parse(
+                    alert.duty.as_deref().unwrap_or_default(),
+                    u32::try_from(position).unwrap_or_default(),
+                )?;
+                duties.push(AlertDuty {
+                    payload: self.at_rest.open_alert(alert.id, row.get(NEXT))?,
+                    alert,
+                    kind,
+                    attempt: u32::try_from(attempt).unwrap_or_default(),
+                    lease: token.clone(),
+                });
+            }
+            Ok(duties)
+        })
+    }
+
+    fn settle_alert_duty(
+        &self,
+        id: Uuid,
+        lease: String,
+        kind: DutyKind,
+        settlement: DutySettlement,
+        now: Millis,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(db)?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT lease_owner, duty, calls FROM alerts WHERE id = $1 FOR UPDATE",
+                    &[&id],
+                )
+                .await
+                .map_err(db)?
+            else {
+                return Ok(false);
+            };
+            let owner: Option<String> = row.get(0);
+            if owner.as_deref() != Some(lease.as_str()) {
+                return Ok(false);
+            }
+            let duty: Option<String> = row.get(1);
+            tx.execute(
+                "UPDATE alerts SET lease_owner = NULL, lease_until = NULL WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(db)?;
+            if duty.as_deref() == Some(kind.as_str()) {
+                match &settlement {
+                    DutySettlement::Called { call, next } => {
+                        let mut made: Vec<AlertCall> = from_json(row.get(2))?;
+                        made.push(call.clone());
+                        let position = i32::try_from(call.position + 1).unwrap_or(i32::MAX);
+                        tx.execute(
+                            "UPDATE alerts SET calls = $2, call_position = $3, duty_attempts = 0,
+                                    last_error = NULL, due_at = $4,
+                                    duty = CASE WHEN $4::BIGINT IS NULL THEN NULL ELSE duty END
+                              WHERE id = $1",
+                            &[&id, &to_json(&made)?, &position, next],
+                        )
+                        .await
+                        .map_err(db)?;
+                    }
+                    DutySettlement::Regulated(sent) => {
+                        tx.execute(
+                            "UPDATE alerts SET regulation = $2, duty = NULL, due_at = NULL,
+                                    duty_attempts = 0, last_error = NULL
+                              WHERE id = $1",
+                            &[&id, &to_json(sent)?],
+                        )
+                        .await
+                        .map_err(db)?;
+                    }
+                    DutySettlement::Finished => {
+                        tx.execute(
+                            "UPDATE alerts SET duty = NULL, due_at = NULL, duty_attempts = 0
+                              WHERE id = $1",
+                            &[&id],
+                        )
+                        .await
+                        .map_err(db)?;
+                    }
+                    DutySettlement::Retry { at, error } => {
+                        tx.execute(
+                            "UPDATE alerts SET due_at = $2, last_error = $3 WHERE id = $1",
+                            &[&id, &(*at).max(now), error],
+                        )
+                        .await
+                        .map_err(db)?;
+                    }
+                }
+            }
+            tx.commit().await.map_err(db)?;
+            Ok(true)
         })
     }
 }
