@@ -346,6 +346,22 @@ fn a_night_alert_goes_to_the_rota_escalates_is_taken_and_the_samu_gets_the_dlu()
         "nobody after the coordinator: {called}"
     );
 
+    // The activity report counts them: three alerts, all at night, one escalated, two
+    // taken (the second closed straight away), the SAMU informed once.
+    let report =
+        gateway.get_json("/v1/reports/activity?crt=720004563&from=2026-12-01&to=2026-12-31");
+    let figures = &report["indicators"]["alerts"];
+    assert_eq!(figures["total"], 3, "{figures}");
+    assert_eq!(figures["night"], 3, "{figures}");
+    assert_eq!(figures["taken"], 2, "{figures}");
+    assert_eq!(figures["escalated"], 1, "{figures}");
+    assert_eq!(figures["escalations"], 1, "{figures}");
+    assert_eq!(figures["regulated"], 1, "{figures}");
+    assert!(
+        figures["time_to_take_median_s"].as_f64().is_some(),
+        "{figures}"
+    );
+
     // Every step is a line of the access trace, the beneficiary named by pseudonym; the
     // liaison book of the Pays de la Loire platform got the emergency entry.
     let mut gateway = gateway;

@@ -87,6 +87,8 @@ pub struct Activity {
     pub exchanges: Vec<Exchange>,
     /// The volet 2 admission requests that reached the CRT, where each stands.
     pub waiting: Vec<WaitingEntry>,
+    /// The alerts the gateway took in for the CRT's on-call service.
+    pub alerts: Vec<crate::alerts::AlertFact>,
 }
 
 impl Activity {

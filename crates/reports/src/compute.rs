@@ -124,6 +124,8 @@ pub struct Indicators {
     /// Volet 2 admission requests through ViaTrajectoire.
     pub waiting_list: WaitingList,
     pub volet1: Volet1,
+    /// The alerts the gateway routed to the on-call service.
+    pub alerts: crate::alerts::AlertFigures,
 }
 
 const EXIT_REASONS: [ExitReason; 5] = [
@@ -310,5 +312,6 @@ pub fn compute(activity: &Activity, period: Period, settings: &Settings) -> Indi
         exchanges: services::exchanges(&activity.exchanges, period),
         waiting_list: services::waiting_list(&activity.waiting, period, settings.now),
         volet1: volet1::volet1(&activity.volet1, period),
+        alerts: crate::alerts::figures(&activity.alerts, period),
     }
 }

@@ -231,6 +231,30 @@ pub fn figures(crt: &str, indicators: &Indicators, audience: Audience) -> Vec<Fi
     for (reason, n) in &indicators.on_call_by_reason {
         out.push("on_call_by_reason", key(reason), p(*n));
     }
+    let alerts = &indicators.alerts;
+    out.push("alerts", "total", integer(alerts.total as u64));
+    out.push("alerts", "night", integer(alerts.night as u64));
+    out.push("alerts", "taken", integer(alerts.taken as u64));
+    out.push("alerts", "open", integer(alerts.open as u64));
+    out.push("alerts", "escalated", integer(alerts.escalated as u64));
+    out.push("alerts", "escalations", integer(alerts.escalations as u64));
+    out.push("alerts", "regulated", integer(alerts.regulated as u64));
+    out.push(
+        "alerts",
+        "time_to_take_median_s",
+        number(alerts.time_to_take_median_s),
+    );
+    out.push(
+        "alerts",
+        "time_to_take_p90_s",
+        number(alerts.time_to_take_p90_s),
+    );
+    for (reason, n) in &alerts.by_reason {
+        out.push("alerts_by_reason", reason.clone(), integer(*n as u64));
+    }
+    for (outcome, n) in &alerts.by_outcome {
+        out.push("alerts_by_outcome", outcome.clone(), integer(*n as u64));
+    }
     out.push("home_visits", "total", p(indicators.home_visits.total));
     for (status, n) in &indicators.home_visits.by_outcome {
         out.push("home_visits_by_status", key(status), p(*n));

@@ -3,6 +3,7 @@
 //! versions into what happened, once each; [`compute`] counts it over a period.
 
 pub mod activity;
+pub mod alerts;
 mod chart;
 pub mod compute;
 mod config;
@@ -32,6 +33,36 @@ pub enum ReportError {
     Unreadable(String),
 }
 
+/// Every alert of the CRT, with the local time the centre raised it at (from the alert
+/// as received).
+async fn alert_facts(
+    store: &dyn Store,
+    crt: String,
+) -> Result<Vec<alerts::AlertFact>, ReportError> {
+    let views = store
+        .alerts(crt_store::AlertFilter {
+            crt: Some(crt),
+            status: None,
+            limit: usize::MAX >> 1,
+        })
+        .await?;
+    let mut facts = Vec::with_capacity(views.len());
+    for view in views {
+        let Some((view, payload)) = store.alert(view.id).await? else {
+            continue;
+        };
+        #[derive(serde::Deserialize)]
+        struct Raised {
+            raised_at: chrono::DateTime<chrono::FixedOffset>,
+        }
+        let raised = serde_json::from_slice::<Raised>(&payload)
+            .map_err(|e| ReportError::Unreadable(e.to_string()))?
+            .raised_at;
+        facts.push(alerts::AlertFact { view, raised });
+    }
+    Ok(facts)
+}
+
 /// The indicators of the CRT `crt_finess_et` over `period`, from every record version its
 /// DUIs sent, the deliveries they made, its waiting list and its volet 1 actions.
 pub async fn for_crt(
@@ -45,8 +76,9 @@ pub async fn for_crt(
         store.crt_record_payloads(crt.clone()),
         store.crt_exchanges(crt.clone()),
         store.waiting_list(Some(crt.clone())),
-        store.volet1_actions(crt),
+        store.volet1_actions(crt.clone()),
     )?;
+    let alerts = alert_facts(store, crt).await?;
     // Reading thousands of records is CPU work: off the async workers.
     tokio::task::spawn_blocking(move || {
         let records = payloads
@@ -63,6 +95,7 @@ pub async fn for_crt(
             volet1,
             exchanges,
             waiting,
+            alerts,
             ..Activity::from_versions(&records)
         };
         Ok(compute(&activity, period, &settings))
