@@ -157,7 +157,7 @@ impl OnCall {
                 "MSSanté is not enabled on this gateway: nobody can be called",
             );
         };
-        let record = self.record(duty).await;
+        let record = self.newest(duty).await.map(|newest| newest.record);
         let message = Message::of(duty.alert.id, position, &alert, record.as_deref(), callee);
         let sent = self
             .send(
@@ -213,7 +213,8 @@ impl OnCall {
         let Ok(alert) = serde_json::from_slice::<Alert>(&duty.payload) else {
             return DutySettlement::Finished;
         };
-        let record = self.record(duty).await;
+        let newest = self.newest(duty).await;
+        let record = newest.as_ref().map(|newest| newest.record.clone());
         let departement = record
             .as_deref()
             .and_then(|r| r.beneficiary.address.as_ref())
@@ -268,7 +269,7 @@ impl OnCall {
                 }));
             }
         };
-        let dmp = self.dlu_in_the_dmp(duty).await;
+        let dmp = self.dlu_in_the_dmp(duty, newest.as_ref()).await;
         self.trace(duty, "alert.regulation", "sent".into()).await;
         DutySettlement::Regulated(json!({
             "sent": true,
@@ -282,20 +283,14 @@ impl OnCall {
 
     /// Where the beneficiary's latest DLU stands in the DMP: the delivery of the newest
     /// record that sends it, replayed when it had failed.
-    async fn dlu_in_the_dmp(&self, duty: &AlertDuty) -> Value {
-        let Some(local_id) = &duty.alert.beneficiary_ref else {
+    async fn dlu_in_the_dmp(&self, duty: &AlertDuty, newest: Option<&Newest>) -> Value {
+        if duty.alert.beneficiary_ref.is_none() {
             return json!({"state": "unknown-beneficiary"});
+        }
+        let Some(newest) = newest else {
+            return json!({"state": "no-record"});
         };
-        let stored = match self
-            .store
-            .latest_record(duty.alert.crt_finess_et.clone(), local_id.clone())
-            .await
-        {
-            Ok(Some(stored)) => stored,
-            Ok(None) => return json!({"state": "no-record"}),
-            Err(e) => return json!({"state": "unknown", "error": e.to_string()}),
-        };
-        let view = match self.store.record(stored.id).await {
+        let view = match self.store.record(newest.id).await {
             Ok(Some(view)) => view,
             _ => return json!({"state": "unknown"}),
         };
@@ -312,7 +307,7 @@ impl OnCall {
                 )
         });
         let Some(dlu) = dlu else {
-            return json!({"state": "not-sent", "record": stored.id});
+            return json!({"state": "not-sent", "record": newest.id});
         };
         let document = dlu
             .receipt
@@ -334,14 +329,18 @@ impl OnCall {
     }
 
     /// The beneficiary's newest record, when the gateway holds one.
-    async fn record(&self, duty: &AlertDuty) -> Option<Arc<CrtRecord>> {
+    async fn newest(&self, duty: &AlertDuty) -> Option<Newest> {
         let local_id = duty.alert.beneficiary_ref.clone()?;
         let stored = self
             .store
             .latest_record(duty.alert.crt_finess_et.clone(), local_id)
             .await
             .ok()??;
-        serde_json::from_slice(&stored.payload).ok().map(Arc::new)
+        let record = serde_json::from_slice(&stored.payload).ok().map(Arc::new)?;
+        Some(Newest {
+            id: stored.id,
+            record,
+        })
     }
 
     /// Sends `message` to `to`: with the DLU when the record allows it, in words alone
@@ -479,6 +478,12 @@ impl OnCall {
             warn!(alert = %view.id, error = %e, "an on-call step could not be traced");
         }
     }
+}
+
+/// A beneficiary's newest stored record, read once per duty.
+struct Newest {
+    id: Uuid,
+    record: Arc<CrtRecord>,
 }
 
 /// Try the duty again after the MSSanté sink's backoff.
