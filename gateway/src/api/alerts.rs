@@ -35,7 +35,7 @@ const MAX_BODY: usize = 64 * 1024;
 const MAX_LIST: usize = 500;
 
 /// The trace names the beneficiary an alert is about, when the gateway knows them.
-fn with_subject(mut response: Response<Body>, view: &AlertView) -> Response<Body> {
+pub(super) fn with_subject(mut response: Response<Body>, view: &AlertView) -> Response<Body> {
     if let Some(local_id) = &view.beneficiary_ref {
         response.extensions_mut().insert(TraceSubject {
             crt_finess_et: view.crt_finess_et.clone(),
@@ -75,6 +75,21 @@ async fn accept_inner(
             .map(|_| local_id.clone()),
         None => None,
     };
+    let kept = keep(state, &alert, beneficiary_ref, body.to_vec()).await?;
+    Ok(match kept {
+        KeptAlert::Kept(view) => with_subject(json(StatusCode::ACCEPTED, &view), &view),
+        KeptAlert::Duplicate(view) => with_subject(json(StatusCode::OK, &view), &view),
+    })
+}
+
+/// Keeps a checked alert (`payload` is its JSON) about the beneficiary the gateway found,
+/// and wakes the on-call dispatcher when it is new.
+pub(super) async fn keep(
+    state: &AppState,
+    alert: &Alert,
+    beneficiary_ref: Option<String>,
+    payload: Vec<u8>,
+) -> Result<KeptAlert, Problem> {
     let kept = state
         .store
         .keep_alert(NewAlert {
@@ -86,17 +101,14 @@ async fn accept_inner(
             reason: snake(&alert.reason),
             raised_at: alert.raised_at.timestamp_millis(),
             received_at: now_millis(),
-            payload: body.to_vec(),
+            payload,
         })
         .await
         .map_err(Problem::storage)?;
-    Ok(match kept {
-        KeptAlert::Kept(view) => {
-            state.on_call_wake.notify_one();
-            with_subject(json(StatusCode::ACCEPTED, &view), &view)
-        }
-        KeptAlert::Duplicate(view) => with_subject(json(StatusCode::OK, &view), &view),
-    })
+    if matches!(kept, KeptAlert::Kept(_)) {
+        state.on_call_wake.notify_one();
+    }
+    Ok(kept)
 }
 
 pub async fn list(query: Option<&str>, state: &AppState) -> Response<Body> {

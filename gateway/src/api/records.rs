@@ -291,6 +291,11 @@ fn invalid(violations: Vec<crt_core::Violation>) -> Problem {
 }
 
 pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+    check_media_type(headers, &["application/json"])
+}
+
+/// The request's media type (without parameters) is one of `accepted`.
+pub(super) fn check_media_type(headers: &HeaderMap, accepted: &[&str]) -> Result<(), Problem> {
     let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -302,14 +307,15 @@ pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
                 .to_ascii_lowercase()
         });
     match media_type.as_deref() {
-        Some("application/json") => Ok(()),
+        Some(media_type) if accepted.contains(&media_type) => Ok(()),
         other => Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "Unsupported media type",
         )
         .detail(format!(
-            "expected Content-Type: application/json, got {}",
+            "expected Content-Type: {}, got {}",
+            accepted.join(" or "),
             other.unwrap_or("none")
         ))),
     }
