@@ -24,6 +24,7 @@ pub fn record_validator() -> crt_core::RecordValidator {
     crt_core::RecordValidator::new()
         .with_rule(crt_ins::InsRecordRule)
         .with_rule(crt_dmp::DmpRecordRule)
+        .with_rule(crt_telemonitoring::ThresholdRecordRule)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -401,3 +401,130 @@ fn a_night_alert_goes_to_the_rota_escalates_is_taken_and_the_samu_gets_the_dlu()
     );
     assert!(!trace.contains("IPP-000417"), "the trace names nobody");
 }
+
+/// The bounds the CRT's physician set for the example beneficiary: a weight gain (heart
+/// failure) and a heart rate.
+fn with_thresholds(record: &mut Value) {
+    record["telemonitoring"] = serde_json::json!([
+        {"code": {"system": "loinc", "code": "29463-7", "display": "Poids"},
+         "unit": "kg", "low": 55, "high": 71},
+        {"code": {"system": "loinc", "code": "8867-4"}, "unit": "/min", "low": 45, "high": 110}
+    ]);
+}
+
+#[test]
+fn a_telemonitoring_measure_over_its_bound_becomes_an_alert_and_a_bad_unit_is_refused() {
+    let data = tempfile::tempdir().expect("temp dir");
+    std::fs::write(data.path().join("gateway.toml"), ON_CALL).expect("config");
+    let gateway = Gateway::start(data.path(), &[]);
+    let mut record: Value =
+        serde_json::from_slice(&example("home-volet2-pays-de-la-loire.json")).expect("JSON");
+    // A threshold in a unit the vital-signs profile does not allow is refused first.
+    record["telemonitoring"] = serde_json::json!([
+        {"code": {"system": "loinc", "code": "29463-7"}, "unit": "[kg]", "high": 71}
+    ]);
+    let refused = gateway.post_record(&serde_json::to_vec(&record).expect("JSON"), None);
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(
+        refused.json()["violations"][0]["pointer"],
+        "/telemonitoring/0/unit"
+    );
+    with_thresholds(&mut record);
+    let stored = gateway.post_record(&serde_json::to_vec(&record).expect("JSON"), None);
+    assert_eq!(stored.status, 202, "{}", stored.text());
+    gateway.wait_settled(
+        stored.json()["id"].as_str().expect("id"),
+        Duration::from_secs(30),
+    );
+
+    let path = "/v1/telemonitoring/720004563/Observation";
+    let fhir = [("Content-Type", "application/fhir+json")];
+    let observation: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("schemas/examples/telemonitoring/weight-over-bound.json"))
+            .expect("example"),
+    )
+    .expect("JSON");
+
+    // A unit outside the body-weight value set: refused with the element and the rule.
+    let mut wrong = observation.clone();
+    wrong["valueQuantity"]["code"] = "[kg]".into();
+    let refused = gateway.request(
+        "POST",
+        path,
+        &fhir,
+        &serde_json::to_vec(&wrong).expect("JSON"),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let issue = &refused.json()["issue"][0];
+    assert_eq!(issue["expression"][0], "Observation.valueQuantity.code");
+    assert!(
+        issue["diagnostics"]
+            .as_str()
+            .is_some_and(|d| d.contains("http://hl7.org/fhir/ValueSet/ucum-bodyweight")),
+        "{issue}"
+    );
+
+    // Within bounds: nothing kept.
+    let mut light = observation.clone();
+    light["identifier"][0]["value"] = "TLS-2026-88411".into();
+    light["valueQuantity"]["value"] = 68.2.into();
+    let fine = gateway.request(
+        "POST",
+        path,
+        &fhir,
+        &serde_json::to_vec(&light).expect("JSON"),
+    );
+    assert_eq!(fine.status, 200, "{}", fine.text());
+
+    // 73.4 kg, over the 71 kg bound: an on-call alert, called at once to the care
+    // assistant on call at 02:40, with the measure in the message.
+    let body = serde_json::to_vec(&observation).expect("JSON");
+    let raised = gateway.request("POST", path, &fhir, &body);
+    assert_eq!(raised.status, 202, "{}", raised.text());
+    let location = raised.header("location").expect("Location").to_string();
+    let again = gateway.request("POST", path, &fhir, &body);
+    assert_eq!(
+        again.status,
+        200,
+        "the same observation is one alert: {}",
+        again.text()
+    );
+    let id = location.trim_start_matches("/v1/alerts/").to_string();
+    let alert = wait_alert(&gateway, &id, |a| {
+        a["calls"].as_array().is_some_and(|c| !c.is_empty())
+    });
+    assert_eq!(alert["reason"], "health_deterioration", "{alert}");
+    assert_eq!(alert["beneficiary_ref"], "IPP-000417");
+    assert_eq!(alert["alert"]["source"]["kind"], "telemonitoring");
+    let heard = alert["alert"]["heard"].as_str().unwrap_or_default();
+    assert!(
+        heard.contains("73.4 kg (above the high bound 71 kg)"),
+        "{heard}"
+    );
+    let call = &alert["calls"][0];
+    assert_eq!(call["role"], "care_assistant", "{alert}");
+    let operator = Operator::of(data.path());
+    let messages = received(
+        &operator,
+        CARE_ASSISTANT,
+        call["message_id"].as_str().expect("id"),
+    );
+    assert_eq!(messages.len(), 1);
+    let text = messages[0].text.as_deref().unwrap_or_default();
+    assert!(text.contains("73.4 kg"), "{text}");
+
+    // Someone the CRT does not follow: refused, naming the subject.
+    let mut stranger = observation.clone();
+    stranger["subject"]["identifier"]["value"] = "279035121518989".into();
+    let unknown = gateway.request(
+        "POST",
+        path,
+        &fhir,
+        &serde_json::to_vec(&stranger).expect("JSON"),
+    );
+    assert_eq!(unknown.status, 422, "{}", unknown.text());
+    assert_eq!(
+        unknown.json()["issue"][0]["expression"][0],
+        "Observation.subject.identifier"
+    );
+}

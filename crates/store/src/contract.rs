@@ -22,6 +22,7 @@ macro_rules! contract_suite {
             acknowledgements_are_recorded_once_against_their_delivery,
             admission_requests_keep_their_newest_version_and_standing,
             the_crts_are_those_of_the_stored_records,
+            newest_records_are_one_per_beneficiary,
             partner_entries_are_kept_once_in_their_latest_version,
             the_trace_is_appended_in_order_and_chained,
             volet1_actions_keep_the_newest_version_of_each,
@@ -574,6 +575,40 @@ pub(crate) async fn the_crts_are_those_of_the_stored_records(store: &dyn Store) 
         .await
         .unwrap();
     assert_eq!(store.crts().await.unwrap(), ["720004563"]);
+}
+
+pub(crate) async fn newest_records_are_one_per_beneficiary(store: &dyn Store) {
+    let mut stored = Vec::new();
+    for (beneficiary, body, at) in [
+        ("IPP-1", "old", 1_000),
+        ("IPP-2", "other", 1_500),
+        ("IPP-1", "new", 2_000),
+    ] {
+        let mut intake = intake(&[("journal", &[])], None, body);
+        intake.record.beneficiary_ref = beneficiary.into();
+        intake.record.received_at = at;
+        stored.push(intake.record.id);
+        store.accept(intake).await.unwrap();
+    }
+    let newest = store.newest_records("720004563".into()).await.unwrap();
+    let seen: Vec<(Uuid, &[u8])> = newest
+        .iter()
+        .map(|r| (r.id, r.payload.as_slice()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (stored[2], b"new".as_slice()),
+            (stored[1], b"other".as_slice())
+        ]
+    );
+    assert!(
+        store
+            .newest_records("440000057".into())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn received(message_id: &str, status: ReceivedStatus) -> NewReceivedMessage {

@@ -63,6 +63,14 @@ pub async fn open(
 /// Milliseconds since the Unix epoch, the store's unit of time.
 pub type Millis = i64;
 
+/// The newest record of each beneficiary of a CRT (`?1`), by beneficiary: the same
+/// statement for both backends (window functions are in both).
+pub(crate) const NEWEST_RECORDS: &str = "SELECT id, payload FROM (
+         SELECT id, payload, beneficiary_ref, ROW_NUMBER() OVER (
+                PARTITION BY beneficiary_ref ORDER BY received_at DESC, id DESC) AS rank
+           FROM records WHERE crt_finess_et = ?1) AS newest
+  WHERE rank = 1 ORDER BY beneficiary_ref";
+
 pub fn now_millis() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -743,6 +751,13 @@ pub trait DeliveryQueue: Send + Sync + 'static {
         crt_finess_et: String,
         beneficiary_ref: String,
     ) -> BoxFuture<'_, StoreResult<Option<StoredRecord>>>;
+
+    /// The newest stored record of each beneficiary of a CRT: what the CRT's beneficiaries
+    /// look like now (the planning of a professional who visits several, for instance).
+    fn newest_records(
+        &self,
+        crt_finess_et: String,
+    ) -> BoxFuture<'_, StoreResult<Vec<StoredRecord>>>;
 
     /// The stored payload of a record, as received.
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>>;

@@ -930,6 +930,29 @@ impl DeliveryQueue for PostgresStore {
         })
     }
 
+    fn newest_records(
+        &self,
+        crt_finess_et: String,
+    ) -> BoxFuture<'_, StoreResult<Vec<StoredRecord>>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    &crate::NEWEST_RECORDS.replace("?1", "$1"),
+                    &[&crt_finess_et],
+                )
+                .await
+                .map_err(db)?;
+            rows.into_iter()
+                .map(|row| {
+                    let id: Uuid = row.get(0);
+                    let payload = self.at_rest.open_record(id, row.get(1))?;
+                    Ok(StoredRecord { id, payload })
+                })
+                .collect()
+        })
+    }
+
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
         Box::pin(async move {
             let client = self.client().await?;

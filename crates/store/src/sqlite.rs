@@ -1081,6 +1081,29 @@ impl DeliveryQueue for SqliteStore {
         }))
     }
 
+    fn newest_records(
+        &self,
+        crt_finess_et: String,
+    ) -> BoxFuture<'_, StoreResult<Vec<StoredRecord>>> {
+        let at_rest = self.at_rest.clone();
+        Box::pin(self.read(move |conn| {
+            let mut statement = conn.prepare_cached(crate::NEWEST_RECORDS)?;
+            let rows = statement.query_map([&crt_finess_et], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut records = Vec::new();
+            for row in rows {
+                let (id, stored) = row?;
+                let payload = at_rest.open_record(id.clone(), stored)?;
+                records.push(StoredRecord {
+                    id: parse_uuid(&id)?,
+                    payload,
+                });
+            }
+            Ok(records)
+        }))
+    }
+
     fn record_payload(&self, id: Uuid) -> BoxFuture<'_, StoreResult<Option<Vec<u8>>>> {
         let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {

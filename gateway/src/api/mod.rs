@@ -14,6 +14,7 @@ mod problem;
 mod received;
 mod records;
 mod reports;
+mod telemonitoring;
 mod ui;
 mod validate;
 mod volet1;
@@ -196,7 +197,7 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "reports", "emergency-accesses"] => Resource::EmergencyAccesses,
         ["v1", "beneficiaries", _, _, "documents" | "dmp", ..] => Resource::Documents,
         ["v1", "inbox"] | ["v1", "inbox", _, _] | ["v1", "events"] => Resource::Inbox,
-        ["v1", "alerts", ..] => Resource::Alerts,
+        ["v1", "alerts", ..] | ["v1", "telemonitoring", _, "Observation"] => Resource::Alerts,
         _ => return None,
     };
     Some((resource, access))
@@ -488,6 +489,9 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
         }
         (["v1", "volet1", "actions"], &Method::POST) => volet1::accept(request, &state).await,
         (["v1", "alerts"], &Method::POST) => alerts::accept(request, &state).await,
+        (["v1", "telemonitoring", crt, "Observation"], &Method::POST) => {
+            telemonitoring::create(crt, request, &state).await
+        }
         (["v1", "alerts"], &Method::GET) => alerts::list(request.uri().query(), &state).await,
         (["v1", "alerts", id], &Method::GET) => alerts::show(id, &state).await,
         (["v1", "alerts", id, verb @ ("take" | "close")], &Method::POST) => {
@@ -584,6 +588,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/alerts/{id}"),
     ("POST", "/v1/alerts/{id}/take"),
     ("POST", "/v1/alerts/{id}/close"),
+    ("POST", "/v1/telemonitoring/{crt}/Observation"),
     ("GET", "/v1/reports/emergency-accesses"),
     ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents"),
     ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents/{id}"),

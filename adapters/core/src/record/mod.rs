@@ -13,6 +13,7 @@ mod common;
 mod consent;
 mod dlu;
 mod liaison;
+mod monitoring;
 mod plan;
 mod structure;
 mod volet2;
@@ -39,6 +40,7 @@ pub use dlu::{
     StateObservation, Treatment, Vaccination,
 };
 pub use liaison::{LiaisonEntry, LiaisonKind, LiaisonTopic};
+pub use monitoring::MonitoringThreshold;
 pub use plan::{PersonalisedPlan, PlanAction, PlanActionStatus, PlanDomain, PlanGoal, PlanProblem};
 pub use structure::{Crt, FINESS_PATTERN, PorteurKind, Region};
 pub use volet2::{
@@ -82,6 +84,11 @@ pub struct CrtRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 5000))]
     pub liaison_book: Vec<LiaisonEntry>,
+    /// Bounds of the measures a telemonitoring platform sends for the beneficiary: an
+    /// observation outside them raises an on-call alert.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub telemonitoring: Vec<MonitoringThreshold>,
     #[serde(default)]
     pub consents: Consents,
     /// What the gateway is asked to do with the record.

@@ -25,6 +25,40 @@ impl RecordRule for CoreRules {
         other_dates(record, out);
         actions(record, out);
         dlu_content(record, out);
+        monitoring(record, out);
+    }
+}
+
+/// Each telemonitoring threshold bounds its measure, and a measure is bounded once.
+fn monitoring(record: &CrtRecord, out: &mut Violations) {
+    for (i, threshold) in record.telemonitoring.iter().enumerate() {
+        let at = format!("/telemonitoring/{i}");
+        match (threshold.low, threshold.high) {
+            (None, None) => out.push(
+                at.clone(),
+                "threshold-bounded",
+                "expected low, high or both: a threshold without bounds raises nothing",
+            ),
+            (Some(low), Some(high)) if low > high => out.push(
+                format!("{at}/low"),
+                "threshold-order",
+                format!("expected low ≤ high, got {low} > {high}"),
+            ),
+            _ => {}
+        }
+        let earlier = record.telemonitoring[..i]
+            .iter()
+            .any(|t| t.code.system == threshold.code.system && t.code.code == threshold.code.code);
+        if earlier {
+            out.push(
+                format!("{at}/code"),
+                "threshold-unique",
+                format!(
+                    "{} is already bounded by an earlier threshold",
+                    threshold.code.code
+                ),
+            );
+        }
     }
 }
 
