@@ -10,7 +10,10 @@ use crt_core::record::LiaisonKind;
 use crt_regions::DIALECTS;
 use crt_regions::PlatformConfig;
 use crt_regions::client::FhirPlatform;
-use crt_regions::simulator::{PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET, partner_entry_bundle};
+use crt_regions::simulator::{
+    PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET,
+    partner_entry_bundle,
+};
 use serde_json::Value;
 
 use crate::support::{Gateway, check_profiles, delivery_to, example, repo};
@@ -31,23 +34,7 @@ fn platform_base(gateway: &Gateway, platform: &str) -> String {
 
 /// A partner of the care circle writes an alert, through the platform's FHIR API.
 fn partner_writes(base: &str, platform: &str, patient_system: &str, beneficiary: &str, text: &str) {
-    crt_core::tls::install_default_provider();
-    let pki = repo().join("certs-example");
-    let dialect = DIALECTS.into_iter().find(|d| d.name == platform).unwrap();
-    let config = PlatformConfig {
-        access: FhirAccess {
-            base_url: Some(base.to_string()),
-            token_url: Some(base.replace("/fhir", "/oauth/token")),
-            client_id: Some(PARTNER_CLIENT_ID.into()),
-            client_secret: Some(PARTNER_CLIENT_SECRET.into()),
-            client_certificate: Some(pki.join("crt/auth.pem")),
-            client_key: Some(pki.join("crt/auth.key.pem")),
-            trust: Some(pki.join("ca/chain.pem")),
-            ..FhirAccess::default()
-        },
-        ..PlatformConfig::default()
-    };
-    let partner = FhirPlatform::new(dialect, &config).expect("partner client");
+    let partner = client(base, platform, PARTNER_CLIENT_ID, PARTNER_CLIENT_SECRET);
     let bundle = partner_entry_bundle(
         patient_system,
         beneficiary,
@@ -55,13 +42,37 @@ fn partner_writes(base: &str, platform: &str, patient_system: &str, beneficiary:
         LiaisonKind::Alert,
         text,
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
+    runtime()
         .block_on(partner.transaction(&bundle))
         .expect("the partner's entry is accepted");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A client of the platform's FHIR API, with the sandbox PKI and `client`'s credentials.
+fn client(base: &str, platform: &str, client_id: &str, secret: &str) -> FhirPlatform {
+    crt_core::tls::install_default_provider();
+    let pki = repo().join("certs-example");
+    let dialect = DIALECTS.into_iter().find(|d| d.name == platform).unwrap();
+    let config = PlatformConfig {
+        access: FhirAccess {
+            base_url: Some(base.to_string()),
+            token_url: Some(base.replace("/fhir", "/oauth/token")),
+            client_id: Some(client_id.into()),
+            client_secret: Some(secret.into()),
+            client_certificate: Some(pki.join("crt/auth.pem")),
+            client_key: Some(pki.join("crt/auth.key.pem")),
+            trust: Some(pki.join("ca/chain.pem")),
+            ..FhirAccess::default()
+        },
+        ..PlatformConfig::default()
+    };
+    FhirPlatform::new(dialect, &config).expect("platform client")
 }
 
 /// A record of `example` for `region`, asking to share with the region's platform.
@@ -199,6 +210,7 @@ fn every_transaction_reads_in_an_independent_fhir_r4_parser() {
                 "summary.json",
                 "liaison-book.json",
                 "partner-entry.json",
+                "planning.json",
             ]
             .map(|name| examples.join(name)),
         )
@@ -216,4 +228,87 @@ fn every_transaction_reads_in_an_independent_fhir_r4_parser() {
         &["liaison-book.json", "partner-entry.json"].map(|name| examples.join(name)),
     );
     assert!(text.contains("cdl-document-reference"), "{text}");
+
+    // The planning against the GAP guide's own StructureDefinitions.
+    let text = check_profiles("regions", &[examples.join("planning.json")]);
+    assert!(text.contains("gap-fr-appointment"), "{text}");
+    assert!(text.contains("gap-fr-schedule"), "{text}");
+}
+
+/// The record's interventions become appointments in the shared agenda of the platform
+/// (GAP), read back from the platform's FHIR API; an intervention the record then
+/// cancels is cancelled there, the same appointment.
+#[test]
+fn interventions_are_appointments_on_the_platform_and_a_cancellation_follows() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let gateway = Gateway::start(
+        data.path(),
+        &[("CRT_GATEWAY_SINKS__VIATRAJECTOIRE__ENABLED", "false")],
+    );
+    let share = |record: &Value| {
+        let response = gateway.post_record(&serde_json::to_vec(record).unwrap(), None);
+        assert_eq!(response.status, 202, "{}", response.text());
+        let id = response.json()["id"].as_str().unwrap().to_string();
+        let view = gateway.wait_settled(&id, Duration::from_secs(30));
+        let delivery = delivery_to(&view, "region:parcours");
+        assert_eq!(delivery["state"], "delivered", "{delivery}");
+        delivery
+    };
+    let mut record: Value = serde_json::from_slice(&record_for(
+        "home-volet2-pays-de-la-loire.json",
+        "52",
+        "dossier-planning",
+    ))
+    .unwrap();
+    let delivery = share(&record);
+    let details = &delivery["receipt"]["details"];
+    // Two professionals' schedules and two appointments, new to the platform.
+    assert_eq!(details["planning"]["created"], 4, "{details}");
+
+    // What was sent reads against the guide's StructureDefinitions.
+    let sent = gateway.artifact(&delivery, "planning.json");
+    assert_eq!(sent.status, 200);
+    let file = data.path().join("planning.json");
+    std::fs::write(&file, &sent.body).unwrap();
+    check_profiles("regions", &[file]);
+
+    // The platform holds the nurse's visit, booked, at the planned time.
+    let base = platform_base(&gateway, "parcours");
+    let platform = client(&base, "parcours", SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET);
+    let patient_system = details["patient_system"].as_str().unwrap();
+    let system = format!("{}.10", patient_system.trim_end_matches(".3"));
+    let find = || {
+        let found = runtime()
+            .block_on(platform.find("Appointment", &system, "IPP-000417/int-002"))
+            .expect("the platform answers");
+        assert_eq!(found.len(), 1, "{found:?}");
+        found[0].clone()
+    };
+    let appointment = find();
+    assert_eq!(appointment["status"], "booked", "{appointment}");
+    assert_eq!(appointment["start"], "2026-03-05T08:30:00+01:00");
+    assert_eq!(appointment["end"], "2026-03-05T09:30:00+01:00");
+    let actors: Vec<&str> = appointment["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["actor"]["reference"].as_str())
+        .collect();
+    assert!(
+        actors.iter().any(|a| a.starts_with("Patient/")),
+        "{actors:?}"
+    );
+    assert!(
+        actors.iter().any(|a| a.starts_with("PractitionerRole/")),
+        "{actors:?}"
+    );
+
+    // The record cancels the visit: the same appointment is cancelled on the platform.
+    record["interventions"][1]["status"] = "cancelled".into();
+    record["source"]["updated_at"] = "2026-03-04T18:00:00+01:00".into();
+    let delivery = share(&record);
+    let planning = &delivery["receipt"]["details"]["planning"];
+    assert_eq!(planning["created"], 0, "{planning}");
+    assert_eq!(planning["updated"], 4, "{planning}");
+    assert_eq!(find()["status"], "cancelled");
 }

@@ -145,6 +145,28 @@ impl FhirPlatform {
         Ok(written)
     }
 
+    /// The resources of `kind` holding the identifier `system|value` (a searchset
+    /// Bundle's resources): what an operator reads back to see what the platform holds.
+    pub async fn find(
+        &self,
+        kind: &str,
+        system: &str,
+        value: &str,
+    ) -> Result<Vec<Value>, PlatformError> {
+        let url = format!(
+            "{}/{kind}?identifier={}",
+            self.base,
+            encode(&format!("{system}|{value}"))
+        );
+        let answer = self.call(Method::GET, &url, None).await?;
+        Ok(answer["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["resource"].clone())
+            .collect())
+    }
+
     /// Every page of the liaison book's notes changed after the cursor, with their
     /// patients: `DocumentReference?type=<TRE_R234>|&_lastUpdated=gt<cursor>&_include=
     /// DocumentReference:subject` (flux 4 of the Cahier de liaison guide; `type` keeps the
@@ -302,6 +324,18 @@ impl RegionalPlatform for FhirPlatform {
                 written.add(&self.transaction(bundle).await?);
             }
             Ok(written)
+        })
+    }
+
+    fn publish_planning<'a>(
+        &'a self,
+        share: &'a Share,
+    ) -> BoxFuture<'a, Result<Written, PlatformError>> {
+        Box::pin(async move {
+            match share.planning() {
+                Some(bundle) => self.transaction(bundle).await,
+                None => Ok(Written::default()),
+            }
         })
     }
 

@@ -10,7 +10,8 @@
 //! changes and the rest stays.
 //!
 //! - [`platform`]: the [`RegionalPlatform`] trait every platform implements;
-//! - [`share`]: a record → the FHIR resources of the mapping;
+//! - [`share`]: a record → the FHIR resources of the mapping; [`planning`]: its
+//!   interventions as shared agendas (GAP);
 //! - [`rules`]: the mapping's rules, as the simulators check them;
 //! - [`client`]: the FHIR implementation of the trait; [`parcours`], [`spico`] and
 //!   [`eparcours`] are its three dialects;
@@ -20,7 +21,9 @@ pub mod client;
 pub mod config;
 pub mod dialect;
 pub mod eparcours;
+pub mod gap;
 pub mod parcours;
+pub mod planning;
 pub mod platform;
 pub mod rules;
 pub mod share;

@@ -103,6 +103,12 @@ pub trait RegionalPlatform: Send + Sync {
         share: &'a Share,
     ) -> BoxFuture<'a, Result<Written, PlatformError>>;
 
+    /// The planned interventions: `Schedule`s and `Appointment`s (GAP).
+    fn publish_planning<'a>(
+        &'a self,
+        share: &'a Share,
+    ) -> BoxFuture<'a, Result<Written, PlatformError>>;
+
     /// Entries written by partners, changed after `cursor` (all when `None`), oldest first.
     fn partner_entries<'a>(
         &'a self,

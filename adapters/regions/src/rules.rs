@@ -19,7 +19,7 @@ use crate::share::{
 };
 
 /// What a transaction may hold.
-pub const RESOURCE_TYPES: [&str; 8] = [
+pub const RESOURCE_TYPES: [&str; 10] = [
     "Patient",
     "Organization",
     "Practitioner",
@@ -28,6 +28,8 @@ pub const RESOURCE_TYPES: [&str; 8] = [
     "CareTeam",
     "EpisodeOfCare",
     "DocumentReference",
+    "Schedule",
+    "Appointment",
 ];
 
 /// Largest liaison entry, in characters.
@@ -146,6 +148,10 @@ pub fn check_transaction(bundle: &Value) -> Vec<String> {
                 note(resource, &at, &mut problems)
             }
             "DocumentReference" => document_reference(resource, &at, &mut problems),
+            "Appointment" => {
+                crate::gap::check(crate::gap::appointment(), resource, &at, &mut problems)
+            }
+            "Schedule" => crate::gap::check(crate::gap::schedule(), resource, &at, &mut problems),
             "EpisodeOfCare" => {
                 require(resource, "patient", &at, &mut problems);
                 require(resource, "managingOrganization", &at, &mut problems);

@@ -65,7 +65,7 @@ pub const NOTE_TYPE: &str =
 pub const CRT_ACCOMPANIMENT: &str = "urn:crt-gateway:fhir:CodeSystem:crt-accompaniment";
 
 /// Arcs under the structure's OID root. Arc 3 is the documents' patient identifier.
-mod arc {
+pub(crate) mod arc {
     pub const PATIENT: u8 = 3;
     pub const PRACTITIONER: u8 = 4;
     pub const PRACTITIONER_ROLE: u8 = 5;
@@ -73,6 +73,8 @@ mod arc {
     pub const CARE_TEAM: u8 = 7;
     pub const EPISODE: u8 = 8;
     pub const NOTE: u8 = 9;
+    pub const APPOINTMENT: u8 = 10;
+    pub const SCHEDULE: u8 = 11;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,21 +101,22 @@ struct Bundles {
     care_circle: Value,
     summary: Value,
     entries: Vec<Value>,
+    planning: Option<Value>,
 }
 
 /// One identifier of the contract: `system|value`, and the JSON of it.
-struct Business {
+pub(crate) struct Business {
     system: String,
     value: String,
 }
 
 impl Business {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({"system": self.system, "value": self.value})
     }
 
     /// The search that finds it: the conditional update URL and reference.
-    fn search(&self, kind: &str) -> String {
+    pub(crate) fn search(&self, kind: &str) -> String {
         format!(
             "{kind}?identifier={}",
             encode(&format!("{}|{}", self.system, self.value))
@@ -130,7 +133,7 @@ impl Business {
     }
 }
 
-fn entry(kind: &str, id: &Business, resource: Value) -> Value {
+pub(crate) fn entry(kind: &str, id: &Business, resource: Value) -> Value {
     json!({
         "fullUrl": id.full_url(),
         "resource": resource,
@@ -138,7 +141,7 @@ fn entry(kind: &str, id: &Business, resource: Value) -> Value {
     })
 }
 
-fn transaction(entries: Vec<Value>) -> Value {
+pub(crate) fn transaction(entries: Vec<Value>) -> Value {
     json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
@@ -177,14 +180,14 @@ impl Share {
         })
     }
 
-    fn business(&self, arc: u8, value: impl Into<String>) -> Business {
+    pub(crate) fn business(&self, arc: u8, value: impl Into<String>) -> Business {
         Business {
             system: format!("urn:oid:{}.{arc}", self.root),
             value: value.into(),
         }
     }
 
-    fn local(&self) -> &str {
+    pub(crate) fn local(&self) -> &str {
         &self.record.beneficiary.local_id
     }
 
@@ -193,22 +196,22 @@ impl Share {
         self.patient_id().system
     }
 
-    fn patient_id(&self) -> Business {
+    pub(crate) fn patient_id(&self) -> Business {
         self.business(arc::PATIENT, self.local())
     }
 
-    fn organization_id(&self) -> Business {
+    pub(crate) fn organization_id(&self) -> Business {
         Business {
             system: ID_NAT_STRUCT.into(),
             value: self.record.crt.id_nat_struct(),
         }
     }
 
-    fn member_value(&self, member: &str) -> String {
+    pub(crate) fn member_value(&self, member: &str) -> String {
         format!("{}/{member}", self.local())
     }
 
-    fn practitioner_id(&self, professional: &Professional) -> Business {
+    pub(crate) fn practitioner_id(&self, professional: &Professional) -> Business {
         match &professional.rpps {
             Some(rpps) => Business {
                 system: ID_NAT_PS.into(),
@@ -218,7 +221,7 @@ impl Share {
         }
     }
 
-    fn role_id(&self, professional_id: &str) -> Business {
+    pub(crate) fn role_id(&self, professional_id: &str) -> Business {
         self.business(arc::PRACTITIONER_ROLE, self.member_value(professional_id))
     }
 
@@ -419,13 +422,20 @@ impl Share {
         &self.bundles().entries
     }
 
-    /// The three transactions, built on first use: the platform sends them and the sink
+    /// The planning transaction (`Schedule`s and `Appointment`s), when the record plans
+    /// interventions.
+    pub fn planning(&self) -> Option<&Value> {
+        self.bundles().planning.as_ref()
+    }
+
+    /// The transactions, built on first use: the platform sends them and the sink
     /// keeps them, from the same build (the summary carries the documents inline).
     fn bundles(&self) -> &Bundles {
         self.bundles.get_or_init(|| Bundles {
             care_circle: self.build_care_circle(),
             summary: self.build_summary(),
             entries: self.build_entries(),
+            planning: self.build_planning(),
         })
     }
 
@@ -658,9 +668,13 @@ mod tests {
     use crate::rules::check_transaction;
 
     fn example() -> Share {
+        example_of("home-admission-occitanie.json")
+    }
+
+    fn example_of(name: &str) -> Share {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let record: CrtRecord = serde_json::from_slice(
-            &std::fs::read(root.join("schemas/examples/home-admission-occitanie.json")).unwrap(),
+            &std::fs::read(root.join("schemas/examples").join(name)).unwrap(),
         )
         .unwrap();
         let identity = QualifiedIdentity::of_record(&record);
@@ -677,6 +691,11 @@ mod tests {
         {
             assert_eq!(check_transaction(bundle), Vec::<String>::new());
         }
+        let planned = example_of("home-volet2-pays-de-la-loire.json");
+        let planning = planned
+            .planning()
+            .expect("the record plans two interventions");
+        assert_eq!(check_transaction(planning), Vec::<String>::new());
     }
 
     #[test]
@@ -720,6 +739,13 @@ mod tests {
             ("summary.json", share.summary().clone()),
             ("liaison-book.json", entries),
             ("partner-entry.json", partner),
+            (
+                "planning.json",
+                example_of("home-volet2-pays-de-la-loire.json")
+                    .planning()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
         ] {
             let path = root.join("schemas/regions/examples").join(name);
             let text = serde_json::to_string_pretty(&value).unwrap() + "\n";

@@ -31,6 +31,9 @@ pub struct Shared {
     pub care_circle: Written,
     pub summary: Written,
     pub entries: Written,
+    /// Appointments and schedules (absent in receipts written before the planning).
+    #[serde(default)]
+    pub planning: Written,
     pub documents: usize,
 }
 
@@ -80,6 +83,11 @@ impl RegionSink {
             .post_entries(&share)
             .await
             .map_err(|e| e.into_delivery_error())?;
+        let planning = self
+            .platform
+            .publish_planning(&share)
+            .await
+            .map_err(|e| e.into_delivery_error())?;
         let shared = Shared {
             platform: dialect.name.to_string(),
             crt: record.crt.finess_et.clone(),
@@ -88,26 +96,33 @@ impl RegionSink {
             care_circle,
             summary,
             entries,
+            planning,
             documents: share.documents.len(),
         };
         let mut total = Written::default();
-        for part in [&shared.care_circle, &shared.summary, &shared.entries] {
+        for part in [
+            &shared.care_circle,
+            &shared.summary,
+            &shared.entries,
+            &shared.planning,
+        ] {
             total.add(part);
         }
         let details = serde_json::to_value(&shared)
             .map_err(|e| DeliveryError::final_error("encode", e.to_string()))?;
         let mut receipt = Receipt::delivered(format!(
-            "shared with {}: care circle of {} member(s), {} document(s), {} liaison-book entries; {} created, {} updated",
+            "shared with {}: care circle of {} member(s), {} document(s), {} liaison-book entries, {} intervention(s); {} created, {} updated",
             dialect.title,
             share.care_team_size(),
             shared.documents,
             record.liaison_book.len(),
+            record.interventions.len(),
             total.created,
             total.updated,
         ))
         .with_details(details);
         let notes = Value::Array(share.entries().to_vec());
-        let bundles: [(&str, Option<&Value>); 3] = [
+        let bundles: [(&str, Option<&Value>); 4] = [
             ("care-circle.json", Some(share.care_circle())),
             ("summary.json", Some(share.summary())),
             // One transaction per note, kept together.
@@ -115,6 +130,7 @@ impl RegionSink {
                 "liaison-book.json",
                 Some(&notes).filter(|_| !share.entries().is_empty()),
             ),
+            ("planning.json", share.planning()),
         ];
         for (name, bundle) in bundles {
             if let Some(bundle) = bundle {

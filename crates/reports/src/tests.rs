@@ -239,6 +239,7 @@ fn synthetic_year(seed: u64) -> (Vec<CrtRecord>, Vec<Truth>, Vec<CallTruth>) {
                         kind: InterventionKind::HomeVisit,
                         professional: "pro-ide-coord".into(),
                         planned_at: at,
+                        planned_minutes: None,
                         started_at: None,
                         ended_at: None,
                         status: InterventionStatus::Done,

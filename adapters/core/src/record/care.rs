@@ -214,11 +214,26 @@ pub struct Intervention {
     #[schemars(pattern(LOCAL_ID_PATTERN))]
     pub professional: String,
     pub planned_at: Timestamp,
+    /// How long the visit is planned to last, in minutes (60 when not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 5, max = 720))]
+    pub planned_minutes: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<Timestamp>,
     pub status: InterventionStatus,
+}
+
+impl Intervention {
+    /// The planned duration when the record does not give one.
+    pub const DEFAULT_MINUTES: u16 = 60;
+
+    /// When the visit is planned to end.
+    pub fn planned_end(&self) -> Timestamp {
+        let minutes = self.planned_minutes.unwrap_or(Self::DEFAULT_MINUTES);
+        self.planned_at + chrono::Duration::minutes(i64::from(minutes))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -233,6 +248,23 @@ pub enum InterventionKind {
     CoordinationMeeting,
     CaregiverRespite,
     Other,
+}
+
+impl InterventionKind {
+    /// What the visit is for, in the words of a French planning.
+    pub fn label(self) -> &'static str {
+        match self {
+            InterventionKind::HomeVisit => "Visite à domicile",
+            InterventionKind::NursingCare => "Soins infirmiers",
+            InterventionKind::PersonalCare => "Aide à la toilette",
+            InterventionKind::HomeHelp => "Aide à domicile",
+            InterventionKind::Teleconsultation => "Téléconsultation",
+            InterventionKind::Assessment => "Évaluation",
+            InterventionKind::CoordinationMeeting => "Réunion de coordination",
+            InterventionKind::CaregiverRespite => "Répit de l'aidant",
+            InterventionKind::Other => "Intervention",
+        }
+    }
 }
 
 #[derive(
