@@ -174,6 +174,11 @@ impl SqliteStore {
     }
 }
 
+/// The writer answered an operation with another's answer: a defect, reported as such.
+fn unexpected() -> StoreError {
+    StoreError::Database("unexpected writer answer".into())
+}
+
 fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -951,7 +956,7 @@ impl DeliveryQueue for SqliteStore {
             self.at_rest.seal_intake(&mut intake)?;
             match self.write(WriteOp::Accept(Box::new(intake))).await? {
                 Written::Intake(outcome) => Ok(outcome),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -979,7 +984,7 @@ impl DeliveryQueue for SqliteStore {
                     }
                     Ok(leased)
                 }
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -992,7 +997,7 @@ impl DeliveryQueue for SqliteStore {
             self.at_rest.seal_artifacts(&mut completion)?;
             match self.write(WriteOp::Complete(Box::new(completion))).await? {
                 Written::Completed(outcome) => Ok(outcome),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1001,7 +1006,7 @@ impl DeliveryQueue for SqliteStore {
         Box::pin(async move {
             match self.write(WriteOp::Release { id, lease, now }).await? {
                 Written::Released(released) => Ok(released),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1010,7 +1015,7 @@ impl DeliveryQueue for SqliteStore {
         Box::pin(async move {
             match self.write(WriteOp::Replay { id, now }).await? {
                 Written::Replayed(outcome) => Ok(outcome),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1022,7 +1027,7 @@ impl DeliveryQueue for SqliteStore {
         Box::pin(async move {
             match self.write(WriteOp::Acknowledge(Box::new(ack))).await? {
                 Written::Acknowledged(outcome) => Ok(outcome),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1242,7 +1247,7 @@ impl AccessTrace for SqliteStore {
             }
             match self.write(WriteOp::Trace(events)).await? {
                 Written::Traced => Ok(()),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1282,7 +1287,7 @@ impl FollowUps for SqliteStore {
                 .await?
             {
                 Written::AdmissionRequest(changed) => Ok(changed),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1291,7 +1296,7 @@ impl FollowUps for SqliteStore {
         Box::pin(async move {
             match self.write(WriteOp::Standing(Box::new(standing))).await? {
                 Written::Standing(known) => Ok(known),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1338,7 +1343,7 @@ impl FollowUps for SqliteStore {
         Box::pin(async move {
             match self.write(WriteOp::PartnerEntry(Box::new(entry))).await? {
                 Written::PartnerEntry(changed) => Ok(changed),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }
@@ -1386,7 +1391,7 @@ impl FollowUps for SqliteStore {
         Box::pin(async move {
             match self.write(WriteOp::Volet1(Box::new(action))).await? {
                 Written::Volet1(kept) => Ok(kept),
-                _ => Err(StoreError::Database("unexpected writer answer".into())),
+                _ => Err(unexpected()),
             }
         })
     }

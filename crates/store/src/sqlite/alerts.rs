@@ -4,7 +4,7 @@ use crt_core::sink::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, Row as SqlRow, params};
 use uuid::Uuid;
 
-use super::{SqliteStore, WriteOp, Written};
+use super::{SqliteStore, WriteOp, Written, unexpected};
 use crate::{
     AlertDuty, AlertFilter, AlertOriginal, AlertStatus, AlertStep, AlertStepOutcome, AlertView,
     Alerts, DutyKind, DutySettlement, KeptAlert, Millis, NewAlert, StoreError, StoreResult,
@@ -239,10 +239,6 @@ pub(super) fn settle(
         }
     }
     Ok(true)
-}
-
-fn unexpected() -> StoreError {
-    StoreError::Database("unexpected writer answer".into())
 }
 
 impl Alerts for SqliteStore {

@@ -4,7 +4,7 @@ use crt_core::sink::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, Row as SqlRow, params};
 use uuid::Uuid;
 
-use super::{SqliteStore, WriteOp, Written};
+use super::{SqliteStore, WriteOp, Written, unexpected};
 use crate::{
     Inbox, KeptReceived, Millis, NewReceivedMessage, ReceivedFilter, ReceivedOriginal,
     ReceivedStatus, ReceivedView, Resolution, ResolveOutcome, StoreError, StoreResult, from_json,
@@ -163,10 +163,6 @@ impl SqliteStore {
         view.summary = self.at_rest.open_received_summary(view.id, row.summary)?;
         Ok(view)
     }
-}
-
-fn unexpected() -> StoreError {
-    StoreError::Database("unexpected writer answer".into())
 }
 
 impl Inbox for SqliteStore {
