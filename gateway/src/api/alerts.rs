@@ -24,7 +24,7 @@ use super::AppState;
 use super::problem::{Body, Problem, json};
 use super::records::{TraceSubject, check_content_type, read_body, refusal};
 use super::waiting::finess_parameter;
-use crate::security::{Actor, Caller};
+use crate::security::Caller;
 use crate::store::{
     AlertFilter, AlertStatus, AlertStep, AlertStepOutcome, AlertView, KeptAlert, NewAlert,
     now_millis,
@@ -185,10 +185,7 @@ pub async fn step(
     let by = request
         .extensions()
         .get::<Caller>()
-        .map(|caller| match &caller.actor {
-            Actor::Professional { id, .. } => id.clone(),
-            _ => caller.principal.clone(),
-        })
+        .map(Caller::acting)
         .unwrap_or_default();
     let step = match verb {
         "take" => AlertStep::Take { by },

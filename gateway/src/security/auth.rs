@@ -37,6 +37,15 @@ impl Caller {
         }
     }
 
+    /// Who acts, as a step they take is signed: the professional's identifier, else the
+    /// principal (a system, an operator).
+    pub fn acting(&self) -> String {
+        match &self.actor {
+            Actor::Professional { id, .. } => id.clone(),
+            _ => self.principal.clone(),
+        }
+    }
+
     /// Whether the caller may act for a beneficiary of the CRT `crt` (FINESS ET).
     pub fn may_act_for(&self, crt: &str) -> bool {
         self.delegated_for
