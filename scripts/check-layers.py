@@ -31,6 +31,7 @@ LAYERS = {
     "crt-ins": 1,
     "crt-annuaire": 1,
     "crt-ror": 1,
+    "crt-telemonitoring": 1,
     "crt-viatrajectoire": 1,
     "crt-store": 1,
     # Who a professional is: Pro Santé Connect.

@@ -15,6 +15,7 @@ pub use crt_store as store;
 pub mod acknowledgements;
 pub mod api;
 pub mod backlog;
+pub mod calendar;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -16,6 +16,7 @@ mod identity;
 mod inbound;
 mod ins;
 mod mssante;
+mod planning;
 mod regions;
 mod reports;
 mod ror;

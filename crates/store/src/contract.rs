@@ -31,6 +31,7 @@ macro_rules! contract_suite {
             received_messages_are_kept_once_and_resolved_from_the_inbox,
             alerts_are_kept_once_taken_once_and_closed,
             alert_duties_are_leased_once_and_follow_the_alert,
+            calendar_links_are_found_by_their_secret_and_revoked_once,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1194,4 +1195,80 @@ pub(crate) async fn alert_duties_are_leased_once_and_follow_the_alert(store: &dy
     assert_eq!(view.regulation, Some(sent));
     assert_eq!(view.duty, None);
     assert_eq!(view.escalations(), 0);
+}
+
+pub(crate) async fn calendar_links_are_found_by_their_secret_and_revoked_once(store: &dyn Store) {
+    let link = |label: &str, secret: &str, at: Millis| NewCalendarLink {
+        id: Uuid::now_v7(),
+        crt_finess_et: "720004563".into(),
+        subject: CalendarSubject::Professional,
+        subject_ref: "pro-idel".into(),
+        label: label.into(),
+        secret_sha256: secret.into(),
+        created_by: "810003456786".into(),
+        created_at: at,
+    };
+    let first = store
+        .keep_calendar_link(link("Mme Leroy", "aa", 1_000))
+        .await
+        .unwrap();
+    assert_eq!(first.subject, CalendarSubject::Professional);
+    assert_eq!(first.revoked_at, None);
+    let second = store
+        .keep_calendar_link(link("M. Leroy", "bb", 2_000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .keep_calendar_link(link("again", "bb", 3_000))
+            .await
+            .is_err(),
+        "secrets are unique"
+    );
+    let listed = store.calendar_links("720004563".into()).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [second.id, first.id]
+    );
+    assert!(
+        store
+            .calendar_links("440000057".into())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let found = store.calendar_link_by_secret("aa".into()).await.unwrap();
+    assert_eq!(found.as_ref().map(|l| l.id), Some(first.id));
+    assert!(
+        store
+            .calendar_link_by_secret("cc".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let revoked = store
+        .revoke_calendar_link(first.id, 5_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(5_000));
+    let again = store
+        .revoke_calendar_link(first.id, 6_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.revoked_at, Some(5_000), "the first revocation stands");
+    assert!(
+        store
+            .revoke_calendar_link(Uuid::now_v7(), 6_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let found = store
+        .calendar_link_by_secret("aa".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.revoked_at, Some(5_000));
 }

@@ -14,6 +14,7 @@
 //!   so a worker that lost its lease cannot overwrite the outcome of the next attempt.
 
 mod alerts;
+mod calendars;
 mod config;
 #[cfg(test)]
 pub(crate) mod contract;
@@ -32,6 +33,7 @@ pub use alerts::{
     AlertCall, AlertDuty, AlertFilter, AlertOriginal, AlertStatus, AlertStep, AlertStepOutcome,
     AlertView, Alerts, DutyKind, DutySettlement, KeptAlert, NewAlert,
 };
+pub use calendars::{CalendarLink, CalendarSubject, Calendars, NewCalendarLink};
 pub use config::StorageConfig;
 pub use postgres::{PostgresStore, shown as shown_url};
 pub use sqlite::SqliteStore;
@@ -703,10 +705,16 @@ pub struct DeliveryFilter {
 }
 
 /// The storage contract (see the module documentation), one trait per concern so that a
-/// part of the gateway names the concern it uses. Every backend implements all four.
-pub trait Store: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox + Alerts {}
+/// part of the gateway names the concern it uses. Every backend implements them all.
+pub trait Store:
+    DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox + Alerts + Calendars
+{
+}
 
-impl<T: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox + Alerts> Store for T {}
+impl<T: DeliveryQueue + AccessTrace + FollowUps + ReportReads + Inbox + Alerts + Calendars> Store
+    for T
+{
+}
 
 /// Records and their deliveries: intake, leasing, settlement, replay, and what the API
 /// reads of them.

@@ -38,15 +38,17 @@ use super::{
 use crt_audit::{TraceEvent, TraceLine};
 
 mod alerts;
+mod calendars;
 mod inbox;
 
 /// Each step brings the database from one version to the next.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("postgres/schema-1.sql"),
     include_str!("postgres/schema-2.sql"),
     include_str!("postgres/schema-3.sql"),
     include_str!("postgres/schema-4.sql"),
     include_str!("postgres/schema-5.sql"),
+    include_str!("postgres/schema-6.sql"),
 ];
 /// The advisory lock keys of this program: schema changes, and the access trace's chain.
 const MIGRATION_LOCK: i64 = 0x6372_745f_6d69_6772; // "crt_migr"

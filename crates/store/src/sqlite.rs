@@ -27,9 +27,10 @@ use super::{
 };
 
 mod alerts;
+mod calendars;
 mod inbox;
 
-const SCHEMA_VERSION: i32 = 10;
+const SCHEMA_VERSION: i32 = 11;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -94,6 +95,11 @@ enum WriteOp {
         lease_until: Millis,
     },
     SettleAlertDuty(Box<(Uuid, String, super::DutyKind, super::DutySettlement, Millis)>),
+    KeepCalendarLink(Box<super::NewCalendarLink>),
+    RevokeCalendarLink {
+        id: Uuid,
+        now: Millis,
+    },
 }
 
 enum Written {
@@ -117,6 +123,8 @@ enum Written {
     AlertStepped(super::AlertStepOutcome),
     AlertDuties(Vec<super::AlertDuty>),
     DutySettled(bool),
+    /// The link as it stands; `None` when there is no such link.
+    CalendarLink(Option<Box<super::CalendarLink>>),
 }
 
 impl SqliteStore {
@@ -202,7 +210,7 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 10] = [
+    let steps: [(i32, &str); 11] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
@@ -213,6 +221,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         (8, include_str!("schema-8.sql")),
         (9, include_str!("schema-9.sql")),
         (10, include_str!("schema-10.sql")),
+        (11, include_str!("schema-11.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -339,6 +348,12 @@ fn apply(tx: &Connection, op: WriteOp) -> StoreResult<Written> {
         WriteOp::KeepReceived(message) => inbox::keep(tx, &message).map(Written::KeptReceived),
         WriteOp::KeepAlert(alert) => {
             alerts::keep(tx, &alert).map(|(new, view)| Written::KeptAlert(new, Box::new(view)))
+        }
+        WriteOp::KeepCalendarLink(link) => {
+            calendars::keep(tx, &link).map(|kept| Written::CalendarLink(Some(Box::new(kept))))
+        }
+        WriteOp::RevokeCalendarLink { id, now } => {
+            calendars::revoke(tx, id, now).map(|link| Written::CalendarLink(link.map(Box::new)))
         }
         WriteOp::StepAlert { id, step, now } => {
             alerts::step(tx, id, &step, now).map(Written::AlertStepped)

@@ -10,6 +10,7 @@ mod gate;
 mod liaison;
 mod login;
 mod ops;
+mod planning;
 mod problem;
 mod received;
 mod records;
@@ -198,6 +199,7 @@ fn resource_of(method: &Method, segments: &[&str]) -> Option<(Resource, Access)>
         ["v1", "beneficiaries", _, _, "documents" | "dmp", ..] => Resource::Documents,
         ["v1", "inbox"] | ["v1", "inbox", _, _] | ["v1", "events"] => Resource::Inbox,
         ["v1", "alerts", ..] | ["v1", "telemonitoring", _, "Observation"] => Resource::Alerts,
+        ["v1", "planning"] | ["v1", "planning", "links", ..] => Resource::Planning,
         _ => return None,
     };
     Some((resource, access))
@@ -217,6 +219,20 @@ async fn handle(
             let (response, caller, outcome) = login::finish(&request, &state).await;
             let mut event = access_event(&state, caller.as_ref(), &method, &path, outcome, None);
             event.action = "api.login".into();
+            trace_access(&state, event).await;
+            return response;
+        }
+        (["v1", "planning", file], &Method::GET) if file.ends_with(".ics") => {
+            // The link is the credential: the trace names the link, never its secret.
+            let (response, fed) = planning::feed(file, &state).await;
+            let outcome = response.status().as_u16().to_string();
+            let object = "/v1/planning/{secret}.ics";
+            let mut event = access_event(&state, None, &method, object, outcome, fed.subject);
+            event.caller = fed.link.map_or_else(
+                || "calendar-link:unknown".to_string(),
+                |link| format!("calendar-link:{}", link.id),
+            );
+            event.action = "api.calendar".into();
             trace_access(&state, event).await;
             return response;
         }
@@ -489,6 +505,16 @@ async fn route(request: Request<Incoming>, state: Arc<AppState>) -> Response<Bod
         }
         (["v1", "volet1", "actions"], &Method::POST) => volet1::accept(request, &state).await,
         (["v1", "alerts"], &Method::POST) => alerts::accept(request, &state).await,
+        (["v1", "planning"], &Method::GET) => planning::week(request.uri().query(), &state).await,
+        (["v1", "planning", "links"], &Method::POST) => {
+            planning::create_link(request, &state).await
+        }
+        (["v1", "planning", "links"], &Method::GET) => {
+            planning::links(request.uri().query(), &state).await
+        }
+        (["v1", "planning", "links", id, "revoke"], &Method::POST) => {
+            planning::revoke(id, &state).await
+        }
         (["v1", "telemonitoring", crt, "Observation"], &Method::POST) => {
             telemonitoring::create(crt, request, &state).await
         }
@@ -589,6 +615,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/alerts/{id}/take"),
     ("POST", "/v1/alerts/{id}/close"),
     ("POST", "/v1/telemonitoring/{crt}/Observation"),
+    ("GET", "/v1/planning"),
+    ("POST", "/v1/planning/links"),
+    ("GET", "/v1/planning/links"),
+    ("POST", "/v1/planning/links/{id}/revoke"),
+    ("GET", "/v1/planning/{secret}.ics"),
     ("GET", "/v1/reports/emergency-accesses"),
     ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents"),
     ("GET", "/v1/beneficiaries/{crt}/{local_id}/documents/{id}"),

@@ -39,6 +39,8 @@ pub enum Resource {
     /// The on-call service's alerts: raised by a téléassistance centre, taken and closed
     /// by the professionals on call.
     Alerts,
+    /// The planning of the interventions: who comes when, and the calendar links.
+    Planning,
 }
 
 impl Resource {
@@ -61,6 +63,7 @@ impl Resource {
             Resource::EmergencyAccesses => "emergency_accesses",
             Resource::Inbox => "inbox",
             Resource::Alerts => "alerts",
+            Resource::Planning => "planning",
         }
     }
 
