@@ -1,8 +1,9 @@
 // The page of operators and professionals: validate a file, follow deliveries, replay a
 // dead one, read a document, see what arrived about a beneficiary and their DMP, take and
-// close the on-call service's alerts. It only calls the gateway's own API, with the token an
-// operator gives (kept for the tab only) or, for a professional logged in with Pro Santé
-// Connect, the session cookie the browser sends by itself.
+// close the on-call service's alerts, see a week of the planning. It only calls the
+// gateway's own API, with the token an operator gives (kept for the tab only) or, for a
+// professional logged in with Pro Santé Connect, the session cookie the browser sends by
+// itself.
 "use strict";
 
 const TOKEN_KEY = "crt-gateway-token";
@@ -446,6 +447,70 @@ async function stepAlert(id, verb, body, actions) {
   actions.textContent = verb === "take" ? "Taken" : "Closed: " + alert.outcome;
 }
 
+// The Monday of the week holding `day` (YYYY-MM-DD), as YYYY-MM-DD.
+function monday(day) {
+  const date = new Date(day + "T00:00:00Z");
+  const back = (date.getUTCDay() + 6) % 7;
+  date.setUTCDate(date.getUTCDate() - back);
+  return date.toISOString().slice(0, 10);
+}
+
+async function showPlanning(event) {
+  if (event) {
+    event.preventDefault();
+  }
+  const crt = document.getElementById("planning-crt").value.trim();
+  const kind = document.getElementById("planning-kind").value;
+  const who = document.getElementById("planning-who").value.trim();
+  const picked = document.getElementById("planning-from").value || new Date().toISOString().slice(0, 10);
+  const from = monday(picked);
+  const state = document.getElementById("planning-state");
+  const table = document.getElementById("planning-week");
+  const query = "crt=" + encodeURIComponent(crt) + "&" + kind + "=" + encodeURIComponent(who) +
+    "&from=" + from + "&days=7";
+  const response = await fetch("/v1/planning?" + query, { headers: headers() });
+  if (!response.ok) {
+    table.hidden = true;
+    state.textContent = await problemText(response);
+    return;
+  }
+  const visits = (await response.json()).visits;
+  const head = table.querySelector("thead tr");
+  const row = table.querySelector("tbody tr");
+  head.replaceChildren();
+  row.replaceChildren();
+  const days = [];
+  for (let i = 0; i < 7; i++) {
+    const date = new Date(from + "T00:00:00Z");
+    date.setUTCDate(date.getUTCDate() + i);
+    const key = date.toISOString().slice(0, 10);
+    days.push(key);
+    const th = document.createElement("th");
+    th.textContent = date.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+    head.appendChild(th);
+    const td = document.createElement("td");
+    td.className = "day";
+    td.dataset.day = key;
+    row.appendChild(td);
+  }
+  for (const visit of visits) {
+    // The visit's own calendar day, as its offset writes it.
+    const day = visit.start.slice(0, 10);
+    const column = row.querySelector('td[data-day="' + day + '"]');
+    if (!column) {
+      continue;
+    }
+    const item = document.createElement("div");
+    item.className = "visit " + visit.status;
+    const whom = kind === "beneficiary" ? visit.professional.name : visit.beneficiary.name;
+    item.textContent = visit.start.slice(11, 16) + "–" + visit.end.slice(11, 16) + " " +
+      visit.label + " · " + whom + (visit.status === "planned" ? "" : " (" + visit.status + ")");
+    column.appendChild(item);
+  }
+  table.hidden = false;
+  state.textContent = visits.length + " visit" + (visits.length === 1 ? "" : "s") + ", week of " + from;
+}
+
 async function showDeliveries(event) {
   if (event) {
     event.preventDefault();
@@ -518,6 +583,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("document-form").addEventListener("submit", readDocument);
   document.getElementById("beneficiary-form").addEventListener("submit", showBeneficiary);
   document.getElementById("alerts-form").addEventListener("submit", showAlerts);
+  document.getElementById("planning-form").addEventListener("submit", showPlanning);
   showWho();
   document.getElementById("validate-form").addEventListener("submit", validateFile);
   document.getElementById("deliveries-form").addEventListener("submit", showDeliveries);

@@ -361,6 +361,15 @@ fn a_professional_logs_in_with_pro_sante_connect_and_reads_a_dlu_of_their_care_t
     browser.click("#alerts .take");
     let taken = browser.wait_text("#alerts .taken-by", |t| !t.is_empty());
     assert_eq!(taken, "810002345675");
+    // The beneficiary's week: the CRT's home visit and the home nurse's care.
+    browser.type_into("#planning-crt", "720004563");
+    browser.type_into("#planning-who", "IPP-000417");
+    browser.type_into("#planning-from", "2026-03-04");
+    browser.click("#planning-show");
+    let week = browser.wait_text("#planning-state", |t| !t.is_empty());
+    assert_eq!(week, "2 visits, week of 2026-03-02");
+    assert_eq!(browser.count("#planning-week .visit"), 2);
+    assert!(browser.text("#planning-week").contains("Soins infirmiers"));
     browser.click("#logout");
     browser.wait_text("#who", |t| t.contains("Not logged in"));
     // A physician in no one's care circle is refused, and told why.
