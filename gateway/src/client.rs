@@ -38,6 +38,8 @@ pub struct ApiClient {
 pub struct Answer {
     pub status: StatusCode,
     pub replayed: bool,
+    /// Where what the request created lives (`Location`).
+    pub location: Option<String>,
     pub body: Bytes,
 }
 
@@ -172,6 +174,11 @@ impl ApiClient {
             .map_err(|e| unreachable(error_chain(&e)))?;
         let status = response.status();
         let replayed = response.headers().contains_key("idempotent-replayed");
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = response
             .into_body()
             .collect()
@@ -181,6 +188,7 @@ impl ApiClient {
         Ok(Answer {
             status,
             replayed,
+            location,
             body,
         })
     }

@@ -9,6 +9,29 @@ fn the_demo_does_the_whole_job_and_writes_what_was_sent() {
     let (code, text) = cli(&["demo", "--out", out.path().to_str().unwrap()]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("4 record(s) accepted, 0 refused"), "{text}");
+    // The night on call: escalated, taken by the nurse; the second alert, from the
+    // telemonitoring platform, closed with the SAMU informed and the DLU in the DMP.
+    assert!(
+        text.contains("not taken in time: called Sophie Petit (nurse)"),
+        "{text}"
+    );
+    assert!(text.contains("taken by 810003456786"), "{text}");
+    assert!(
+        text.contains("73.4 kg (above the high bound 71 kg)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "SAMU informed at samu72@ch-lemans.mssante.fr: DLU sent true, DLU in the DMP: delivered"
+        ),
+        "{text}"
+    );
+    let night: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("night/alerts.json")).expect("the night's alerts"),
+    )
+    .expect("JSON");
+    assert_eq!(night[0]["status"], "taken", "{night}");
+    assert_eq!(night[1]["outcome"], "emergency_services", "{night}");
 
     let home = out.path().join("home-volet2-pays-de-la-loire");
     let dlu = std::fs::read_to_string(home.join("dmp-dlu/dlu.xml")).expect("the DLU sent");

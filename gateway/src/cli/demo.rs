@@ -66,6 +66,9 @@ pub async fn run(out: &Path, examples: Option<PathBuf>, config_file: Option<Path
     config.storage.database = None;
     config.sinks.journal.directory = None;
     config.sandbox.enabled = true;
+    if config.on_call.services.is_empty() {
+        config.on_call = super::night::demo_rota();
+    }
 
     let gateway = match Gateway::start(config).await {
         Ok(gateway) => gateway,
@@ -176,6 +179,13 @@ async fn drive(gateway: &Gateway, token: &str, files: &[PathBuf], out: &Path) ->
     );
     if let Err(e) = activity_reports(&client, files, out).await {
         return failed(format!("activity reports: {e}"));
+    }
+    // The night plays with the example files beside the records (alerts, observations).
+    if let Some(dir) = files.first().and_then(|f| f.parent())
+        && super::night::playable(dir)
+        && let Err(e) = super::night::play(&client, dir, out).await
+    {
+        return failed(format!("the night on call: {e}"));
     }
     let offer_status = match gateway.sandbox() {
         Some(sandbox) => match publish_example_offer(sandbox, out).await {

@@ -12,6 +12,7 @@ mod directory;
 mod dmp;
 mod ins;
 mod mssante;
+mod night;
 mod records;
 mod report;
 mod ror;
