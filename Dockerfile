@@ -3,14 +3,17 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p crt-gateway
+# The shipped binary carries no debug information: it is split off into
+# /src/target/dist/crt-gateway.debug in this stage (`docker build --target build`).
+RUN apt-get update && apt-get install -y --no-install-recommends binutils \
+ && scripts/release-binary.sh target/dist
 
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/crt-gateway --create-home crt-gateway
-COPY --from=build /src/target/release/crt-gateway /usr/local/bin/crt-gateway
+COPY --from=build /src/target/dist/crt-gateway /usr/local/bin/crt-gateway
 # The test PKI (sandbox only) and the examples, for `demo` and the sandbox's simulators.
 COPY --from=build /src/certs-example /opt/crt-gateway/certs-example
 COPY --from=build /src/schemas /opt/crt-gateway/schemas

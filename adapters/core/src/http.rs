@@ -1,16 +1,20 @@
-//! HTTPS requests to national services: one connection per request, mutual TLS, a
-//! timeout over the whole exchange, a bound on the answer's size.
+//! HTTPS requests to national services: mutual TLS, a timeout over the whole exchange, a
+//! bound on the answer's size, and the connection kept for the next request to the same
+//! origin (HTTP/1.1 keep-alive), as a service expects of a client that sends many: a new
+//! connection costs a full mutual-TLS handshake, two signatures.
 //!
 //! Errors say whether trying again can help: network failures and timeouts can; a TLS
 //! handshake refused (unknown CA, expired or revoked certificate) cannot, and retrying it
 //! would only hammer the service.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
@@ -72,12 +76,65 @@ pub struct HttpAnswer {
     pub body: Bytes,
 }
 
-/// A client bound to one TLS configuration.
+/// Idle connections kept per origin: as many as requests run at once to one service.
+const MAX_IDLE_PER_ORIGIN: usize = 16;
+
+/// A connection idle longer is closed rather than reused: services close idle connections
+/// after a while, and a request written on a connection the server is closing is lost.
+const MAX_IDLE: Duration = Duration::from_secs(30);
+
+struct Idle {
+    sender: SendRequest<Full<Bytes>>,
+    since: Instant,
+}
+
+/// The connections of one client (one TLS configuration, so one client certificate), idle
+/// between requests, by origin (`host:port`).
+#[derive(Default)]
+struct Pool {
+    idle: Mutex<HashMap<String, Vec<Idle>>>,
+}
+
+impl Pool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Idle>>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The most recently used live connection to `origin`, if any.
+    fn take(&self, origin: &str) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.lock();
+        let list = idle.get_mut(origin)?;
+        while let Some(candidate) = list.pop() {
+            if candidate.since.elapsed() < MAX_IDLE && !candidate.sender.is_closed() {
+                return Some(candidate.sender);
+            }
+        }
+        None
+    }
+
+    fn give_back(&self, origin: String, sender: SendRequest<Full<Bytes>>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.lock();
+        let list = idle.entry(origin).or_default();
+        list.retain(|c| c.since.elapsed() < MAX_IDLE && !c.sender.is_closed());
+        if list.len() < MAX_IDLE_PER_ORIGIN {
+            list.push(Idle {
+                sender,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+/// A client bound to one TLS configuration. Clones share their idle connections.
 #[derive(Clone)]
 pub struct HttpsClient {
     tls: Arc<ClientConfig>,
     timeout: Duration,
     max_answer_bytes: usize,
+    pool: Arc<Pool>,
 }
 
 impl HttpsClient {
@@ -86,6 +143,7 @@ impl HttpsClient {
             tls,
             timeout,
             max_answer_bytes,
+            pool: Arc::new(Pool::default()),
         }
     }
 
@@ -152,28 +210,7 @@ impl HttpsClient {
             .ok_or_else(|| HttpError::BadUrl(url.to_string()))?
             .to_string();
         let port = uri.port_u16().unwrap_or(443);
-        let tcp = TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| HttpError::Connect {
-                host: host.clone(),
-                reason: e.to_string(),
-            })?;
-        let _ = tcp.set_nodelay(true);
-        let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
-            .map_err(|_| HttpError::BadUrl(url.to_string()))?;
-        let tls = TlsConnector::from(self.tls.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| HttpError::Tls {
-                host: host.clone(),
-                reason: tls_reason(&e),
-            })?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| HttpError::Protocol(e.to_string()))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        let origin = format!("{host}:{port}");
         let mut request = Request::builder()
             .method(method)
             .uri(uri.clone())
@@ -185,11 +222,14 @@ impl HttpsClient {
         let request = request
             .body(Full::new(body))
             .map_err(|e| HttpError::Protocol(e.to_string()))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| classify_send_error(&host, e))?;
+        let pooled = self.pool.take(&origin);
+        let (mut sender, response) = self.send_on(pooled, request, &uri, &host, port).await?;
         let status = response.status();
+        let keep = !response
+            .headers()
+            .get(header::CONNECTION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -221,12 +261,83 @@ impl HttpsClient {
                 }
             })?
             .to_bytes();
+        if keep && sender.ready().await.is_ok() {
+            self.pool.give_back(origin, sender);
+        }
         Ok(HttpAnswer {
             status,
             content_type,
             location,
             body,
         })
+    }
+
+    /// Sends `request` on the kept connection, or on a new one when there is none or the
+    /// server closed it meanwhile (the request was then not written: it goes again).
+    async fn send_on(
+        &self,
+        pooled: Option<SendRequest<Full<Bytes>>>,
+        request: Request<Full<Bytes>>,
+        uri: &Uri,
+        host: &str,
+        port: u16,
+    ) -> Result<
+        (
+            SendRequest<Full<Bytes>>,
+            http::Response<hyper::body::Incoming>,
+        ),
+        HttpError,
+    > {
+        let mut request = request;
+        if let Some(mut sender) = pooled
+            && sender.ready().await.is_ok()
+        {
+            match sender.try_send_request(request).await {
+                Ok(response) => return Ok((sender, response)),
+                Err(mut failed) => match failed.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(classify_send_error(host, failed.into_error())),
+                },
+            }
+        }
+        let mut sender = self.connect(uri, host, port).await?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| classify_send_error(host, e))?;
+        Ok((sender, response))
+    }
+
+    /// A new connection to `host:port`: TCP, the TLS handshake, HTTP/1.1.
+    async fn connect(
+        &self,
+        uri: &Uri,
+        host: &str,
+        port: u16,
+    ) -> Result<SendRequest<Full<Bytes>>, HttpError> {
+        let tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(|e| HttpError::Connect {
+                host: host.to_string(),
+                reason: e.to_string(),
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let name = ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+            .map_err(|_| HttpError::BadUrl(uri.to_string()))?;
+        let tls = TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| HttpError::Tls {
+                host: host.to_string(),
+                reason: tls_reason(&e),
+            })?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| HttpError::Protocol(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
     }
 }
 
@@ -282,5 +393,93 @@ pub async fn reachable(service: &str, endpoint: &str) -> crate::sink::Health {
         Ok(Ok(_)) => Health::up(format!("{service} reachable at {endpoint}")),
         Ok(Err(e)) => Health::down(format!("{endpoint}: {e}")),
         Err(_) => Health::down(format!("{endpoint}: no connection within 2 s")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex as StdMutex;
+
+    use http::Response;
+
+    use super::*;
+    use crate::simulate::{SimulatorTls, layout, serve};
+    use crate::tls::{IdentityFiles, Policy, client_config_for};
+
+    fn pki() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs-example")
+    }
+
+    /// A server that answers each request with the number of its connection's requests,
+    /// closing the connection after `close_after` of them, and notes each client port.
+    async fn server(close_after: usize) -> (crate::simulate::Running, Arc<StdMutex<Vec<u16>>>) {
+        crate::tls::install_default_provider();
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let noted = seen.clone();
+        let acceptor = SimulatorTls::from_pki(&pki()).acceptor().expect("TLS");
+        let running = serve(
+            ([127, 0, 0, 1], 0).into(),
+            acceptor,
+            move |_request, peer| {
+                let noted = noted.clone();
+                async move {
+                    let port = peer.address.map_or(0, |a| a.port());
+                    let count = {
+                        let mut seen = noted.lock().unwrap_or_else(|p| p.into_inner());
+                        seen.push(port);
+                        seen.iter().filter(|p| **p == port).count()
+                    };
+                    let mut response = Response::builder().status(200);
+                    if count >= close_after {
+                        response = response.header(header::CONNECTION, "close");
+                    }
+                    response
+                        .body(Full::new(Bytes::from(count.to_string())))
+                        .unwrap_or_default()
+                }
+            },
+        )
+        .await
+        .expect("server");
+        (running, seen)
+    }
+
+    fn client() -> HttpsClient {
+        let identity = IdentityFiles {
+            certificate: pki().join(layout::CLIENT),
+            key: pki().join(layout::CLIENT_KEY),
+        };
+        let tls = client_config_for(
+            &Policy::standard(),
+            &pki().join(layout::CHAIN),
+            None,
+            Some(&identity),
+        )
+        .expect("TLS");
+        HttpsClient::new(tls, Duration::from_secs(5), 1 << 20)
+    }
+
+    #[tokio::test]
+    async fn requests_to_one_origin_share_a_connection_until_the_server_closes_it() {
+        let (running, seen) = server(3).await;
+        let client = client();
+        let url = running.url("/ping");
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            let answer = client.send(Method::GET, &url, &[], Bytes::new()).await;
+            answers.push(String::from_utf8_lossy(&answer.expect("answer").body).into_owned());
+        }
+        // Three requests on the first connection (the third answer closes it), then a new
+        // one, reused in turn.
+        assert_eq!(answers, ["1", "2", "3", "1", "2"]);
+        let ports: BTreeSet<u16> = seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(ports.len(), 2, "{ports:?}");
+        running.task.abort();
     }
 }
