@@ -31,6 +31,8 @@ pub struct Engine {
     /// Names this process in leases.
     owner: String,
     pseudonyms: Option<Arc<crate::audit::Pseudonyms>>,
+    /// The typed records of the latest attempts, so that a record is read once.
+    parsed: parsed::ParsedRecords,
 }
 
 impl Engine {
@@ -49,6 +51,7 @@ impl Engine {
             wake,
             owner: format!("{}-{}", hostname(), std::process::id()),
             pseudonyms: None,
+            parsed: parsed::ParsedRecords::default(),
         }
     }
 
@@ -203,7 +206,7 @@ impl Engine {
     /// One attempt of one delivery, settled in the store.
     async fn attempt(&self, delivery: LeasedDelivery) {
         let started_at = now_millis();
-        let record = serde_json::from_slice::<CrtRecord>(&delivery.payload).map(Arc::new);
+        let record = self.parsed.get(delivery.record_id, &delivery.payload);
         let settlement = self.run_sink(&delivery, record.as_ref()).await;
         let outcome = match &settlement {
             Settlement::Done(receipt) => format!("{:?}", receipt.outcome).to_lowercase(),
@@ -346,6 +349,8 @@ fn hostname() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "gateway".to_string())
 }
+
+mod parsed;
 
 #[cfg(test)]
 mod faults;
