@@ -12,14 +12,15 @@
 # (schemas/examples/home-volet2-pays-de-la-loire.json, five deliveries each), then a full
 # instance on the same data drains them; its deliveries per second run from its health
 # check answering to the last delivery settled. GW and LOADGEN name other binaries (a
-# build of another commit) instead of building this tree.
+# build of another commit) instead of building this tree; RECORD another record (one an
+# older binary accepts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-200}
 seconds=${2:-10}
 port=${PORT:-18091}
 url="http://127.0.0.1:$port"
-record=schemas/examples/home-volet2-pays-de-la-loire.json
+record=${RECORD:-schemas/examples/home-volet2-pays-de-la-loire.json}
 if [ -z "${GW:-}" ] || [ -z "${LOADGEN:-}" ]; then
   cargo build --release -p crt-gateway -p crt-loadgen >&2
 fi
