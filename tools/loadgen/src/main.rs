@@ -1,6 +1,8 @@
 //! crt-loadgen: drives `POST /v1/records` over loopback and reports throughput and latency
 //! percentiles; with `--compare-bare`, runs the same load against a bare hyper endpoint in
-//! the same process as the reference.
+//! the same process as the reference; with `--compare-durable DIR`, against the same
+//! endpoint storing each body in SQLite with the gateway's durability (WAL,
+//! `synchronous=FULL`, group commit) before its 202: what intake costs at the least.
 //!
 //! Two modes: `--rate 0` (default) keeps `--connections` requests in flight back to back
 //! (maximum throughput); `--rate N` sends N requests per second on schedule and measures
@@ -42,6 +44,11 @@ struct Args {
     /// Also run the same load against a bare hyper endpoint, as the reference.
     #[arg(long)]
     compare_bare: bool,
+    /// Also run the load against a bare endpoint that stores each body durably in a SQLite
+    /// database in this directory (WAL, synchronous=FULL, group commit), the reference for
+    /// intake.
+    #[arg(long)]
+    compare_durable: Option<PathBuf>,
     /// Print one JSON line per run instead of text.
     #[arg(long)]
     json: bool,
@@ -128,6 +135,29 @@ async fn main() {
             println!(
                 "gateway / bare throughput: {:.1} %",
                 100.0 * gateway.throughput() / bare.throughput().max(1.0)
+            );
+        }
+    }
+    if let Some(dir) = &args.compare_durable {
+        let addr = match start_durable(dir).await {
+            Ok(addr) => addr,
+            Err(e) => {
+                eprintln!("error: the durable reference in {}: {e}", dir.display());
+                std::process::exit(2);
+            }
+        };
+        let durable = run(
+            &args,
+            "durable",
+            &format!("http://{addr}/v1/records"),
+            &template,
+        )
+        .await;
+        durable.print(args.json);
+        if !args.json {
+            println!(
+                "gateway / durable SQLite throughput: {:.2}",
+                gateway.throughput() / durable.throughput().max(1.0)
             );
         }
     }
@@ -255,6 +285,111 @@ async fn post(client: &Client<HttpConnector, Full<Bytes>>, url: &str, body: Byte
     }
 }
 
+/// A reference endpoint's answer: the status and a small JSON body, as the gateway's.
+fn answer(status: StatusCode) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(
+            b"{\"id\":\"00000000-0000-0000-0000-000000000000\"}",
+        )))
+        .unwrap_or_default()
+}
+
+/// A body waiting for the durable reference's writer, and who to tell once it is on disk.
+type Pending = (Bytes, tokio::sync::oneshot::Sender<bool>);
+
+/// The durable reference: the bare endpoint, each body inserted in SQLite before its 202
+/// with the gateway's durability: WAL, `synchronous=FULL`, one writer thread committing
+/// every body waiting in one transaction (group commit), as the gateway's store does.
+async fn start_durable(dir: &std::path::Path) -> Result<SocketAddr, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let path = dir.join(format!("durable-{}.sqlite", std::process::id()));
+    let conn = rusqlite::Connection::open(&path).map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+        .and_then(|()| {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, payload BLOB NOT NULL)",
+            )
+        })
+        .map_err(|e| e.to_string())?;
+    let (sender, receiver) = std::sync::mpsc::channel::<Pending>();
+    std::thread::spawn(move || write_durably(conn, receiver));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                        let sender = sender.clone();
+                        async move {
+                            let body = request
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let (done, stored) = tokio::sync::oneshot::channel();
+                            let kept =
+                                sender.send((body, done)).is_ok() && stored.await.unwrap_or(false);
+                            let status = if kept {
+                                StatusCode::ACCEPTED
+                            } else {
+                                StatusCode::INTERNAL_SERVER_ERROR
+                            };
+                            Ok::<_, Infallible>(answer(status))
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
+/// The writer thread: every body waiting, in one transaction, then each told.
+fn write_durably(mut conn: rusqlite::Connection, receiver: std::sync::mpsc::Receiver<Pending>) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            batch.push(next);
+            if batch.len() >= 512 {
+                break;
+            }
+        }
+        let committed = (|| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx
+                    .prepare_cached("INSERT INTO records (received_at, payload) VALUES (?1, ?2)")?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or_default();
+                for (body, _) in &batch {
+                    insert.execute(rusqlite::params![now, body.as_ref()])?;
+                }
+            }
+            tx.commit()
+        })()
+        .is_ok();
+        for (_, done) in batch {
+            let _ = done.send(committed);
+        }
+    }
+}
+
 /// The reference: hyper reading the whole body and answering 202 with a small JSON body,
 /// no validation, no storage.
 async fn start_bare() -> SocketAddr {
@@ -272,15 +407,7 @@ async fn start_bare() -> SocketAddr {
                 let service = hyper::service::service_fn(
                     |request: Request<hyper::body::Incoming>| async move {
                         let _ = request.into_body().collect().await;
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .status(StatusCode::ACCEPTED)
-                                .header("content-type", "application/json")
-                                .body(Full::new(Bytes::from_static(
-                                    b"{\"id\":\"00000000-0000-0000-0000-000000000000\"}",
-                                )))
-                                .unwrap_or_default(),
-                        )
+                        Ok::<_, Infallible>(answer(StatusCode::ACCEPTED))
                     },
                 );
                 let _ = hyper::server::conn::http1::Builder::new()
