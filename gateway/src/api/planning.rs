@@ -10,7 +10,7 @@
 //! - `GET /v1/planning/<secret>.ics`: the iCalendar feed, for a calendar application that
 //!   holds the link and nothing else (no other credential); `404` once revoked.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use crt_core::CrtRecord;
 use crt_core::Violation;
 use http::{Request, Response, StatusCode};
@@ -81,10 +81,8 @@ async fn week_inner(query: Option<&str>, state: &AppState) -> Result<Response<Bo
     let crt = crt.ok_or_else(|| bad_query("crt: the CRT's FINESS ET is required".into()))?;
     let (kind, reference) =
         subject.ok_or_else(|| bad_query("beneficiary or professional is required".into()))?;
-    let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    let (Some(start), Some(end)) = (start, start.map(|s| s + Duration::days(days))) else {
-        return Err(bad_query(format!("from={from}: out of range")));
-    };
+    let start = from.and_time(NaiveTime::MIN).and_utc();
+    let end = start + Duration::days(days);
     let records = records(state, &crt).await?;
     let found: Vec<_> = visits(&records, kind, &reference)
         .into_iter()
@@ -177,19 +175,16 @@ async fn create_link_inner(
     let subject = match (asked.beneficiary, asked.professional) {
         (Some(id), None) => Some((CalendarSubject::Beneficiary, id, "/beneficiary")),
         (None, Some(id)) => Some((CalendarSubject::Professional, id, "/professional")),
-        _ => {
-            violations.push(violation(
-                "",
-                "one-subject",
-                "expected beneficiary or professional, not both",
-            ));
-            None
-        }
+        _ => None,
     };
-    if !violations.is_empty() {
-        return Err(invalid(violations));
+    if subject.is_none() {
+        violations.push(violation(
+            "",
+            "one-subject",
+            "expected beneficiary or professional, not both",
+        ));
     }
-    let Some((kind, reference, pointer)) = subject else {
+    let (Some((kind, reference, pointer)), true) = (subject, violations.is_empty()) else {
         return Err(invalid(violations));
     };
     let records = records(state, &asked.crt).await?;
@@ -324,7 +319,7 @@ pub async fn feed(file: &str, state: &AppState) -> (Response<Body>, Fed) {
                 .unwrap_or_else(|| "Tournée".into()),
         ),
     };
-    let body = ical::calendar(&name, &found, audience, now());
+    let body = ical::calendar(&name, &found, audience, Utc::now());
     let mut response = bytes(
         StatusCode::OK,
         "text/calendar; charset=utf-8",
@@ -342,8 +337,4 @@ pub async fn feed(file: &str, state: &AppState) -> (Response<Body>, Fed) {
             subject,
         },
     )
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now()
 }

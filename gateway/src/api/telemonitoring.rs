@@ -13,8 +13,9 @@
 use crt_core::CrtRecord;
 use crt_core::alert::{Alert, AlertBeneficiary, AlertSource, AlertSourceKind};
 use crt_core::record::{Ins, InsOid, OnCallReason, SchemaVersion};
+use crt_core::validation::RecordError;
 use crt_documents::RenderContext;
-use crt_telemonitoring::{Issue, Measurement, Subject, check, crossings, outcome};
+use crt_telemonitoring::{Issue, Subject, check, crossings, outcome};
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
@@ -136,12 +137,12 @@ async fn create_inner(
         return Ok(response);
     }
     let heard: Vec<String> = crossed.iter().map(|c| c.describe()).collect();
-    let alert = Alert {
+    let mut alert = Alert {
         schema_version: SchemaVersion::V1_0,
         source: AlertSource {
             kind: AlertSourceKind::Telemonitoring,
             name: platform,
-            alert_id: alert_id(&measurement, &body),
+            alert_id: measurement.id.clone().unwrap_or_default(),
         },
         crt: crt.clone(),
         beneficiary: AlertBeneficiary {
@@ -156,7 +157,7 @@ async fn create_inner(
         heard: Some(format!("Télésurveillance — {}", heard.join("; "))),
         called: Vec::new(),
     };
-    let payload = serde_json::to_vec(&alert).map_err(Problem::internal)?;
+    let payload = contract_payload(&mut alert, &body)?;
     let kept = keep(
         state,
         &alert,
@@ -195,21 +196,28 @@ fn names(record: &CrtRecord, subject: &Subject) -> bool {
     subject.system == format!("urn:oid:{}", local.root) && subject.value == beneficiary.local_id
 }
 
-/// The alert's id at the platform: the observation's own when it fits the alert
-/// contract's pattern, else derived from it (or from the body), so that the same
-/// observation sent twice is one alert.
-fn alert_id(measurement: &Measurement, body: &[u8]) -> String {
-    let fits = |id: &str| {
-        !id.is_empty()
-            && id.len() <= 64
-            && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    };
-    match &measurement.id {
-        Some(id) if fits(id) => id.clone(),
-        Some(id) => format!("obs-{}", &sha256_hex(id.as_bytes())[..40]),
-        None => format!("obs-{}", &sha256_hex(body)[..40]),
+/// The alert's JSON, its id the observation's identifier when the alert contract's own
+/// checker takes it as an alert id, else one derived from it (or from the body), so that
+/// the same observation sent twice is one alert.
+fn contract_payload(alert: &mut Alert, body: &[u8]) -> Result<Vec<u8>, Problem> {
+    let own = std::mem::take(&mut alert.source.alert_id);
+    let derived = format!(
+        "obs-{}",
+        &sha256_hex(if own.is_empty() { body } else { own.as_bytes() })[..40]
+    );
+    if !own.is_empty() {
+        alert.source.alert_id = own;
+        let payload = serde_json::to_vec(&*alert).map_err(Problem::internal)?;
+        let id_refused = match Alert::parse(&payload, |_, _| {}) {
+            Err(RecordError::Invalid(violations)) => {
+                violations.iter().any(|v| v.pointer == "/source/alert_id")
+            }
+            _ => false,
+        };
+        if !id_refused {
+            return Ok(payload);
+        }
     }
+    alert.source.alert_id = derived;
+    serde_json::to_vec(&*alert).map_err(Problem::internal)
 }

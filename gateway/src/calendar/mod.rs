@@ -70,8 +70,12 @@ fn beneficiary_person(record: &CrtRecord) -> Person {
     }
 }
 
-fn visit(record: &CrtRecord, intervention: &Intervention, professional: &Professional) -> Visit {
-    let root = RenderContext::for_record(record, None).oid_root;
+fn visit(
+    record: &CrtRecord,
+    root: &str,
+    intervention: &Intervention,
+    professional: &Professional,
+) -> Visit {
     let address = record
         .beneficiary
         .address
@@ -108,11 +112,18 @@ pub fn visits(records: &[CrtRecord], subject: CalendarSubject, reference: &str) 
             subject == CalendarSubject::Professional || record.beneficiary.local_id == reference
         })
         .flat_map(|record| {
-            record.interventions.iter().filter_map(move |intervention| {
-                let professional = record.professional(&intervention.professional)?;
-                let wanted = subject == CalendarSubject::Beneficiary || is(professional, reference);
-                wanted.then(|| visit(record, intervention, professional))
-            })
+            // The structure's OID root, once per record: a visit's uid is under it.
+            let root = RenderContext::for_record(record, None).oid_root;
+            record
+                .interventions
+                .iter()
+                .filter_map(|intervention| {
+                    let professional = record.professional(&intervention.professional)?;
+                    let wanted =
+                        subject == CalendarSubject::Beneficiary || is(professional, reference);
+                    wanted.then(|| visit(record, &root, intervention, professional))
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     visits.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.uid.cmp(&b.uid)));
