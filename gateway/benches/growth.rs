@@ -137,6 +137,7 @@ async fn round(
             idempotency_key: Some(format!("key-{n}")),
             response: b"{}".to_vec(),
             trace: vec![access_line(n)],
+            consents: None,
         };
         let store = store.clone();
         running.spawn(async move {

@@ -130,6 +130,7 @@ fn from_the_store(c: &mut Criterion, payloads: &[Vec<u8>], period: Period) {
                     idempotency_key: None,
                     response: Vec::new(),
                     trace: Vec::new(),
+                    consents: None,
                 })
                 .await
                 .expect("stored");

@@ -860,6 +860,7 @@ async fn the_store_gives_each_crt_its_own_records_in_order() {
                 idempotency_key: None,
                 response: Vec::new(),
                 trace: Vec::new(),
+                consents: None,
             })
             .await
             .expect("stored");

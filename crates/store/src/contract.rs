@@ -23,6 +23,7 @@ macro_rules! contract_suite {
             admission_requests_keep_their_newest_version_and_standing,
             the_crts_are_those_of_the_stored_records,
             newest_records_are_one_per_beneficiary,
+            consents_follow_the_newest_record_of_each_beneficiary,
             partner_entries_are_kept_once_in_their_latest_version,
             the_trace_is_appended_in_order_and_chained,
             volet1_actions_keep_the_newest_version_of_each,
@@ -83,6 +84,7 @@ pub(crate) fn intake(deliveries: &[(&str, &[usize])], key: Option<&str>, body: &
         idempotency_key: key.map(str::to_string),
         response: format!("{{\"id\":\"{record_id}\"}}").into_bytes(),
         trace: Vec::new(),
+        consents: None,
     }
 }
 
@@ -609,6 +611,43 @@ pub(crate) async fn newest_records_are_one_per_beneficiary(store: &dyn Store) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub(crate) async fn consents_follow_the_newest_record_of_each_beneficiary(store: &dyn Store) {
+    let previous =
+        |beneficiary: &str| store.previous_consents("720004563".into(), beneficiary.into());
+    assert_eq!(previous("IPP-1").await.unwrap(), PreviousConsents::None);
+    // A record stored without a consents row (as before the row existed) is read whole.
+    let mut first = intake(&[("journal", &[])], None, "first");
+    first.record.received_at = 1_000;
+    store.accept(first).await.unwrap();
+    assert_eq!(
+        previous("IPP-1").await.unwrap(),
+        PreviousConsents::InRecord(b"first".to_vec())
+    );
+    // Rows follow the newest record, whatever the order records are stored in.
+    for (body, consents, at) in [("second", "B", 3_000), ("late", "A", 2_000)] {
+        let mut record = intake(&[("journal", &[])], None, body);
+        record.record.received_at = at;
+        record.consents = Some(consents.as_bytes().to_vec());
+        store.accept(record).await.unwrap();
+    }
+    assert_eq!(
+        previous("IPP-1").await.unwrap(),
+        PreviousConsents::Kept(b"B".to_vec())
+    );
+    let mut other = intake(&[("journal", &[])], None, "other");
+    other.record.beneficiary_ref = "IPP-2".into();
+    other.consents = Some(b"C".to_vec());
+    store.accept(other).await.unwrap();
+    assert_eq!(
+        previous("IPP-2").await.unwrap(),
+        PreviousConsents::Kept(b"C".to_vec())
+    );
+    assert_eq!(
+        previous("IPP-1").await.unwrap(),
+        PreviousConsents::Kept(b"B".to_vec())
     );
 }
 

@@ -65,6 +65,12 @@ pub async fn open(
 /// Milliseconds since the Unix epoch, the store's unit of time.
 pub type Millis = i64;
 
+/// The newest record of a beneficiary (`?1` the CRT, `?2` the beneficiary), for both
+/// backends.
+pub(crate) const LATEST_RECORD: &str = "SELECT id, payload FROM records
+  WHERE crt_finess_et = ?1 AND beneficiary_ref = ?2
+  ORDER BY received_at DESC, id DESC LIMIT 1";
+
 /// The newest record of each beneficiary of a CRT (`?1`), by beneficiary: the same
 /// statement for both backends (window functions are in both).
 pub(crate) const NEWEST_RECORDS: &str = "SELECT id, payload FROM (
@@ -255,6 +261,24 @@ pub struct Intake {
     /// PostgreSQL appends them through its batching tracer right after the commit, so
     /// that intake does not hold the chain's lock, and logs a failure to do so.
     pub trace: Vec<crt_audit::TraceEvent>,
+    /// The beneficiary's consents as this record states them (the caller's encoding),
+    /// kept in a row of their own beside the record, so that the beneficiary's next record
+    /// is compared with them without opening this one. `None` keeps no such row.
+    pub consents: Option<Vec<u8>>,
+}
+
+/// What a beneficiary's consents were before a new record: where
+/// [`DeliveryQueue::previous_consents`] found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousConsents {
+    /// No record of the beneficiary is stored.
+    None,
+    /// The consents kept with the beneficiary's newest record, as given in
+    /// [`Intake::consents`].
+    Kept(Vec<u8>),
+    /// The payload of the beneficiary's newest record, which was stored before consents
+    /// had a row of their own: the caller reads them from it.
+    InRecord(Vec<u8>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -759,6 +783,14 @@ pub trait DeliveryQueue: Send + Sync + 'static {
         crt_finess_et: String,
         beneficiary_ref: String,
     ) -> BoxFuture<'_, StoreResult<Option<StoredRecord>>>;
+
+    /// The consents stated by the beneficiary's newest stored record: what a record about
+    /// to be stored is compared with. One small row read, not the record's payload.
+    fn previous_consents(
+        &self,
+        crt_finess_et: String,
+        beneficiary_ref: String,
+    ) -> BoxFuture<'_, StoreResult<PreviousConsents>>;
 
     /// The newest stored record of each beneficiary of a CRT: what the CRT's beneficiaries
     /// look like now (the planning of a professional who visits several, for instance).

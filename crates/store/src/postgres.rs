@@ -32,8 +32,8 @@ use super::{
     Completion, CompletionOutcome, DeliveryFilter, DeliveryQueue, DeliveryState, DeliveryView,
     Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
     NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
-    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, StoredRecord,
-    WAITING_ORDER, WaitingEntry, from_json, parse_state, to_json,
+    PreviousConsents, RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult,
+    StoredRecord, WAITING_ORDER, WaitingEntry, from_json, parse_state, to_json,
 };
 use crt_audit::{TraceEvent, TraceLine};
 
@@ -42,13 +42,14 @@ mod calendars;
 mod inbox;
 
 /// Each step brings the database from one version to the next.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("postgres/schema-1.sql"),
     include_str!("postgres/schema-2.sql"),
     include_str!("postgres/schema-3.sql"),
     include_str!("postgres/schema-4.sql"),
     include_str!("postgres/schema-5.sql"),
     include_str!("postgres/schema-6.sql"),
+    include_str!("postgres/schema-7.sql"),
 ];
 /// The advisory lock keys of this program: schema changes, and the access trace's chain.
 const MIGRATION_LOCK: i64 = 0x6372_745f_6d69_6772; // "crt_migr"
@@ -317,6 +318,28 @@ async fn accept(tx: &Transaction<'_>, intake: &Intake) -> StoreResult<IntakeOutc
             .await
             .map_err(db)?;
         }
+    }
+    if let Some(consents) = &intake.consents {
+        // Records of one beneficiary may commit out of order: the row follows the newest.
+        tx.execute(
+            "INSERT INTO beneficiary_consents
+                    (crt_finess_et, beneficiary_ref, record_id, received_at, consents)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (crt_finess_et, beneficiary_ref) DO UPDATE
+                SET record_id = excluded.record_id, received_at = excluded.received_at,
+                    consents = excluded.consents
+              WHERE (excluded.received_at, excluded.record_id)
+                    > (beneficiary_consents.received_at, beneficiary_consents.record_id)",
+            &[
+                &record.crt_finess_et,
+                &record.beneficiary_ref,
+                &record.id,
+                &record.received_at,
+                consents,
+            ],
+        )
+        .await
+        .map_err(db)?;
     }
     if let Some(key) = &intake.idempotency_key {
         // A concurrent intake with the same key waits here for the first to commit, then
@@ -916,9 +939,7 @@ impl DeliveryQueue for PostgresStore {
             let client = self.client().await?;
             let row = client
                 .query_opt(
-                    "SELECT id, payload FROM records
-                      WHERE crt_finess_et = $1 AND beneficiary_ref = $2
-                      ORDER BY received_at DESC, id DESC LIMIT 1",
+                    &crate::LATEST_RECORD.replace('?', "$"),
                     &[&crt_finess_et, &beneficiary_ref],
                 )
                 .await
@@ -929,6 +950,37 @@ impl DeliveryQueue for PostgresStore {
                 Ok(StoredRecord { id, payload })
             })
             .transpose()
+        })
+    }
+
+    fn previous_consents(
+        &self,
+        crt_finess_et: String,
+        beneficiary_ref: String,
+    ) -> BoxFuture<'_, StoreResult<PreviousConsents>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            let kept = client
+                .query_opt(
+                    "SELECT record_id, consents FROM beneficiary_consents
+                      WHERE crt_finess_et = $1 AND beneficiary_ref = $2",
+                    &[&crt_finess_et, &beneficiary_ref],
+                )
+                .await
+                .map_err(db)?;
+            if let Some(row) = kept {
+                let record_id: Uuid = row.get(0);
+                return Ok(PreviousConsents::Kept(
+                    self.at_rest.open_consents(record_id, row.get(1))?,
+                ));
+            }
+            drop(client);
+            Ok(
+                match self.latest_record(crt_finess_et, beneficiary_ref).await? {
+                    Some(newest) => PreviousConsents::InRecord(newest.payload),
+                    None => PreviousConsents::None,
+                },
+            )
         })
     }
 

@@ -49,6 +49,9 @@ impl AtRest {
     pub(crate) fn seal_intake(&self, intake: &mut crate::Intake) -> StoreResult<()> {
         let row = record_row(intake.record.id);
         intake.record.payload = self.seal(&row, std::mem::take(&mut intake.record.payload))?;
+        if let Some(consents) = intake.consents.take() {
+            intake.consents = Some(self.seal(&consents_row(intake.record.id), consents)?);
+        }
         Ok(())
     }
 
@@ -73,6 +76,11 @@ impl AtRest {
     /// The payload of record `id`, from what is stored.
     pub(crate) fn open_record(&self, id: impl Display, stored: Vec<u8>) -> StoreResult<Vec<u8>> {
         self.open(&record_row(id), stored)
+    }
+
+    /// The consents kept with record `id`, from what is stored.
+    pub(crate) fn open_consents(&self, id: impl Display, stored: Vec<u8>) -> StoreResult<Vec<u8>> {
+        self.open(&consents_row(id), stored)
     }
 
     /// The content of a delivery's artifact, from what is stored.
@@ -166,6 +174,10 @@ impl AtRest {
 /// The row names sealed values are bound to (the associated data).
 fn record_row(id: impl Display) -> String {
     format!("record:{id}")
+}
+
+fn consents_row(record_id: impl Display) -> String {
+    format!("consents:{record_id}")
 }
 
 fn alert_row(id: impl Display) -> String {

@@ -22,15 +22,15 @@ use super::{
     Completion, CompletionOutcome, DeliveryFilter, DeliveryQueue, DeliveryState, DeliveryView,
     Dependency, Exchange, FollowUps, Intake, IntakeOutcome, LeasedDelivery, Millis,
     NewAcknowledgement, NewAdmissionRequest, NewVolet1Action, PartnerEntry, PartnerEntryFilter,
-    RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult, StoredRecord,
-    WAITING_ORDER, WaitingEntry, from_json, parse_state, parse_uuid, to_json,
+    PreviousConsents, RecordView, ReplayOutcome, ReportReads, Settlement, StoreError, StoreResult,
+    StoredRecord, WAITING_ORDER, WaitingEntry, from_json, parse_state, parse_uuid, to_json,
 };
 
 mod alerts;
 mod calendars;
 mod inbox;
 
-const SCHEMA_VERSION: i32 = 11;
+const SCHEMA_VERSION: i32 = 12;
 /// Writes applied in one transaction at most; bounds the latency one commit adds.
 const MAX_BATCH: usize = 512;
 /// Writes queued for the writer before callers wait (back-pressure).
@@ -210,7 +210,7 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let version: i32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // Each step brings the database from one version to the next, in one transaction.
-    let steps: [(i32, &str); 11] = [
+    let steps: [(i32, &str); 12] = [
         (1, include_str!("schema.sql")),
         (2, include_str!("schema-2.sql")),
         (3, include_str!("schema-3.sql")),
@@ -222,6 +222,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         (9, include_str!("schema-9.sql")),
         (10, include_str!("schema-10.sql")),
         (11, include_str!("schema-11.sql")),
+        (12, include_str!("schema-12.sql")),
     ];
     for (step, sql) in steps {
         if version < step {
@@ -601,6 +602,26 @@ fn accept(tx: &Connection, intake: Intake) -> StoreResult<IntakeOutcome> {
             id,
             intake.response,
             record.received_at
+        ])?;
+    }
+    if let Some(consents) = &intake.consents {
+        // Records of one beneficiary may commit out of order: the row follows the newest.
+        tx.prepare_cached(
+            "INSERT INTO beneficiary_consents
+                    (crt_finess_et, beneficiary_ref, record_id, received_at, consents)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (crt_finess_et, beneficiary_ref) DO UPDATE
+                SET record_id = excluded.record_id, received_at = excluded.received_at,
+                    consents = excluded.consents
+              WHERE (excluded.received_at, excluded.record_id)
+                    > (beneficiary_consents.received_at, beneficiary_consents.record_id)",
+        )?
+        .execute(params![
+            record.crt_finess_et,
+            record.beneficiary_ref,
+            id,
+            record.received_at,
+            consents
         ])?;
     }
     if !intake.trace.is_empty() {
@@ -1080,11 +1101,7 @@ impl DeliveryQueue for SqliteStore {
         let at_rest = self.at_rest.clone();
         Box::pin(self.read(move |conn| {
             let stored: Option<(String, Vec<u8>)> = conn
-                .prepare_cached(
-                    "SELECT id, payload FROM records
-                      WHERE crt_finess_et = ?1 AND beneficiary_ref = ?2
-                      ORDER BY received_at DESC, id DESC LIMIT 1",
-                )?
+                .prepare_cached(crate::LATEST_RECORD)?
                 .query_row(params![crt_finess_et, beneficiary_ref], |row| {
                     Ok((row.get(0)?, row.get(1)?))
                 })
@@ -1098,6 +1115,40 @@ impl DeliveryQueue for SqliteStore {
                     })
                 })
                 .transpose()
+        }))
+    }
+
+    fn previous_consents(
+        &self,
+        crt_finess_et: String,
+        beneficiary_ref: String,
+    ) -> BoxFuture<'_, StoreResult<PreviousConsents>> {
+        let at_rest = self.at_rest.clone();
+        Box::pin(self.read(move |conn| {
+            let kept: Option<(String, Vec<u8>)> = conn
+                .prepare_cached(
+                    "SELECT record_id, consents FROM beneficiary_consents
+                      WHERE crt_finess_et = ?1 AND beneficiary_ref = ?2",
+                )?
+                .query_row(params![crt_finess_et, beneficiary_ref], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            if let Some((record_id, stored)) = kept {
+                return Ok(PreviousConsents::Kept(
+                    at_rest.open_consents(record_id, stored)?,
+                ));
+            }
+            let newest: Option<(String, Vec<u8>)> = conn
+                .prepare_cached(crate::LATEST_RECORD)?
+                .query_row(params![crt_finess_et, beneficiary_ref], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            Ok(match newest {
+                Some((id, stored)) => PreviousConsents::InRecord(at_rest.open_record(id, stored)?),
+                None => PreviousConsents::None,
+            })
         }))
     }
 

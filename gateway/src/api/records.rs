@@ -15,7 +15,7 @@ use crate::audit::TraceEvent;
 use crate::digest::sha256_hex;
 use crate::routing;
 use crate::security::Caller;
-use crate::store::{DeliveryState, Intake, IntakeOutcome, NewRecord, now_millis};
+use crate::store::{DeliveryState, Intake, IntakeOutcome, NewRecord, PreviousConsents, now_millis};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -109,6 +109,7 @@ async fn accept_inner(
         idempotency_key: key,
         response: response.clone(),
         trace,
+        consents: Some(serde_json::to_vec(&record.consents).map_err(Problem::internal)?),
     };
     match state.store.accept(intake).await {
         Ok(IntakeOutcome::Stored) => {
@@ -144,25 +145,30 @@ struct ConsentsOf {
     consents: Consents,
 }
 
-/// The consents of the beneficiary's newest stored record, if there is one: what this
-/// record's consents are compared with (for routing and for the trace). A store that
-/// cannot answer refuses the record, as it could not store it either.
+/// The consents stated by the beneficiary's newest stored record, if there is one: what
+/// this record's consents are compared with (for routing and for the trace). They come
+/// from their own row; only a beneficiary whose records all predate that row has the
+/// newest one opened. A store that cannot answer refuses the record, as it could not
+/// store it either.
 async fn previous_consents(
     state: &AppState,
     record: &CrtRecord,
 ) -> Result<Option<Consents>, Problem> {
     let previous = state
         .store
-        .latest_record(
+        .previous_consents(
             record.crt.finess_et.clone(),
             record.beneficiary.local_id.clone(),
         )
         .await
         .map_err(Problem::storage)?;
-    // Only the consents are wanted: read nothing else of the previous record.
-    Ok(previous
-        .and_then(|p| serde_json::from_slice::<ConsentsOf>(&p.payload).ok())
-        .map(|p| p.consents))
+    Ok(match previous {
+        PreviousConsents::None => None,
+        PreviousConsents::Kept(kept) => serde_json::from_slice::<Consents>(&kept).ok(),
+        PreviousConsents::InRecord(payload) => serde_json::from_slice::<ConsentsOf>(&payload)
+            .ok()
+            .map(|p| p.consents),
+    })
 }
 
 /// A trace line for each consent or opposition this record changes against the

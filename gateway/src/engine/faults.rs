@@ -226,6 +226,7 @@ impl Bench {
                 idempotency_key: None,
                 response: Vec::new(),
                 trace: Vec::new(),
+                consents: None,
             })
             .await
             .expect("stored");

@@ -117,6 +117,7 @@ async fn accept(rig: &Rig, record: &CrtRecord) -> Uuid {
             idempotency_key: None,
             response: Vec::new(),
             trace: Vec::new(),
+            consents: None,
         })
         .await
         .expect("stored");
