@@ -1,5 +1,7 @@
 //! The DMP client: ITI-41, ITI-18 and ITI-43 over HTTPS with mutual TLS, each request
-//! carrying a freshly signed VIHF.
+//! carrying a VIHF signed for it or a moment before for the same statement.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -14,7 +16,7 @@ use crate::config::DmpConfig;
 use crate::dsig::DsigError;
 use crate::encode::{self, Request};
 use crate::identity::{Identities, IdentityError, StructureIdentity};
-use crate::vihf::{AccessMode, AuthenticationMode, SignedVihf, Subject, Vihf};
+use crate::vihf::{AccessMode, AuthenticationMode, Issued, SignedVihf, Subject, Vihf};
 use crt_core::tls::CertificateIssuer;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +108,7 @@ pub struct DmpClient {
     endpoint: String,
     identities: Identities,
     config: DmpConfig,
+    issued: Issued,
 }
 
 impl DmpClient {
@@ -128,6 +131,7 @@ impl DmpClient {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             identities,
             config: config.clone(),
+            issued: Issued::new(std::time::Duration::from_secs(config.vihf_reuse_seconds)),
         })
     }
 
@@ -161,12 +165,14 @@ impl DmpClient {
         format!("{}/registry", self.endpoint)
     }
 
+    /// The VIHF for a request: signed now, or one signed a moment ago that states the same
+    /// ([`Issued`]).
     pub fn vihf(
         &self,
         identity: &StructureIdentity,
         acting: &Acting<'_>,
-    ) -> Result<SignedVihf, DsigError> {
-        Vihf {
+    ) -> Result<Arc<SignedVihf>, DsigError> {
+        let vihf = Vihf {
             version: self.config.vihf_version,
             subject: acting.subject,
             structure_id_nat: &identity.id_nat_struct,
@@ -179,8 +185,9 @@ impl DmpClient {
             lps_id: &self.config.lps_id,
             homologation: &self.config.homologation,
             now: Utc::now(),
-        }
-        .sign(&identity.signer, &identity.subject_dn)
+        };
+        self.issued
+            .get_or_sign(&vihf, &identity.signer, &identity.subject_dn)
     }
 
     async fn post(

@@ -25,6 +25,10 @@ pub struct DmpConfig {
     /// `mhd`: ITI-65 (FHIR PDSm bundle to `<endpoint>/fhir`), for recipients that take FHIR.
     pub transport: Transport,
     pub vihf_version: VihfVersion,
+    /// How long a signed VIHF is reused for requests that state the same (structure,
+    /// acting person and roles, patient, mode), in seconds: 300 by default, at most half
+    /// the assertion's hour of validity; 0 signs one for each request.
+    pub vihf_reuse_seconds: u64,
     /// `LPS_ID` (this installation) and `LPS_ID_HOMOLOGATION_DMP` (the DMP homologation
     /// number of the software).
     pub lps_id: String,
@@ -44,6 +48,7 @@ impl Default for DmpConfig {
             structures: Vec::new(),
             transport: Transport::Xds,
             vihf_version: VihfVersion::V3,
+            vihf_reuse_seconds: 300,
             lps_id: "crt-gateway-1".into(),
             homologation: "SANDBOX-HOMOLOGATION".into(),
             sign_submission: true,

@@ -278,7 +278,7 @@ fn find_by_id<'a>(element: &'a Element, id: &str) -> Option<&'a Element> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn signer() -> Signer {

@@ -2,6 +2,9 @@
 //! that tells the DMP who acts, for which structure and patient, with which software,
 //! signed with the structure's signature certificate (IGC-Santé ORG SIGN).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use crt_core::record::{Ins, Professional, SourceAuthentication};
 use crt_core::xml::XmlWriter;
@@ -331,6 +334,20 @@ impl Vihf<'_> {
 
     pub fn sign(&self, signer: &Signer, subject_dn: &str) -> Result<SignedVihf, DsigError> {
         let id = format!("_{}", Uuid::now_v7().simple());
+        let unsigned = self.render(&id, self.now, subject_dn)?;
+        let xml = dsig::sign_enveloped(&unsigned, &id, signer)?;
+        Ok(SignedVihf { id, xml })
+    }
+
+    /// What the assertion states apart from its ID and its times: two VIHFs with the same
+    /// statement say the same thing of the same people, and one can stand for the other
+    /// while it is valid.
+    pub fn statement(&self, subject_dn: &str) -> Result<String, DsigError> {
+        self.render("_", DateTime::<Utc>::UNIX_EPOCH, subject_dn)
+    }
+
+    /// The unsigned assertion, with `id` and issued at `now`.
+    fn render(&self, id: &str, now: DateTime<Utc>, subject_dn: &str) -> Result<String, DsigError> {
         let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
         let rpps = self
             .subject
@@ -344,8 +361,8 @@ impl Vihf<'_> {
             &[
                 ("xmlns:saml2", SAML),
                 ("xmlns:xsi", XSI),
-                ("ID", &id),
-                ("IssueInstant", &time(self.now)),
+                ("ID", id),
+                ("IssueInstant", &time(now)),
                 ("Version", "2.0"),
             ],
         );
@@ -375,11 +392,11 @@ impl Vihf<'_> {
         w.empty(
             "saml2:Conditions",
             &[
-                ("NotBefore", &time(self.now - Duration::minutes(5))),
-                ("NotOnOrAfter", &time(self.now + Duration::hours(1))),
+                ("NotBefore", &time(now - Duration::minutes(5))),
+                ("NotOnOrAfter", &time(now + VALIDITY)),
             ],
         );
-        w.open("saml2:AuthnStatement", &[("AuthnInstant", &time(self.now))])
+        w.open("saml2:AuthnStatement", &[("AuthnInstant", &time(now))])
             .open("saml2:AuthnContext", &[])
             .leaf(
                 "saml2:AuthnContextClassRef",
@@ -446,10 +463,77 @@ impl Vihf<'_> {
         text(&mut w, attribute::LPS_ID, self.lps_id);
         text(&mut w, attribute::HOMOLOGATION, self.homologation);
         w.close("saml2:AttributeStatement").close("saml2:Assertion");
-        let unsigned =
-            String::from_utf8(w.finish()).map_err(|e| DsigError::Invalid(e.to_string()))?;
-        let xml = dsig::sign_enveloped(&unsigned, &id, signer)?;
-        Ok(SignedVihf { id, xml })
+        String::from_utf8(w.finish()).map_err(|e| DsigError::Invalid(e.to_string()))
+    }
+}
+
+/// How long an assertion is valid after it is issued (`NotOnOrAfter`).
+const VIHF_VALIDITY_MINUTES: i64 = 60;
+const VALIDITY: Duration = Duration::minutes(VIHF_VALIDITY_MINUTES);
+/// Assertions kept for reuse at most; past it, the expired are dropped, then all.
+const MAX_KEPT: usize = 4096;
+
+/// Signed assertions kept for reuse. The DMP takes a VIHF as valid for its `Conditions`
+/// window (an hour here), and nothing in it is tied to one request: requests that state
+/// the same thing (same structure and signer, same acting person and roles, same patient,
+/// same mode; see [`Vihf::statement`]) within `reuse` of its issue carry the same
+/// assertion instead of an RSA signature each. A document's TD0.2 check and its ITI-41
+/// submission, or a record's DLU and plan, then share one. `reuse` is kept well inside the
+/// validity so a reused assertion is never near its end when the DMP reads it; zero signs
+/// one per request.
+pub struct Issued {
+    reuse: std::time::Duration,
+    kept: std::sync::Mutex<HashMap<String, (std::time::Instant, Arc<SignedVihf>)>>,
+}
+
+impl Issued {
+    pub fn new(reuse: std::time::Duration) -> Issued {
+        let validity = std::time::Duration::from_secs(VIHF_VALIDITY_MINUTES as u64 * 60);
+        Issued {
+            reuse: reuse.min(validity / 2),
+            kept: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The assertion for `vihf`: one kept from less than `reuse` ago that states the same,
+    /// or a new one, signed and kept.
+    pub fn get_or_sign(
+        &self,
+        vihf: &Vihf<'_>,
+        signer: &Signer,
+        subject_dn: &str,
+    ) -> Result<Arc<SignedVihf>, DsigError> {
+        if self.reuse.is_zero() {
+            return vihf.sign(signer, subject_dn).map(Arc::new);
+        }
+        let statement = vihf.statement(subject_dn)?;
+        let now = std::time::Instant::now();
+        let fresh = |issued: std::time::Instant| now.duration_since(issued) < self.reuse;
+        if let Some((issued, kept)) = self.lock().get(&statement)
+            && fresh(*issued)
+        {
+            return Ok(kept.clone());
+        }
+        // Signed outside the lock: two requests may both sign; the later one is kept.
+        let signed = Arc::new(vihf.sign(signer, subject_dn)?);
+        let mut kept = self.lock();
+        if kept.len() >= MAX_KEPT {
+            kept.retain(|_, (issued, _)| fresh(*issued));
+            if kept.len() >= MAX_KEPT {
+                kept.clear();
+            }
+        }
+        kept.insert(statement, (now, signed.clone()));
+        Ok(signed)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (std::time::Instant, Arc<SignedVihf>)>> {
+        // A panic while holding it leaves a map that is still whole.
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -568,5 +652,48 @@ mod tests {
             ("AUTOMATE", PRODUCER_OID)
         );
         assert_eq!(system.professional().rpps, author.rpps);
+    }
+
+    #[test]
+    fn an_assertion_serves_the_requests_that_state_the_same_while_it_is_fresh() {
+        let signer = crate::dsig::tests::signer();
+        let author = professional(Profession::Nurse, None);
+        let ins = |number: &str| Ins {
+            number: number.into(),
+            oid: crt_core::record::InsOid::TestNir,
+        };
+        let (first, other) = (ins("255069999999934"), ins("180036699999927"));
+        let vihf = |ins, now| Vihf {
+            version: VihfVersion::V3,
+            subject: Subject::for_source(&author, None, "DLU-DOM"),
+            structure_id_nat: "1720004563",
+            sector: "SA41^1.2.250.1.71.4.2.4",
+            ins,
+            mode: AccessMode::Normal,
+            authentication: AuthenticationMode::Indirect,
+            lps_name: "crt-gateway",
+            lps_version: "1",
+            lps_id: "crt-gateway-1",
+            homologation: "SANDBOX",
+            now,
+        };
+        let issued = Issued::new(std::time::Duration::from_secs(300));
+        let sign = |ins, at: DateTime<Utc>| {
+            issued
+                .get_or_sign(&vihf(ins, at), &signer, "CN=CRT")
+                .expect("signed")
+        };
+        let one = sign(&first, Utc::now());
+        // The same statement a moment later: the same assertion, not a new signature.
+        let again = sign(&first, Utc::now() + Duration::seconds(2));
+        assert!(Arc::ptr_eq(&one, &again));
+        // Another patient is another statement.
+        let two = sign(&other, Utc::now());
+        assert_ne!(one.id, two.id);
+        // Without reuse, each request has its own.
+        let each = Issued::new(std::time::Duration::ZERO);
+        let a = each.get_or_sign(&vihf(&first, Utc::now()), &signer, "CN=CRT");
+        let b = each.get_or_sign(&vihf(&first, Utc::now()), &signer, "CN=CRT");
+        assert_ne!(a.expect("a").id, b.expect("b").id);
     }
 }
