@@ -53,7 +53,7 @@ impl Operator {
     fn send_to_crt(&self, message: &[u8], id: &str) {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime
-            .block_on(smtp::send(
+            .block_on(smtp::Sessions::default().send(
                 &self.smtp,
                 self.tls.clone(),
                 "dpi.cabinet-bernard.localdomain",

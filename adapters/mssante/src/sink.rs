@@ -55,6 +55,8 @@ pub struct MssanteSink {
     endpoint: smtp::Endpoint,
     senders: RwLock<HashMap<String, Arc<Sender>>>,
     issuer: Option<Arc<dyn CertificateIssuer>>,
+    /// SMTP sessions kept between messages, per sending structure.
+    sessions: smtp::Sessions,
 }
 
 /// What comes before a document's usual words: a subject and a text of its own.
@@ -92,6 +94,7 @@ impl MssanteSink {
             endpoint,
             senders: RwLock::new(HashMap::new()),
             issuer: None,
+            sessions: smtp::Sessions::default(),
         };
         for mailbox in &config.mailboxes {
             let address = Address::parse(&mailbox.address, &config.allowed_domains)
@@ -556,20 +559,21 @@ impl MssanteSink {
     ) -> Result<smtp::Sent, DeliveryError> {
         let to = Address::parse(to, &self.config.allowed_domains)
             .map_err(|e| DeliveryError::final_error("recipient", e.to_string()))?;
-        smtp::send(
-            &self.endpoint,
-            sender.tls.clone(),
-            &self.config.hello,
-            smtp::Envelope {
-                from: &sender.address,
-                recipients: std::slice::from_ref(&to),
-                id: envelope_id,
-            },
-            bytes,
-            self.config.retry.timeout,
-        )
-        .await
-        .map_err(smtp_error)
+        self.sessions
+            .send(
+                &self.endpoint,
+                sender.tls.clone(),
+                &self.config.hello,
+                smtp::Envelope {
+                    from: &sender.address,
+                    recipients: std::slice::from_ref(&to),
+                    id: envelope_id,
+                },
+                bytes,
+                self.config.retry.timeout,
+            )
+            .await
+            .map_err(smtp_error)
     }
 
     /// Sends a composed message from its sender's mailbox.
@@ -580,19 +584,21 @@ impl MssanteSink {
         } else {
             (Default::default(), false)
         };
-        let sent = smtp::send(
-            &self.endpoint,
-            composed.sender.tls.clone(),
-            &self.config.hello,
-            smtp::Envelope {
-                from: &composed.from,
-                recipients: &composed.recipients,
-                id: composed.message_id.trim_matches(|c| c == '<' || c == '>'),
-            },
-            if recording { &data } else { &composed.bytes },
-            self.config.retry.timeout,
-        )
-        .await;
+        let sent = self
+            .sessions
+            .send(
+                &self.endpoint,
+                composed.sender.tls.clone(),
+                &self.config.hello,
+                smtp::Envelope {
+                    from: &composed.from,
+                    recipients: &composed.recipients,
+                    id: composed.message_id.trim_matches(|c| c == '<' || c == '>'),
+                },
+                if recording { &data } else { &composed.bytes },
+                self.config.retry.timeout,
+            )
+            .await;
         if recording {
             let recipients: Vec<String> = composed
                 .recipients

@@ -11,11 +11,12 @@
 //! a stream that replays the server's greeting, after which lettre sends EHLO again inside
 //! TLS, as RFC 3207 requires. Nothing but EHLO and STARTTLS ever crosses in clear text.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
@@ -152,28 +153,128 @@ pub struct Envelope<'a> {
 const NOTIFY: &str = "FAILURE,DELAY";
 const RET: &str = "HDRS";
 
-/// Sends `data` for `envelope` through `endpoint` within `timeout`.
-pub async fn send(
-    endpoint: &Endpoint,
-    tls: Arc<ClientConfig>,
-    hello: &str,
-    envelope: Envelope<'_>,
-    data: &[u8],
-    timeout: Duration,
-) -> Result<Sent, SmtpError> {
-    tokio::time::timeout(timeout, exchange(endpoint, tls, hello, envelope, data))
-        .await
-        .map_err(|_| SmtpError::Timeout(timeout))?
+/// How long a session is kept idle for the next message: well under the five minutes
+/// RFC 5321 (4.5.3.2.7) lets a server wait for a command before it closes.
+const KEPT_IDLE: Duration = Duration::from_secs(30);
+/// Idle sessions kept per (server, sender certificate) at most.
+const KEPT_PER_SENDER: usize = 8;
+
+/// SMTP sessions kept between messages. A session ends its message in the state where
+/// RFC 5321 (3.3) lets the next `MAIL FROM` begin, and its TLS client certificate names
+/// the sending structure: the next message from the same structure to the same server
+/// goes through it, sparing a connection and a mutual-TLS handshake (a signature on each
+/// side) per message. Nothing in the MSSanté transport rules asks for one session per
+/// message.
+#[derive(Default)]
+pub struct Sessions {
+    idle: Mutex<HashMap<SessionKey, Vec<Kept>>>,
 }
 
-async fn exchange(
-    endpoint: &Endpoint,
-    tls: Arc<ClientConfig>,
-    hello: &str,
+/// The server, the sender's TLS configuration (by identity: one per sending structure,
+/// alive as long as a session made with it) and the EHLO name.
+type SessionKey = (String, usize, String);
+
+struct Kept {
+    connection: AsyncSmtpConnection,
+    offers_dsn: bool,
+    since: Instant,
+}
+
+/// How a message's transaction failed: before the server took anything of it (a kept
+/// session the server closed meanwhile, say), or after.
+enum Failure {
+    AtMail(SmtpError),
+    Later(SmtpError),
+}
+
+impl Sessions {
+    /// Sends `data` for `envelope` through `endpoint` within `timeout`, on a kept session
+    /// of the same sender when there is one.
+    pub async fn send(
+        &self,
+        endpoint: &Endpoint,
+        tls: Arc<ClientConfig>,
+        hello: &str,
+        envelope: Envelope<'_>,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<Sent, SmtpError> {
+        tokio::time::timeout(timeout, async {
+            let key = (
+                format!("{}:{}", endpoint.host, endpoint.port),
+                Arc::as_ptr(&tls) as usize,
+                hello.to_string(),
+            );
+            if let Some(mut kept) = self.take(&key) {
+                match transaction(&mut kept.connection, kept.offers_dsn, envelope, data).await {
+                    Ok(sent) => {
+                        self.keep(key, kept);
+                        return Ok(sent);
+                    }
+                    // The server may have closed it while it waited: a new session sends it.
+                    Err(Failure::AtMail(_)) => kept.connection.abort().await,
+                    Err(Failure::Later(e)) => return Err(e),
+                }
+            }
+            let (mut connection, offers_dsn) = connect(endpoint, tls, hello).await?;
+            match transaction(&mut connection, offers_dsn, envelope, data).await {
+                Ok(sent) => {
+                    let kept = Kept {
+                        connection,
+                        offers_dsn,
+                        since: Instant::now(),
+                    };
+                    self.keep(key, kept);
+                    Ok(sent)
+                }
+                Err(Failure::AtMail(e) | Failure::Later(e)) => Err(e),
+            }
+        })
+        .await
+        .map_err(|_| SmtpError::Timeout(timeout))?
+    }
+
+    /// The most recently used idle session of `key` that has not waited too long.
+    fn take(&self, key: &SessionKey) -> Option<Kept> {
+        let mut idle = self.lock();
+        let sessions = idle.get_mut(key)?;
+        sessions.retain(|kept| kept.since.elapsed() < KEPT_IDLE);
+        sessions.pop()
+    }
+
+    /// Keeps a session after a message, unless it broke or enough are kept already.
+    fn keep(&self, key: SessionKey, mut kept: Kept) {
+        if kept.connection.has_broken() {
+            return;
+        }
+        kept.since = Instant::now();
+        let mut idle = self.lock();
+        idle.retain(|_, sessions| {
+            sessions.retain(|kept| kept.since.elapsed() < KEPT_IDLE);
+            !sessions.is_empty()
+        });
+        let sessions = idle.entry(key).or_default();
+        if sessions.len() < KEPT_PER_SENDER {
+            sessions.push(kept);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionKey, Vec<Kept>>> {
+        // Kept sessions stay whole whatever panicked while the lock was held.
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// One message on a session past EHLO: MAIL, RCPT for each recipient, DATA. It leaves the
+/// session ready for the next message when the server took this one.
+async fn transaction(
+    conn: &mut AsyncSmtpConnection,
+    offers_dsn: bool,
     envelope: Envelope<'_>,
     data: &[u8],
-) -> Result<Sent, SmtpError> {
-    let (mut conn, offers_dsn) = connect(endpoint, tls, hello).await?;
+) -> Result<Sent, Failure> {
     let lettre_address = |address: &Address| -> Result<lettre::Address, SmtpError> {
         address
             .to_string()
@@ -190,14 +291,14 @@ async fn exchange(
         Vec::new()
     };
     conn.command(Mail::new(
-        Some(lettre_address(envelope.from)?),
+        Some(lettre_address(envelope.from).map_err(Failure::AtMail)?),
         mail_parameters
             .into_iter()
             .map(|(keyword, value)| MailParameter::Other { keyword, value })
             .collect(),
     ))
     .await
-    .map_err(refusal)?;
+    .map_err(|e| Failure::AtMail(refusal(e)))?;
     let mut accepted = Vec::new();
     let mut refused = Vec::new();
     for recipient in envelope.recipients {
@@ -213,27 +314,29 @@ async fn exchange(
             .into_iter()
             .map(|(keyword, value)| RcptParameter::Other { keyword, value })
             .collect();
-        match conn
-            .command(Rcpt::new(lettre_address(recipient)?, parameters))
-            .await
-        {
+        let address = lettre_address(recipient).map_err(Failure::Later)?;
+        match conn.command(Rcpt::new(address, parameters)).await {
             Ok(_) => accepted.push(recipient.clone()),
             Err(e) if e.is_permanent() || e.is_transient() => refused.push(Refused {
                 address: recipient.to_string(),
                 code: e.status().map(u16::from),
                 reason: e.to_string(),
             }),
-            Err(e) => return Err(SmtpError::Protocol(e.to_string())),
+            Err(e) => return Err(Failure::Later(SmtpError::Protocol(e.to_string()))),
         }
     }
     if accepted.is_empty() {
         conn.abort().await;
-        return Err(SmtpError::NoRecipient(refused));
+        return Err(Failure::Later(SmtpError::NoRecipient(refused)));
     }
-    conn.command(Data).await.map_err(refusal)?;
-    let answer = conn.message(data).await.map_err(refusal)?;
+    conn.command(Data)
+        .await
+        .map_err(|e| Failure::Later(refusal(e)))?;
+    let answer = conn
+        .message(data)
+        .await
+        .map_err(|e| Failure::Later(refusal(e)))?;
     let answer = answer.message().collect::<Vec<_>>().join(" ");
-    let _ = conn.quit().await;
     Ok(Sent {
         accepted,
         refused,

@@ -155,6 +155,30 @@ async fn a_dlu_goes_out_over_starttls_and_is_read_back_with_its_xdm_and_its_mdn(
 }
 
 #[tokio::test]
+async fn messages_of_one_structure_share_a_session_and_a_closed_one_is_replaced() {
+    let (simulator, running) = operator().await;
+    let sink = MssanteSink::new(&config(running.smtps_url(), &running)).expect("sink");
+    let operator = &simulator.operator;
+    for _ in 0..3 {
+        let receipt = sink.deliver(&task(example())).await.expect("sent");
+        assert_eq!(receipt.outcome, Outcome::Delivered, "{receipt:?}");
+    }
+    assert_eq!(operator.smtp_sessions(), 1, "three messages, one session");
+    // The server now ends each session after one message: the kept session carries the
+    // next message and is closed; the one after finds it closed and opens another.
+    operator.set_behaviour(Behaviour {
+        one_message_per_session: true,
+        ..Behaviour::default()
+    });
+    for _ in 0..2 {
+        let receipt = sink.deliver(&task(example())).await.expect("sent");
+        assert_eq!(receipt.outcome, Outcome::Delivered, "{receipt:?}");
+    }
+    assert_eq!(operator.smtp_sessions(), 2);
+    assert_eq!(operator.accepted().len(), 5);
+}
+
+#[tokio::test]
 async fn implicit_tls_works_and_bounces_and_integration_errors_come_back() {
     let (simulator, running) = operator().await;
     simulator.operator.set_behaviour(Behaviour {
@@ -162,6 +186,7 @@ async fn implicit_tls_works_and_bounces_and_integration_errors_come_back() {
         integration_errors: ["anne.moreau@ehpad-tilleuls.mssante.fr".to_string()].into(),
         // Reading back then authenticates without an initial response.
         imap_without_sasl_ir: true,
+        ..Behaviour::default()
     });
     let sink = MssanteSink::new(&config(running.smtps_url(), &running)).expect("sink");
     let receipt = sink.deliver(&task(example())).await.expect("sent");
@@ -211,19 +236,20 @@ async fn send_raw(
     message: &[u8],
 ) -> Result<smtp::Sent, smtp::SmtpError> {
     let endpoint = smtp::Endpoint::parse(&url).expect("url");
-    smtp::send(
-        &endpoint,
-        tls_config,
-        "test.localdomain",
-        smtp::Envelope {
-            from: &crt_mssante::Address::parse(SENDER, &[]).expect("address"),
-            recipients: &[crt_mssante::Address::parse(GP, &[]).expect("address")],
-            id: "raw@test.localdomain",
-        },
-        message,
-        Duration::from_secs(5),
-    )
-    .await
+    smtp::Sessions::default()
+        .send(
+            &endpoint,
+            tls_config,
+            "test.localdomain",
+            smtp::Envelope {
+                from: &crt_mssante::Address::parse(SENDER, &[]).expect("address"),
+                recipients: &[crt_mssante::Address::parse(GP, &[]).expect("address")],
+                id: "raw@test.localdomain",
+            },
+            message,
+            Duration::from_secs(5),
+        )
+        .await
 }
 
 fn composed_message(sink: &MssanteSink) -> Vec<u8> {

@@ -49,6 +49,9 @@ pub struct Behaviour {
     /// The IMAP side does not announce SASL-IR (RFC 4959), and answers BAD to an
     /// `AUTHENTICATE` that carries an initial response, as such a server does.
     pub imap_without_sasl_ir: bool,
+    /// The SMTP side closes each session after the message it took, without a word, as
+    /// a server with a short idle timeout ends up doing to a kept session.
+    pub one_message_per_session: bool,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +69,8 @@ pub struct Operator {
     accepted: Mutex<Vec<String>>,
     /// Mailboxes some client has opened over IMAP: their software answers MDNs itself.
     read_by_software: Mutex<HashSet<String>>,
+    /// SMTP sessions that reached TLS.
+    smtp_sessions: std::sync::atomic::AtomicUsize,
 }
 
 impl Operator {
@@ -124,6 +129,18 @@ impl Operator {
 
     pub(crate) fn behaviour(&self) -> Behaviour {
         self.behaviour.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    /// How many SMTP sessions reached TLS so far: what a client that keeps its sessions
+    /// spares shows here.
+    pub fn smtp_sessions(&self) -> usize {
+        self.smtp_sessions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_smtp_session(&self) {
+        self.smtp_sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Message-IDs of the messages accepted so far.

@@ -152,6 +152,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
 
     /// Commands once TLS is established.
     async fn secure(&mut self) -> std::io::Result<()> {
+        self.operator.count_smtp_session();
         let mut greeted = false;
         let mut transaction = Transaction::default();
         loop {
@@ -218,6 +219,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     };
                     let reply = self.accept(&transaction, data);
                     self.reply(&reply).await?;
+                    if self.operator.behaviour().one_message_per_session {
+                        return Ok(());
+                    }
                     transaction = Transaction::default();
                 }
                 "RSET" => {
