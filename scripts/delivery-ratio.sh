@@ -13,7 +13,9 @@
 # instance on the same data drains them; its deliveries per second run from its health
 # check answering to the last delivery settled. GW and LOADGEN name other binaries (a
 # build of another commit) instead of building this tree; RECORD another record (one an
-# older binary accepts).
+# older binary accepts). BENEFICIARIES spreads the records over that many beneficiaries
+# (4096 by default: each record the first of its beneficiary, as a back-fill sends them);
+# 0 sends every record for the example's beneficiary, each a new version of the last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-200}
@@ -21,6 +23,7 @@ seconds=${2:-10}
 port=${PORT:-18091}
 url="http://127.0.0.1:$port"
 record=${RECORD:-schemas/examples/home-volet2-pays-de-la-loire.json}
+beneficiaries=${BENEFICIARIES:-4096}
 if [ -z "${GW:-}" ] || [ -z "${LOADGEN:-}" ]; then
   cargo build --release -p crt-gateway -p crt-loadgen >&2
 fi
@@ -63,9 +66,10 @@ signatures=$(openssl speed -seconds 10 rsa2048 2>/dev/null | awk '$1 == "rsa" &&
 echo "RSA-2048 signatures per second, one core (openssl speed): $signatures"
 
 start_gateway CRT_GATEWAY_ENGINE__WORKERS=0 CRT_GATEWAY_SERVER__MAX_BACKLOG=1000000
-"$loadgen" --url "$url" --record "$record" --duration "$seconds" --rate "$rate" --connections 64 >&2
+"$loadgen" --url "$url" --record "$record" --duration "$seconds" --rate "$rate" --connections 64 \
+  --beneficiaries "$beneficiaries" >&2
 backlog=$(unsettled)
-echo "backlog: $backlog deliveries of $(( rate * seconds )) records"
+echo "backlog: $backlog deliveries of $(( rate * seconds )) records, spread over ${beneficiaries} beneficiaries (0: one)"
 stop_gateway
 
 start_gateway CRT_GATEWAY_SERVER__MAX_BACKLOG=1000000

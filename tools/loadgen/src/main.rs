@@ -41,6 +41,12 @@ struct Args {
     /// Connections (maximum-rate mode) or largest number of requests in flight (fixed rate).
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Spread the records over this many beneficiaries (their `beneficiary.local_id` made
+    /// `load-<run>-b<n>`), as a back-fill of a DUI's beneficiaries sends them, each record
+    /// then the first of its beneficiary; 0 keeps the record's own beneficiary for every
+    /// request, each record a new version of the last. At most 4,096 (the bodies prepared).
+    #[arg(long, default_value_t = 0)]
+    beneficiaries: usize,
     /// Also run the same load against a bare hyper endpoint, as the reference.
     #[arg(long)]
     compare_bare: bool,
@@ -166,14 +172,19 @@ async fn main() {
     }
 }
 
-/// Bodies prepared in advance, each with its own record_ref, so that building them does
-/// not count in the measurement.
-fn bodies(template: &serde_json::Value, count: usize) -> Vec<Bytes> {
+/// Bodies prepared in advance, each with its own record_ref (and, with `beneficiaries`,
+/// spread over that many beneficiaries), so that building them does not count in the
+/// measurement.
+fn bodies(template: &serde_json::Value, count: usize, beneficiaries: usize) -> Vec<Bytes> {
     let run = std::process::id();
     (0..count)
         .map(|i| {
             let mut record = template.clone();
             record["source"]["record_ref"] = serde_json::Value::from(format!("load-{run}-{i}"));
+            if beneficiaries > 0 {
+                record["beneficiary"]["local_id"] =
+                    serde_json::Value::from(format!("load-{run}-b{}", i % beneficiaries));
+            }
             Bytes::from(serde_json::to_vec(&record).unwrap_or_default())
         })
         .collect()
@@ -185,7 +196,7 @@ async fn run(args: &Args, label: &str, url: &str, template: &serde_json::Value) 
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(args.connections)
         .build(connector);
-    let bodies = Arc::new(bodies(template, 4096));
+    let bodies = Arc::new(bodies(template, 4096, args.beneficiaries));
     let deadline = Duration::from_secs(args.duration);
     let started = Instant::now();
     let results = Arc::new(Mutex::new((0usize, 0usize, Vec::<u64>::new())));
