@@ -14,8 +14,10 @@
 # check answering to the last delivery settled. GW and LOADGEN name other binaries (a
 # build of another commit) instead of building this tree; RECORD another record (one an
 # older binary accepts). BENEFICIARIES spreads the records over that many beneficiaries
-# (4096 by default: each record the first of its beneficiary, as a back-fill sends them);
-# 0 sends every record for the example's beneficiary, each a new version of the last.
+# (4096 by default), each record then the first of its beneficiary, its DLU and plan at
+# version 1, as a back-fill sends them; 0 sends every record for the example's
+# beneficiary as it is (the plan at version 2: each delivery of it first looks up, with
+# ITI-18, the version it replaces among all of the patient's documents).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-200}
@@ -31,6 +33,17 @@ gw=${GW:-target/release/crt-gateway}
 loadgen=${LOADGEN:-target/release/crt-loadgen}
 
 data=$(mktemp -d)
+if [ "$beneficiaries" -gt 0 ]; then
+  python3 - "$record" "$data/record.json" <<'PY'
+import json, sys
+record = json.load(open(sys.argv[1]))
+for part in ("dlu", "plan"):
+    if part in record:
+        record[part]["version"] = 1
+json.dump(record, open(sys.argv[2], "w"))
+PY
+  record="$data/record.json"
+fi
 gateway=""
 stop_gateway() {
   if [ -n "$gateway" ]; then

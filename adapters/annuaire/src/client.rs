@@ -5,6 +5,8 @@
 //! TLS. Its gateway allows an application 17 calls a second: the client spaces its calls
 //! so that a large care circle does not run into the limit.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -70,6 +72,11 @@ pub struct Directory {
     api_key: String,
     cache: AnswerCache,
     pacer: Pacer,
+    /// One lock per idNat_PS being looked up: deliveries that ask for the same
+    /// practitioner at once (a CRT's records share their care circle) wait for the one
+    /// asking, then read its answer from the cache, rather than each spending a turn of
+    /// the API's rate on the same question.
+    asking: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Directory {
@@ -105,6 +112,7 @@ impl Directory {
             api_key,
             cache: AnswerCache::new(Duration::from_secs(config.cache_seconds), MAX_CACHED),
             pacer: Pacer::new(CALLS_PER_SECOND),
+            asking: std::sync::Mutex::default(),
         })
     }
 
@@ -128,9 +136,38 @@ impl Directory {
         if let Some(answer) = self.cache.get(id_nat_ps) {
             return Ok(answer);
         }
-        let answer = self.search(id_nat_ps).await?;
-        self.cache.put(id_nat_ps, answer.clone());
-        Ok(answer)
+        let turn = self
+            .asking()
+            .entry(id_nat_ps.to_string())
+            .or_default()
+            .clone();
+        let answer = {
+            let _asking = turn.lock().await;
+            // Whoever held the lock before may have put the answer in the cache.
+            match self.cache.get(id_nat_ps) {
+                Some(answer) => Ok(answer),
+                None => self.search(id_nat_ps).await.inspect(|answer| {
+                    self.cache.put(id_nat_ps, answer.clone());
+                }),
+            }
+        };
+        // Handles are taken and given back under the map's lock: the last one out sees
+        // the map's own handle alone, and takes the lock away.
+        let mut asking = self.asking();
+        drop(turn);
+        if asking
+            .get(id_nat_ps)
+            .is_some_and(|turn| Arc::strong_count(turn) == 1)
+        {
+            asking.remove(id_nat_ps);
+        }
+        answer
+    }
+
+    fn asking(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Mutex<()>>>> {
+        self.asking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// `GET [base]/Practitioner?identifier=<idNat_PS system>|<id>&_revinclude=…`.
@@ -294,6 +331,30 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!(population.requests(), 3);
+        sim.task.abort();
+    }
+
+    #[tokio::test]
+    async fn lookups_of_one_practitioner_at_once_ask_the_directory_once() {
+        let (sim, population) = running(Vec::new()).await;
+        let directory = Arc::new(
+            Directory::with_api_key(&sandbox_config(&sim), SANDBOX_API_KEY.into()).expect("client"),
+        );
+        let mut lookups = tokio::task::JoinSet::new();
+        for n in 0..20 {
+            let directory = directory.clone();
+            let id = if n % 2 == 0 {
+                "810000000001"
+            } else {
+                "810000000002"
+            };
+            lookups.spawn(async move { directory.practitioner(id).await });
+        }
+        while let Some(answer) = lookups.join_next().await {
+            assert_eq!(answer.expect("joined"), Ok(None));
+        }
+        assert_eq!(population.requests(), 2, "one call per practitioner");
+        assert!(directory.asking().is_empty(), "no lock left behind");
         sim.task.abort();
     }
 
