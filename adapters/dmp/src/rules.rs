@@ -2,7 +2,10 @@
 //! value sets, each document against its metadata. The simulator refuses with these rules;
 //! `crt-gateway validate` reports them.
 
+use std::collections::HashMap;
 use std::path::Path;
+
+use sha2::Digest;
 
 use crt_core::identifiers::is_oid;
 use crt_core::multipart::{self, Part};
@@ -138,7 +141,15 @@ fn registry_object_list(parent: &Element) -> Result<&Element, Refusal> {
 /// The CA certificates signatures must chain to.
 pub struct Trust {
     certificates: Vec<Vec<u8>>,
+    /// Signing certificates whose chain was verified, by SHA-256 of their DER, with the
+    /// window in which the whole chain is valid (Unix seconds). A structure signs every
+    /// VIHF and submission with the same certificate: its chain's signatures are checked
+    /// once, its validity every time, as a service that sees the same signers all day does.
+    verified: std::sync::Mutex<HashMap<[u8; 32], (i64, i64)>>,
 }
+
+/// Signing certificates remembered at most; past it, the memory starts again.
+const MAX_VERIFIED: usize = 1024;
 
 impl Trust {
     pub fn from_pem(path: &Path) -> Result<Trust, crt_core::tls::TlsError> {
@@ -147,22 +158,57 @@ impl Trust {
                 .into_iter()
                 .map(|c| c.to_vec())
                 .collect(),
+            verified: std::sync::Mutex::default(),
         })
     }
 
     /// Checks that `leaf` is valid now and chains, by signatures, to a self-signed
     /// certificate of the bundle.
     pub fn verify(&self, leaf: &[u8]) -> Result<(), String> {
+        let key: [u8; 32] = sha2::Sha256::digest(leaf).into();
+        let now = chrono::Utc::now().timestamp();
+        let remembered = self.remembered().get(&key).copied();
+        if let Some((not_before, not_after)) = remembered {
+            return if (not_before..=not_after).contains(&now) {
+                Ok(())
+            } else {
+                Err("the certificate or its chain is outside its validity period".into())
+            };
+        }
+        let window = self.verify_chain(leaf)?;
+        let mut remembered = self.remembered();
+        if remembered.len() >= MAX_VERIFIED {
+            remembered.clear();
+        }
+        remembered.insert(key, window);
+        Ok(())
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (i64, i64)>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Verifies the chain of `leaf`'s signatures, each certificate valid now; the window
+    /// in which all of them are.
+    fn verify_chain(&self, leaf: &[u8]) -> Result<(i64, i64), String> {
+        let mut window = (i64::MIN, i64::MAX);
         let mut current = leaf.to_vec();
         for _ in 0..6 {
             let (_, certificate) = x509_parser::certificate::X509Certificate::from_der(&current)
                 .map_err(|e| format!("unreadable certificate: {e}"))?;
-            if !certificate.validity().is_valid() {
+            let validity = certificate.validity();
+            if !validity.is_valid() {
                 return Err(format!(
                     "certificate {} is outside its validity period",
                     certificate.subject()
                 ));
             }
+            window = (
+                window.0.max(validity.not_before.timestamp()),
+                window.1.min(validity.not_after.timestamp()),
+            );
             let issuer_der = self
                 .certificates
                 .iter()
@@ -183,13 +229,17 @@ impl Trust {
                     )
                 })?;
             if issuer_der == current {
-                return Ok(());
+                return Ok(window);
             }
             if issuer.subject() == issuer.issuer() {
                 issuer
                     .verify_signature(None)
                     .map_err(|_| "the root does not verify itself".to_string())?;
-                return Ok(());
+                let root = issuer.validity();
+                return Ok((
+                    window.0.max(root.not_before.timestamp()),
+                    window.1.min(root.not_after.timestamp()),
+                ));
             }
             current = issuer_der;
         }
@@ -1111,6 +1161,31 @@ pub fn check_signature(submitted: &Submitted, trust: &Trust) -> Result<(), Probl
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signing_chain_is_verified_once_and_its_validity_every_time() {
+        let pki = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs-example");
+        let trust = Trust::from_pem(&pki.join("ca/chain.pem")).expect("trust");
+        let der = |name: &str| {
+            crt_core::tls::load_certificates(&pki.join(name)).expect("certificate")[0].to_vec()
+        };
+        let signer = der("crt/sign.pem");
+        for _ in 0..2 {
+            assert_eq!(trust.verify(&signer), Ok(()));
+        }
+        assert_eq!(trust.remembered().len(), 1);
+        // Certificates that fail are not remembered, and fail again.
+        for name in ["invalid/other-client.pem", "invalid/expired.pem"] {
+            for _ in 0..2 {
+                assert!(trust.verify(&der(name)).is_err(), "{name}");
+            }
+        }
+        assert_eq!(trust.remembered().len(), 1);
+        // A remembered chain whose window has passed is refused without a new check.
+        let key: [u8; 32] = sha2::Sha256::digest(&signer).into();
+        trust.remembered().insert(key, (0, 1));
+        assert!(trust.verify(&signer).is_err());
+    }
 
     fn assertion(roles: &[(&str, &str)]) -> Element {
         let values: String = roles
