@@ -7,6 +7,8 @@
 # Prints the resident set (VmRSS) of each phase and its high-water mark (VmHWM).
 #
 #   scripts/memory.sh [SOAK_SECONDS] [RATE] [PENDING]
+#
+# GW and LOADGEN name built binaries (another commit's) instead of building this tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 soak=${1:-600}
@@ -16,7 +18,11 @@ port=${PORT:-18090}
 url="http://127.0.0.1:$port"
 record=schemas/examples/home-volet2-pays-de-la-loire.json
 
-cargo build --release -p crt-gateway -p crt-loadgen >&2
+if [ -z "${GW:-}" ] || [ -z "${LOADGEN:-}" ]; then
+  cargo build --release -p crt-gateway -p crt-loadgen >&2
+fi
+gw=${GW:-./target/release/crt-gateway}
+loadgen=${LOADGEN:-./target/release/crt-loadgen}
 data=$(mktemp -d)
 gateway=""
 stop_gateway() {
@@ -30,7 +36,7 @@ trap 'stop_gateway; rm -rf "$data"' EXIT
 
 start_gateway() {
   # The load client's token is not the gateway's configuration.
-  env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn "$@" ./target/release/crt-gateway serve --listen "127.0.0.1:$port" --data "$data" &
+  env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn "$@" "$gw" serve --listen "127.0.0.1:$port" --data "$data" &
   gateway=$!
   for _ in $(seq 200); do
     curl -fsS "$url/healthz" >/dev/null 2>&1 && break
@@ -46,7 +52,7 @@ deliveries() {
     awk -v state="$1" -F' ' '$1 == "crt_gateway_deliveries{state=\"" state "\"}" {print $2}'
 }
 load() {
-  ./target/release/crt-loadgen --url "$url" --record "$record" "$@" >&2
+  "$loadgen" --url "$url" --record "$record" "$@" >&2
 }
 
 echo "machine: $(nproc) cores, $(uname -m); record: $(wc -c <"$record") bytes"
