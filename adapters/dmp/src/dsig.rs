@@ -163,7 +163,17 @@ pub struct Verified {
 pub fn verify_enveloped(document: &[u8], id: &str) -> Result<Verified, DsigError> {
     let tree =
         xml::parse(document, Limits::default()).map_err(|e| DsigError::Invalid(e.to_string()))?;
-    let element = find_by_id(&tree, id)
+    verify_enveloped_in(document, &tree, id)
+}
+
+/// [`verify_enveloped`] for a document already parsed into `tree` (the same bytes), so
+/// that a reader that has the tree does not parse the document a second time.
+pub fn verify_enveloped_in(
+    document: &[u8],
+    tree: &Element,
+    id: &str,
+) -> Result<Verified, DsigError> {
+    let element = find_by_id(tree, id)
         .ok_or_else(|| DsigError::Invalid(format!("no element with ID {id}")))?;
     let signature = element
         .child(DSIG, "Signature")

@@ -569,7 +569,7 @@ pub fn check_vihf(
     let id = assertion
         .attribute("ID")
         .ok_or_else(|| fault("sim_vihf", "the assertion has no ID"))?;
-    let verified = dsig::verify_enveloped(root, id)
+    let verified = dsig::verify_enveloped_in(root, envelope, id)
         .map_err(|e| fault("sim_vihf_signature", format!("VIHF signature: {e}")))?;
     trust.verify(&verified.certificate).map_err(|e| {
         fault(
