@@ -4,7 +4,8 @@
 //!
 //! A sealed SQLite store (the embedded default, durable commit) takes records in rounds of
 //! 1,000: each round's records are accepted 64 at a time, as concurrent requests are (so
-//! they share commits), each with the four deliveries of the sandbox's usual plan, and
+//! they share commits), each after reading its beneficiary's consents and with the four
+//! deliveries of the sandbox's usual plan and its consents row, and
 //! then every delivery of the round is leased and settled with a receipt, as the engine
 //! does. At each power of ten the table gives the time per record of the rounds just
 //! before it: intake, settling its four deliveries, and the database's size.
@@ -137,10 +138,18 @@ async fn round(
             idempotency_key: Some(format!("key-{n}")),
             response: b"{}".to_vec(),
             trace: vec![access_line(n)],
-            consents: None,
+            consents: Some(serde_json::to_vec(&record.consents).expect("consents")),
         };
         let store = store.clone();
         running.spawn(async move {
+            // As the API does: the beneficiary's consents before, then the record.
+            store
+                .previous_consents(
+                    intake.record.crt_finess_et.clone(),
+                    intake.record.beneficiary_ref.clone(),
+                )
+                .await
+                .expect("consents read");
             store.accept(intake).await.expect("stored");
         });
     }
