@@ -808,26 +808,15 @@ fn complete(tx: &Connection, completion: Completion) -> StoreResult<CompletionOu
     let released = match super::hold_reason(receipt) {
         Some(reason) => {
             // Everything downstream, however deep, is held with the reason.
-            tx.prepare_cached(
-                "WITH RECURSIVE downstream(id) AS (
-                     SELECT delivery_id FROM delivery_dependencies WHERE depends_on = ?1
-                     UNION
-                     SELECT d.delivery_id FROM delivery_dependencies d JOIN downstream ON d.depends_on = downstream.id)
-                 UPDATE deliveries SET state = 'held', hold_reason = ?2, updated_at = ?3
-                  WHERE state = 'waiting' AND id IN (SELECT id FROM downstream)",
-            )?
-            .execute(params![id, reason, completion.finished_at])?;
+            tx.prepare_cached(HOLD_DOWNSTREAM)?.execute(params![
+                id,
+                reason,
+                completion.finished_at
+            ])?;
             0
         }
         None => tx
-            .prepare_cached(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2
-                  WHERE state = 'waiting'
-                    AND id IN (SELECT delivery_id FROM delivery_dependencies WHERE depends_on = ?1)
-                    AND NOT EXISTS (
-                        SELECT 1 FROM delivery_dependencies d JOIN deliveries u ON u.id = d.depends_on
-                         WHERE d.delivery_id = deliveries.id AND u.state <> 'delivered')",
-            )?
+            .prepare_cached(RELEASE_DEPENDENTS)?
             .execute(params![id, completion.finished_at])?,
     };
     Ok(CompletionOutcome {
@@ -835,6 +824,28 @@ fn complete(tx: &Connection, completion: Completion) -> StoreResult<CompletionOu
         released,
     })
 }
+
+/// Everything downstream of delivery `?1`, however deep, held with reason `?2` at `?3`.
+/// `+state`: as in [`RELEASE_DEPENDENTS`].
+const HOLD_DOWNSTREAM: &str = "WITH RECURSIVE downstream(id) AS (
+        SELECT delivery_id FROM delivery_dependencies WHERE depends_on = ?1
+        UNION
+        SELECT d.delivery_id FROM delivery_dependencies d JOIN downstream ON d.depends_on = downstream.id)
+    UPDATE deliveries SET state = 'held', hold_reason = ?2, updated_at = ?3
+     WHERE +state = 'waiting' AND id IN (SELECT id FROM downstream)";
+
+/// The deliveries waiting for delivery `?1` whose every upstream is now delivered, made
+/// pending at `?2`. `+state` keeps SQLite from using the state index: the dependents are
+/// found by their ids, through the dependency index, and then their state is checked.
+/// With the state index SQLite walks every waiting delivery, so each settlement cost time
+/// in proportion to the backlog (9 ms with 19,000 deliveries waiting, against 0.1 ms).
+const RELEASE_DEPENDENTS: &str =
+    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?2, updated_at = ?2
+     WHERE +state = 'waiting'
+       AND id IN (SELECT delivery_id FROM delivery_dependencies WHERE depends_on = ?1)
+       AND NOT EXISTS (
+           SELECT 1 FROM delivery_dependencies d JOIN deliveries u ON u.id = d.depends_on
+            WHERE d.delivery_id = deliveries.id AND u.state <> 'delivered')";
 
 fn release(tx: &Connection, id: Uuid, lease: &str, now: Millis) -> StoreResult<bool> {
     let changed = tx

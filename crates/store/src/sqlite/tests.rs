@@ -17,6 +17,38 @@ async fn open() -> Option<(tempfile::TempDir, SqliteStore)> {
 
 contract::contract_suite!(open);
 
+/// Settling a delivery finds its dependents by their ids, whatever the number of waiting
+/// deliveries: neither statement may walk the deliveries by state.
+#[test]
+fn settling_finds_dependents_by_id_not_by_state() {
+    let (dir, _store) = store();
+    let conn = rusqlite::Connection::open(dir.path().join("db/gateway.db")).expect("open");
+    for statement in [super::RELEASE_DEPENDENTS, super::HOLD_DOWNSTREAM] {
+        let mut explain = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+            .expect("plan");
+        let parameters = explain.parameter_count();
+        let plan: Vec<String> = explain
+            .query_map(
+                rusqlite::params_from_iter(std::iter::repeat_n("x", parameters)),
+                |row| row.get::<_, String>(3),
+            )
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        let deliveries: Vec<&String> = plan
+            .iter()
+            .filter(|step| step.contains(" deliveries "))
+            .collect();
+        assert!(
+            deliveries
+                .iter()
+                .all(|step| step.contains("sqlite_autoindex_deliveries_1 (id=?)")),
+            "{plan:#?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn reopening_keeps_what_was_committed() {
     let dir = tempfile::tempdir().expect("temp dir");
