@@ -44,31 +44,10 @@ json.dump(record, open(sys.argv[2], "w"))
 PY
   record="$data/record.json"
 fi
-gateway=""
-stop_gateway() {
-  if [ -n "$gateway" ]; then
-    kill "$gateway" 2>/dev/null || true
-    wait "$gateway" 2>/dev/null || true
-    gateway=""
-  fi
-}
+# shellcheck source=lib/sandbox-gateway.sh
+. scripts/lib/sandbox-gateway.sh
 trap 'stop_gateway; rm -rf "$data"' EXIT
 
-start_gateway() {
-  env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn "$@" "$gw" serve --listen "127.0.0.1:$port" --data "$data" &
-  gateway=$!
-  for _ in $(seq 600); do
-    curl -fsS "$url/healthz" >/dev/null 2>&1 && break
-    sleep 0.05
-  done
-  CRT_GATEWAY_TOKEN=$(cat "$data/sandbox-api-token")
-  export CRT_GATEWAY_TOKEN
-}
-# The number of deliveries in each state, from /metrics.
-deliveries() {
-  curl -fsS -H "Authorization: Bearer $CRT_GATEWAY_TOKEN" "$url/metrics" |
-    awk -v state="$1" '$1 == "crt_gateway_deliveries{state=\"" state "\"}" {n = $2} END {print n + 0}'
-}
 unsettled() {
   echo $(( $(deliveries waiting) + $(deliveries pending) + $(deliveries leased) ))
 }

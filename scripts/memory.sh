@@ -24,33 +24,12 @@ fi
 gw=${GW:-./target/release/crt-gateway}
 loadgen=${LOADGEN:-./target/release/crt-loadgen}
 data=$(mktemp -d)
-gateway=""
-stop_gateway() {
-  if [ -n "$gateway" ]; then
-    kill "$gateway" 2>/dev/null || true
-    wait "$gateway" 2>/dev/null || true
-    gateway=""
-  fi
-}
+# shellcheck source=lib/sandbox-gateway.sh
+. scripts/lib/sandbox-gateway.sh
 trap 'stop_gateway; rm -rf "$data"' EXIT
 
-start_gateway() {
-  # The load client's token is not the gateway's configuration.
-  env -u CRT_GATEWAY_TOKEN CRT_GATEWAY_LOG=warn "$@" "$gw" serve --listen "127.0.0.1:$port" --data "$data" &
-  gateway=$!
-  for _ in $(seq 200); do
-    curl -fsS "$url/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  CRT_GATEWAY_TOKEN=$(cat "$data/sandbox-api-token")
-  export CRT_GATEWAY_TOKEN
-}
 rss() { awk '/^VmRSS/ {printf "%d", $2 / 1024}' "/proc/$gateway/status"; }
 hwm() { awk '/^VmHWM/ {printf "%d", $2 / 1024}' "/proc/$gateway/status"; }
-deliveries() {
-  curl -fsS -H "Authorization: Bearer $CRT_GATEWAY_TOKEN" "$url/metrics" |
-    awk -v state="$1" -F' ' '$1 == "crt_gateway_deliveries{state=\"" state "\"}" {print $2}'
-}
 load() {
   "$loadgen" --url "$url" --record "$record" "$@" >&2
 }
