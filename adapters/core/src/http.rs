@@ -7,9 +7,8 @@
 //! handshake refused (unknown CA, expired or revoked certificate) cannot, and retrying it
 //! would only hammer the service.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, Uri, header};
@@ -21,6 +20,7 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::idle::IdlePool;
 use crate::sink::DeliveryError;
 use crate::transcript::{self, Exchange};
 
@@ -83,58 +83,14 @@ const MAX_IDLE_PER_ORIGIN: usize = 16;
 /// after a while, and a request written on a connection the server is closing is lost.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 
-struct Idle {
-    sender: SendRequest<Full<Bytes>>,
-    since: Instant,
-}
-
-/// The connections of one client (one TLS configuration, so one client certificate), idle
-/// between requests, by origin (`host:port`).
-#[derive(Default)]
-struct Pool {
-    idle: Mutex<HashMap<String, Vec<Idle>>>,
-}
-
-impl Pool {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Idle>>> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The most recently used live connection to `origin`, if any.
-    fn take(&self, origin: &str) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.lock();
-        let list = idle.get_mut(origin)?;
-        while let Some(candidate) = list.pop() {
-            if candidate.since.elapsed() < MAX_IDLE && !candidate.sender.is_closed() {
-                return Some(candidate.sender);
-            }
-        }
-        None
-    }
-
-    fn give_back(&self, origin: String, sender: SendRequest<Full<Bytes>>) {
-        if sender.is_closed() {
-            return;
-        }
-        let mut idle = self.lock();
-        let list = idle.entry(origin).or_default();
-        list.retain(|c| c.since.elapsed() < MAX_IDLE && !c.sender.is_closed());
-        if list.len() < MAX_IDLE_PER_ORIGIN {
-            list.push(Idle {
-                sender,
-                since: Instant::now(),
-            });
-        }
-    }
-}
-
 /// A client bound to one TLS configuration. Clones share their idle connections.
 #[derive(Clone)]
 pub struct HttpsClient {
     tls: Arc<ClientConfig>,
     timeout: Duration,
     max_answer_bytes: usize,
-    pool: Arc<Pool>,
+    /// Idle connections by origin (`host:port`), shared by the client's clones.
+    pool: Arc<IdlePool<String, SendRequest<Full<Bytes>>>>,
 }
 
 impl HttpsClient {
@@ -143,7 +99,7 @@ impl HttpsClient {
             tls,
             timeout,
             max_answer_bytes,
-            pool: Arc::new(Pool::default()),
+            pool: Arc::new(IdlePool::new(MAX_IDLE, MAX_IDLE_PER_ORIGIN)),
         }
     }
 
@@ -222,7 +178,7 @@ impl HttpsClient {
         let request = request
             .body(Full::new(body))
             .map_err(|e| HttpError::Protocol(e.to_string()))?;
-        let pooled = self.pool.take(&origin);
+        let pooled = self.pool.take(&origin, |sender| !sender.is_closed());
         let (mut sender, response) = self.send_on(pooled, request, &uri, &host, port).await?;
         let status = response.status();
         let keep = !response
@@ -262,7 +218,8 @@ impl HttpsClient {
             })?
             .to_bytes();
         if keep && sender.ready().await.is_ok() {
-            self.pool.give_back(origin, sender);
+            self.pool
+                .give_back(origin, sender, |sender| !sender.is_closed());
         }
         Ok(HttpAnswer {
             status,

@@ -16,6 +16,7 @@ pub mod fhir_patient;
 pub mod http;
 pub mod identifiers;
 pub mod identity;
+pub mod idle;
 pub mod multipart;
 pub mod oauth;
 pub mod record;

@@ -11,12 +11,11 @@
 //! a stream that replays the server's greeting, after which lettre sends EHLO again inside
 //! TLS, as RFC 3207 requires. Nothing but EHLO and STARTTLS ever crosses in clear text.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
@@ -27,6 +26,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+
+use crt_core::idle::IdlePool;
 
 use crate::address::Address;
 
@@ -165,9 +166,16 @@ const KEPT_PER_SENDER: usize = 8;
 /// goes through it, sparing a connection and a mutual-TLS handshake (a signature on each
 /// side) per message. Nothing in the MSSanté transport rules asks for one session per
 /// message.
-#[derive(Default)]
 pub struct Sessions {
-    idle: Mutex<HashMap<SessionKey, Vec<Kept>>>,
+    idle: IdlePool<SessionKey, Kept>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            idle: IdlePool::new(KEPT_IDLE, KEPT_PER_SENDER),
+        }
+    }
 }
 
 /// The server, the sender's TLS configuration (by identity: one per sending structure,
@@ -177,7 +185,6 @@ type SessionKey = (String, usize, String);
 struct Kept {
     connection: AsyncSmtpConnection,
     offers_dsn: bool,
-    since: Instant,
 }
 
 /// How a message's transaction failed: before the server took anything of it (a kept
@@ -205,7 +212,7 @@ impl Sessions {
                 Arc::as_ptr(&tls) as usize,
                 hello.to_string(),
             );
-            if let Some(mut kept) = self.take(&key) {
+            if let Some(mut kept) = self.idle.take(&key, |kept| !kept.connection.has_broken()) {
                 match transaction(&mut kept.connection, kept.offers_dsn, envelope, data).await {
                     Ok(sent) => {
                         self.keep(key, kept);
@@ -219,12 +226,13 @@ impl Sessions {
             let (mut connection, offers_dsn) = connect(endpoint, tls, hello).await?;
             match transaction(&mut connection, offers_dsn, envelope, data).await {
                 Ok(sent) => {
-                    let kept = Kept {
-                        connection,
-                        offers_dsn,
-                        since: Instant::now(),
-                    };
-                    self.keep(key, kept);
+                    self.keep(
+                        key,
+                        Kept {
+                            connection,
+                            offers_dsn,
+                        },
+                    );
                     Ok(sent)
                 }
                 Err(Failure::AtMail(e) | Failure::Later(e)) => Err(e),
@@ -234,36 +242,10 @@ impl Sessions {
         .map_err(|_| SmtpError::Timeout(timeout))?
     }
 
-    /// The most recently used idle session of `key` that has not waited too long.
-    fn take(&self, key: &SessionKey) -> Option<Kept> {
-        let mut idle = self.lock();
-        let sessions = idle.get_mut(key)?;
-        sessions.retain(|kept| kept.since.elapsed() < KEPT_IDLE);
-        sessions.pop()
-    }
-
     /// Keeps a session after a message, unless it broke or enough are kept already.
-    fn keep(&self, key: SessionKey, mut kept: Kept) {
-        if kept.connection.has_broken() {
-            return;
-        }
-        kept.since = Instant::now();
-        let mut idle = self.lock();
-        idle.retain(|_, sessions| {
-            sessions.retain(|kept| kept.since.elapsed() < KEPT_IDLE);
-            !sessions.is_empty()
-        });
-        let sessions = idle.entry(key).or_default();
-        if sessions.len() < KEPT_PER_SENDER {
-            sessions.push(kept);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionKey, Vec<Kept>>> {
-        // Kept sessions stay whole whatever panicked while the lock was held.
+    fn keep(&self, key: SessionKey, kept: Kept) {
         self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .give_back(key, kept, |kept| !kept.connection.has_broken());
     }
 }
 
