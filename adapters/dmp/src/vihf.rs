@@ -468,8 +468,7 @@ impl Vihf<'_> {
 }
 
 /// How long an assertion is valid after it is issued (`NotOnOrAfter`).
-const VIHF_VALIDITY_MINUTES: i64 = 60;
-const VALIDITY: Duration = Duration::minutes(VIHF_VALIDITY_MINUTES);
+const VALIDITY: Duration = Duration::minutes(60);
 /// Assertions kept for reuse at most; past it, the expired are dropped, then all.
 const MAX_KEPT: usize = 4096;
 
@@ -488,7 +487,7 @@ pub struct Issued {
 
 impl Issued {
     pub fn new(reuse: std::time::Duration) -> Issued {
-        let validity = std::time::Duration::from_secs(VIHF_VALIDITY_MINUTES as u64 * 60);
+        let validity = VALIDITY.to_std().unwrap_or_default();
         Issued {
             reuse: reuse.min(validity / 2),
             kept: std::sync::Mutex::new(HashMap::new()),
